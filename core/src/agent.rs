@@ -1,0 +1,375 @@
+//! Agents (and humans) taking part in a repository's work.
+//!
+//! Names: `[a-z0-9][a-z0-9_-]{0,31}`, not reserved; humans are `human:<name>` with the
+//! same rule for `<name>`. The kind follows from the name.
+
+use rusqlite::{Connection, OptionalExtension, Row, named_params};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::clock::Timestamp;
+use crate::event::{self, kind};
+use crate::session::live_condition;
+use crate::{Error, Result, Store};
+
+/// Names no agent may take: they are addresses or words with a meaning of their own.
+pub const RESERVED_NAMES: &[&str] = &["all", "everyone", "system", "switchboard", "human"];
+const HUMAN_PREFIX: &str = "human:";
+const MAX_NAME_LEN: usize = 32;
+const MAX_DESCRIPTION_LEN: usize = 2000;
+
+/// Whether a participant is a coding agent or a person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AgentKind {
+    Agent,
+    Human,
+}
+
+impl AgentKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            AgentKind::Agent => "agent",
+            AgentKind::Human => "human",
+        }
+    }
+}
+
+/// A registered participant.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Agent {
+    pub name: String,
+    pub kind: AgentKind,
+    pub role: Option<String>,
+    pub description: Option<String>,
+    pub registered_at: Timestamp,
+    pub last_seen_at: Timestamp,
+    /// Sessions of this agent that are active and not stale.
+    pub live_sessions: u32,
+}
+
+/// Checks a bare name (agent name, role, or the part after `human:`).
+fn check_slug(what: &str, name: &str) -> Result<()> {
+    let mut chars = name.chars();
+    let first_ok = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    let rest_ok =
+        chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
+    if first_ok && rest_ok && name.len() <= MAX_NAME_LEN {
+        return Ok(());
+    }
+    Err(Error::Invalid(format!(
+        "'{name}' is not a valid {what}: use 1-{MAX_NAME_LEN} characters of a-z, 0-9, '_' and '-', \
+         starting with a letter or digit (e.g. 'claude', 'codex-2')"
+    )))
+}
+
+/// Validates a participant name and returns its kind.
+pub fn validate_name(name: &str) -> Result<AgentKind> {
+    if let Some(person) = name.strip_prefix(HUMAN_PREFIX) {
+        check_slug("human name (after 'human:')", person)?;
+        return Ok(AgentKind::Human);
+    }
+    check_slug("agent name", name)?;
+    if RESERVED_NAMES.contains(&name) {
+        return Err(Error::Invalid(format!(
+            "'{name}' is reserved (reserved: {}); pick another agent name",
+            RESERVED_NAMES.join(", ")
+        )));
+    }
+    Ok(AgentKind::Agent)
+}
+
+/// Validates a role name (same characters as agent names; nothing reserved).
+pub fn validate_role(role: &str) -> Result<()> {
+    check_slug("role", role)
+}
+
+/// The participant name for a person, derived from e.g. git's `user.name`:
+/// `"Ada Lovelace"` → `human:ada-lovelace`.
+pub fn human_name(display_name: &str) -> Result<String> {
+    let mut slug = String::new();
+    for c in display_name.trim().chars().flat_map(char::to_lowercase) {
+        if c.is_ascii_alphanumeric() || c == '_' {
+            slug.push(c);
+        } else if !slug.ends_with('-') && !slug.is_empty() {
+            slug.push('-');
+        }
+    }
+    let slug: String = slug
+        .trim_end_matches('-')
+        .chars()
+        .take(MAX_NAME_LEN)
+        .collect();
+    let slug = slug.trim_end_matches('-');
+    if slug.is_empty() {
+        return Err(Error::Invalid(format!(
+            "cannot make a human name from '{display_name}': use letters or digits"
+        )));
+    }
+    Ok(format!("{HUMAN_PREFIX}{slug}"))
+}
+
+/// What `register` records. `None` fields keep their current value.
+#[derive(Debug, Clone, Default)]
+pub struct Registration {
+    pub name: String,
+    pub role: Option<String>,
+    pub description: Option<String>,
+}
+
+/// Registers a participant, or updates the given fields of an existing one. Idempotent:
+/// registering the same thing again changes nothing and writes no event.
+pub fn register(store: &mut Store, reg: &Registration) -> Result<Agent> {
+    validate_name(&reg.name)?;
+    if let Some(role) = &reg.role {
+        validate_role(role)?;
+    }
+    if let Some(d) = &reg.description
+        && d.chars().count() > MAX_DESCRIPTION_LEN
+    {
+        return Err(Error::Invalid(format!(
+            "description is longer than {MAX_DESCRIPTION_LEN} characters; shorten it"
+        )));
+    }
+    let cutoff = store.stale_cutoff();
+    store.write(|tx| {
+        ensure(tx, reg, Timestamp::now())?;
+        fetch(tx, &reg.name, cutoff)
+    })
+}
+
+/// Inserts or updates an agent inside a transaction; writes an event only on change.
+pub(crate) fn ensure(conn: &Connection, reg: &Registration, now: Timestamp) -> Result<()> {
+    let kind = validate_name(&reg.name)?;
+    let before: Option<(Option<String>, Option<String>)> = conn
+        .prepare_cached("SELECT role, description FROM agents WHERE name = ?1")?
+        .query_row([&reg.name], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    conn.prepare_cached(
+        "INSERT INTO agents (name, kind, role, description, registered_at, last_seen_at)
+         VALUES (:name, :kind, :role, :description, :now, :now)
+         ON CONFLICT (name) DO UPDATE SET
+             role = COALESCE(excluded.role, role),
+             description = COALESCE(excluded.description, description),
+             last_seen_at = excluded.last_seen_at",
+    )?
+    .execute(named_params! {
+        ":name": reg.name, ":kind": kind.as_str(), ":role": reg.role,
+        ":description": reg.description, ":now": now.millis(),
+    })?;
+    let changed = match &before {
+        None => true,
+        Some((role, description)) => {
+            reg.role.as_ref().is_some_and(|r| Some(r) != role.as_ref())
+                || reg
+                    .description
+                    .as_ref()
+                    .is_some_and(|d| Some(d) != description.as_ref())
+        }
+    };
+    if changed {
+        let payload = serde_json::json!({
+            "name": reg.name, "kind": kind, "role": reg.role,
+            "description": reg.description, "new": before.is_none(),
+        });
+        event::append(conn, kind::AGENT_REGISTERED, Some(&reg.name), &payload, now)?;
+    }
+    Ok(())
+}
+
+/// Marks an agent as seen now (bookkeeping; no event).
+pub(crate) fn touch(conn: &Connection, name: &str, now: Timestamp) -> Result<()> {
+    conn.prepare_cached("UPDATE agents SET last_seen_at = ?2 WHERE name = ?1")?
+        .execute((name, now.millis()))?;
+    Ok(())
+}
+
+fn select_sql(filter: &str) -> String {
+    format!(
+        "SELECT a.name, a.kind, a.role, a.description, a.registered_at, a.last_seen_at,
+                (SELECT COUNT(*) FROM sessions s WHERE s.agent = a.name AND {live})
+         FROM agents a {filter}",
+        live = live_condition("s.")
+    )
+}
+
+fn from_row(r: &Row<'_>) -> rusqlite::Result<Agent> {
+    let kind: String = r.get(1)?;
+    Ok(Agent {
+        name: r.get(0)?,
+        kind: if kind == "human" {
+            AgentKind::Human
+        } else {
+            AgentKind::Agent
+        },
+        role: r.get(2)?,
+        description: r.get(3)?,
+        registered_at: Timestamp(r.get(4)?),
+        last_seen_at: Timestamp(r.get(5)?),
+        live_sessions: r.get(6)?,
+    })
+}
+
+pub(crate) fn fetch(conn: &Connection, name: &str, cutoff: Timestamp) -> Result<Agent> {
+    conn.prepare_cached(&select_sql("WHERE a.name = :name"))?
+        .query_row(
+            named_params! {":name": name, ":cutoff": cutoff.millis()},
+            from_row,
+        )
+        .optional()?
+        .ok_or_else(|| Error::NotFound {
+            kind: "agent",
+            id: name.to_string(),
+            hint: "List agents with agent_list (CLI: switchboard agents).",
+        })
+}
+
+/// One agent by exact name.
+pub fn get(store: &mut Store, name: &str) -> Result<Agent> {
+    validate_name(name)?;
+    let cutoff = store.stale_cutoff();
+    store.read(|tx| fetch(tx, name, cutoff))
+}
+
+/// Every registered participant, most recently seen first.
+pub fn list(store: &mut Store) -> Result<Vec<Agent>> {
+    let cutoff = store.stale_cutoff();
+    store.read(|tx| {
+        let mut stmt = tx.prepare_cached(&select_sql("ORDER BY a.last_seen_at DESC, a.name"))?;
+        let agents = stmt
+            .query_map(named_params! {":cutoff": cutoff.millis()}, from_row)?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(agents)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::tests::temp_store;
+
+    #[test]
+    fn name_rules_table() {
+        let cases: &[(&str, Option<AgentKind>)] = &[
+            ("claude", Some(AgentKind::Agent)),
+            ("codex-2", Some(AgentKind::Agent)),
+            ("a", Some(AgentKind::Agent)),
+            ("9lives", Some(AgentKind::Agent)),
+            ("under_score", Some(AgentKind::Agent)),
+            (&"x".repeat(32), Some(AgentKind::Agent)),
+            ("human:ada", Some(AgentKind::Human)),
+            ("human:ada-lovelace", Some(AgentKind::Human)),
+            (&"x".repeat(33), None),
+            ("", None),
+            ("Claude", None),
+            ("-lead", None),
+            ("_lead", None),
+            ("has space", None),
+            ("dot.name", None),
+            ("slash/name", None),
+            ("émile", None),
+            ("all", None),
+            ("everyone", None),
+            ("system", None),
+            ("switchboard", None),
+            ("human", None),
+            ("human:", None),
+            ("human:Ada", None),
+            ("human:a b", None),
+        ];
+        for (name, expected) in cases {
+            let got = validate_name(name).ok();
+            assert_eq!(got, *expected, "validate_name({name:?})");
+        }
+        let reserved = validate_name("everyone").unwrap_err().to_string();
+        assert!(reserved.contains("reserved"), "{reserved}");
+        let bad = validate_name("Claude").unwrap_err().to_string();
+        assert!(bad.contains("a-z, 0-9"), "{bad}");
+    }
+
+    #[test]
+    fn human_names_come_from_display_names() {
+        assert_eq!(human_name("Ada Lovelace").unwrap(), "human:ada-lovelace");
+        assert_eq!(
+            human_name("  Grace  M. Hopper ").unwrap(),
+            "human:grace-m-hopper"
+        );
+        assert_eq!(
+            human_name(&"Long ".repeat(20)).unwrap().len(),
+            "human:".len() + 32
+        );
+        assert!(human_name("!!!").is_err());
+    }
+
+    #[test]
+    fn register_is_idempotent_and_updates_only_given_fields() {
+        let (_dir, mut store) = temp_store();
+        let reg = Registration {
+            name: "claude".into(),
+            role: Some("reviewer".into()),
+            description: Some("reviews PRs".into()),
+        };
+        let first = register(&mut store, &reg).unwrap();
+        assert_eq!(first.kind, AgentKind::Agent);
+        let events = store.latest_event_seq().unwrap();
+        let again = register(&mut store, &reg).unwrap();
+        assert_eq!(again.registered_at, first.registered_at);
+        assert_eq!(
+            store.latest_event_seq().unwrap(),
+            events,
+            "no change, no event"
+        );
+        let renamed = register(
+            &mut store,
+            &Registration {
+                name: "claude".into(),
+                role: Some("lead".into()),
+                description: None,
+            },
+        )
+        .unwrap();
+        assert_eq!(renamed.role.as_deref(), Some("lead"));
+        assert_eq!(renamed.description.as_deref(), Some("reviews PRs"));
+        assert_eq!(store.latest_event_seq().unwrap(), events + 1);
+        register(
+            &mut store,
+            &Registration {
+                name: "human:ada".into(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let all = list(&mut store).unwrap();
+        assert_eq!(all.len(), 2);
+        assert!(
+            all.iter()
+                .any(|a| a.name == "human:ada" && a.kind == AgentKind::Human)
+        );
+    }
+
+    #[test]
+    fn bad_input_is_refused_without_writing() {
+        let (_dir, mut store) = temp_store();
+        let bad_role = Registration {
+            name: "ok".into(),
+            role: Some("Bad Role".into()),
+            description: None,
+        };
+        assert!(
+            register(&mut store, &bad_role)
+                .unwrap_err()
+                .to_string()
+                .contains("not a valid role")
+        );
+        let long = Registration {
+            name: "ok".into(),
+            role: None,
+            description: Some("x".repeat(2001)),
+        };
+        assert!(register(&mut store, &long).is_err());
+        assert!(list(&mut store).unwrap().is_empty());
+        assert_eq!(store.latest_event_seq().unwrap(), 0);
+    }
+}

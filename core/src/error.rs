@@ -1,0 +1,83 @@
+//! The one error type of the core. Every variant's message says what was wrong and
+//! what to do, because adapters show it to agents and humans verbatim.
+
+use std::path::PathBuf;
+
+/// Result alias used across the core.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything the core can refuse or fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A name, id, or value the caller gave does not follow the rules.
+    #[error("{0}")]
+    Invalid(String),
+    /// An id or prefix matched nothing.
+    #[error("no {kind} matches '{id}'. {hint}")]
+    NotFound {
+        kind: &'static str,
+        id: String,
+        hint: &'static str,
+    },
+    /// A short prefix matched more than one record.
+    #[error("'{prefix}' matches more than one {kind}: {}. Give more characters.", candidates.join(", "))]
+    Ambiguous {
+        kind: &'static str,
+        prefix: String,
+        candidates: Vec<String>,
+    },
+    /// The request is valid but the current state does not allow it.
+    #[error("{0}")]
+    Conflict(String),
+    /// The caller has no identity yet (adapters decide what to tell it to call).
+    #[error("{0}")]
+    NoIdentity(String),
+    /// The database was written by a newer Switchboard.
+    #[error(
+        "the state database {path} has schema version {found}, but this switchboard binary only knows up to {supported}. \
+         Upgrade switchboard (every process on this repository must run the same or a newer version)."
+    )]
+    SchemaTooNew {
+        path: PathBuf,
+        found: i64,
+        supported: i64,
+    },
+    /// The state could not be placed or opened where it was asked to be.
+    #[error("{0}")]
+    Location(String),
+    /// SQLite failed.
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// A file operation failed.
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// JSON encoding of an event payload failed.
+    #[error("could not encode JSON: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+impl Error {
+    /// True when the caller can fix the problem by changing its request
+    /// (as opposed to an internal or environmental failure).
+    pub fn is_user_error(&self) -> bool {
+        matches!(
+            self,
+            Error::Invalid(_)
+                | Error::NotFound { .. }
+                | Error::Ambiguous { .. }
+                | Error::Conflict(_)
+                | Error::NoIdentity(_)
+        )
+    }
+
+    pub(crate) fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        Error::Io {
+            context: context.into(),
+            source,
+        }
+    }
+}

@@ -1,0 +1,118 @@
+//! The append-only event log: one row per mutation, written in the mutation's transaction.
+//! It is the change feed for everything live (waits, resource updates, editor pushes).
+//! Readers ignore event types they do not know.
+
+use rusqlite::{Connection, params};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::clock::Timestamp;
+use crate::id::{IdKind, new_id};
+use crate::{Result, Store};
+
+/// Event type names. Stable: readers in other processes and versions match on them.
+pub mod kind {
+    pub const AGENT_REGISTERED: &str = "agent.registered";
+    pub const SESSION_STARTED: &str = "session.started";
+    pub const SESSION_CLAIMED: &str = "session.claimed";
+    pub const SESSION_HEARTBEAT: &str = "session.heartbeat";
+    pub const SESSION_UPDATED: &str = "session.updated";
+    pub const SESSION_ENDED: &str = "session.ended";
+}
+
+/// One entry of the event log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Event {
+    /// Position in the log; strictly increasing.
+    pub seq: i64,
+    pub id: String,
+    /// e.g. `session.started`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The agent (or `human:…`) that caused it, when known.
+    pub actor: Option<String>,
+    pub payload: serde_json::Value,
+    pub at: Timestamp,
+}
+
+/// Appends an event inside the caller's transaction and returns its sequence number.
+pub(crate) fn append(
+    conn: &Connection,
+    kind: &str,
+    actor: Option<&str>,
+    payload: &impl Serialize,
+    at: Timestamp,
+) -> Result<i64> {
+    conn.prepare_cached(
+        "INSERT INTO events (id, type, actor, payload, at) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![
+        new_id(IdKind::Event),
+        kind,
+        actor,
+        serde_json::to_string(payload)?,
+        at.millis()
+    ])?;
+    Ok(conn.last_insert_rowid())
+}
+
+impl Store {
+    /// Events with `seq > after`, oldest first, at most `limit`.
+    pub fn events_after(&mut self, after: i64, limit: u32) -> Result<Vec<Event>> {
+        self.read(|tx| {
+            let mut stmt = tx.prepare_cached(
+                "SELECT seq, id, type, actor, payload, at FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+            )?;
+            let rows = stmt.query_map(params![after, limit], |r| {
+                let payload: String = r.get(4)?;
+                Ok(Event {
+                    seq: r.get(0)?,
+                    id: r.get(1)?,
+                    kind: r.get(2)?,
+                    actor: r.get(3)?,
+                    payload: serde_json::from_str(&payload).unwrap_or(serde_json::Value::Null),
+                    at: Timestamp(r.get(5)?),
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    /// The sequence number of the newest event (0 when the log is empty).
+    pub fn latest_event_seq(&mut self) -> Result<i64> {
+        self.read(|tx| {
+            Ok(tx.query_row("SELECT COALESCE(MAX(seq), 0) FROM events", [], |r| r.get(0))?)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::store::tests::temp_store;
+
+    #[test]
+    fn the_log_refuses_updates_and_deletes() {
+        let (_dir, mut store) = temp_store();
+        store
+            .write(|tx| {
+                super::append(
+                    tx,
+                    "test.thing",
+                    Some("a"),
+                    &serde_json::json!({"n": 1}),
+                    crate::clock::Timestamp(5),
+                )
+                .map(|_| ())
+            })
+            .unwrap();
+        let update = store.write(|tx| Ok(tx.execute("UPDATE events SET type = 'x'", [])?));
+        assert!(update.unwrap_err().to_string().contains("append-only"));
+        let delete = store.write(|tx| Ok(tx.execute("DELETE FROM events", [])?));
+        assert!(delete.unwrap_err().to_string().contains("append-only"));
+        let events = store.events_after(0, 10).unwrap();
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].kind, "test.thing");
+        assert_eq!(events[0].payload["n"], 1);
+        assert_eq!(store.latest_event_seq().unwrap(), events[0].seq);
+    }
+}

@@ -1,0 +1,20 @@
+//! Switchboard's core: the shared per-repository store and the domain model
+//! (agents, sessions, events). Synchronous rusqlite; no knowledge of MCP or LSP.
+//!
+//! Every mutation is one short `BEGIN IMMEDIATE` transaction that writes its domain
+//! rows and an [`event::Event`] together, so the event log is a complete change feed.
+#![forbid(unsafe_code)]
+
+pub mod agent;
+pub mod clock;
+pub mod error;
+pub mod event;
+pub mod id;
+pub mod location;
+pub mod process;
+pub mod render;
+pub mod session;
+pub mod store;
+
+pub use error::{Error, Result};
+pub use store::{Settings, Store};

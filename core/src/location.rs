@@ -1,0 +1,197 @@
+//! Where a repository's state database lives.
+//!
+//! First match wins: `--db PATH`, `SWITCHBOARD_DB`, `<git common dir>/switchboard/state.db`
+//! (shared by every worktree of a clone), else `$XDG_DATA_HOME/switchboard/state.db`.
+
+use std::path::{Path, PathBuf};
+
+use schemars::JsonSchema;
+use serde::Serialize;
+
+use crate::{Error, Result};
+
+/// Why the state database is where it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LocationSource {
+    /// `--db PATH`.
+    Flag,
+    /// The `SWITCHBOARD_DB` environment variable.
+    Env,
+    /// Inside the git common directory of the repository containing the working directory.
+    GitCommonDir,
+    /// Outside any git repository: the user's data directory.
+    UserData,
+}
+
+/// The resolved location of the state database.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct StateLocation {
+    pub path: PathBuf,
+    pub source: LocationSource,
+}
+
+/// What location resolution looks at; [`Inputs::from_env`] fills it from the process.
+#[derive(Debug, Clone, Default)]
+pub struct Inputs {
+    pub flag: Option<PathBuf>,
+    pub env: Option<PathBuf>,
+    pub cwd: PathBuf,
+    pub xdg_data_home: Option<PathBuf>,
+    pub home: Option<PathBuf>,
+}
+
+impl Inputs {
+    /// Inputs from `flag`, the environment (`SWITCHBOARD_DB`, `XDG_DATA_HOME`, `HOME`) and
+    /// the current directory.
+    pub fn from_env(flag: Option<PathBuf>) -> Result<Self> {
+        let cwd = std::env::current_dir()
+            .map_err(|e| Error::io("cannot read the current directory", e))?;
+        let var = |name: &str| {
+            std::env::var_os(name)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        };
+        Ok(Inputs {
+            flag,
+            env: var("SWITCHBOARD_DB"),
+            cwd,
+            xdg_data_home: var("XDG_DATA_HOME"),
+            home: var("HOME"),
+        })
+    }
+}
+
+/// Resolves where the state database is (it need not exist yet).
+pub fn resolve(inputs: &Inputs) -> Result<StateLocation> {
+    let absolute = |p: &Path| inputs.cwd.join(p);
+    if let Some(flag) = &inputs.flag {
+        return Ok(StateLocation {
+            path: absolute(flag),
+            source: LocationSource::Flag,
+        });
+    }
+    if let Some(env) = &inputs.env {
+        return Ok(StateLocation {
+            path: absolute(env),
+            source: LocationSource::Env,
+        });
+    }
+    if let Some(common) = git_common_dir(&inputs.cwd) {
+        return Ok(StateLocation {
+            path: common.join("switchboard").join("state.db"),
+            source: LocationSource::GitCommonDir,
+        });
+    }
+    let data = match (&inputs.xdg_data_home, &inputs.home) {
+        (Some(xdg), _) if xdg.is_absolute() => xdg.clone(),
+        (_, Some(home)) => home.join(".local").join("share"),
+        _ => {
+            return Err(Error::Location(
+                "not inside a git repository and neither XDG_DATA_HOME nor HOME is set: \
+                 pass --db PATH or set SWITCHBOARD_DB"
+                    .into(),
+            ));
+        }
+    };
+    Ok(StateLocation {
+        path: data.join("switchboard").join("state.db"),
+        source: LocationSource::UserData,
+    })
+}
+
+/// The git common directory of the repository containing `dir`, if any. Every linked
+/// worktree of a clone has the same common directory.
+pub fn git_common_dir(dir: &Path) -> Option<PathBuf> {
+    let repo = git2::Repository::discover(dir).ok()?;
+    let common = repo.commondir();
+    Some(
+        common
+            .canonicalize()
+            .unwrap_or_else(|_| common.to_path_buf()),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn git(dir: &Path, args: &[&str]) {
+        let status = std::process::Command::new("git")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        assert!(status.status.success(), "git {args:?}: {status:?}");
+    }
+
+    #[test]
+    fn flag_beats_env_beats_git_beats_user_data() {
+        let tmp = tempfile::tempdir().unwrap();
+        let repo = tmp.path().join("repo");
+        std::fs::create_dir(&repo).unwrap();
+        git(&repo, &["init", "-q"]);
+        let mut inputs = Inputs {
+            flag: Some("flag.db".into()),
+            env: Some("/env/state.db".into()),
+            cwd: repo.clone(),
+            xdg_data_home: Some("/xdg".into()),
+            home: Some("/home/u".into()),
+        };
+        assert_eq!(resolve(&inputs).unwrap().path, repo.join("flag.db"));
+        inputs.flag = None;
+        assert_eq!(resolve(&inputs).unwrap().source, LocationSource::Env);
+        inputs.env = None;
+        let in_git = resolve(&inputs).unwrap();
+        assert_eq!(in_git.source, LocationSource::GitCommonDir);
+        assert_eq!(
+            in_git.path,
+            repo.canonicalize()
+                .unwrap()
+                .join(".git/switchboard/state.db")
+        );
+        inputs.cwd = tmp.path().to_path_buf();
+        assert_eq!(
+            resolve(&inputs).unwrap().path,
+            Path::new("/xdg/switchboard/state.db")
+        );
+        inputs.xdg_data_home = None;
+        assert_eq!(
+            resolve(&inputs).unwrap().path,
+            Path::new("/home/u/.local/share/switchboard/state.db")
+        );
+    }
+
+    #[test]
+    fn every_worktree_of_a_clone_shares_one_state_path() {
+        let tmp = tempfile::tempdir().unwrap();
+        let repo = tmp.path().join("repo");
+        std::fs::create_dir(&repo).unwrap();
+        git(&repo, &["init", "-q"]);
+        git(
+            &repo,
+            &[
+                "-c",
+                "user.name=t",
+                "-c",
+                "user.email=t@t",
+                "commit",
+                "-q",
+                "--allow-empty",
+                "-m",
+                "init",
+            ],
+        );
+        git(&repo, &["worktree", "add", "-q", "../wt"]);
+        let at = |cwd: PathBuf| {
+            resolve(&Inputs {
+                cwd,
+                ..Default::default()
+            })
+            .unwrap()
+            .path
+        };
+        assert_eq!(at(repo.clone()), at(tmp.path().join("wt")));
+        assert_eq!(at(repo.join(".git")), at(repo));
+    }
+}

@@ -1,0 +1,204 @@
+//! Plain-text renderings shared by the CLI and the MCP tools' text content, so every
+//! surface says the same thing the same way.
+
+use crate::agent::{Agent, AgentKind};
+use crate::clock::Timestamp;
+use crate::session::{Session, SessionPage, SessionTree, Status};
+
+const INTENT_WIDTH: usize = 60;
+
+fn clip(text: &str, width: usize) -> String {
+    let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if one_line.chars().count() <= width {
+        return one_line;
+    }
+    let mut cut: String = one_line.chars().take(width.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
+}
+
+/// Lays out rows under a header with columns padded to their widest cell.
+pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        padded.join("  ").trim_end().to_string()
+    };
+    let mut out = vec![line(header.to_vec())];
+    out.extend(
+        rows.iter()
+            .map(|r| line(r.iter().map(String::as_str).collect())),
+    );
+    out.join("\n")
+}
+
+/// `ses_…  agent (role)  status  — intent`, one line.
+pub fn session_line(s: &Session) -> String {
+    let role = s
+        .role
+        .as_deref()
+        .map(|r| format!(" ({r})"))
+        .unwrap_or_default();
+    format!(
+        "{}  {}{}  {}  — {}",
+        s.id,
+        s.agent,
+        role,
+        s.status,
+        clip(&s.intent, INTENT_WIDTH)
+    )
+}
+
+/// A session with every detail, several lines.
+pub fn session_detail(s: &Session, now: Timestamp) -> String {
+    let mut lines = vec![session_line(s)];
+    if let Some(reason) = &s.stale_reason {
+        lines.push(format!("stale: {reason}"));
+    }
+    if let Some(parent) = &s.parent {
+        lines.push(format!("parent: {parent}"));
+    }
+    if let Some(from) = &s.forked_from {
+        lines.push(format!("forked from: {from}"));
+    }
+    if let Some(p) = &s.process {
+        lines.push(format!("process: {} on {}", p.pid, p.host));
+    }
+    lines.push(format!(
+        "started {} · last seen {}",
+        s.started_at.ago(now),
+        s.last_seen_at.ago(now)
+    ));
+    if let Some(ended) = s.ended_at {
+        let reason = s
+            .end_reason
+            .as_deref()
+            .map(|r| format!(": {r}"))
+            .unwrap_or_default();
+        lines.push(format!("ended {} ({}){reason}", ended.ago(now), s.status));
+    }
+    lines.join("\n")
+}
+
+/// A table of sessions for humans.
+pub fn sessions_table(page: &SessionPage, now: Timestamp) -> String {
+    if page.sessions.is_empty() {
+        return "no sessions".into();
+    }
+    let rows: Vec<Vec<String>> = page
+        .sessions
+        .iter()
+        .map(|s| {
+            vec![
+                s.id.clone(),
+                s.agent.clone(),
+                s.status.to_string(),
+                s.started_at.ago(now),
+                s.last_seen_at.ago(now),
+                s.parent
+                    .clone()
+                    .or_else(|| s.forked_from.as_ref().map(|f| format!("fork of {f}")))
+                    .unwrap_or_default(),
+                clip(&s.intent, INTENT_WIDTH),
+            ]
+        })
+        .collect();
+    let mut out = table(
+        &[
+            "SESSION", "AGENT", "STATUS", "STARTED", "SEEN", "PARENT", "INTENT",
+        ],
+        &rows,
+    );
+    if page.truncated {
+        out.push_str("\n… more sessions match; raise the limit or narrow the filter");
+    }
+    out
+}
+
+/// A table of agents for humans.
+pub fn agents_table(agents: &[Agent], now: Timestamp) -> String {
+    if agents.is_empty() {
+        return "no agents registered".into();
+    }
+    let rows: Vec<Vec<String>> = agents
+        .iter()
+        .map(|a| {
+            vec![
+                a.name.clone(),
+                match a.kind {
+                    AgentKind::Agent => "agent".into(),
+                    AgentKind::Human => "human".into(),
+                },
+                a.role.clone().unwrap_or_default(),
+                a.live_sessions.to_string(),
+                a.last_seen_at.ago(now),
+                clip(a.description.as_deref().unwrap_or(""), INTENT_WIDTH),
+            ]
+        })
+        .collect();
+    table(
+        &["AGENT", "KIND", "ROLE", "LIVE", "SEEN", "DESCRIPTION"],
+        &rows,
+    )
+}
+
+fn status_mark(status: Status) -> &'static str {
+    match status {
+        Status::Active => "●",
+        Status::Stale => "◌",
+        Status::Completed => "✓",
+        Status::Failed => "✗",
+        Status::Abandoned => "–",
+    }
+}
+
+/// The genealogy as an indented tree; forks are marked `⑂`, the asked-about session `◀`.
+pub fn tree(t: &SessionTree) -> String {
+    let mut lines = Vec::with_capacity(t.nodes.len() + 1);
+    // For each depth, whether a later sibling follows (so the guide line continues).
+    let mut open: Vec<bool> = Vec::new();
+    for (i, node) in t.nodes.iter().enumerate() {
+        let depth = node.depth as usize;
+        let has_later_sibling = t.nodes[i + 1..]
+            .iter()
+            .take_while(|n| n.depth as usize >= depth)
+            .any(|n| n.depth as usize == depth);
+        open.truncate(depth);
+        let mut prefix = String::new();
+        if depth > 0 {
+            for &continues in &open[1..] {
+                prefix.push_str(if continues { "│  " } else { "   " });
+            }
+            prefix.push_str(if has_later_sibling {
+                "├─ "
+            } else {
+                "└─ "
+            });
+        }
+        open.push(has_later_sibling);
+        let s = &node.session;
+        let fork = if s.forked_from.is_some() { "⑂ " } else { "" };
+        let focus = if s.id == t.focus { "  ◀" } else { "" };
+        lines.push(format!(
+            "{prefix}{fork}{} {} {} [{}] {}{focus}",
+            status_mark(s.status),
+            s.id,
+            s.agent,
+            s.status,
+            clip(&s.intent, INTENT_WIDTH)
+        ));
+    }
+    if t.truncated {
+        lines.push("… genealogy cut short by the depth limit; ask for a larger max_depth".into());
+    }
+    lines.join("\n")
+}

@@ -1,0 +1,1109 @@
+//! Sessions: periods of work by one agent, with their genealogy.
+//!
+//! `spawn` makes a child (a subtask, `parent` = the spawning session); `fork` makes a
+//! sibling that records `forked_from` (an alternative approach from the same point).
+//! An active session is reported `stale` when its serving process is gone or its last
+//! heartbeat is older than [`crate::Settings::stale_after`]; that is computed on read,
+//! never written.
+
+use std::fmt;
+use std::str::FromStr;
+
+use rusqlite::{Connection, OptionalExtension, Row, ToSql, named_params};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::agent::{self, Registration};
+use crate::clock::Timestamp;
+use crate::event::{self, kind};
+use crate::id::{self, IdKind, new_id};
+use crate::process::{self, ProcessInfo};
+use crate::{Error, Result, Store};
+
+const MAX_INTENT_LEN: usize = 4000;
+const MAX_REASON_LEN: usize = 4000;
+/// Default and maximum number of sessions one list returns.
+pub const DEFAULT_LIST_LIMIT: u32 = 50;
+pub const MAX_LIST_LIMIT: u32 = 1000;
+/// Default and maximum depth of a genealogy walk, up and down.
+pub const DEFAULT_TREE_DEPTH: u32 = 32;
+pub const MAX_TREE_DEPTH: u32 = 256;
+const MAX_TREE_NODES: u32 = 1000;
+
+/// A session's reported status. `stale` is computed: an active session whose process is
+/// gone or whose heartbeat is too old.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Active,
+    Stale,
+    Completed,
+    Failed,
+    Abandoned,
+}
+
+/// How a session ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EndStatus {
+    Completed,
+    Failed,
+    Abandoned,
+}
+
+impl Status {
+    /// The lowercase name used in the API and the CLI.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Active => "active",
+            Status::Stale => "stale",
+            Status::Completed => "completed",
+            Status::Failed => "failed",
+            Status::Abandoned => "abandoned",
+        }
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Status {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        [
+            Status::Active,
+            Status::Stale,
+            Status::Completed,
+            Status::Failed,
+            Status::Abandoned,
+        ]
+        .into_iter()
+        .find(|st| st.as_str() == s)
+        .ok_or_else(|| {
+            Error::Invalid(format!(
+                "unknown status '{s}': use active, stale, completed, failed or abandoned"
+            ))
+        })
+    }
+}
+
+impl From<EndStatus> for Status {
+    fn from(e: EndStatus) -> Self {
+        match e {
+            EndStatus::Completed => Status::Completed,
+            EndStatus::Failed => Status::Failed,
+            EndStatus::Abandoned => Status::Abandoned,
+        }
+    }
+}
+
+impl FromStr for EndStatus {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "completed" => Ok(EndStatus::Completed),
+            "failed" => Ok(EndStatus::Failed),
+            "abandoned" => Ok(EndStatus::Abandoned),
+            _ => Err(Error::Invalid(format!(
+                "unknown end status '{s}': use completed, failed or abandoned"
+            ))),
+        }
+    }
+}
+
+/// A session as reported to callers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Session {
+    pub id: String,
+    pub agent: String,
+    pub role: Option<String>,
+    pub intent: String,
+    pub status: Status,
+    /// Why an active session is reported stale.
+    pub stale_reason: Option<String>,
+    pub parent: Option<String>,
+    pub forked_from: Option<String>,
+    pub end_reason: Option<String>,
+    /// The process serving the session; null until an agent process claims it.
+    pub process: Option<ProcessInfo>,
+    pub started_at: Timestamp,
+    pub last_seen_at: Timestamp,
+    pub ended_at: Option<Timestamp>,
+}
+
+impl Session {
+    /// Active and not stale.
+    pub fn is_live(&self) -> bool {
+        self.status == Status::Active
+    }
+}
+
+/// The SQL condition "this session is live" over columns qualified by `alias` (e.g. `"s."`),
+/// using the named parameter `:cutoff`. Must agree with [`judge`].
+pub(crate) fn live_condition(alias: &str) -> String {
+    format!(
+        "({a}status = 'active' AND {a}last_seen_at >= :cutoff AND sb_process_alive({a}host, {a}pid))",
+        a = alias
+    )
+}
+
+/// Computes the reported status and stale reason from stored values.
+fn judge(
+    stored: &str,
+    process: Option<&ProcessInfo>,
+    last_seen: Timestamp,
+    cutoff: Timestamp,
+) -> (Status, Option<String>) {
+    let status = match stored {
+        "completed" => Status::Completed,
+        "failed" => Status::Failed,
+        "abandoned" => Status::Abandoned,
+        _ => Status::Active,
+    };
+    if status != Status::Active {
+        return (status, None);
+    }
+    if let Some(p) = process
+        && !process::is_alive(&p.host, p.pid)
+    {
+        return (
+            Status::Stale,
+            Some(format!("process {} on {} is gone", p.pid, p.host)),
+        );
+    }
+    if last_seen < cutoff {
+        return (
+            Status::Stale,
+            Some(format!("no heartbeat since {}", last_seen.to_rfc3339())),
+        );
+    }
+    (Status::Active, None)
+}
+
+const COLUMNS: &str = "id, agent, role, intent, status, parent_id, forked_from, end_reason, pid, host, started_at, last_seen_at, ended_at";
+
+/// Reads a session from a row whose [`COLUMNS`] start at index `at`.
+fn from_row(r: &Row<'_>, at: usize, cutoff: Timestamp) -> rusqlite::Result<Session> {
+    let stored: String = r.get(at + 4)?;
+    let pid: Option<u32> = r.get(at + 8)?;
+    let host: Option<String> = r.get(at + 9)?;
+    let process = pid.zip(host).map(|(pid, host)| ProcessInfo { pid, host });
+    let last_seen_at = Timestamp(r.get(at + 11)?);
+    let (status, stale_reason) = judge(&stored, process.as_ref(), last_seen_at, cutoff);
+    Ok(Session {
+        id: r.get(at)?,
+        agent: r.get(at + 1)?,
+        role: r.get(at + 2)?,
+        intent: r.get(at + 3)?,
+        status,
+        stale_reason,
+        parent: r.get(at + 5)?,
+        forked_from: r.get(at + 6)?,
+        end_reason: r.get(at + 7)?,
+        process,
+        started_at: Timestamp(r.get(at + 10)?),
+        last_seen_at,
+        ended_at: r.get::<_, Option<i64>>(at + 12)?.map(Timestamp),
+    })
+}
+
+fn fetch(conn: &Connection, id: &str, cutoff: Timestamp) -> Result<Session> {
+    conn.prepare_cached(&format!("SELECT {COLUMNS} FROM sessions WHERE id = ?1"))?
+        .query_row([id], |r| from_row(r, 0, cutoff))
+        .optional()?
+        .ok_or_else(|| Error::NotFound {
+            kind: "session",
+            id: id.to_string(),
+            hint: "List sessions with session_list (CLI: switchboard sessions --all).",
+        })
+}
+
+/// Resolves an id or unique prefix and loads the session.
+fn lookup(conn: &Connection, id_or_prefix: &str, cutoff: Timestamp) -> Result<Session> {
+    let id = id::resolve(conn, IdKind::Session, id_or_prefix)?;
+    fetch(conn, &id, cutoff)
+}
+
+/// Refuses work on a session that has ended.
+fn require_open(session: &Session, doing: &str) -> Result<()> {
+    if matches!(session.status, Status::Active | Status::Stale) {
+        return Ok(());
+    }
+    let when = session
+        .ended_at
+        .map(Timestamp::to_rfc3339)
+        .unwrap_or_default();
+    Err(Error::Conflict(format!(
+        "cannot {doing} session {}: it already ended ({} at {when}). Start a new one with session_start.",
+        session.id, session.status
+    )))
+}
+
+fn check_text(what: &str, text: &str, max: usize) -> Result<String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(Error::Invalid(format!(
+            "{what} is empty: say in a sentence what the session is for"
+        )));
+    }
+    if text.chars().count() > max {
+        return Err(Error::Invalid(format!(
+            "{what} is longer than {max} characters; shorten it"
+        )));
+    }
+    Ok(text.to_string())
+}
+
+/// Who works a new session and on what.
+#[derive(Debug, Clone, Default)]
+pub struct NewSession {
+    pub agent: String,
+    pub role: Option<String>,
+    pub intent: String,
+    /// The parent session (id or unique prefix); must be active.
+    pub parent: Option<String>,
+    /// The serving process, when the caller is the agent's own process.
+    pub process: Option<ProcessInfo>,
+}
+
+/// The validated row of a session about to be created.
+struct Draft {
+    agent: String,
+    role: Option<String>,
+    intent: String,
+    parent: Option<String>,
+    forked_from: Option<String>,
+    process: Option<ProcessInfo>,
+}
+
+fn validate(new: &NewSession) -> Result<(String, Option<String>)> {
+    agent::validate_name(&new.agent)?;
+    if let Some(role) = &new.role {
+        agent::validate_role(role)?;
+    }
+    Ok((
+        check_text("intent", &new.intent, MAX_INTENT_LEN)?,
+        new.role.clone(),
+    ))
+}
+
+/// Inserts a session (registering its agent if new) and writes `session.started`.
+fn insert(
+    conn: &Connection,
+    draft: Draft,
+    actor: &str,
+    now: Timestamp,
+    cutoff: Timestamp,
+) -> Result<Session> {
+    agent::ensure(
+        conn,
+        &Registration {
+            name: draft.agent.clone(),
+            role: None,
+            description: None,
+        },
+        now,
+    )?;
+    let id = new_id(IdKind::Session);
+    conn.prepare_cached(
+        "INSERT INTO sessions (id, agent, role, intent, parent_id, forked_from, status, pid, host, started_at, last_seen_at)
+         VALUES (:id, :agent, :role, :intent, :parent, :forked_from, 'active', :pid, :host, :now, :now)",
+    )?
+    .execute(named_params! {
+        ":id": id, ":agent": draft.agent, ":role": draft.role, ":intent": draft.intent,
+        ":parent": draft.parent, ":forked_from": draft.forked_from,
+        ":pid": draft.process.as_ref().map(|p| p.pid), ":host": draft.process.as_ref().map(|p| &p.host),
+        ":now": now.millis(),
+    })?;
+    let session = fetch(conn, &id, cutoff)?;
+    event::append(conn, kind::SESSION_STARTED, Some(actor), &session, now)?;
+    Ok(session)
+}
+
+/// Starts a session for `new.agent` (registering the agent if new).
+pub fn start(store: &mut Store, new: &NewSession) -> Result<Session> {
+    let (intent, role) = validate(new)?;
+    let cutoff = store.stale_cutoff();
+    store.write(|tx| {
+        let parent = match &new.parent {
+            Some(p) => {
+                let parent = lookup(tx, p, cutoff)?;
+                require_open(&parent, "start a child of")?;
+                Some(parent.id)
+            }
+            None => None,
+        };
+        let draft = Draft {
+            agent: new.agent.clone(),
+            role,
+            intent,
+            parent,
+            forked_from: None,
+            process: new.process.clone(),
+        };
+        insert(tx, draft, &new.agent, Timestamp::now(), cutoff)
+    })
+}
+
+/// Spawns a subtask: a child session of `parent` (the caller's session), to be worked by
+/// `child.agent`. The child is unclaimed until that agent's process claims it.
+pub fn spawn(store: &mut Store, parent: &str, child: &NewSession, actor: &str) -> Result<Session> {
+    let (intent, role) = validate(child)?;
+    let cutoff = store.stale_cutoff();
+    store.write(|tx| {
+        let parent = lookup(tx, parent, cutoff)?;
+        require_open(&parent, "spawn from")?;
+        let draft = Draft {
+            agent: child.agent.clone(),
+            role,
+            intent,
+            parent: Some(parent.id),
+            forked_from: None,
+            process: child.process.clone(),
+        };
+        insert(tx, draft, actor, Timestamp::now(), cutoff)
+    })
+}
+
+/// Forks `from` (any status): a sibling with the same parent that records `forked_from`,
+/// to try an alternative approach.
+pub fn fork(store: &mut Store, from: &str, alt: &NewSession, actor: &str) -> Result<Session> {
+    let (intent, role) = validate(alt)?;
+    let cutoff = store.stale_cutoff();
+    store.write(|tx| {
+        let source = lookup(tx, from, cutoff)?;
+        let draft = Draft {
+            agent: alt.agent.clone(),
+            role: role.or(source.role),
+            intent,
+            parent: source.parent,
+            forked_from: Some(source.id),
+            process: alt.process.clone(),
+        };
+        insert(tx, draft, actor, Timestamp::now(), cutoff)
+    })
+}
+
+/// Attaches the serving process of `agent` to an existing open session of that agent
+/// (e.g. one spawned for it), so its liveness follows that process.
+pub fn claim(store: &mut Store, id: &str, agent: &str, process: &ProcessInfo) -> Result<Session> {
+    let cutoff = store.stale_cutoff();
+    store.write(|tx| {
+        let session = lookup(tx, id, cutoff)?;
+        require_open(&session, "claim")?;
+        if session.agent != agent {
+            return Err(Error::Conflict(format!(
+                "session {} belongs to agent '{}', not '{agent}'. Claim only your own sessions, \
+                 or start one with session_start.",
+                session.id, session.agent
+            )));
+        }
+        let now = Timestamp::now();
+        tx.prepare_cached(
+            "UPDATE sessions SET pid = ?2, host = ?3, last_seen_at = ?4 WHERE id = ?1",
+        )?
+        .execute((&session.id, process.pid, &process.host, now.millis()))?;
+        agent::touch(tx, agent, now)?;
+        let claimed = fetch(tx, &session.id, cutoff)?;
+        event::append(tx, kind::SESSION_CLAIMED, Some(agent), &claimed, now)?;
+        Ok(claimed)
+    })
+}
+
+/// Records a heartbeat: the session (and its agent) was seen now.
+pub fn heartbeat(store: &mut Store, id: &str, actor: &str) -> Result<Session> {
+    let cutoff = store.stale_cutoff();
+    store.write(|tx| {
+        let session = lookup(tx, id, cutoff)?;
+        require_open(&session, "heartbeat")?;
+        let now = Timestamp::now();
+        mark_seen(tx, &session, now)?;
+        event::append(
+            tx,
+            kind::SESSION_HEARTBEAT,
+            Some(actor),
+            &serde_json::json!({"session": session.id}),
+            now,
+        )?;
+        fetch(tx, &session.id, cutoff)
+    })
+}
+
+/// Updates `last_seen_at` of an open session and its agent, without an event: this is
+/// bookkeeping done on every tool call, not a change anyone needs to be told about.
+pub fn touch(store: &mut Store, id: &str) -> Result<()> {
+    store.write(|tx| {
+        let now = Timestamp::now();
+        tx.prepare_cached("UPDATE sessions SET last_seen_at = ?2 WHERE id = ?1 AND status = 'active'")?
+            .execute((id, now.millis()))?;
+        tx.prepare_cached("UPDATE agents SET last_seen_at = ?2 WHERE name = (SELECT agent FROM sessions WHERE id = ?1)")?
+            .execute((id, now.millis()))?;
+        Ok(())
+    })
+}
+
+fn mark_seen(conn: &Connection, session: &Session, now: Timestamp) -> Result<()> {
+    conn.prepare_cached("UPDATE sessions SET last_seen_at = ?2 WHERE id = ?1")?
+        .execute((&session.id, now.millis()))?;
+    agent::touch(conn, &session.agent, now)
+}
+
+/// Fields `update` may change; `None` keeps the current value.
+#[derive(Debug, Clone, Default)]
+pub struct SessionUpdate {
+    pub intent: Option<String>,
+    pub role: Option<String>,
+}
+
+/// Changes an open session's intent and/or role.
+pub fn update(store: &mut Store, id: &str, change: &SessionUpdate, actor: &str) -> Result<Session> {
+    let intent = change
+        .intent
+        .as_deref()
+        .map(|i| check_text("intent", i, MAX_INTENT_LEN))
+        .transpose()?;
+    if let Some(role) = &change.role {
+        agent::validate_role(role)?;
+    }
+    if intent.is_none() && change.role.is_none() {
+        return Err(Error::Invalid(
+            "nothing to update: give intent and/or role".into(),
+        ));
+    }
+    let cutoff = store.stale_cutoff();
+    store.write(|tx| {
+        let session = lookup(tx, id, cutoff)?;
+        require_open(&session, "update")?;
+        let now = Timestamp::now();
+        tx.prepare_cached(
+            "UPDATE sessions SET intent = COALESCE(?2, intent), role = COALESCE(?3, role), last_seen_at = ?4 WHERE id = ?1",
+        )?
+        .execute((&session.id, &intent, &change.role, now.millis()))?;
+        let updated = fetch(tx, &session.id, cutoff)?;
+        event::append(tx, kind::SESSION_UPDATED, Some(actor), &updated, now)?;
+        Ok(updated)
+    })
+}
+
+/// Ends an open session with `status` and an optional reason.
+pub fn end(
+    store: &mut Store,
+    id: &str,
+    status: EndStatus,
+    reason: Option<&str>,
+    actor: &str,
+) -> Result<Session> {
+    let reason = reason
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .map(|r| check_text("reason", r, MAX_REASON_LEN))
+        .transpose()?;
+    let cutoff = store.stale_cutoff();
+    store.write(|tx| {
+        let session = lookup(tx, id, cutoff)?;
+        require_open(&session, "end")?;
+        let now = Timestamp::now();
+        tx.prepare_cached(
+            "UPDATE sessions SET status = ?2, end_reason = ?3, ended_at = ?4 WHERE id = ?1",
+        )?
+        .execute((
+            &session.id,
+            Status::from(status).as_str(),
+            &reason,
+            now.millis(),
+        ))?;
+        let ended = fetch(tx, &session.id, cutoff)?;
+        event::append(tx, kind::SESSION_ENDED, Some(actor), &ended, now)?;
+        Ok(ended)
+    })
+}
+
+/// One session by id or unique prefix.
+pub fn get(store: &mut Store, id_or_prefix: &str) -> Result<Session> {
+    let cutoff = store.stale_cutoff();
+    store.read(|tx| lookup(tx, id_or_prefix, cutoff))
+}
+
+/// Which sessions `list` returns.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub agent: Option<String>,
+    pub status: Option<Status>,
+    /// Only active, non-stale sessions.
+    pub live_only: bool,
+    /// Children of this session (id or unique prefix).
+    pub parent: Option<String>,
+    /// At most this many (default [`DEFAULT_LIST_LIMIT`], capped at [`MAX_LIST_LIMIT`]).
+    pub limit: Option<u32>,
+}
+
+/// A page of sessions, newest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct SessionPage {
+    pub sessions: Vec<Session>,
+    /// More sessions matched than were returned.
+    pub truncated: bool,
+}
+
+/// Sessions matching `filter`, newest first.
+pub fn list(store: &mut Store, filter: &Filter) -> Result<SessionPage> {
+    if let Some(agent) = &filter.agent {
+        agent::validate_name(agent)?;
+    }
+    let limit = filter
+        .limit
+        .unwrap_or(DEFAULT_LIST_LIMIT)
+        .clamp(1, MAX_LIST_LIMIT);
+    let cutoff = store.stale_cutoff();
+    store.read(|tx| {
+        let mut conditions = Vec::new();
+        let mut values: Vec<(&str, Box<dyn ToSql>)> = vec![
+            (":cutoff", Box::new(cutoff.millis())),
+            (":limit", Box::new(i64::from(limit) + 1)),
+        ];
+        if let Some(agent) = &filter.agent {
+            conditions.push("agent = :agent".to_string());
+            values.push((":agent", Box::new(agent.clone())));
+        }
+        if let Some(parent) = &filter.parent {
+            let parent = id::resolve(tx, IdKind::Session, parent)?;
+            conditions.push("parent_id = :parent".to_string());
+            values.push((":parent", Box::new(parent)));
+        }
+        match filter.status {
+            Some(Status::Active) => conditions.push(live_condition("")),
+            Some(Status::Stale) => conditions.push(format!("status = 'active' AND NOT {}", live_condition(""))),
+            Some(ended) => {
+                conditions.push("status = :status".to_string());
+                values.push((":status", Box::new(ended.as_str())));
+            }
+            None => {}
+        }
+        if filter.live_only {
+            conditions.push(live_condition(""));
+        }
+        let filter_sql = if conditions.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", conditions.join(" AND "))
+        };
+        let sql = format!(
+            "SELECT {COLUMNS} FROM sessions {filter_sql} ORDER BY started_at DESC, id DESC LIMIT :limit"
+        );
+        let mut stmt = tx.prepare_cached(&sql)?;
+        // Bind only the parameters the statement uses (":cutoff" may be absent).
+        let params: Vec<(&str, &dyn ToSql)> = values
+            .iter()
+            .filter(|(name, _)| sql.contains(name))
+            .map(|(name, value)| (*name, value.as_ref()))
+            .collect();
+        let mut sessions: Vec<Session> = stmt
+            .query_map(params.as_slice(), |r| from_row(r, 0, cutoff))?
+            .collect::<rusqlite::Result<_>>()?;
+        let truncated = sessions.len() > limit as usize;
+        sessions.truncate(limit as usize);
+        Ok(SessionPage { sessions, truncated })
+    })
+}
+
+/// One node of a genealogy, in pre-order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct TreeNode {
+    /// 0 for the root.
+    pub depth: u32,
+    pub session: Session,
+}
+
+/// The whole genealogy a session belongs to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct SessionTree {
+    pub root: String,
+    /// The session asked about.
+    pub focus: String,
+    /// Pre-order: every node is followed by its descendants; siblings oldest first.
+    pub nodes: Vec<TreeNode>,
+    /// The depth or size limit cut the genealogy short.
+    pub truncated: bool,
+}
+
+/// The genealogy of a session: walks up to its root (through parents, or `forked_from`
+/// for a fork without parent), then down through children and forks, at most
+/// `max_depth` levels each way.
+pub fn tree(store: &mut Store, id_or_prefix: &str, max_depth: Option<u32>) -> Result<SessionTree> {
+    let depth = max_depth
+        .unwrap_or(DEFAULT_TREE_DEPTH)
+        .clamp(1, MAX_TREE_DEPTH);
+    let cutoff = store.stale_cutoff();
+    store.read(|tx| {
+        let focus = id::resolve(tx, IdKind::Session, id_or_prefix)?;
+        let (root, up_levels): (String, u32) = tx
+            .prepare_cached(
+                "WITH RECURSIVE up (id, next, level) AS (
+                     SELECT id, COALESCE(parent_id, forked_from), 0 FROM sessions WHERE id = :focus
+                     UNION ALL
+                     SELECT s.id, COALESCE(s.parent_id, s.forked_from), up.level + 1
+                     FROM sessions s JOIN up ON s.id = up.next WHERE up.level < :depth
+                 )
+                 SELECT id, level FROM up ORDER BY level DESC LIMIT 1",
+            )?
+            .query_row(named_params! {":focus": focus, ":depth": depth}, |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let root_has_more: bool = up_levels == depth
+            && tx
+                .prepare_cached("SELECT COALESCE(parent_id, forked_from) IS NOT NULL FROM sessions WHERE id = ?1")?
+                .query_row([&root], |r| r.get(0))?;
+        let mut stmt = tx.prepare_cached(&format!(
+            "WITH RECURSIVE down (id, level, path) AS (
+                 SELECT id, 0, id FROM sessions WHERE id = :root
+                 UNION ALL
+                 SELECT s.id, down.level + 1, down.path || '/' || s.id
+                 FROM sessions s JOIN down ON s.parent_id = down.id WHERE down.level < :depth
+                 UNION ALL
+                 SELECT s.id, down.level + 1, down.path || '/' || s.id
+                 FROM sessions s JOIN down ON s.forked_from = down.id
+                 WHERE s.parent_id IS NULL AND down.level < :depth
+             )
+             SELECT down.level, {cols}, EXISTS (
+                 SELECT 1 FROM sessions c WHERE c.parent_id = down.id
+                    OR (c.parent_id IS NULL AND c.forked_from = down.id)
+             )
+             FROM down JOIN sessions USING (id)
+             ORDER BY down.path LIMIT :limit",
+            cols = COLUMNS.split(", ").map(|c| format!("sessions.{c}")).collect::<Vec<_>>().join(", ")
+        ))?;
+        let mut truncated = root_has_more;
+        let mut nodes = Vec::new();
+        let rows = stmt.query_map(
+            named_params! {":root": root, ":depth": depth, ":limit": MAX_TREE_NODES + 1},
+            |r| {
+                let level: u32 = r.get(0)?;
+                let session = from_row(r, 1, cutoff)?;
+                let has_children: bool = r.get(14)?;
+                Ok((level, session, has_children))
+            },
+        )?;
+        for row in rows {
+            let (level, session, has_children) = row?;
+            if level == depth && has_children {
+                truncated = true;
+            }
+            nodes.push(TreeNode { depth: level, session });
+        }
+        if nodes.len() > MAX_TREE_NODES as usize {
+            nodes.truncate(MAX_TREE_NODES as usize);
+            truncated = true;
+        }
+        Ok(SessionTree { root, focus, nodes, truncated })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::Settings;
+    use crate::store::tests::temp_store;
+
+    fn new(agent: &str, intent: &str) -> NewSession {
+        NewSession {
+            agent: agent.into(),
+            intent: intent.into(),
+            ..Default::default()
+        }
+    }
+
+    fn me() -> Option<ProcessInfo> {
+        Some(ProcessInfo::current())
+    }
+
+    #[test]
+    fn start_registers_the_agent_and_records_process_and_event() {
+        let (_dir, mut store) = temp_store();
+        let s = start(
+            &mut store,
+            &NewSession {
+                role: Some("lead".into()),
+                process: me(),
+                ..new("claude", "build the thing")
+            },
+        )
+        .unwrap();
+        assert!(s.id.starts_with("ses_"));
+        assert_eq!(
+            (s.status, s.role.as_deref()),
+            (Status::Active, Some("lead"))
+        );
+        assert_eq!(s.process, me());
+        let agent = agent::get(&mut store, "claude").unwrap();
+        assert_eq!(agent.live_sessions, 1);
+        let events = store.events_after(0, 10).unwrap();
+        let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+        assert_eq!(kinds, [kind::AGENT_REGISTERED, kind::SESSION_STARTED]);
+        assert_eq!(events[1].payload["id"], s.id);
+    }
+
+    #[test]
+    fn refused_starts_leave_nothing_behind() {
+        let (_dir, mut store) = temp_store();
+        assert!(matches!(
+            start(&mut store, &new("Bad Name", "x")),
+            Err(Error::Invalid(_))
+        ));
+        assert!(
+            start(&mut store, &new("ok", "   "))
+                .unwrap_err()
+                .to_string()
+                .contains("intent is empty")
+        );
+        let orphan = NewSession {
+            parent: Some("ses_0000".into()),
+            ..new("ok", "child")
+        };
+        assert!(matches!(
+            start(&mut store, &orphan),
+            Err(Error::NotFound { .. })
+        ));
+        assert_eq!(store.latest_event_seq().unwrap(), 0);
+        assert!(
+            agent::list(&mut store).unwrap().is_empty(),
+            "the agent of a refused start is not registered"
+        );
+    }
+
+    #[test]
+    fn lifecycle_heartbeat_update_end() {
+        let (_dir, mut store) = temp_store();
+        let s = start(
+            &mut store,
+            &NewSession {
+                process: me(),
+                ..new("codex", "first idea")
+            },
+        )
+        .unwrap();
+        std::thread::sleep(Duration::from_millis(3));
+        let beat = heartbeat(&mut store, &s.id, "codex").unwrap();
+        assert!(beat.last_seen_at > s.last_seen_at);
+        let changed = update(
+            &mut store,
+            &s.id[..10],
+            &SessionUpdate {
+                intent: Some("better idea".into()),
+                role: None,
+            },
+            "codex",
+        )
+        .unwrap();
+        assert_eq!(changed.intent, "better idea");
+        assert!(update(&mut store, &s.id, &SessionUpdate::default(), "codex").is_err());
+        let ended = end(
+            &mut store,
+            &s.id,
+            EndStatus::Failed,
+            Some("tests never passed"),
+            "codex",
+        )
+        .unwrap();
+        assert_eq!(
+            (ended.status, ended.end_reason.as_deref()),
+            (Status::Failed, Some("tests never passed"))
+        );
+        assert!(ended.ended_at.is_some());
+        let again = end(&mut store, &s.id, EndStatus::Completed, None, "codex").unwrap_err();
+        assert!(
+            again.to_string().contains("already ended (failed"),
+            "{again}"
+        );
+        assert!(heartbeat(&mut store, &s.id, "codex").is_err());
+        assert_eq!(agent::get(&mut store, "codex").unwrap().live_sessions, 0);
+    }
+
+    #[test]
+    fn list_filters_by_agent_status_liveness_and_parent() {
+        let (_dir, mut store) = temp_store();
+        let root = start(
+            &mut store,
+            &NewSession {
+                process: me(),
+                ..new("lead", "plan")
+            },
+        )
+        .unwrap();
+        let child = spawn(&mut store, &root.id, &new("worker", "part one"), "lead").unwrap();
+        let done = start(&mut store, &new("worker", "old job")).unwrap();
+        end(&mut store, &done.id, EndStatus::Completed, None, "worker").unwrap();
+        let ids = |f: Filter, store: &mut Store| -> Vec<String> {
+            list(store, &f)
+                .unwrap()
+                .sessions
+                .into_iter()
+                .map(|s| s.id)
+                .collect()
+        };
+        assert_eq!(
+            ids(Filter::default(), &mut store),
+            [done.id.clone(), child.id.clone(), root.id.clone()]
+        );
+        assert_eq!(
+            ids(
+                Filter {
+                    agent: Some("worker".into()),
+                    ..Default::default()
+                },
+                &mut store
+            ),
+            [done.id.clone(), child.id.clone()]
+        );
+        assert_eq!(
+            ids(
+                Filter {
+                    status: Some(Status::Completed),
+                    ..Default::default()
+                },
+                &mut store
+            ),
+            [done.id.clone()]
+        );
+        assert_eq!(
+            ids(
+                Filter {
+                    live_only: true,
+                    ..Default::default()
+                },
+                &mut store
+            ),
+            [child.id.clone(), root.id.clone()]
+        );
+        assert_eq!(
+            ids(
+                Filter {
+                    parent: Some(root.id.clone()),
+                    ..Default::default()
+                },
+                &mut store
+            ),
+            [child.id.clone()]
+        );
+        let page = list(
+            &mut store,
+            &Filter {
+                limit: Some(2),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!((page.sessions.len(), page.truncated), (2, true));
+    }
+
+    #[test]
+    fn a_session_whose_process_is_gone_is_reported_stale_without_rewriting_it() {
+        let (_dir, mut store) = temp_store();
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let gone = ProcessInfo {
+            pid: child.id(),
+            host: process::this_host(),
+        };
+        child.wait().unwrap();
+        let s = start(
+            &mut store,
+            &NewSession {
+                process: Some(gone),
+                ..new("ghost", "vanished")
+            },
+        )
+        .unwrap();
+        assert_eq!(s.status, Status::Stale);
+        assert!(s.stale_reason.as_deref().unwrap().contains("is gone"));
+        let stale = list(
+            &mut store,
+            &Filter {
+                status: Some(Status::Stale),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(stale.sessions.len(), 1);
+        assert!(
+            list(
+                &mut store,
+                &Filter {
+                    live_only: true,
+                    ..Default::default()
+                }
+            )
+            .unwrap()
+            .sessions
+            .is_empty()
+        );
+        let stored: String = store
+            .read(|tx| {
+                Ok(
+                    tx.query_row("SELECT status FROM sessions WHERE id = ?1", [&s.id], |r| {
+                        r.get(0)
+                    })?,
+                )
+            })
+            .unwrap();
+        assert_eq!(stored, "active", "staleness is computed, never written");
+        // A stale session can still be ended explicitly.
+        assert_eq!(
+            end(&mut store, &s.id, EndStatus::Abandoned, None, "human:ada")
+                .unwrap()
+                .status,
+            Status::Abandoned
+        );
+    }
+
+    #[test]
+    fn a_session_without_a_recent_heartbeat_is_stale_until_it_beats_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = Settings {
+            stale_after: Duration::from_millis(40),
+        };
+        let mut store = Store::open(&dir.path().join("s.db"), settings).unwrap();
+        let s = start(
+            &mut store,
+            &NewSession {
+                process: me(),
+                ..new("sleepy", "nap")
+            },
+        )
+        .unwrap();
+        assert_eq!(s.status, Status::Active);
+        std::thread::sleep(Duration::from_millis(60));
+        let later = get(&mut store, &s.id).unwrap();
+        assert_eq!(later.status, Status::Stale);
+        assert!(later.stale_reason.unwrap().contains("no heartbeat since"));
+        assert_eq!(
+            heartbeat(&mut store, &s.id, "sleepy").unwrap().status,
+            Status::Active
+        );
+    }
+
+    #[test]
+    fn spawn_needs_an_open_parent_and_fork_keeps_the_parent() {
+        let (_dir, mut store) = temp_store();
+        let root = start(&mut store, &new("lead", "plan")).unwrap();
+        let child = spawn(&mut store, &root.id, &new("worker", "try A"), "lead").unwrap();
+        assert_eq!(child.parent.as_deref(), Some(root.id.as_str()));
+        assert!(
+            child.process.is_none(),
+            "a spawned session waits to be claimed"
+        );
+        let alt = fork(&mut store, &child.id, &new("worker-2", "try B"), "lead").unwrap();
+        assert_eq!(
+            (alt.parent.as_deref(), alt.forked_from.as_deref()),
+            (Some(root.id.as_str()), Some(child.id.as_str()))
+        );
+        end(
+            &mut store,
+            &child.id,
+            EndStatus::Failed,
+            Some("A is a dead end"),
+            "worker",
+        )
+        .unwrap();
+        let alt2 = fork(&mut store, &child.id, &new("worker-3", "try C"), "lead").unwrap();
+        assert_eq!(
+            alt2.forked_from.as_deref(),
+            Some(child.id.as_str()),
+            "forking an ended session is allowed"
+        );
+        let err = spawn(&mut store, &child.id, &new("x", "y"), "worker").unwrap_err();
+        assert!(err.to_string().contains("already ended"), "{err}");
+    }
+
+    #[test]
+    fn claim_attaches_the_agent_process_to_its_own_session_only() {
+        let (_dir, mut store) = temp_store();
+        let root = start(&mut store, &new("lead", "plan")).unwrap();
+        let child = spawn(&mut store, &root.id, &new("worker", "part"), "lead").unwrap();
+        let stolen = claim(&mut store, &child.id, "intruder", &ProcessInfo::current()).unwrap_err();
+        assert!(
+            stolen.to_string().contains("belongs to agent 'worker'"),
+            "{stolen}"
+        );
+        let claimed = claim(&mut store, &child.id, "worker", &ProcessInfo::current()).unwrap();
+        assert_eq!(claimed.process, me());
+    }
+
+    #[test]
+    fn genealogy_of_twelve_levels_with_forks_in_preorder() {
+        let (_dir, mut store) = temp_store();
+        let root = start(&mut store, &new("a0", "level 0")).unwrap();
+        let mut chain = vec![root.clone()];
+        for level in 1..12 {
+            let parent = chain.last().unwrap().id.clone();
+            chain.push(
+                spawn(
+                    &mut store,
+                    &parent,
+                    &new(&format!("a{level}"), &format!("level {level}")),
+                    "a0",
+                )
+                .unwrap(),
+            );
+        }
+        let fork_of_root = fork(&mut store, &root.id, &new("alt", "other plan"), "a0").unwrap();
+        let fork_mid = fork(&mut store, &chain[5].id, &new("alt", "other level 5"), "a0").unwrap();
+        let deepest = chain.last().unwrap();
+
+        let t = tree(&mut store, &deepest.id, None).unwrap();
+        assert_eq!(
+            (t.root.as_str(), t.focus.as_str(), t.truncated),
+            (root.id.as_str(), deepest.id.as_str(), false)
+        );
+        assert_eq!(t.nodes.len(), 14);
+        let order: Vec<(&str, u32)> = t
+            .nodes
+            .iter()
+            .map(|n| (n.session.id.as_str(), n.depth))
+            .collect();
+        // Pre-order: the chain down to level 5, level 6's subtree, then the fork of level 5
+        // (a sibling of level 5 under level 4... no: a sibling under level 4's child list).
+        assert_eq!(order[0], (root.id.as_str(), 0));
+        let pos = |id: &str| order.iter().position(|(i, _)| *i == id).unwrap();
+        assert_eq!(
+            order[pos(&fork_mid.id)].1,
+            5,
+            "a fork is a sibling of its source"
+        );
+        assert!(
+            pos(&fork_mid.id) > pos(&deepest.id),
+            "younger siblings come after older subtrees"
+        );
+        assert_eq!(
+            order[pos(&fork_of_root.id)].1,
+            1,
+            "a parentless fork hangs under its source"
+        );
+        assert_eq!(order[pos(&deepest.id)].1, 11);
+
+        let shallow = tree(&mut store, &root.id, Some(3)).unwrap();
+        assert!(shallow.truncated);
+        assert!(shallow.nodes.iter().all(|n| n.depth <= 3));
+        let from_below = tree(&mut store, &deepest.id, Some(4)).unwrap();
+        assert!(from_below.truncated, "the walk up stopped before the root");
+        assert_eq!(from_below.root, chain[7].id);
+    }
+
+    #[test]
+    fn tree_text_draws_guides_forks_and_focus() {
+        let (_dir, mut store) = temp_store();
+        let root = start(&mut store, &new("lead", "plan")).unwrap();
+        let a = spawn(&mut store, &root.id, &new("w1", "part A"), "lead").unwrap();
+        spawn(&mut store, &a.id, &new("w1", "part A.1"), "w1").unwrap();
+        fork(&mut store, &a.id, &new("w2", "part A, other way"), "lead").unwrap();
+        let t = tree(&mut store, &a.id, None).unwrap();
+        let text = crate::render::tree(&t);
+        let shape: Vec<String> = text
+            .lines()
+            .map(|l| l.split("ses_").next().unwrap().to_string())
+            .collect();
+        assert_eq!(shape, ["● ", "├─ ● ", "│  └─ ● ", "└─ ⑂ ● "], "{text}");
+        assert!(text.lines().nth(1).unwrap().ends_with("◀"));
+    }
+}

@@ -1,1 +1,89 @@
-fn main() {}
+//! `switchboard`: argument parsing and dispatch. The work is done in `commands` and `demo`
+//! over the same core functions the MCP tools call.
+#![forbid(unsafe_code)]
+
+mod commands;
+mod demo;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Lets several coding agents work on one repository at once: sessions over MCP, live
+/// state in the editor, one shared SQLite database per repository.
+#[derive(Debug, Parser)]
+#[command(name = "switchboard", version, about, propagate_version = true)]
+struct Cli {
+    #[command(flatten)]
+    global: Global,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Options every command accepts.
+#[derive(Debug, Args)]
+pub struct Global {
+    /// State database (default: SWITCHBOARD_DB, else <git common dir>/switchboard/state.db,
+    /// else $XDG_DATA_HOME/switchboard/state.db).
+    #[arg(long, global = true, value_name = "PATH")]
+    db: Option<PathBuf>,
+    /// An active session with no heartbeat for this long is reported stale (e.g. 90s, 30m, 2h).
+    #[arg(long, global = true, env = "SWITCHBOARD_STALE_AFTER", default_value = "30m", value_parser = parse_duration)]
+    stale_after: std::time::Duration,
+}
+
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    switchboard_core::clock::parse_duration(text)
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve MCP over stdio for one agent (what agents register).
+    Mcp(commands::McpArgs),
+    /// List sessions (newest first).
+    Sessions(commands::SessionsArgs),
+    /// Show, end or draw the genealogy of one session.
+    #[command(subcommand)]
+    Session(commands::SessionCommand),
+    /// List agents.
+    Agents(commands::JsonFlag),
+    /// Where the state is and what it holds, for troubleshooting.
+    Doctor(commands::JsonFlag),
+    /// Run several real agents' MCP servers in a scratch repository and show what they do.
+    Demo(demo::DemoArgs),
+    /// Regenerate schemas/ and the README tool table from the code.
+    Schemas(commands::SchemasArgs),
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    let result = match cli.command {
+        Command::Mcp(args) => commands::mcp(&cli.global, args),
+        Command::Sessions(args) => commands::sessions(&cli.global, args),
+        Command::Session(cmd) => commands::session(&cli.global, cmd),
+        Command::Agents(args) => commands::agents(&cli.global, args),
+        Command::Doctor(args) => commands::doctor(&cli.global, args),
+        Command::Demo(args) => demo::run(&cli.global, args),
+        Command::Schemas(args) => commands::schemas(args),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("switchboard: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// Logs go to stderr (stdout is the JSON-RPC stream of `switchboard mcp`);
+/// `SWITCHBOARD_LOG` sets the filter (default `warn`).
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SWITCHBOARD_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .init();
+}

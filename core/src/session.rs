@@ -298,11 +298,12 @@ fn insert(
     now: Timestamp,
     cutoff: Timestamp,
 ) -> Result<Session> {
+    // The agent's role follows the role it last declared for a session.
     agent::ensure(
         conn,
         &Registration {
             name: draft.agent.clone(),
-            role: None,
+            role: draft.role.clone(),
             description: None,
         },
         now,
@@ -388,8 +389,18 @@ pub fn fork(store: &mut Store, from: &str, alt: &NewSession, actor: &str) -> Res
 }
 
 /// Attaches the serving process of `agent` to an existing open session of that agent
-/// (e.g. one spawned for it), so its liveness follows that process.
-pub fn claim(store: &mut Store, id: &str, agent: &str, process: &ProcessInfo) -> Result<Session> {
+/// (e.g. one spawned for it), so its liveness follows that process; `intent`, if given,
+/// replaces the session's intent.
+pub fn claim(
+    store: &mut Store,
+    id: &str,
+    agent: &str,
+    process: &ProcessInfo,
+    intent: Option<&str>,
+) -> Result<Session> {
+    let intent = intent
+        .map(|i| check_text("intent", i, MAX_INTENT_LEN))
+        .transpose()?;
     let cutoff = store.stale_cutoff();
     store.write(|tx| {
         let session = lookup(tx, id, cutoff)?;
@@ -403,9 +414,9 @@ pub fn claim(store: &mut Store, id: &str, agent: &str, process: &ProcessInfo) ->
         }
         let now = Timestamp::now();
         tx.prepare_cached(
-            "UPDATE sessions SET pid = ?2, host = ?3, last_seen_at = ?4 WHERE id = ?1",
+            "UPDATE sessions SET pid = ?2, host = ?3, last_seen_at = ?4, intent = COALESCE(?5, intent) WHERE id = ?1",
         )?
-        .execute((&session.id, process.pid, &process.host, now.millis()))?;
+        .execute((&session.id, process.pid, &process.host, now.millis(), &intent))?;
         agent::touch(tx, agent, now)?;
         let claimed = fetch(tx, &session.id, cutoff)?;
         event::append(tx, kind::SESSION_CLAIMED, Some(agent), &claimed, now)?;
@@ -1021,13 +1032,28 @@ mod tests {
         let (_dir, mut store) = temp_store();
         let root = start(&mut store, &new("lead", "plan")).unwrap();
         let child = spawn(&mut store, &root.id, &new("worker", "part"), "lead").unwrap();
-        let stolen = claim(&mut store, &child.id, "intruder", &ProcessInfo::current()).unwrap_err();
+        let stolen = claim(
+            &mut store,
+            &child.id,
+            "intruder",
+            &ProcessInfo::current(),
+            None,
+        )
+        .unwrap_err();
         assert!(
             stolen.to_string().contains("belongs to agent 'worker'"),
             "{stolen}"
         );
-        let claimed = claim(&mut store, &child.id, "worker", &ProcessInfo::current()).unwrap();
+        let claimed = claim(
+            &mut store,
+            &child.id,
+            "worker",
+            &ProcessInfo::current(),
+            Some("part, refined"),
+        )
+        .unwrap();
         assert_eq!(claimed.process, me());
+        assert_eq!(claimed.intent, "part, refined");
     }
 
     #[test]

@@ -1,1 +1,28 @@
+//! Switchboard's MCP server: a thin rmcp adapter over `switchboard-core`.
+//!
+//! Each tool parses its input, calls one core function, and shapes the result as
+//! structured content (with an `outputSchema`) plus a short text rendering. User errors
+//! come back as `isError` results whose text says what was wrong and what to do.
 #![forbid(unsafe_code)]
+
+#[cfg(feature = "client")]
+pub mod client;
+mod identity;
+pub mod reference;
+mod reply;
+mod schema;
+mod server;
+mod tools;
+
+pub use server::{INSTRUCTIONS, Identity, SwitchboardServer};
+
+use rmcp::ServiceExt;
+
+/// Serves MCP over this process's stdin/stdout until the client disconnects.
+pub async fn serve_stdio(
+    server: SwitchboardServer,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let running = server.serve(rmcp::transport::stdio()).await?;
+    running.waiting().await?;
+    Ok(())
+}

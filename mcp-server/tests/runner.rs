@@ -1,1 +1,3 @@
+//! In-process MCP tests: a real rmcp client talks to the server over `tokio::io::duplex`.
 
+mod tools;

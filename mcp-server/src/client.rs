@@ -1,0 +1,114 @@
+//! A small MCP client for driving Switchboard servers as an agent would: over a child
+//! process's stdio or any rmcp transport. Used by `switchboard demo` and the tests.
+
+use std::path::Path;
+
+use rmcp::model::{CallToolRequestParams, Tool};
+use rmcp::service::RunningService;
+use rmcp::transport::{IntoTransport, TokioChildProcess};
+use rmcp::{RoleClient, ServiceExt};
+use serde_json::Value;
+
+/// Errors of the client helper.
+pub type ClientError = Box<dyn std::error::Error + Send + Sync>;
+
+/// What one tool call returned.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub is_error: bool,
+    /// The text content, joined.
+    pub text: String,
+    pub structured: Option<Value>,
+}
+
+/// One connected MCP client.
+pub struct AgentClient {
+    service: RunningService<RoleClient, ()>,
+    /// Process id of the server, when it is a child process.
+    pub server_pid: Option<u32>,
+}
+
+impl AgentClient {
+    /// Starts `program args…` in `cwd` with extra `env` and connects over its stdio.
+    /// Its stderr goes to this process's stderr.
+    pub async fn spawn(
+        program: &Path,
+        args: &[&str],
+        cwd: &Path,
+        env: &[(&str, &str)],
+    ) -> Result<Self, ClientError> {
+        let mut command = tokio::process::Command::new(program);
+        command.args(args).current_dir(cwd).kill_on_drop(true);
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let transport = TokioChildProcess::new(command)?;
+        let server_pid = transport.id();
+        let mut client = Self::connect(transport).await?;
+        client.server_pid = server_pid;
+        Ok(client)
+    }
+
+    /// Connects over any transport (e.g. one end of `tokio::io::duplex`).
+    pub async fn connect<T, E, A>(transport: T) -> Result<Self, ClientError>
+    where
+        T: IntoTransport<RoleClient, E, A>,
+        E: std::error::Error + Send + Sync + 'static,
+    {
+        let service = ().serve(transport).await?;
+        Ok(AgentClient {
+            service,
+            server_pid: None,
+        })
+    }
+
+    /// The server's `instructions`.
+    pub fn instructions(&self) -> Option<String> {
+        self.service
+            .peer_info()
+            .and_then(|info| info.instructions.clone())
+    }
+
+    /// Every tool the server lists.
+    pub async fn tools(&self) -> Result<Vec<Tool>, ClientError> {
+        Ok(self.service.list_all_tools().await?)
+    }
+
+    /// Calls `tool` with `args` (a JSON object) and returns what came back, error or not.
+    pub async fn call(&self, tool: &str, args: Value) -> Result<Outcome, ClientError> {
+        let mut params = CallToolRequestParams::new(tool.to_string());
+        if let Value::Object(map) = args {
+            params = params.with_arguments(map);
+        }
+        let result = self.service.call_tool(params).await?;
+        let text = result
+            .content
+            .iter()
+            .filter_map(|c| c.as_text().map(|t| t.text.clone()))
+            .collect::<Vec<_>>()
+            .join("\n");
+        Ok(Outcome {
+            is_error: result.is_error == Some(true),
+            text,
+            structured: result.structured_content,
+        })
+    }
+
+    /// Calls `tool` and returns its structured content; an `isError` result is an error
+    /// carrying the tool's message.
+    pub async fn call_ok(&self, tool: &str, args: Value) -> Result<Value, ClientError> {
+        let outcome = self.call(tool, args).await?;
+        if outcome.is_error {
+            return Err(format!("{tool} failed: {}", outcome.text).into());
+        }
+        outcome
+            .structured
+            .ok_or_else(|| format!("{tool} returned no structured content").into())
+    }
+
+    /// Closes the connection; a child-process server sees end of input and exits.
+    pub async fn stop(self) -> Result<(), ClientError> {
+        self.service.cancel().await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,125 @@
+//! Shaping tool results: structured content, a readable text rendering, and `isError`
+//! results for everything the caller can fix.
+
+use rmcp::model::{CallToolResult, ContentBlock};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use switchboard_core::agent::Agent;
+use switchboard_core::clock::Timestamp;
+use switchboard_core::process::ProcessInfo;
+use switchboard_core::session::{Session, SessionPage, SessionTree};
+use switchboard_core::{Error, render};
+
+/// A tool result that can say itself in a few lines of text.
+pub(crate) trait Render {
+    fn render(&self) -> String;
+}
+
+/// Turns a core result into a tool result: structured content plus text on success,
+/// an `isError` result with the core's actionable message on failure.
+pub(crate) fn reply<T: Serialize + Render>(result: Result<T, Error>) -> CallToolResult {
+    match result {
+        Ok(value) => {
+            let mut out = CallToolResult::success(vec![ContentBlock::text(value.render())]);
+            match serde_json::to_value(&value) {
+                Ok(json) => out.structured_content = Some(json),
+                Err(e) => return failure(format!("internal error: cannot encode the result: {e}")),
+            }
+            out
+        }
+        Err(e) if e.is_user_error() => failure(e.to_string()),
+        Err(e) => {
+            tracing::error!(error = %e, "tool failed");
+            failure(format!("switchboard failed: {e}"))
+        }
+    }
+}
+
+/// An `isError` result carrying `message`.
+pub(crate) fn failure(message: String) -> CallToolResult {
+    CallToolResult::error(vec![ContentBlock::text(message)])
+}
+
+impl Render for Session {
+    fn render(&self) -> String {
+        render::session_detail(self, Timestamp::now())
+    }
+}
+
+impl Render for SessionPage {
+    fn render(&self) -> String {
+        render::sessions_table(self, Timestamp::now())
+    }
+}
+
+impl Render for SessionTree {
+    fn render(&self) -> String {
+        render::tree(self)
+    }
+}
+
+impl Render for Agent {
+    fn render(&self) -> String {
+        render::agents_table(std::slice::from_ref(self), Timestamp::now())
+    }
+}
+
+/// Every registered participant.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct AgentList {
+    pub agents: Vec<Agent>,
+}
+
+impl Render for AgentList {
+    fn render(&self) -> String {
+        render::agents_table(&self.agents, Timestamp::now())
+    }
+}
+
+/// What `session_start` gives an agent to begin with.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct Started {
+    pub agent: Agent,
+    pub session: Session,
+}
+
+impl Render for Started {
+    fn render(&self) -> String {
+        format!(
+            "You are '{}'. Session {} is yours ({}).\n{}",
+            self.agent.name,
+            self.session.id,
+            self.session.status,
+            render::session_detail(&self.session, Timestamp::now())
+        )
+    }
+}
+
+/// Who this server acts for.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct WhoAmI {
+    pub agent: Option<String>,
+    pub session: Option<Session>,
+    pub process: ProcessInfo,
+    pub state_db: String,
+    /// What to do next, when something is missing.
+    pub hint: Option<String>,
+}
+
+impl Render for WhoAmI {
+    fn render(&self) -> String {
+        let mut lines = vec![format!(
+            "agent: {}",
+            self.agent.as_deref().unwrap_or("(unknown)")
+        )];
+        match &self.session {
+            Some(s) => lines.push(format!("session: {}", render::session_line(s))),
+            None => lines.push("session: (none)".into()),
+        }
+        lines.push(format!("state: {}", self.state_db));
+        if let Some(hint) = &self.hint {
+            lines.push(hint.clone());
+        }
+        lines.join("\n")
+    }
+}

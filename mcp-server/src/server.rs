@@ -1,0 +1,141 @@
+//! The rmcp server: shared state, the blocking bridge to the core, and protocol plumbing.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rmcp::handler::server::router::tool::ToolRouter;
+use rmcp::model::{CallToolResult, Implementation, ServerCapabilities, ServerConfig};
+use rmcp::{ServerHandler, tool_handler};
+use serde::Serialize;
+use switchboard_core::process::ProcessInfo;
+use switchboard_core::{Error, Store, session};
+
+pub use crate::identity::Identity;
+use crate::reply::{Render, failure, reply};
+
+/// The short playbook every agent receives at initialisation.
+pub const INSTRUCTIONS: &str = "\
+Switchboard coordinates several coding agents working on one repository.
+1. First call session_start with your agent name and a one-line intent; it returns your identity and session.
+2. Keep your intent current with session_update; call session_heartbeat during long work.
+3. Subtask for another agent: session_spawn. Alternative approach: session_fork. Who does what: session_list, session_tree.
+4. When done: session_end with status completed, failed or abandoned and a short reason.
+Session ids accept any unique prefix (4+ characters after ses_).";
+
+/// How often ordinary tool calls refresh the caller's last-seen time.
+const TOUCH_INTERVAL: Duration = Duration::from_secs(10);
+
+/// Everything a tool call may touch, behind one lock: tool calls of one agent are short
+/// and run one at a time against the store.
+pub(crate) struct State {
+    pub store: Store,
+    pub identity: Identity,
+    pub process: ProcessInfo,
+    last_touch: Option<Instant>,
+}
+
+/// Switchboard's MCP server for one agent (stdio) or one connection.
+#[derive(Clone)]
+pub struct SwitchboardServer {
+    state: Arc<Mutex<State>>,
+    tool_router: ToolRouter<Self>,
+}
+
+impl SwitchboardServer {
+    /// A server over `store`, acting for `identity`, served by `process`.
+    pub fn new(store: Store, identity: Identity, process: ProcessInfo) -> Self {
+        SwitchboardServer {
+            state: Arc::new(Mutex::new(State {
+                store,
+                identity,
+                process,
+                last_touch: None,
+            })),
+            tool_router: Self::tool_router(),
+        }
+    }
+
+    /// Claims an existing session for this server's process (e.g. one spawned for this
+    /// agent, passed as `--session`). The agent defaults to the session's own agent.
+    pub fn claim_session(&self, id: &str) -> Result<session::Session, Error> {
+        let mut state = self.lock();
+        let State {
+            store,
+            identity,
+            process,
+            ..
+        } = &mut *state;
+        let agent = match &identity.agent {
+            Some(agent) => agent.clone(),
+            None => session::get(store, id)?.agent,
+        };
+        let claimed = session::claim(store, id, &agent, process, None)?;
+        identity.agent = Some(agent);
+        identity.session = Some(claimed.id.clone());
+        Ok(claimed)
+    }
+
+    /// The tools every server offers, as listed to clients (for schema export and size
+    /// accounting; needs no store).
+    pub fn tool_definitions() -> Vec<rmcp::model::Tool> {
+        Self::tool_router().list_all()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        // A panic inside a tool poisons nothing we cannot keep using: state is plain data.
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Runs `op` on a blocking thread with the state locked, then shapes its result.
+    pub(crate) async fn run<T, F>(&self, op: F) -> CallToolResult
+    where
+        T: Serialize + Render + Send + 'static,
+        F: FnOnce(&mut State) -> Result<T, Error> + Send + 'static,
+    {
+        let this = self.clone();
+        let joined = tokio::task::spawn_blocking(move || {
+            let mut state = this.lock();
+            let result = op(&mut state);
+            state.touch_if_due();
+            result
+        })
+        .await;
+        match joined {
+            Ok(result) => reply(result),
+            Err(e) => failure(format!("switchboard failed: the tool crashed ({e})")),
+        }
+    }
+}
+
+impl State {
+    /// Refreshes the current session's last-seen time, at most every [`TOUCH_INTERVAL`].
+    fn touch_if_due(&mut self) {
+        let Some(id) = self.identity.session.clone() else {
+            return;
+        };
+        if self
+            .last_touch
+            .is_some_and(|t| t.elapsed() < TOUCH_INTERVAL)
+        {
+            return;
+        }
+        self.last_touch = Some(Instant::now());
+        if let Err(e) = session::touch(&mut self.store, &id) {
+            tracing::warn!(error = %e, session = %id, "could not refresh last-seen");
+        }
+    }
+}
+
+#[tool_handler(router = self.tool_router)]
+impl ServerHandler for SwitchboardServer {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+            .with_server_info(
+                Implementation::new("switchboard", env!("CARGO_PKG_VERSION"))
+                    .with_title("Switchboard"),
+            )
+            .with_instructions(INSTRUCTIONS)
+    }
+}

@@ -1,0 +1,348 @@
+//! Every tool, success and user errors, asserting structured content.
+
+use rmcp::ServiceExt;
+use serde_json::{Value, json};
+use switchboard_core::process::ProcessInfo;
+use switchboard_core::{Settings, Store};
+use switchboard_mcp::client::AgentClient;
+use switchboard_mcp::{Identity, SwitchboardServer};
+
+struct Harness {
+    _dir: tempfile::TempDir,
+    db: std::path::PathBuf,
+}
+
+impl Harness {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("state.db");
+        Harness { _dir: dir, db }
+    }
+
+    /// A client connected to a fresh in-process server on this harness's database.
+    async fn client(&self, agent: Option<&str>) -> AgentClient {
+        let store = Store::open(&self.db, Settings::default()).unwrap();
+        let identity = Identity {
+            agent: agent.map(str::to_string),
+            session: None,
+        };
+        let server = SwitchboardServer::new(store, identity, ProcessInfo::current());
+        let (server_io, client_io) = tokio::io::duplex(1 << 16);
+        tokio::spawn(async move {
+            if let Ok(running) = server.serve(server_io).await {
+                let _ = running.waiting().await;
+            }
+        });
+        AgentClient::connect(client_io).await.unwrap()
+    }
+}
+
+async fn ok(client: &AgentClient, tool: &str, args: Value) -> Value {
+    client
+        .call_ok(tool, args)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Calls a tool that must fail with `isError` and returns its message.
+async fn refused(client: &AgentClient, tool: &str, args: Value) -> String {
+    let out = client.call(tool, args).await.unwrap();
+    assert!(
+        out.is_error,
+        "{tool} should have been refused, got {:?}",
+        out.structured
+    );
+    assert!(out.structured.is_none());
+    out.text
+}
+
+#[tokio::test]
+async fn tool_list_schemas_and_annotations_snapshot() {
+    let h = Harness::new();
+    let client = h.client(None).await;
+    let mut tools = client.tools().await.unwrap();
+    tools.sort_by(|a, b| a.name.cmp(&b.name));
+    let names: Vec<&str> = tools.iter().map(|t| t.name.as_ref()).collect();
+    assert_eq!(
+        names,
+        [
+            "agent_list",
+            "agent_register",
+            "session_end",
+            "session_fork",
+            "session_get",
+            "session_heartbeat",
+            "session_list",
+            "session_spawn",
+            "session_start",
+            "session_tree",
+            "session_update",
+            "whoami"
+        ]
+    );
+    for tool in &tools {
+        assert!(
+            tool.output_schema.is_some(),
+            "{} has no outputSchema",
+            tool.name
+        );
+        assert!(
+            tool.annotations.is_some(),
+            "{} has no annotations",
+            tool.name
+        );
+        assert!(tool.description.as_deref().is_some_and(|d| !d.is_empty()));
+    }
+    let listed = serde_json::to_value(&tools).unwrap();
+    insta::assert_json_snapshot!("tool_list", listed);
+    let context = switchboard_mcp::reference::context_size();
+    let whole = switchboard_mcp::reference::tool_list_size();
+    println!(
+        "tool list: {context} characters of names, descriptions and input schemas \
+         (budget for the finished product: 15000); {whole} with output schemas and annotations"
+    );
+    assert!(
+        context < 15_000,
+        "the tools cost {context} characters of agent context"
+    );
+    assert!(client.instructions().unwrap().contains("session_start"));
+}
+
+#[tokio::test]
+async fn without_identity_tools_say_exactly_what_to_call() {
+    let h = Harness::new();
+    let client = h.client(None).await;
+    let who = ok(&client, "whoami", json!({})).await;
+    assert_eq!(who["agent"], Value::Null);
+    assert!(who["hint"].as_str().unwrap().contains("session_start"));
+    for tool in [
+        "session_heartbeat",
+        "session_update",
+        "session_end",
+        "session_spawn",
+        "session_fork",
+        "session_tree",
+    ] {
+        let msg = refused(&client, tool, json!({"intent": "x"})).await;
+        assert!(msg.contains("session_start"), "{tool}: {msg}");
+    }
+    let msg = refused(&client, "session_start", json!({"intent": "work"})).await;
+    assert!(msg.contains("give agent"), "{msg}");
+    let msg = refused(
+        &client,
+        "session_start",
+        json!({"agent": "Bad Name", "intent": "work"}),
+    )
+    .await;
+    assert!(msg.contains("not a valid agent name"), "{msg}");
+    let msg = refused(&client, "session_start", json!({"agent": "claude"})).await;
+    assert!(msg.contains("intent is empty"), "{msg}");
+}
+
+#[tokio::test]
+async fn session_start_returns_identity_and_session_and_sets_whoami() {
+    let h = Harness::new();
+    let client = h.client(None).await;
+    let started = ok(
+        &client,
+        "session_start",
+        json!({"agent": "claude", "intent": "fix the parser", "role": "dev"}),
+    )
+    .await;
+    assert_eq!(started["agent"]["name"], "claude");
+    assert_eq!(started["agent"]["role"], "dev");
+    assert_eq!(started["agent"]["live_sessions"], 1);
+    let session = &started["session"];
+    assert!(session["id"].as_str().unwrap().starts_with("ses_"));
+    assert_eq!(session["status"], "active");
+    assert_eq!(session["intent"], "fix the parser");
+    assert_eq!(session["process"]["pid"], std::process::id());
+    let who = ok(&client, "whoami", json!({})).await;
+    assert_eq!(who["agent"], "claude");
+    assert_eq!(who["session"]["id"], session["id"]);
+    assert_eq!(who["hint"], Value::Null);
+    let msg = refused(
+        &client,
+        "session_start",
+        json!({"agent": "codex", "intent": "other"}),
+    )
+    .await;
+    assert!(msg.contains("already acts for agent 'claude'"), "{msg}");
+    // Starting again under the same name is fine and moves the current session.
+    let second = ok(&client, "session_start", json!({"intent": "next task"})).await;
+    assert_ne!(second["session"]["id"], session["id"]);
+}
+
+#[tokio::test]
+async fn agent_flag_identity_and_register_and_list() {
+    let h = Harness::new();
+    let client = h.client(Some("codex")).await;
+    let who = ok(&client, "whoami", json!({})).await;
+    assert_eq!(who["agent"], "codex");
+    assert!(who["hint"].as_str().unwrap().contains("intent"));
+    let reg = ok(
+        &client,
+        "agent_register",
+        json!({"name": "human:ada", "description": "reviews"}),
+    )
+    .await;
+    assert_eq!(
+        (reg["kind"].as_str(), reg["description"].as_str()),
+        (Some("human"), Some("reviews"))
+    );
+    let msg = refused(&client, "agent_register", json!({"name": "everyone"})).await;
+    assert!(msg.contains("reserved"), "{msg}");
+    ok(
+        &client,
+        "session_start",
+        json!({"intent": "port the tests"}),
+    )
+    .await;
+    let list = ok(&client, "agent_list", json!({})).await;
+    let agents = list["agents"].as_array().unwrap();
+    assert_eq!(agents.len(), 2);
+    let codex = agents.iter().find(|a| a["name"] == "codex").unwrap();
+    assert_eq!(codex["live_sessions"], 1);
+}
+
+#[tokio::test]
+async fn heartbeat_update_get_list_and_end() {
+    let h = Harness::new();
+    let client = h.client(Some("claude")).await;
+    let started = ok(&client, "session_start", json!({"intent": "first"})).await;
+    let id = started["session"]["id"].as_str().unwrap().to_string();
+    let beat = ok(&client, "session_heartbeat", json!({})).await;
+    assert_eq!(beat["id"], id.as_str());
+    let updated = ok(
+        &client,
+        "session_update",
+        json!({"intent": "second", "role": "lead"}),
+    )
+    .await;
+    assert_eq!(
+        (updated["intent"].as_str(), updated["role"].as_str()),
+        (Some("second"), Some("lead"))
+    );
+    let msg = refused(&client, "session_update", json!({})).await;
+    assert!(msg.contains("nothing to update"), "{msg}");
+    let got = ok(&client, "session_get", json!({"session": &id[..14]})).await;
+    assert_eq!(got["id"], id.as_str());
+    let msg = refused(&client, "session_get", json!({"session": "ses_0000000000"})).await;
+    assert!(
+        msg.contains("no session matches") && msg.contains("session_list"),
+        "{msg}"
+    );
+    let msg = refused(&client, "session_get", json!({"session": "ses_01"})).await;
+    assert!(msg.contains("at least 4 characters"), "{msg}");
+
+    let other = h.client(Some("codex")).await;
+    ok(&other, "session_start", json!({"intent": "other work"})).await;
+    let all = ok(&client, "session_list", json!({})).await;
+    assert_eq!(all["sessions"].as_array().unwrap().len(), 2);
+    assert_eq!(all["truncated"], false);
+    let mine = ok(&client, "session_list", json!({"agent": "claude"})).await;
+    assert_eq!(mine["sessions"][0]["id"], id.as_str());
+    let prefix = &id[..8];
+    let msg = refused(&client, "session_get", json!({"session": prefix})).await;
+    assert!(msg.contains("matches more than one session"), "{msg}");
+
+    let ended = ok(
+        &client,
+        "session_end",
+        json!({"status": "failed", "reason": "blocked on review"}),
+    )
+    .await;
+    assert_eq!(
+        (ended["status"].as_str(), ended["end_reason"].as_str()),
+        (Some("failed"), Some("blocked on review"))
+    );
+    assert!(ended["ended_at"].as_str().unwrap().ends_with('Z'));
+    let who = ok(&client, "whoami", json!({})).await;
+    assert_eq!(who["session"], Value::Null, "ending your session clears it");
+    let msg = refused(&client, "session_end", json!({"session": id})).await;
+    assert!(msg.contains("already ended (failed"), "{msg}");
+    let live = ok(&client, "session_list", json!({"live_only": true})).await;
+    assert_eq!(live["sessions"].as_array().unwrap().len(), 1);
+    let failed = ok(&client, "session_list", json!({"status": "failed"})).await;
+    assert_eq!(failed["sessions"][0]["id"], id.as_str());
+}
+
+#[tokio::test]
+async fn spawn_fork_and_tree() {
+    let h = Harness::new();
+    let lead = h.client(Some("lead")).await;
+    let root = ok(&lead, "session_start", json!({"intent": "ship it"})).await;
+    let root_id = root["session"]["id"].as_str().unwrap().to_string();
+    let child = ok(
+        &lead,
+        "session_spawn",
+        json!({"intent": "write docs", "agent": "writer"}),
+    )
+    .await;
+    assert_eq!(
+        (child["parent"].as_str(), child["agent"].as_str()),
+        (Some(root_id.as_str()), Some("writer"))
+    );
+    assert_eq!(child["process"], Value::Null);
+    let own = ok(&lead, "session_spawn", json!({"intent": "self subtask"})).await;
+    assert_eq!(own["agent"], "lead");
+    let fork = ok(
+        &lead,
+        "session_fork",
+        json!({"from": child["id"], "intent": "docs as video", "agent": "video"}),
+    )
+    .await;
+    assert_eq!(fork["forked_from"], child["id"]);
+    assert_eq!(fork["parent"], root_id.as_str());
+    let tree = ok(&lead, "session_tree", json!({})).await;
+    assert_eq!(tree["root"], root_id.as_str());
+    assert_eq!(tree["focus"], root_id.as_str());
+    let depths: Vec<u64> = tree["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["depth"].as_u64().unwrap())
+        .collect();
+    assert_eq!(depths, [0, 1, 1, 1]);
+    let text = lead
+        .call("session_tree", json!({"session": fork["id"]}))
+        .await
+        .unwrap()
+        .text;
+    assert!(text.contains("⑂") && text.contains("◀"), "{text}");
+    let children = ok(&lead, "session_list", json!({"parent": root_id})).await;
+    assert_eq!(children["sessions"].as_array().unwrap().len(), 3);
+
+    // The writer's own server joins the spawned session.
+    let writer = h.client(Some("writer")).await;
+    let joined = ok(
+        &writer,
+        "session_start",
+        json!({"session": child["id"], "intent": "write the docs, with examples"}),
+    )
+    .await;
+    assert_eq!(joined["session"]["id"], child["id"]);
+    assert_eq!(joined["session"]["intent"], "write the docs, with examples");
+    assert_eq!(joined["session"]["process"]["pid"], std::process::id());
+    let msg = refused(&writer, "session_start", json!({"session": fork["id"]})).await;
+    assert!(msg.contains("belongs to agent 'video'"), "{msg}");
+}
+
+#[tokio::test]
+async fn malformed_arguments_are_tool_errors_and_unknown_tools_protocol_errors() {
+    let h = Harness::new();
+    let client = h.client(Some("claude")).await;
+    let msg = refused(&client, "session_get", json!({})).await;
+    assert!(
+        msg.contains("failed to deserialize parameters") && msg.contains("missing field `session`"),
+        "{msg}"
+    );
+    let msg = refused(&client, "session_end", json!({"status": "done"})).await;
+    assert!(
+        msg.contains("unknown variant `done`") && msg.contains("completed"),
+        "{msg}"
+    );
+    let msg = refused(&client, "session_list", json!({"limit": "ten"})).await;
+    assert!(msg.contains("failed to deserialize parameters"), "{msg}");
+    assert!(client.call("no_such_tool", json!({})).await.is_err());
+}

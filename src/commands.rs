@@ -1,0 +1,301 @@
+//! The human-facing commands, over the same core functions as the MCP tools.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand};
+use switchboard_core::clock::Timestamp;
+use switchboard_core::location::{self, StateLocation};
+use switchboard_core::process::ProcessInfo;
+use switchboard_core::session::{self, EndStatus, Filter, Status};
+use switchboard_core::{Settings, Store, agent, render};
+use switchboard_mcp::{Identity, SwitchboardServer, reference};
+
+use crate::Global;
+
+#[derive(Debug, Args)]
+pub struct McpArgs {
+    /// The agent this server acts for (otherwise the first session_start names it).
+    #[arg(long, env = "SWITCHBOARD_AGENT")]
+    agent: Option<String>,
+    /// Claim this existing session (e.g. one spawned for this agent) at start-up.
+    #[arg(long, env = "SWITCHBOARD_SESSION")]
+    session: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct JsonFlag {
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SessionsArgs {
+    /// Only this agent's sessions.
+    #[arg(long)]
+    agent: Option<String>,
+    /// Only sessions with this status: active, stale, completed, failed, abandoned.
+    #[arg(long)]
+    status: Option<Status>,
+    /// Only live sessions (active and not stale).
+    #[arg(long)]
+    live: bool,
+    /// Only children of this session.
+    #[arg(long)]
+    parent: Option<String>,
+    /// At most this many.
+    #[arg(long, default_value_t = session::DEFAULT_LIST_LIMIT)]
+    limit: u32,
+    #[command(flatten)]
+    json: JsonFlag,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SessionCommand {
+    /// Show one session.
+    Show {
+        /// Session id or unique prefix.
+        id: String,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// End a session (as the local human).
+    End {
+        /// Session id or unique prefix.
+        id: String,
+        /// completed, failed or abandoned.
+        #[arg(long, default_value = "abandoned")]
+        status: EndStatus,
+        /// Why it ended.
+        #[arg(long)]
+        reason: Option<String>,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// Draw the genealogy a session belongs to.
+    Tree {
+        /// Session id or unique prefix.
+        id: String,
+        /// Levels to walk up and down.
+        #[arg(long)]
+        max_depth: Option<u32>,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct SchemasArgs {
+    /// Only check that schemas/ and the README are current; exit 1 if not.
+    #[arg(long)]
+    check: bool,
+    /// The project root holding schemas/ and README.md.
+    #[arg(long, default_value = ".")]
+    root: PathBuf,
+}
+
+fn locate(global: &Global) -> Result<StateLocation> {
+    Ok(location::resolve(&location::Inputs::from_env(
+        global.db.clone(),
+    )?)?)
+}
+
+/// Opens the state database chosen by the global options.
+pub fn open_store(global: &Global) -> Result<Store> {
+    let at = locate(global)?;
+    let settings = Settings {
+        stale_after: global.stale_after,
+    };
+    Ok(Store::open(&at.path, settings)?)
+}
+
+fn print_json(value: &impl serde::Serialize) -> Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
+pub fn mcp(global: &Global, args: McpArgs) -> Result<()> {
+    if let Some(agent) = &args.agent {
+        agent::validate_name(agent).context("--agent / SWITCHBOARD_AGENT")?;
+    }
+    let store = open_store(global)?;
+    tracing::info!(db = %store.path().display(), agent = ?args.agent, "serving MCP over stdio");
+    let identity = Identity {
+        agent: args.agent,
+        session: None,
+    };
+    let server = SwitchboardServer::new(store, identity, ProcessInfo::current());
+    if let Some(id) = &args.session {
+        server.claim_session(id).with_context(|| {
+            format!("cannot claim session {id} (--session / SWITCHBOARD_SESSION)")
+        })?;
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime
+        .block_on(switchboard_mcp::serve_stdio(server))
+        .map_err(|e| anyhow::anyhow!("MCP server stopped: {e}"))
+}
+
+pub fn sessions(global: &Global, args: SessionsArgs) -> Result<()> {
+    let mut store = open_store(global)?;
+    let filter = Filter {
+        agent: args.agent,
+        status: args.status,
+        live_only: args.live,
+        parent: args.parent,
+        limit: Some(args.limit),
+    };
+    let page = session::list(&mut store, &filter)?;
+    if args.json.json {
+        return print_json(&page);
+    }
+    println!("{}", render::sessions_table(&page, Timestamp::now()));
+    Ok(())
+}
+
+/// The local human's participant name, from git's `user.name` (else `$USER`).
+fn local_human() -> Result<String> {
+    let cwd = std::env::current_dir()?;
+    let from_git = git_user_name(&cwd);
+    let name = from_git
+        .or_else(|| std::env::var("USER").ok())
+        .unwrap_or_else(|| "local".into());
+    Ok(agent::human_name(&name)?)
+}
+
+fn git_user_name(cwd: &std::path::Path) -> Option<String> {
+    let output = std::process::Command::new("git")
+        .args(["config", "user.name"])
+        .current_dir(cwd)
+        .output()
+        .ok()?;
+    let name = String::from_utf8(output.stdout).ok()?.trim().to_string();
+    (output.status.success() && !name.is_empty()).then_some(name)
+}
+
+pub fn session(global: &Global, cmd: SessionCommand) -> Result<()> {
+    let mut store = open_store(global)?;
+    let now = Timestamp::now();
+    match cmd {
+        SessionCommand::Show { id, json } => {
+            let s = session::get(&mut store, &id)?;
+            if json.json {
+                return print_json(&s);
+            }
+            println!("{}", render::session_detail(&s, now));
+        }
+        SessionCommand::End {
+            id,
+            status,
+            reason,
+            json,
+        } => {
+            let actor = local_human()?;
+            let s = session::end(&mut store, &id, status, reason.as_deref(), &actor)?;
+            if json.json {
+                return print_json(&s);
+            }
+            println!("ended by {actor}:\n{}", render::session_detail(&s, now));
+        }
+        SessionCommand::Tree {
+            id,
+            max_depth,
+            json,
+        } => {
+            let t = session::tree(&mut store, &id, max_depth)?;
+            if json.json {
+                return print_json(&t);
+            }
+            println!("{}", render::tree(&t));
+        }
+    }
+    Ok(())
+}
+
+pub fn agents(global: &Global, args: JsonFlag) -> Result<()> {
+    let mut store = open_store(global)?;
+    let agents = agent::list(&mut store)?;
+    if args.json {
+        return print_json(&agents);
+    }
+    println!("{}", render::agents_table(&agents, Timestamp::now()));
+    Ok(())
+}
+
+pub fn doctor(global: &Global, args: JsonFlag) -> Result<()> {
+    let at = locate(global)?;
+    let mut store = open_store(global)?;
+    let report = serde_json::json!({
+        "state_db": at.path,
+        "source": at.source,
+        "schema_version": store.schema_version()?,
+        "supported_schema_version": switchboard_core::store::supported_schema_version(),
+        "latest_event": store.latest_event_seq()?,
+        "agents": agent::list(&mut store)?.len(),
+        "live_sessions": session::list(&mut store, &Filter { live_only: true, limit: Some(session::MAX_LIST_LIMIT), ..Default::default() })?.sessions.len(),
+        "stale_after_secs": global.stale_after.as_secs(),
+        "host": switchboard_core::process::this_host(),
+    });
+    if args.json {
+        return print_json(&report);
+    }
+    if let serde_json::Value::Object(map) = report {
+        for (key, value) in map {
+            let text = value
+                .as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| value.to_string());
+            println!("{key:<26}{text}");
+        }
+    }
+    Ok(())
+}
+
+pub fn schemas(args: SchemasArgs) -> Result<()> {
+    let readme_path = args.root.join("README.md");
+    let readme = std::fs::read_to_string(&readme_path)
+        .with_context(|| format!("cannot read {}; pass --root", readme_path.display()))?;
+    let Some(fresh_readme) = reference::refresh_readme(&readme) else {
+        bail!(
+            "{} has no generated tool table; add the markers\n{}\n{}",
+            readme_path.display(),
+            reference::README_START,
+            reference::README_END
+        );
+    };
+    let mut wanted: Vec<(PathBuf, String)> = reference::schema_files()
+        .into_iter()
+        .map(|(rel, text)| (args.root.join("schemas").join(rel), text))
+        .collect();
+    wanted.push((readme_path, fresh_readme));
+    let stale: Vec<&PathBuf> = wanted
+        .iter()
+        .filter(|(path, text)| std::fs::read_to_string(path).ok().as_deref() != Some(text.as_str()))
+        .map(|(path, _)| path)
+        .collect();
+    if args.check {
+        if stale.is_empty() {
+            println!(
+                "schemas are current ({} characters of tool list)",
+                reference::tool_list_size()
+            );
+            return Ok(());
+        }
+        bail!("stale: {stale:?}; run `cargo run -- schemas`");
+    }
+    for (path, text) in &wanted {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        std::fs::write(path, text)?;
+    }
+    println!(
+        "wrote {} files; the tool list is {} characters",
+        wanted.len(),
+        reference::tool_list_size()
+    );
+    Ok(())
+}

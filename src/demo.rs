@@ -1,0 +1,227 @@
+//! `switchboard demo`: several real `switchboard mcp` processes in a scratch git
+//! repository, driven through MCP as agents would drive them.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, anyhow};
+use clap::Args;
+use serde_json::{Value, json};
+use switchboard_mcp::client::AgentClient;
+
+use crate::Global;
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Where to create the scratch repository (default: a new directory under the system temp dir).
+    #[arg(long)]
+    dir: Option<PathBuf>,
+}
+
+/// One demo agent: a name and its own MCP server process.
+struct Agent {
+    name: &'static str,
+    client: AgentClient,
+}
+
+impl Agent {
+    async fn start(name: &'static str, repo: &Path, session: Option<&str>) -> Result<Agent> {
+        let exe = std::env::current_exe().context("cannot find the switchboard binary")?;
+        let mut args = vec!["mcp", "--agent", name];
+        if let Some(id) = session {
+            args.extend(["--session", id]);
+        }
+        let client = AgentClient::spawn(&exe, &args, repo, &[])
+            .await
+            .map_err(|e| anyhow!("cannot start `switchboard mcp` for {name}: {e}"))?;
+        println!(
+            "  {name:<12} started its own `switchboard mcp` (pid {})",
+            client.server_pid.unwrap_or_default()
+        );
+        Ok(Agent { name, client })
+    }
+
+    /// Calls a tool, prints a one-line account of it, and returns the structured result.
+    async fn call(&self, tool: &str, args: Value) -> Result<Value> {
+        let out = self
+            .client
+            .call_ok(tool, args.clone())
+            .await
+            .map_err(|e| anyhow!("{}: {e}", self.name))?;
+        println!("  {:<12} {tool}{}", self.name, summary(tool, &args, &out));
+        Ok(out)
+    }
+
+    async fn stop(self) -> Result<()> {
+        self.client.stop().await.map_err(|e| anyhow!("{e}"))
+    }
+}
+
+fn summary(tool: &str, args: &Value, out: &Value) -> String {
+    let session = out.get("session").unwrap_or(out);
+    match tool {
+        "session_list" => format!(
+            " → {} sessions",
+            out["sessions"].as_array().map_or(0, Vec::len)
+        ),
+        "session_tree" => format!(
+            " → {} sessions in the genealogy",
+            out["nodes"].as_array().map_or(0, Vec::len)
+        ),
+        _ => {
+            let id = session["id"].as_str().unwrap_or("?");
+            let status = session["status"].as_str().unwrap_or("?");
+            let detail = args
+                .get("intent")
+                .or_else(|| args.get("reason"))
+                .and_then(Value::as_str)
+                .map(|t| format!(" “{t}”"))
+                .unwrap_or_default();
+            format!(" → {id} [{status}]{detail}")
+        }
+    }
+}
+
+fn scratch_repo(dir: Option<PathBuf>) -> Result<PathBuf> {
+    let dir = match dir {
+        Some(d) => d,
+        None => std::env::temp_dir().join(format!("switchboard-demo-{}", std::process::id())),
+    };
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let git = |args: &[&str]| -> Result<()> {
+        let out = std::process::Command::new("git")
+            .args(args)
+            .current_dir(&dir)
+            .output()
+            .context("cannot run git")?;
+        if !out.status.success() {
+            return Err(anyhow!(
+                "git {args:?} failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        Ok(())
+    };
+    git(&["init", "-q", "-b", "main"])?;
+    std::fs::write(dir.join("README.md"), "# demo app\n")?;
+    git(&["add", "README.md"])?;
+    git(&[
+        "-c",
+        "user.name=Demo",
+        "-c",
+        "user.email=demo@example.invalid",
+        "commit",
+        "-q",
+        "-m",
+        "Initial commit",
+    ])?;
+    Ok(dir)
+}
+
+pub fn run(global: &Global, args: DemoArgs) -> Result<()> {
+    if global.db.is_some() {
+        return Err(anyhow!(
+            "the demo makes its own scratch repository and state; drop --db"
+        ));
+    }
+    let repo = scratch_repo(args.dir)?;
+    println!("Scratch repository: {}\n", repo.display());
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(script(&repo))?;
+    println!(
+        "\nThe scratch repository is left for inspection:\n  cd {} && switchboard sessions && switchboard agents",
+        repo.display()
+    );
+    Ok(())
+}
+
+async fn script(repo: &Path) -> Result<()> {
+    println!("A lead agent plans the work and hands out two subtasks:");
+    let lead = Agent::start("lead", repo, None).await?;
+    let root = lead
+        .call(
+            "session_start",
+            json!({"intent": "Ship the login feature", "role": "lead"}),
+        )
+        .await?;
+    let api = lead
+        .call(
+            "session_spawn",
+            json!({"agent": "backend", "intent": "Build the login API", "role": "backend"}),
+        )
+        .await?;
+    let form = lead
+        .call(
+            "session_spawn",
+            json!({"agent": "frontend", "intent": "Build the login form", "role": "frontend"}),
+        )
+        .await?;
+
+    println!("\nEach worker runs its own server, which claims the session spawned for it:");
+    let backend = Agent::start("backend", repo, api["id"].as_str()).await?;
+    let frontend = Agent::start("frontend", repo, form["id"].as_str()).await?;
+    backend.call("session_heartbeat", json!({})).await?;
+    backend
+        .call(
+            "session_update",
+            json!({"intent": "Build the login API with rate limiting"}),
+        )
+        .await?;
+
+    println!("\nThe frontend forks an alternative approach, worked by a third agent:");
+    let alt = frontend
+        .call(
+            "session_fork",
+            json!({"agent": "frontend-alt", "intent": "Try the form as a web component"}),
+        )
+        .await?;
+    let alternative = Agent::start("frontend-alt", repo, alt["id"].as_str()).await?;
+    alternative
+        .call(
+            "session_end",
+            json!({"status": "failed", "reason": "web components clash with the design system"}),
+        )
+        .await?;
+
+    println!("\nEveryone sees the same state, whichever process asks:");
+    backend
+        .call("session_list", json!({"live_only": true}))
+        .await?;
+
+    println!("\nThe workers finish; the lead reads the genealogy and closes its session:");
+    frontend
+        .call(
+            "session_end",
+            json!({"status": "completed", "reason": "form done, tests green"}),
+        )
+        .await?;
+    backend
+        .call(
+            "session_end",
+            json!({"status": "completed", "reason": "API done with rate limits"}),
+        )
+        .await?;
+    let root_id = root["session"]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    lead.call(
+        "session_end",
+        json!({"status": "completed", "reason": "login shipped"}),
+    )
+    .await?;
+    let tree = lead
+        .client
+        .call("session_tree", json!({"session": root_id}))
+        .await
+        .map_err(|e| anyhow!("{e}"))?;
+    for agent in [lead, backend, frontend, alternative] {
+        agent.stop().await?;
+    }
+    println!(
+        "\nFinal genealogy (● active, ✓ completed, ✗ failed, ⑂ fork):\n{}",
+        tree.text
+    );
+    Ok(())
+}

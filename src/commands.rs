@@ -271,11 +271,13 @@ pub fn schemas(args: SchemasArgs) -> Result<()> {
         .map(|(rel, text)| (args.root.join("schemas").join(rel), text))
         .collect();
     wanted.push((readme_path, fresh_readme));
-    let stale: Vec<&PathBuf> = wanted
+    let leftovers = leftover_files(&args.root.join("schemas").join("mcp"), &wanted)?;
+    let mut stale: Vec<&PathBuf> = wanted
         .iter()
         .filter(|(path, text)| std::fs::read_to_string(path).ok().as_deref() != Some(text.as_str()))
         .map(|(path, _)| path)
         .collect();
+    stale.extend(&leftovers);
     if args.check {
         if stale.is_empty() {
             println!(
@@ -286,6 +288,9 @@ pub fn schemas(args: SchemasArgs) -> Result<()> {
         }
         bail!("stale: {stale:?}; run `cargo run -- schemas`");
     }
+    for path in &leftovers {
+        std::fs::remove_file(path)?;
+    }
     for (path, text) in &wanted {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
@@ -293,9 +298,25 @@ pub fn schemas(args: SchemasArgs) -> Result<()> {
         std::fs::write(path, text)?;
     }
     println!(
-        "wrote {} files; the tool list is {} characters",
+        "wrote {} files; tools cost {} characters of agent context ({} for the whole tools/list)",
         wanted.len(),
+        reference::context_size(),
         reference::tool_list_size()
     );
     Ok(())
+}
+
+/// Files in the generated directory `dir` that the code no longer generates.
+fn leftover_files(dir: &std::path::Path, wanted: &[(PathBuf, String)]) -> Result<Vec<PathBuf>> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(Vec::new());
+    };
+    let mut leftovers = Vec::new();
+    for entry in entries {
+        let path = entry?.path();
+        if !wanted.iter().any(|(w, _)| *w == path) {
+            leftovers.push(path);
+        }
+    }
+    Ok(leftovers)
 }

@@ -71,6 +71,9 @@ fn main() -> std::process::ExitCode {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("switchboard: {e:#}");
+            if let Some(switchboard_core::Error::NotFound { kind, .. }) = e.downcast_ref() {
+                eprintln!("hint: list them with `switchboard {kind}s`");
+            }
             std::process::ExitCode::FAILURE
         }
     }

@@ -1,1 +1,6 @@
+//! End-to-end tests of the built `switchboard` binary: real processes over real stdio,
+//! several processes on one state database, the CLI, the demo, and generated references.
 
+mod common;
+mod process;
+mod references;

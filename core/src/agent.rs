@@ -135,13 +135,19 @@ pub fn register(store: &mut Store, reg: &Registration) -> Result<Agent> {
     }
     let cutoff = store.stale_cutoff();
     store.write(|tx| {
-        ensure(tx, reg, Timestamp::now())?;
+        ensure(tx, reg, &reg.name, Timestamp::now())?;
         fetch(tx, &reg.name, cutoff)
     })
 }
 
-/// Inserts or updates an agent inside a transaction; writes an event only on change.
-pub(crate) fn ensure(conn: &Connection, reg: &Registration, now: Timestamp) -> Result<()> {
+/// Inserts or updates an agent inside a transaction; writes an event (by `actor`) only on
+/// change.
+pub(crate) fn ensure(
+    conn: &Connection,
+    reg: &Registration,
+    actor: &str,
+    now: Timestamp,
+) -> Result<()> {
     let kind = validate_name(&reg.name)?;
     let before: Option<(Option<String>, Option<String>)> = conn
         .prepare_cached("SELECT role, description FROM agents WHERE name = ?1")?
@@ -174,7 +180,7 @@ pub(crate) fn ensure(conn: &Connection, reg: &Registration, now: Timestamp) -> R
             "name": reg.name, "kind": kind, "role": reg.role,
             "description": reg.description, "new": before.is_none(),
         });
-        event::append(conn, kind::AGENT_REGISTERED, Some(&reg.name), &payload, now)?;
+        event::append(conn, kind::AGENT_REGISTERED, Some(actor), &payload, now)?;
     }
     Ok(())
 }
@@ -222,7 +228,6 @@ pub(crate) fn fetch(conn: &Connection, name: &str, cutoff: Timestamp) -> Result<
         .ok_or_else(|| Error::NotFound {
             kind: "agent",
             id: name.to_string(),
-            hint: "List agents with agent_list (CLI: switchboard agents).",
         })
 }
 

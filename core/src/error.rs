@@ -12,13 +12,9 @@ pub enum Error {
     /// A name, id, or value the caller gave does not follow the rules.
     #[error("{0}")]
     Invalid(String),
-    /// An id or prefix matched nothing.
-    #[error("no {kind} matches '{id}'. {hint}")]
-    NotFound {
-        kind: &'static str,
-        id: String,
-        hint: &'static str,
-    },
+    /// An id, prefix or name matched nothing.
+    #[error("no {kind} matches '{id}'")]
+    NotFound { kind: &'static str, id: String },
     /// A short prefix matched more than one record.
     #[error("'{prefix}' matches more than one {kind}: {}. Give more characters.", candidates.join(", "))]
     Ambiguous {

@@ -1,5 +1,7 @@
 //! Prefixed ULIDs (`ses_01J…`) and resolution of unique short prefixes.
 
+use std::sync::Mutex;
+
 use rusqlite::{Connection, params};
 
 use crate::{Error, Result};
@@ -38,18 +40,19 @@ impl IdKind {
             IdKind::Event => "events",
         }
     }
-
-    fn hint(self) -> &'static str {
-        match self {
-            IdKind::Session => "List sessions with session_list (CLI: switchboard sessions --all).",
-            IdKind::Event => "Event ids come from the event log.",
-        }
-    }
 }
 
-/// A fresh id such as `ses_01JD2N5Q7Z8K3M4P5R6S7T8V9W`.
+/// A fresh id such as `ses_01JD2N5Q7Z8K3M4P5R6S7T8V9W`. Ids made by one process sort in
+/// the order they were made, even within one millisecond.
 pub fn new_id(kind: IdKind) -> String {
-    format!("{}_{}", kind.prefix(), ulid::Ulid::generate())
+    static GENERATOR: Mutex<ulid::Generator> = Mutex::new(ulid::Generator::new());
+    let mut generator = GENERATOR.lock().unwrap_or_else(|p| p.into_inner());
+    // The generator only fails when 2^80 ids are made in one millisecond; fall back to a
+    // plain (unordered) ULID rather than fail.
+    let ulid = generator
+        .generate()
+        .unwrap_or_else(|_| ulid::Ulid::generate());
+    format!("{}_{}", kind.prefix(), ulid)
 }
 
 /// Normalises user input to the canonical `prefix_ULIDCHARS` form (upper case), or
@@ -104,7 +107,6 @@ pub fn resolve(conn: &Connection, kind: IdKind, input: &str) -> Result<String> {
         [] => Err(Error::NotFound {
             kind: kind.noun(),
             id: input.trim().to_string(),
-            hint: kind.hint(),
         }),
         [one] => Ok(one.clone()),
         many => {
@@ -141,7 +143,12 @@ mod tests {
         let id = new_id(IdKind::Session);
         assert!(id.starts_with("ses_"));
         assert_eq!(id.len(), 4 + ULID_LEN);
-        assert_ne!(id, new_id(IdKind::Session));
+        let later: Vec<String> = (0..100).map(|_| new_id(IdKind::Session)).collect();
+        assert!(
+            later.windows(2).all(|w| w[0] < w[1]),
+            "ids of one process are ordered"
+        );
+        assert!(id < later[0]);
     }
 
     #[test]
@@ -177,7 +184,7 @@ mod tests {
         let conn = db(&["ses_01AAAA0000"]);
         let unknown = resolve(&conn, IdKind::Session, "ses_01ZZ").unwrap_err();
         assert!(matches!(unknown, Error::NotFound { .. }), "{unknown:?}");
-        assert!(unknown.to_string().contains("session_list"));
+        assert_eq!(unknown.to_string(), "no session matches 'ses_01ZZ'");
         let short = resolve(&conn, IdKind::Session, "ses_01A").unwrap_err();
         assert!(
             short.to_string().contains("at least 4 characters"),

@@ -40,11 +40,24 @@ pub fn is_alive(host: &str, pid: u32) -> bool {
     else {
         return false;
     };
-    match rustix::process::test_kill_process(pid) {
+    let exists = match rustix::process::test_kill_process(pid) {
         Ok(()) => true,
         // EPERM: it exists but belongs to someone else.
         Err(e) => e == rustix::io::Errno::PERM,
-    }
+    };
+    exists && !is_zombie(pid.as_raw_nonzero().get())
+}
+
+/// A process that has exited but not been reaped still answers signals; on Linux its
+/// `/proc/<pid>/stat` state is `Z`.
+fn is_zombie(pid: i32) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    // Format: `pid (comm) state …`; comm may contain spaces and parentheses.
+    stat.rfind(')')
+        .and_then(|end| stat[end + 1..].split_whitespace().next())
+        .is_some_and(|state| state == "Z")
 }
 
 #[cfg(test)]
@@ -63,5 +76,22 @@ mod tests {
             is_alive("some-other-host.invalid", pid),
             "other hosts cannot be checked"
         );
+    }
+
+    #[test]
+    fn an_exited_but_unreaped_child_is_not_alive() {
+        let me = ProcessInfo::current();
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while !is_zombie(pid as i32) && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert!(
+            is_zombie(pid as i32),
+            "the child should be a zombie until reaped"
+        );
+        assert!(!is_alive(&me.host, pid), "a zombie counts as gone");
+        child.wait().unwrap();
     }
 }

@@ -198,7 +198,7 @@ pub fn tree(t: &SessionTree) -> String {
         ));
     }
     if t.truncated {
-        lines.push("… genealogy cut short by the depth limit; ask for a larger max_depth".into());
+        lines.push("… genealogy cut short by the depth limit; raise the limit to see more".into());
     }
     lines.join("\n")
 }

@@ -217,7 +217,6 @@ fn fetch(conn: &Connection, id: &str, cutoff: Timestamp) -> Result<Session> {
         .ok_or_else(|| Error::NotFound {
             kind: "session",
             id: id.to_string(),
-            hint: "List sessions with session_list (CLI: switchboard sessions --all).",
         })
 }
 
@@ -237,7 +236,7 @@ fn require_open(session: &Session, doing: &str) -> Result<()> {
         .map(Timestamp::to_rfc3339)
         .unwrap_or_default();
     Err(Error::Conflict(format!(
-        "cannot {doing} session {}: it already ended ({} at {when}). Start a new one with session_start.",
+        "cannot {doing} session {}: it already ended ({} at {when}); start a new session instead",
         session.id, session.status
     )))
 }
@@ -267,6 +266,8 @@ pub struct NewSession {
     pub parent: Option<String>,
     /// The serving process, when the caller is the agent's own process.
     pub process: Option<ProcessInfo>,
+    /// An open session this one replaces: it is ended `abandoned` in the same transaction.
+    pub supersedes: Option<String>,
 }
 
 /// The validated row of a session about to be created.
@@ -306,6 +307,7 @@ fn insert(
             role: draft.role.clone(),
             description: None,
         },
+        actor,
         now,
     )?;
     let id = new_id(IdKind::Session);
@@ -324,11 +326,13 @@ fn insert(
     Ok(session)
 }
 
-/// Starts a session for `new.agent` (registering the agent if new).
+/// Starts a session for `new.agent` (registering the agent if new). If `new.supersedes`
+/// names an open session, that one is ended `abandoned` in the same transaction.
 pub fn start(store: &mut Store, new: &NewSession) -> Result<Session> {
     let (intent, role) = validate(new)?;
     let cutoff = store.stale_cutoff();
     store.write(|tx| {
+        let now = Timestamp::now();
         let parent = match &new.parent {
             Some(p) => {
                 let parent = lookup(tx, p, cutoff)?;
@@ -345,7 +349,23 @@ pub fn start(store: &mut Store, new: &NewSession) -> Result<Session> {
             forked_from: None,
             process: new.process.clone(),
         };
-        insert(tx, draft, &new.agent, Timestamp::now(), cutoff)
+        let session = insert(tx, draft, &new.agent, now, cutoff)?;
+        if let Some(old) = &new.supersedes {
+            let old = lookup(tx, old, cutoff)?;
+            if matches!(old.status, Status::Active | Status::Stale) {
+                let reason = format!("superseded by {}", session.id);
+                close(
+                    tx,
+                    &old,
+                    EndStatus::Abandoned,
+                    Some(&reason),
+                    &new.agent,
+                    now,
+                    cutoff,
+                )?;
+            }
+        }
+        Ok(session)
     })
 }
 
@@ -388,57 +408,101 @@ pub fn fork(store: &mut Store, from: &str, alt: &NewSession, actor: &str) -> Res
     })
 }
 
-/// Attaches the serving process of `agent` to an existing open session of that agent
-/// (e.g. one spawned for it), so its liveness follows that process; `intent`, if given,
-/// replaces the session's intent.
-pub fn claim(
-    store: &mut Store,
-    id: &str,
-    agent: &str,
-    process: &ProcessInfo,
-    intent: Option<&str>,
-) -> Result<Session> {
-    let intent = intent
+/// Attaches the serving `process` to an existing open session (e.g. one spawned for its
+/// agent), so its liveness follows that process. `agent`, when known, must own the
+/// session; `None` means "whoever owns it". A session still served by another live
+/// process is refused. `intent` and `role`, if given, replace the session's.
+pub fn claim(store: &mut Store, id: &str, claim: &Claim<'_>) -> Result<Session> {
+    let intent = claim
+        .intent
         .map(|i| check_text("intent", i, MAX_INTENT_LEN))
         .transpose()?;
+    if let Some(role) = claim.role {
+        agent::validate_role(role)?;
+    }
     let cutoff = store.stale_cutoff();
     store.write(|tx| {
         let session = lookup(tx, id, cutoff)?;
         require_open(&session, "claim")?;
-        if session.agent != agent {
+        check_owner(&session, claim.agent)?;
+        if let Some(serving) = &session.process
+            && serving != claim.process
+            && session.status == Status::Active
+        {
             return Err(Error::Conflict(format!(
-                "session {} belongs to agent '{}', not '{agent}'. Claim only your own sessions, \
-                 or start one with session_start.",
-                session.id, session.agent
+                "session {} is already served by live process {} on {}; \
+                 a session is worked by one process at a time",
+                session.id, serving.pid, serving.host
             )));
         }
         let now = Timestamp::now();
         tx.prepare_cached(
-            "UPDATE sessions SET pid = ?2, host = ?3, last_seen_at = ?4, intent = COALESCE(?5, intent) WHERE id = ?1",
+            "UPDATE sessions SET pid = ?2, host = ?3, last_seen_at = ?4,
+                 intent = COALESCE(?5, intent), role = COALESCE(?6, role) WHERE id = ?1",
         )?
-        .execute((&session.id, process.pid, &process.host, now.millis(), &intent))?;
-        agent::touch(tx, agent, now)?;
+        .execute((
+            &session.id,
+            claim.process.pid,
+            &claim.process.host,
+            now.millis(),
+            &intent,
+            claim.role,
+        ))?;
+        agent::touch(tx, &session.agent, now)?;
         let claimed = fetch(tx, &session.id, cutoff)?;
-        event::append(tx, kind::SESSION_CLAIMED, Some(agent), &claimed, now)?;
+        event::append(
+            tx,
+            kind::SESSION_CLAIMED,
+            Some(&session.agent),
+            &claimed,
+            now,
+        )?;
         Ok(claimed)
     })
 }
 
-/// Records a heartbeat: the session (and its agent) was seen now.
-pub fn heartbeat(store: &mut Store, id: &str, actor: &str) -> Result<Session> {
+/// What [`claim`] attaches.
+#[derive(Debug, Clone)]
+pub struct Claim<'a> {
+    /// The claiming agent, when known; must own the session.
+    pub agent: Option<&'a str>,
+    pub process: &'a ProcessInfo,
+    pub intent: Option<&'a str>,
+    pub role: Option<&'a str>,
+}
+
+/// Refuses `agent` acting on a session it does not own (`None`: no one in particular).
+fn check_owner(session: &Session, agent: Option<&str>) -> Result<()> {
+    match agent {
+        Some(agent) if agent != session.agent => Err(Error::Conflict(format!(
+            "session {} belongs to agent '{}', not '{agent}'; act only on your own sessions",
+            session.id, session.agent
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Records a heartbeat by the session's own agent: the session (and its agent) was seen
+/// now. When `process` differs from the one recorded (the agent restarted), the session
+/// follows the new process.
+pub fn heartbeat(
+    store: &mut Store,
+    id: &str,
+    agent: &str,
+    process: Option<&ProcessInfo>,
+) -> Result<Session> {
     let cutoff = store.stale_cutoff();
     store.write(|tx| {
         let session = lookup(tx, id, cutoff)?;
         require_open(&session, "heartbeat")?;
+        check_owner(&session, Some(agent))?;
         let now = Timestamp::now();
-        mark_seen(tx, &session, now)?;
-        event::append(
-            tx,
-            kind::SESSION_HEARTBEAT,
-            Some(actor),
-            &serde_json::json!({"session": session.id}),
-            now,
-        )?;
+        tx.prepare_cached(
+            "UPDATE sessions SET last_seen_at = ?2, pid = COALESCE(?3, pid), host = COALESCE(?4, host) WHERE id = ?1",
+        )?
+        .execute((&session.id, now.millis(), process.map(|p| p.pid), process.map(|p| &p.host)))?;
+        agent::touch(tx, &session.agent, now)?;
+        event::append(tx, kind::SESSION_HEARTBEAT, Some(agent), &serde_json::json!({"session": session.id}), now)?;
         fetch(tx, &session.id, cutoff)
     })
 }
@@ -448,18 +512,15 @@ pub fn heartbeat(store: &mut Store, id: &str, actor: &str) -> Result<Session> {
 pub fn touch(store: &mut Store, id: &str) -> Result<()> {
     store.write(|tx| {
         let now = Timestamp::now();
-        tx.prepare_cached("UPDATE sessions SET last_seen_at = ?2 WHERE id = ?1 AND status = 'active'")?
+        let changed = tx
+            .prepare_cached("UPDATE sessions SET last_seen_at = ?2 WHERE id = ?1 AND status = 'active'")?
             .execute((id, now.millis()))?;
-        tx.prepare_cached("UPDATE agents SET last_seen_at = ?2 WHERE name = (SELECT agent FROM sessions WHERE id = ?1)")?
-            .execute((id, now.millis()))?;
+        if changed > 0 {
+            tx.prepare_cached("UPDATE agents SET last_seen_at = ?2 WHERE name = (SELECT agent FROM sessions WHERE id = ?1)")?
+                .execute((id, now.millis()))?;
+        }
         Ok(())
     })
-}
-
-fn mark_seen(conn: &Connection, session: &Session, now: Timestamp) -> Result<()> {
-    conn.prepare_cached("UPDATE sessions SET last_seen_at = ?2 WHERE id = ?1")?
-        .execute((&session.id, now.millis()))?;
-    agent::touch(conn, &session.agent, now)
 }
 
 /// Fields `update` may change; `None` keeps the current value.
@@ -507,29 +568,49 @@ pub fn end(
     reason: Option<&str>,
     actor: &str,
 ) -> Result<Session> {
+    let cutoff = store.stale_cutoff();
+    store.write(|tx| {
+        let session = lookup(tx, id, cutoff)?;
+        close(
+            tx,
+            &session,
+            status,
+            reason,
+            actor,
+            Timestamp::now(),
+            cutoff,
+        )
+    })
+}
+
+/// Ends `session` inside a transaction and writes `session.ended`.
+fn close(
+    conn: &Connection,
+    session: &Session,
+    status: EndStatus,
+    reason: Option<&str>,
+    actor: &str,
+    now: Timestamp,
+    cutoff: Timestamp,
+) -> Result<Session> {
+    require_open(session, "end")?;
     let reason = reason
         .map(str::trim)
         .filter(|r| !r.is_empty())
         .map(|r| check_text("reason", r, MAX_REASON_LEN))
         .transpose()?;
-    let cutoff = store.stale_cutoff();
-    store.write(|tx| {
-        let session = lookup(tx, id, cutoff)?;
-        require_open(&session, "end")?;
-        let now = Timestamp::now();
-        tx.prepare_cached(
-            "UPDATE sessions SET status = ?2, end_reason = ?3, ended_at = ?4 WHERE id = ?1",
-        )?
-        .execute((
-            &session.id,
-            Status::from(status).as_str(),
-            &reason,
-            now.millis(),
-        ))?;
-        let ended = fetch(tx, &session.id, cutoff)?;
-        event::append(tx, kind::SESSION_ENDED, Some(actor), &ended, now)?;
-        Ok(ended)
-    })
+    conn.prepare_cached(
+        "UPDATE sessions SET status = ?2, end_reason = ?3, ended_at = ?4 WHERE id = ?1",
+    )?
+    .execute((
+        &session.id,
+        Status::from(status).as_str(),
+        &reason,
+        now.millis(),
+    ))?;
+    let ended = fetch(conn, &session.id, cutoff)?;
+    event::append(conn, kind::SESSION_ENDED, Some(actor), &ended, now)?;
+    Ok(ended)
 }
 
 /// One session by id or unique prefix.
@@ -602,7 +683,7 @@ pub fn list(store: &mut Store, filter: &Filter) -> Result<SessionPage> {
             format!("WHERE {}", conditions.join(" AND "))
         };
         let sql = format!(
-            "SELECT {COLUMNS} FROM sessions {filter_sql} ORDER BY started_at DESC, id DESC LIMIT :limit"
+            "SELECT {COLUMNS} FROM sessions {filter_sql} ORDER BY started_at DESC, rowid DESC LIMIT :limit"
         );
         let mut stmt = tx.prepare_cached(&sql)?;
         // Bind only the parameters the statement uses (":cutoff" may be absent).
@@ -667,19 +748,18 @@ pub fn tree(store: &mut Store, id_or_prefix: &str, max_depth: Option<u32>) -> Re
                 .query_row([&root], |r| r.get(0))?;
         let mut stmt = tx.prepare_cached(&format!(
             "WITH RECURSIVE down (id, level, path) AS (
-                 SELECT id, 0, id FROM sessions WHERE id = :root
+                 SELECT id, 0, printf('%016d', rowid) FROM sessions WHERE id = :root
                  UNION ALL
-                 SELECT s.id, down.level + 1, down.path || '/' || s.id
+                 SELECT s.id, down.level + 1, down.path || '/' || printf('%016d', s.rowid)
                  FROM sessions s JOIN down ON s.parent_id = down.id WHERE down.level < :depth
                  UNION ALL
-                 SELECT s.id, down.level + 1, down.path || '/' || s.id
+                 SELECT s.id, down.level + 1, down.path || '/' || printf('%016d', s.rowid)
                  FROM sessions s JOIN down ON s.forked_from = down.id
                  WHERE s.parent_id IS NULL AND down.level < :depth
              )
-             SELECT down.level, {cols}, EXISTS (
-                 SELECT 1 FROM sessions c WHERE c.parent_id = down.id
-                    OR (c.parent_id IS NULL AND c.forked_from = down.id)
-             )
+             SELECT down.level, {cols},
+                 EXISTS (SELECT 1 FROM sessions c WHERE c.parent_id = down.id)
+                 OR EXISTS (SELECT 1 FROM sessions c WHERE c.forked_from = down.id AND c.parent_id IS NULL)
              FROM down JOIN sessions USING (id)
              ORDER BY down.path LIMIT :limit",
             cols = COLUMNS.split(", ").map(|c| format!("sessions.{c}")).collect::<Vec<_>>().join(", ")
@@ -796,7 +876,7 @@ mod tests {
         )
         .unwrap();
         std::thread::sleep(Duration::from_millis(3));
-        let beat = heartbeat(&mut store, &s.id, "codex").unwrap();
+        let beat = heartbeat(&mut store, &s.id, "codex", None).unwrap();
         assert!(beat.last_seen_at > s.last_seen_at);
         let changed = update(
             &mut store,
@@ -828,7 +908,7 @@ mod tests {
             again.to_string().contains("already ended (failed"),
             "{again}"
         );
-        assert!(heartbeat(&mut store, &s.id, "codex").is_err());
+        assert!(heartbeat(&mut store, &s.id, "codex", None).is_err());
         assert_eq!(agent::get(&mut store, "codex").unwrap().live_sessions, 0);
     }
 
@@ -876,7 +956,7 @@ mod tests {
                 },
                 &mut store
             ),
-            [done.id.clone()]
+            vec![done.id.clone()]
         );
         assert_eq!(
             ids(
@@ -896,7 +976,7 @@ mod tests {
                 },
                 &mut store
             ),
-            [child.id.clone()]
+            vec![child.id.clone()]
         );
         let page = list(
             &mut store,
@@ -989,7 +1069,7 @@ mod tests {
         assert_eq!(later.status, Status::Stale);
         assert!(later.stale_reason.unwrap().contains("no heartbeat since"));
         assert_eq!(
-            heartbeat(&mut store, &s.id, "sleepy").unwrap().status,
+            heartbeat(&mut store, &s.id, "sleepy", None).unwrap().status,
             Status::Active
         );
     }
@@ -1028,32 +1108,130 @@ mod tests {
     }
 
     #[test]
-    fn claim_attaches_the_agent_process_to_its_own_session_only() {
+    fn claim_attaches_a_process_to_its_own_agents_open_session_only() {
         let (_dir, mut store) = temp_store();
         let root = start(&mut store, &new("lead", "plan")).unwrap();
         let child = spawn(&mut store, &root.id, &new("worker", "part"), "lead").unwrap();
-        let stolen = claim(
-            &mut store,
-            &child.id,
-            "intruder",
-            &ProcessInfo::current(),
-            None,
-        )
-        .unwrap_err();
+        let me = ProcessInfo::current();
+        let by = |agent| Claim {
+            agent,
+            process: &me,
+            intent: None,
+            role: None,
+        };
+        let stolen = claim(&mut store, &child.id, &by(Some("intruder"))).unwrap_err();
         assert!(
             stolen.to_string().contains("belongs to agent 'worker'"),
             "{stolen}"
         );
-        let claimed = claim(
+        let refined = Claim {
+            intent: Some("part, refined"),
+            role: Some("dev"),
+            ..by(None)
+        };
+        let claimed = claim(&mut store, &child.id, &refined).unwrap();
+        assert_eq!(claimed.process.as_ref(), Some(&me));
+        assert_eq!(
+            (claimed.intent.as_str(), claimed.role.as_deref()),
+            ("part, refined", Some("dev"))
+        );
+        // Another process may not take over a session this live process serves…
+        let other = ProcessInfo {
+            pid: me.pid + 1,
+            host: me.host.clone(),
+        };
+        let taken = claim(
             &mut store,
             &child.id,
-            "worker",
-            &ProcessInfo::current(),
-            Some("part, refined"),
+            &Claim {
+                process: &other,
+                ..by(Some("worker"))
+            },
+        )
+        .unwrap_err();
+        assert!(
+            taken.to_string().contains("already served by live process"),
+            "{taken}"
+        );
+        // …but may take over one whose process is gone.
+        let mut gone = std::process::Command::new("true").spawn().unwrap();
+        let dead = ProcessInfo {
+            pid: gone.id(),
+            host: me.host.clone(),
+        };
+        gone.wait().unwrap();
+        let orphan = start(
+            &mut store,
+            &NewSession {
+                process: Some(dead),
+                ..new("worker", "orphaned")
+            },
         )
         .unwrap();
-        assert_eq!(claimed.process, me());
-        assert_eq!(claimed.intent, "part, refined");
+        assert_eq!(orphan.status, Status::Stale);
+        let adopted = claim(&mut store, &orphan.id, &by(Some("worker"))).unwrap();
+        assert_eq!(adopted.status, Status::Active);
+    }
+
+    #[test]
+    fn heartbeats_come_from_the_owner_and_follow_a_restarted_process() {
+        let (_dir, mut store) = temp_store();
+        let mut gone = std::process::Command::new("true").spawn().unwrap();
+        let me = ProcessInfo::current();
+        let dead = ProcessInfo {
+            pid: gone.id(),
+            host: me.host.clone(),
+        };
+        gone.wait().unwrap();
+        let s = start(
+            &mut store,
+            &NewSession {
+                process: Some(dead),
+                ..new("codex", "work")
+            },
+        )
+        .unwrap();
+        assert_eq!(s.status, Status::Stale);
+        let err = heartbeat(&mut store, &s.id, "claude", Some(&me)).unwrap_err();
+        assert!(
+            err.to_string().contains("belongs to agent 'codex'"),
+            "{err}"
+        );
+        let beat = heartbeat(&mut store, &s.id, "codex", Some(&me)).unwrap();
+        assert_eq!(
+            (beat.status, beat.process.as_ref()),
+            (Status::Active, Some(&me))
+        );
+    }
+
+    #[test]
+    fn a_superseded_session_is_abandoned_in_the_same_transaction() {
+        let (_dir, mut store) = temp_store();
+        let first = start(&mut store, &new("claude", "first task")).unwrap();
+        let second = start(
+            &mut store,
+            &NewSession {
+                supersedes: Some(first.id.clone()),
+                ..new("claude", "second task")
+            },
+        )
+        .unwrap();
+        let old = get(&mut store, &first.id).unwrap();
+        assert_eq!(old.status, Status::Abandoned);
+        assert_eq!(old.end_reason, Some(format!("superseded by {}", second.id)));
+        let refused = start(
+            &mut store,
+            &NewSession {
+                supersedes: Some("ses_0000000000".into()),
+                ..new("claude", "third")
+            },
+        );
+        assert!(refused.is_err());
+        assert_eq!(
+            list(&mut store, &Filter::default()).unwrap().sessions.len(),
+            2,
+            "the refused start left nothing"
+        );
     }
 
     #[test]
@@ -1088,8 +1266,7 @@ mod tests {
             .iter()
             .map(|n| (n.session.id.as_str(), n.depth))
             .collect();
-        // Pre-order: the chain down to level 5, level 6's subtree, then the fork of level 5
-        // (a sibling of level 5 under level 4... no: a sibling under level 4's child list).
+        // Pre-order: a fork of level 5 is a child of level 4, after level 5's whole subtree.
         assert_eq!(order[0], (root.id.as_str(), 0));
         let pos = |id: &str| order.iter().position(|(i, _)| *i == id).unwrap();
         assert_eq!(

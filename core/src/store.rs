@@ -241,6 +241,8 @@ fn refuse_network_filesystem(dir: &Path) -> Result<()> {
     let Ok(stat) = rustix::fs::statfs(dir) else {
         return Ok(());
     };
+    // `f_type`'s integer type differs between architectures.
+    #[allow(clippy::unnecessary_cast)]
     let kind = stat.f_type as i64;
     match NETWORK.iter().find(|(magic, _)| *magic == kind) {
         Some((_, name)) => Err(Error::Location(format!(

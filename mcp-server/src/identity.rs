@@ -26,9 +26,7 @@ impl Identity {
     pub fn session(&self) -> Result<&str, Error> {
         self.session.as_deref().ok_or_else(|| {
             Error::NoIdentity(
-                "you have no session yet: call session_start with your agent name and intent first \
-                 (or pass an explicit session id)"
-                    .into(),
+                "you have no session yet: call session_start with your intent first".into(),
             )
         })
     }
@@ -38,19 +36,24 @@ impl Identity {
         explicit.map_or_else(|| self.session(), Ok)
     }
 
-    /// The agent to act as: the known one, or `requested` if none is known yet. Refuses a
-    /// `requested` name that contradicts the known one.
-    pub fn resolve_agent(&self, requested: Option<&str>) -> Result<String, Error> {
+    /// The agent to act as, if any is known or `requested`. Refuses a `requested` name
+    /// that contradicts the known one.
+    pub fn known_agent(&self, requested: Option<&str>) -> Result<Option<String>, Error> {
         match (self.agent.as_deref(), requested) {
             (Some(known), Some(asked)) if known != asked => Err(Error::Conflict(format!(
                 "this server already acts for agent '{known}' (from --agent, SWITCHBOARD_AGENT or an \
                  earlier session_start); omit agent or pass '{known}'. Each agent runs its own server."
             ))),
-            (Some(known), _) => Ok(known.to_string()),
-            (None, Some(asked)) => Ok(asked.to_string()),
-            (None, None) => Err(Error::NoIdentity(
-                "give agent: your agent name (a-z, 0-9, '_' or '-'), e.g. \"claude\"".into(),
-            )),
+            (known, asked) => Ok(known.or(asked).map(str::to_string)),
         }
+    }
+
+    /// Like [`Identity::known_agent`], but an agent is required.
+    pub fn resolve_agent(&self, requested: Option<&str>) -> Result<String, Error> {
+        self.known_agent(requested)?.ok_or_else(|| {
+            Error::NoIdentity(
+                "give agent: your agent name (a-z, 0-9, '_' or '-'), e.g. \"claude\"".into(),
+            )
+        })
     }
 }

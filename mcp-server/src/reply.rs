@@ -27,10 +27,21 @@ pub(crate) fn reply<T: Serialize + Render>(result: Result<T, Error>) -> CallTool
             }
             out
         }
+        Err(e @ Error::NotFound { kind, .. }) => failure(format!("{e}. {}", lookup_hint(kind))),
         Err(e) if e.is_user_error() => failure(e.to_string()),
         Err(e) => {
             tracing::error!(error = %e, "tool failed");
             failure(format!("switchboard failed: {e}"))
+        }
+    }
+}
+
+/// Which tool lists the records of `kind`.
+fn lookup_hint(kind: &str) -> &'static str {
+    match kind {
+        "agent" => "List agents with agent_list.",
+        _ => {
+            "List sessions with session_list (ids are time-ordered: a unique prefix is usually 10+ characters)."
         }
     }
 }

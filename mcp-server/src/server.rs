@@ -20,7 +20,7 @@ Switchboard coordinates several coding agents working on one repository.
 2. Keep your intent current with session_update; call session_heartbeat during long work.
 3. Subtask for another agent: session_spawn. Alternative approach: session_fork. Who does what: session_list, session_tree.
 4. When done: session_end with status completed, failed or abandoned and a short reason.
-Session ids accept any unique prefix (4+ characters after ses_).";
+Session ids accept any unique prefix; ids are time-ordered, so that is usually 10+ characters after ses_.";
 
 /// How often ordinary tool calls refresh the caller's last-seen time.
 const TOUCH_INTERVAL: Duration = Duration::from_secs(10);
@@ -65,12 +65,14 @@ impl SwitchboardServer {
             process,
             ..
         } = &mut *state;
-        let agent = match &identity.agent {
-            Some(agent) => agent.clone(),
-            None => session::get(store, id)?.agent,
+        let claim = session::Claim {
+            agent: identity.agent.as_deref(),
+            process,
+            intent: None,
+            role: None,
         };
-        let claimed = session::claim(store, id, &agent, process, None)?;
-        identity.agent = Some(agent);
+        let claimed = session::claim(store, id, &claim)?;
+        identity.agent = Some(claimed.agent.clone());
         identity.session = Some(claimed.id.clone());
         Ok(claimed)
     }

@@ -6,7 +6,9 @@ use rmcp::{tool, tool_router};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use switchboard_core::agent::{self, Registration};
-use switchboard_core::session::{self, EndStatus, Filter, NewSession, SessionUpdate, Status};
+use switchboard_core::session::{
+    self, Claim, EndStatus, Filter, NewSession, SessionUpdate, Status,
+};
 
 use crate::reply::{AgentList, Started, WhoAmI};
 use crate::schema;
@@ -31,7 +33,7 @@ pub struct StartArgs {
     pub role: Option<String>,
     /// Parent session if this is a subtask.
     pub parent: Option<String>,
-    /// Resume an existing session of yours (e.g. one spawned for you) instead of starting one.
+    /// Join this existing session (e.g. spawned for you) instead of starting one.
     pub session: Option<String>,
 }
 
@@ -124,7 +126,6 @@ impl SwitchboardServer {
 
     /// List agents with role, last seen and live session count.
     #[tool(
-        input_schema = schema::input::<StartArgs>(),
         output_schema = schema::output::<AgentList>(),
         annotations(read_only_hint = true, open_world_hint = false)
     )]
@@ -137,37 +138,41 @@ impl SwitchboardServer {
         .await
     }
 
-    /// Call first. Starts your session (or resumes one given as session) and sets who you are for this server.
+    /// Call first. Starts your session (replacing your previous one) or joins one spawned for you (session), and sets who you are.
     #[tool(
+        input_schema = schema::input::<StartArgs>(),
         output_schema = schema::output::<Started>(),
         annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = false)
     )]
     async fn session_start(&self, Parameters(args): Parameters<StartArgs>) -> CallToolResult {
         self.run(move |st| {
-            let agent = st.identity.resolve_agent(args.agent.as_deref())?;
             let session = match &args.session {
-                Some(id) => session::claim(
-                    &mut st.store,
-                    id,
-                    &agent,
-                    &st.process,
-                    args.intent.as_deref(),
-                )?,
-                None => session::start(
-                    &mut st.store,
-                    &NewSession {
-                        agent: agent.clone(),
+                Some(id) => {
+                    let agent = st.identity.known_agent(args.agent.as_deref())?;
+                    let claim = Claim {
+                        agent: agent.as_deref(),
+                        process: &st.process,
+                        intent: args.intent.as_deref(),
+                        role: args.role.as_deref(),
+                    };
+                    session::claim(&mut st.store, id, &claim)?
+                }
+                None => {
+                    let new = NewSession {
+                        agent: st.identity.resolve_agent(args.agent.as_deref())?,
                         role: args.role,
                         intent: args.intent.unwrap_or_default(),
                         parent: args.parent,
                         process: Some(st.process.clone()),
-                    },
-                )?,
+                        supersedes: st.identity.session.clone(),
+                    };
+                    session::start(&mut st.store, &new)?
+                }
             };
-            st.identity.agent = Some(agent.clone());
+            st.identity.agent = Some(session.agent.clone());
             st.identity.session = Some(session.id.clone());
             Ok(Started {
-                agent: agent::get(&mut st.store, &agent)?,
+                agent: agent::get(&mut st.store, &session.agent)?,
                 session,
             })
         })
@@ -184,7 +189,7 @@ impl SwitchboardServer {
         self.run(move |st| {
             let actor = st.identity.agent()?.to_string();
             let id = st.identity.session_or(args.session.as_deref())?.to_string();
-            session::heartbeat(&mut st.store, &id, &actor)
+            session::heartbeat(&mut st.store, &id, &actor, Some(&st.process))
         })
         .await
     }
@@ -275,6 +280,7 @@ impl SwitchboardServer {
                 intent: args.intent,
                 parent: None,
                 process: None,
+                supersedes: None,
             };
             session::spawn(&mut st.store, &parent, &child, &actor)
         })
@@ -297,6 +303,7 @@ impl SwitchboardServer {
                 intent: args.intent,
                 parent: None,
                 process: None,
+                supersedes: None,
             };
             session::fork(&mut st.store, &from, &alt, &actor)
         })

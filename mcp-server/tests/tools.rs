@@ -93,6 +93,31 @@ async fn tool_list_schemas_and_annotations_snapshot() {
         );
         assert!(tool.description.as_deref().is_some_and(|d| !d.is_empty()));
     }
+    let input = |name: &str| {
+        tools
+            .iter()
+            .find(|t| t.name == name)
+            .unwrap()
+            .input_schema
+            .clone()
+    };
+    assert!(
+        input("agent_list")
+            .get("properties")
+            .is_none_or(|p| p.as_object().unwrap().is_empty())
+    );
+    assert!(
+        input("whoami")
+            .get("properties")
+            .is_none_or(|p| p.as_object().unwrap().is_empty())
+    );
+    assert!(input("session_start")["properties"]["agent"].is_object());
+    assert!(
+        tools
+            .iter()
+            .all(|t| !t.input_schema.contains_key("$schema")),
+        "input schemas are compacted"
+    );
     let listed = serde_json::to_value(&tools).unwrap();
     insta::assert_json_snapshot!("tool_list", listed);
     let context = switchboard_mcp::reference::context_size();
@@ -168,9 +193,18 @@ async fn session_start_returns_identity_and_session_and_sets_whoami() {
     )
     .await;
     assert!(msg.contains("already acts for agent 'claude'"), "{msg}");
-    // Starting again under the same name is fine and moves the current session.
+    // Starting again replaces the current session; the old one is ended as superseded.
     let second = ok(&client, "session_start", json!({"intent": "next task"})).await;
     assert_ne!(second["session"]["id"], session["id"]);
+    let old = ok(&client, "session_get", json!({"session": session["id"]})).await;
+    assert_eq!(old["status"], "abandoned");
+    assert_eq!(
+        old["end_reason"],
+        format!(
+            "superseded by {}",
+            second["session"]["id"].as_str().unwrap()
+        )
+    );
 }
 
 #[tokio::test]
@@ -326,6 +360,63 @@ async fn spawn_fork_and_tree() {
     assert_eq!(joined["session"]["process"]["pid"], std::process::id());
     let msg = refused(&writer, "session_start", json!({"session": fork["id"]})).await;
     assert!(msg.contains("belongs to agent 'video'"), "{msg}");
+
+    // A server with no identity yet joins a spawned session and becomes its agent.
+    let video = h.client(None).await;
+    let joined = ok(&video, "session_start", json!({"session": fork["id"]})).await;
+    assert_eq!(joined["agent"]["name"], "video");
+    assert_eq!(ok(&video, "whoami", json!({})).await["agent"], "video");
+}
+
+#[tokio::test]
+async fn session_errors_name_the_problem_for_every_session_tool() {
+    let h = Harness::new();
+    let lead = h.client(Some("lead")).await;
+    let mine = ok(&lead, "session_start", json!({"intent": "one"})).await;
+    let other = h.client(Some("other")).await;
+    let theirs = ok(&other, "session_start", json!({"intent": "two"})).await;
+    let unknown = "ses_0000000000";
+    let shared = &mine["session"]["id"].as_str().unwrap()[..8];
+    for (tool, key) in [
+        ("session_fork", "from"),
+        ("session_tree", "session"),
+        ("session_heartbeat", "session"),
+        ("session_update", "session"),
+        ("session_end", "session"),
+        ("session_get", "session"),
+    ] {
+        let msg = refused(&lead, tool, json!({key: unknown, "intent": "x"})).await;
+        assert!(msg.contains("no session matches"), "{tool}: {msg}");
+        let msg = refused(&lead, tool, json!({key: shared, "intent": "x"})).await;
+        assert!(
+            msg.contains("matches more than one session"),
+            "{tool}: {msg}"
+        );
+    }
+    let msg = refused(
+        &lead,
+        "session_heartbeat",
+        json!({"session": theirs["session"]["id"]}),
+    )
+    .await;
+    assert!(msg.contains("belongs to agent 'other'"), "{msg}");
+    ok(&lead, "session_end", json!({})).await;
+    let msg = refused(
+        &lead,
+        "session_heartbeat",
+        json!({"session": mine["session"]["id"]}),
+    )
+    .await;
+    assert!(msg.contains("already ended"), "{msg}");
+    let msg = refused(&lead, "session_spawn", json!({"intent": "sub"})).await;
+    assert!(msg.contains("no session yet"), "{msg}");
+    let msg = refused(
+        &lead,
+        "agent_register",
+        json!({"name": "x", "role": "Not A Role"}),
+    )
+    .await;
+    assert!(msg.contains("not a valid role"), "{msg}");
 }
 
 #[tokio::test]

@@ -1,0 +1,85 @@
+//! Shared helpers: scratch git repositories and the built binary.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use switchboard_mcp::client::AgentClient;
+
+/// The binary under test.
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_switchboard"))
+}
+
+/// A scratch git repository with one commit and a local `user.name`.
+pub struct Repo {
+    _dir: tempfile::TempDir,
+    pub path: PathBuf,
+}
+
+impl Repo {
+    pub fn new() -> Repo {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("repo");
+        std::fs::create_dir(&path).unwrap();
+        let repo = Repo { _dir: dir, path };
+        repo.git(&["init", "-q", "-b", "main"]);
+        repo.git(&["config", "user.name", "Ada Lovelace"]);
+        repo.git(&["config", "user.email", "ada@example.invalid"]);
+        repo.git(&["commit", "-q", "--allow-empty", "-m", "init"]);
+        repo
+    }
+
+    pub fn git(&self, args: &[&str]) {
+        let out = Command::new("git")
+            .args(args)
+            .current_dir(&self.path)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Runs the CLI in `dir` (no inherited SWITCHBOARD_* settings).
+    pub fn cli_in(&self, dir: &Path, args: &[&str]) -> Output {
+        Command::new(bin())
+            .args(args)
+            .current_dir(dir)
+            .env_remove("SWITCHBOARD_DB")
+            .env_remove("SWITCHBOARD_AGENT")
+            .env_remove("SWITCHBOARD_SESSION")
+            .output()
+            .unwrap()
+    }
+
+    /// Runs the CLI in the repository and returns stdout, asserting success.
+    pub fn cli(&self, args: &[&str]) -> String {
+        let out = self.cli_in(&self.path, args);
+        assert!(
+            out.status.success(),
+            "switchboard {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Runs the CLI with `--json` and parses its output.
+    pub fn cli_json(&self, args: &[&str]) -> serde_json::Value {
+        let mut args = args.to_vec();
+        args.push("--json");
+        serde_json::from_str(&self.cli(&args)).unwrap()
+    }
+
+    /// Starts `switchboard mcp ARGS` in `dir` and connects a client over its stdio.
+    pub async fn agent_in(&self, dir: &Path, args: &[&str]) -> AgentClient {
+        let mut all = vec!["mcp"];
+        all.extend_from_slice(args);
+        AgentClient::spawn(&bin(), &all, dir, &[]).await.unwrap()
+    }
+
+    pub async fn agent(&self, args: &[&str]) -> AgentClient {
+        self.agent_in(&self.path, args).await
+    }
+}

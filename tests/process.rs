@@ -1,0 +1,274 @@
+//! The binary as agents and humans use it: real stdio servers and the CLI, several
+//! processes sharing one state database.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::common::Repo;
+
+async fn ok(client: &switchboard_mcp::client::AgentClient, tool: &str, args: Value) -> Value {
+    client
+        .call_ok(tool, args)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[tokio::test]
+async fn a_real_stdio_server_serves_a_client_and_records_its_pid() {
+    let repo = Repo::new();
+    let claude = repo.agent(&["--agent", "claude"]).await;
+    assert!(claude.instructions().unwrap().contains("session_start"));
+    assert_eq!(claude.tools().await.unwrap().len(), 12);
+    let started = ok(
+        &claude,
+        "session_start",
+        json!({"intent": "refactor the parser"}),
+    )
+    .await;
+    assert_eq!(started["agent"]["name"], "claude");
+    assert_eq!(
+        started["session"]["process"]["pid"],
+        claude.server_pid.unwrap()
+    );
+    let db = repo.path.join(".git/switchboard/state.db");
+    assert!(db.exists(), "state lives in the git common dir");
+    claude.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn processes_on_one_repository_and_its_worktrees_see_each_others_sessions() {
+    let repo = Repo::new();
+    repo.git(&["worktree", "add", "-q", "../linked"]);
+    let linked = repo.path.parent().unwrap().join("linked");
+    let a = repo.agent(&["--agent", "alpha"]).await;
+    let b = repo.agent_in(&linked, &["--agent", "beta"]).await;
+    let a_session = ok(&a, "session_start", json!({"intent": "alpha's work"})).await;
+    let b_session = ok(
+        &b,
+        "session_start",
+        json!({"intent": "beta's work", "parent": a_session["session"]["id"]}),
+    )
+    .await;
+    assert_ne!(a.server_pid, b.server_pid);
+
+    let seen_by_a = ok(&a, "session_list", json!({"live_only": true})).await;
+    let ids: Vec<&str> = seen_by_a["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    assert!(
+        ids.contains(&b_session["session"]["id"].as_str().unwrap()),
+        "{ids:?}"
+    );
+    let tree = ok(&b, "session_tree", json!({})).await;
+    assert_eq!(tree["root"], a_session["session"]["id"]);
+    assert_eq!(tree["nodes"].as_array().unwrap().len(), 2);
+
+    // The CLI, from the main checkout, sees both and who serves them.
+    let agents = repo.cli_json(&["agents"]);
+    let live: Vec<(&str, u64)> = agents
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["name"].as_str().unwrap(),
+                a["live_sessions"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert!(
+        live.contains(&("alpha", 1)) && live.contains(&("beta", 1)),
+        "{live:?}"
+    );
+    a.stop().await.unwrap();
+    b.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_session_whose_server_exited_is_reported_stale() {
+    let repo = Repo::new();
+    let gone = repo.agent(&["--agent", "ghost"]).await;
+    let started = ok(&gone, "session_start", json!({"intent": "about to vanish"})).await;
+    let id = started["session"]["id"].as_str().unwrap().to_string();
+    gone.stop().await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let session = loop {
+        let s = repo.cli_json(&["session", "show", &id]);
+        if s["status"] == "stale" || Instant::now() > deadline {
+            break s;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(session["status"], "stale");
+    assert!(
+        session["stale_reason"]
+            .as_str()
+            .unwrap()
+            .contains("is gone")
+    );
+    let stale = repo.cli_json(&["sessions", "--status", "stale"]);
+    assert_eq!(stale["sessions"][0]["id"], id.as_str());
+}
+
+#[tokio::test]
+async fn a_server_started_with_session_claims_the_session_spawned_for_it() {
+    let repo = Repo::new();
+    let lead = repo.agent(&["--agent", "lead"]).await;
+    ok(&lead, "session_start", json!({"intent": "plan"})).await;
+    let child = ok(
+        &lead,
+        "session_spawn",
+        json!({"agent": "worker", "intent": "do part one"}),
+    )
+    .await;
+    let child_id = child["id"].as_str().unwrap();
+    let worker = repo.agent(&["--session", &child_id[..20]]).await;
+    let who = ok(&worker, "whoami", json!({})).await;
+    assert_eq!(who["agent"], "worker", "the agent comes from the session");
+    assert_eq!(who["session"]["id"], child_id);
+    assert_eq!(who["session"]["process"]["pid"], worker.server_pid.unwrap());
+    ok(&worker, "session_end", json!({"reason": "done"})).await;
+    let seen = ok(&lead, "session_get", json!({"session": child_id})).await;
+    assert_eq!(seen["status"], "completed");
+    lead.stop().await.unwrap();
+    worker.stop().await.unwrap();
+}
+
+#[test]
+fn bad_start_up_settings_fail_fast_with_a_clear_message() {
+    let repo = Repo::new();
+    let out = repo.cli_in(&repo.path, &["mcp", "--session", "ses_00000000"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("cannot claim session ses_00000000") && err.contains("no session matches"),
+        "{err}"
+    );
+    let out = repo.cli_in(&repo.path, &["mcp", "--agent", "Not Valid"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("not a valid agent name"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn humans_list_show_draw_and_end_sessions_from_the_cli() {
+    let repo = Repo::new();
+    let agent = repo.agent(&["--agent", "codex"]).await;
+    let started = ok(
+        &agent,
+        "session_start",
+        json!({"intent": "write the migration"}),
+    )
+    .await;
+    let id = started["session"]["id"].as_str().unwrap().to_string();
+    ok(
+        &agent,
+        "session_spawn",
+        json!({"intent": "review the migration", "agent": "reviewer"}),
+    )
+    .await;
+
+    let table = repo.cli(&["sessions"]);
+    assert!(table.starts_with("SESSION"), "{table}");
+    assert!(
+        table.contains(&id) && table.contains("write the migration") && table.contains("reviewer"),
+        "{table}"
+    );
+    let agents = repo.cli(&["agents"]);
+    assert!(
+        agents.contains("codex") && agents.contains("reviewer"),
+        "{agents}"
+    );
+    let tree = repo.cli(&["session", "tree", &id]);
+    assert!(
+        tree.contains("└─") && tree.contains("review the migration"),
+        "{tree}"
+    );
+
+    let ended = repo.cli_json(&[
+        "session",
+        "end",
+        &id,
+        "--reason",
+        "superseded by a new plan",
+    ]);
+    assert_eq!(ended["status"], "abandoned");
+    assert_eq!(ended["end_reason"], "superseded by a new plan");
+    let again = repo.cli_in(&repo.path, &["session", "end", &id]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already ended"));
+    let unknown = repo.cli_in(&repo.path, &["session", "show", "ses_ZZZZZZZZ"]);
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no session matches"));
+
+    // The agent learns about it from the shared state.
+    let who = ok(&agent, "whoami", json!({})).await;
+    assert_eq!(who["session"]["status"], "abandoned");
+    let doctor = repo.cli_json(&["doctor"]);
+    assert_eq!(doctor["source"], "git_common_dir");
+    agent.stop().await.unwrap();
+}
+
+#[test]
+fn the_event_log_records_the_human_actor_of_a_cli_end() {
+    let repo = Repo::new();
+    let db = repo.path.join("state.db");
+    let db = db.to_str().unwrap();
+    let mut store =
+        switchboard_core::Store::open(std::path::Path::new(db), Default::default()).unwrap();
+    let s = switchboard_core::session::start(
+        &mut store,
+        &switchboard_core::session::NewSession {
+            agent: "a".into(),
+            intent: "x".into(),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    repo.cli(&["--db", db, "session", "end", &s.id, "--status", "completed"]);
+    let events = store.events_after(0, 100).unwrap();
+    let last = events.last().unwrap();
+    assert_eq!(
+        (last.kind.as_str(), last.actor.as_deref()),
+        ("session.ended", Some("human:ada-lovelace"))
+    );
+}
+
+#[test]
+fn the_demo_runs_real_agents_and_leaves_its_scratch_repository() {
+    let dir = tempfile::tempdir().unwrap();
+    let scratch = dir.path().join("demo");
+    let out = std::process::Command::new(crate::common::bin())
+        .args(["demo", "--dir", scratch.to_str().unwrap()])
+        .env_remove("SWITCHBOARD_DB")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for expected in [
+        "session_spawn",
+        "session_fork",
+        "session_heartbeat",
+        "session_end",
+        "Final genealogy",
+        "⑂",
+    ] {
+        assert!(text.contains(expected), "missing {expected} in:\n{text}");
+    }
+    let db = scratch.join(".git/switchboard/state.db");
+    let mut store = switchboard_core::Store::open(&db, Default::default()).unwrap();
+    let page = switchboard_core::session::list(&mut store, &Default::default()).unwrap();
+    let statuses: Vec<String> = page.sessions.iter().map(|s| s.status.to_string()).collect();
+    assert_eq!(page.sessions.len(), 4, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| *s == "completed").count(), 3);
+    assert_eq!(statuses.iter().filter(|s| *s == "failed").count(), 1);
+}

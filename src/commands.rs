@@ -281,8 +281,8 @@ pub fn schemas(args: SchemasArgs) -> Result<()> {
     if args.check {
         if stale.is_empty() {
             println!(
-                "schemas are current ({} characters of tool list)",
-                reference::tool_list_size()
+                "schemas are current; tools cost {} characters of agent context",
+                reference::context_size()
             );
             return Ok(());
         }

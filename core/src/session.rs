@@ -737,7 +737,7 @@ pub fn tree(store: &mut Store, id_or_prefix: &str, max_depth: Option<u32>) -> Re
                      SELECT id, COALESCE(parent_id, forked_from), 0 FROM sessions WHERE id = :focus
                      UNION ALL
                      SELECT s.id, COALESCE(s.parent_id, s.forked_from), up.level + 1
-                     FROM sessions s JOIN up ON s.id = up.next WHERE up.level < :depth
+                     FROM up CROSS JOIN sessions s ON s.id = up.next WHERE up.level < :depth
                  )
                  SELECT id, level FROM up ORDER BY level DESC LIMIT 1",
             )?
@@ -751,16 +751,16 @@ pub fn tree(store: &mut Store, id_or_prefix: &str, max_depth: Option<u32>) -> Re
                  SELECT id, 0, printf('%016d', rowid) FROM sessions WHERE id = :root
                  UNION ALL
                  SELECT s.id, down.level + 1, down.path || '/' || printf('%016d', s.rowid)
-                 FROM sessions s JOIN down ON s.parent_id = down.id WHERE down.level < :depth
+                 FROM down CROSS JOIN sessions s ON s.parent_id = down.id WHERE down.level < :depth
                  UNION ALL
                  SELECT s.id, down.level + 1, down.path || '/' || printf('%016d', s.rowid)
-                 FROM sessions s JOIN down ON s.forked_from = down.id
+                 FROM down CROSS JOIN sessions s ON s.forked_from = down.id
                  WHERE s.parent_id IS NULL AND down.level < :depth
              )
              SELECT down.level, {cols},
                  EXISTS (SELECT 1 FROM sessions c WHERE c.parent_id = down.id)
                  OR EXISTS (SELECT 1 FROM sessions c WHERE c.forked_from = down.id AND c.parent_id IS NULL)
-             FROM down JOIN sessions USING (id)
+             FROM down CROSS JOIN sessions USING (id)
              ORDER BY down.path LIMIT :limit",
             cols = COLUMNS.split(", ").map(|c| format!("sessions.{c}")).collect::<Vec<_>>().join(", ")
         ))?;

@@ -60,6 +60,20 @@ fn is_zombie(pid: i32) -> bool {
         .is_some_and(|state| state == "Z")
 }
 
+/// A process that existed and has exited (reaped), for tests of liveness.
+#[cfg(test)]
+pub(crate) fn gone() -> ProcessInfo {
+    let mut child = std::process::Command::new("true")
+        .spawn()
+        .expect("spawn true");
+    let pid = child.id();
+    child.wait().expect("wait for true");
+    ProcessInfo {
+        pid,
+        host: this_host(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -992,12 +992,7 @@ mod tests {
     #[test]
     fn a_session_whose_process_is_gone_is_reported_stale_without_rewriting_it() {
         let (_dir, mut store) = temp_store();
-        let mut child = std::process::Command::new("true").spawn().unwrap();
-        let gone = ProcessInfo {
-            pid: child.id(),
-            host: process::this_host(),
-        };
-        child.wait().unwrap();
+        let gone = process::gone();
         let s = start(
             &mut store,
             &NewSession {
@@ -1154,12 +1149,7 @@ mod tests {
             "{taken}"
         );
         // …but may take over one whose process is gone.
-        let mut gone = std::process::Command::new("true").spawn().unwrap();
-        let dead = ProcessInfo {
-            pid: gone.id(),
-            host: me.host.clone(),
-        };
-        gone.wait().unwrap();
+        let dead = process::gone();
         let orphan = start(
             &mut store,
             &NewSession {
@@ -1176,13 +1166,8 @@ mod tests {
     #[test]
     fn heartbeats_come_from_the_owner_and_follow_a_restarted_process() {
         let (_dir, mut store) = temp_store();
-        let mut gone = std::process::Command::new("true").spawn().unwrap();
         let me = ProcessInfo::current();
-        let dead = ProcessInfo {
-            pid: gone.id(),
-            host: me.host.clone(),
-        };
-        gone.wait().unwrap();
+        let dead = process::gone();
         let s = start(
             &mut store,
             &NewSession {

@@ -107,21 +107,23 @@ impl Store {
     /// Runs `f` in one `BEGIN IMMEDIATE` transaction; commits if it succeeds, rolls back
     /// if it fails, so a refused request leaves nothing behind.
     pub(crate) fn write<T>(&mut self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let value = f(&tx)?;
-        tx.commit()?;
-        Ok(value)
+        self.transaction(TransactionBehavior::Immediate, f)
     }
 
-    /// Runs `f` against one consistent snapshot of the database.
+    /// Runs `f` against one consistent snapshot of the database (it may write nothing
+    /// that must last: the transaction is committed only if `f` succeeds).
     pub(crate) fn read<T>(&mut self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Deferred)?;
+        self.transaction(TransactionBehavior::Deferred, f)
+    }
+
+    fn transaction<T>(
+        &mut self,
+        behavior: TransactionBehavior,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T>,
+    ) -> Result<T> {
+        let tx = self.conn.transaction_with_behavior(behavior)?;
         let value = f(&tx)?;
-        tx.finish()?;
+        tx.commit()?;
         Ok(value)
     }
 

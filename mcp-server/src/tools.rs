@@ -106,6 +106,22 @@ pub struct TreeArgs {
     pub max_depth: Option<u32>,
 }
 
+/// A session created by `actor` for `agent` (default: the actor itself) to work; its
+/// process is unknown until that agent's server claims it.
+fn handed_over(
+    actor: &str,
+    agent: Option<String>,
+    role: Option<String>,
+    intent: String,
+) -> NewSession {
+    NewSession {
+        agent: agent.unwrap_or_else(|| actor.to_string()),
+        role,
+        intent,
+        ..Default::default()
+    }
+}
+
 #[tool_router(router = tool_router, vis = "pub(crate)")]
 impl SwitchboardServer {
     /// Register or update an agent (idempotent). session_start registers you automatically.
@@ -274,14 +290,7 @@ impl SwitchboardServer {
         self.run(move |st| {
             let actor = st.identity.agent()?.to_string();
             let parent = st.identity.session()?.to_string();
-            let child = NewSession {
-                agent: args.agent.unwrap_or_else(|| actor.clone()),
-                role: args.role,
-                intent: args.intent,
-                parent: None,
-                process: None,
-                supersedes: None,
-            };
+            let child = handed_over(&actor, args.agent, args.role, args.intent);
             session::spawn(&mut st.store, &parent, &child, &actor)
         })
         .await
@@ -297,14 +306,7 @@ impl SwitchboardServer {
         self.run(move |st| {
             let actor = st.identity.agent()?.to_string();
             let from = st.identity.session_or(args.from.as_deref())?.to_string();
-            let alt = NewSession {
-                agent: args.agent.unwrap_or_else(|| actor.clone()),
-                role: args.role,
-                intent: args.intent,
-                parent: None,
-                process: None,
-                supersedes: None,
-            };
+            let alt = handed_over(&actor, args.agent, args.role, args.intent);
             session::fork(&mut st.store, &from, &alt, &actor)
         })
         .await

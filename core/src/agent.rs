@@ -231,6 +231,39 @@ pub(crate) fn fetch(conn: &Connection, name: &str, cutoff: Timestamp) -> Result<
         })
 }
 
+/// Refuses a name that is not registered.
+pub(crate) fn require(conn: &Connection, name: &str) -> Result<()> {
+    let known: bool = conn
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM agents WHERE name = ?1)")?
+        .query_row([name], |r| r.get(0))?;
+    if known {
+        Ok(())
+    } else {
+        Err(Error::NotFound {
+            kind: "agent",
+            id: name.to_string(),
+        })
+    }
+}
+
+/// Every agent currently holding `role`.
+pub(crate) fn with_role(conn: &Connection, role: &str) -> Result<Vec<String>> {
+    let names = conn
+        .prepare_cached("SELECT name FROM agents WHERE role = ?1 ORDER BY name")?
+        .query_map([role], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(names)
+}
+
+/// Every registered participant's name.
+pub(crate) fn all_names(conn: &Connection) -> Result<Vec<String>> {
+    let names = conn
+        .prepare_cached("SELECT name FROM agents ORDER BY name")?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(names)
+}
+
 /// One agent by exact name.
 pub fn get(store: &mut Store, name: &str) -> Result<Agent> {
     validate_name(name)?;

@@ -18,6 +18,13 @@ pub mod kind {
     pub const SESSION_HEARTBEAT: &str = "session.heartbeat";
     pub const SESSION_UPDATED: &str = "session.updated";
     pub const SESSION_ENDED: &str = "session.ended";
+    pub const MESSAGE_SENT: &str = "message.sent";
+    pub const MESSAGE_READ: &str = "message.read";
+    pub const MESSAGE_ACKED: &str = "message.acked";
+    pub const MESSAGE_EDITED: &str = "message.edited";
+    pub const MESSAGE_DELETED: &str = "message.deleted";
+    pub const GROUP_CHANGED: &str = "group.changed";
+    pub const GROUP_DELETED: &str = "group.deleted";
 }
 
 /// One entry of the event log.

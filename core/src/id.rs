@@ -9,6 +9,8 @@ use crate::{Error, Result};
 pub enum IdKind {
     Session,
     Event,
+    Message,
+    Thread,
 }
 
 /// Characters needed after the type prefix before a prefix is looked up.
@@ -22,6 +24,8 @@ impl IdKind {
         match self {
             IdKind::Session => "ses",
             IdKind::Event => "evt",
+            IdKind::Message => "msg",
+            IdKind::Thread => "thr",
         }
     }
 
@@ -29,6 +33,8 @@ impl IdKind {
         match self {
             IdKind::Session => "session",
             IdKind::Event => "event",
+            IdKind::Message => "message",
+            IdKind::Thread => "thread",
         }
     }
 
@@ -36,6 +42,8 @@ impl IdKind {
         match self {
             IdKind::Session => "sessions",
             IdKind::Event => "events",
+            IdKind::Message => "messages",
+            IdKind::Thread => "threads",
         }
     }
 }

@@ -13,7 +13,10 @@ use crate::clock::Timestamp;
 use crate::{Error, Result, process};
 
 /// Forward-only migrations; migration `n` (1-based) is `MIGRATIONS[n - 1]`.
-const MIGRATIONS: &[&str] = &[include_str!("store/001_foundation.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("store/001_foundation.sql"),
+    include_str!("store/002_messaging.sql"),
+];
 
 /// How long a writer waits for another process's write lock before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);

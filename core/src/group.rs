@@ -1,0 +1,347 @@
+//! Groups: named sets of agents and roles, addressed as `@name`. `@everyone` is built in
+//! and cannot be defined. Members are agent names or `role:<role>`; a role member stands
+//! for every agent holding that role when a message is sent.
+
+use rusqlite::{Connection, OptionalExtension, named_params};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::agent;
+use crate::clock::Timestamp;
+use crate::event::{self, kind};
+use crate::{Error, Result, Store};
+
+const ROLE_PREFIX: &str = "role:";
+
+/// What a group member is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MemberKind {
+    Agent,
+    Role,
+}
+
+/// One member: an agent, or every agent with a role.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Member {
+    pub name: String,
+    pub kind: MemberKind,
+}
+
+impl Member {
+    /// Parses `name` (an agent) or `role:<role>`.
+    pub fn parse(text: &str) -> Result<Member> {
+        let text = text.trim();
+        if let Some(role) = text.strip_prefix(ROLE_PREFIX) {
+            agent::validate_role(role)?;
+            return Ok(Member {
+                name: role.to_string(),
+                kind: MemberKind::Role,
+            });
+        }
+        agent::validate_name(text)?;
+        Ok(Member {
+            name: text.to_string(),
+            kind: MemberKind::Agent,
+        })
+    }
+
+    fn kind_str(&self) -> &'static str {
+        match self.kind {
+            MemberKind::Agent => "agent",
+            MemberKind::Role => "role",
+        }
+    }
+}
+
+/// A group and its members.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Group {
+    pub name: String,
+    pub description: Option<String>,
+    pub members: Vec<Member>,
+    pub created_by: String,
+    pub created_at: Timestamp,
+}
+
+/// Checks a group name: the agent-name characters, not a reserved word.
+pub fn validate_name(name: &str) -> Result<()> {
+    agent::validate_role(name).map_err(|_| {
+        Error::Invalid(format!(
+            "'{name}' is not a valid group name: use 1-32 characters of a-z, 0-9, '_' and '-'"
+        ))
+    })?;
+    if agent::RESERVED_NAMES.contains(&name) {
+        return Err(Error::Invalid(format!(
+            "'{name}' is reserved; pick another group name"
+        )));
+    }
+    Ok(())
+}
+
+/// Loads a group, or `None`.
+pub(crate) fn find(conn: &Connection, name: &str) -> Result<Option<Group>> {
+    let head = conn
+        .prepare_cached(
+            "SELECT name, description, created_by, created_at FROM groups WHERE name = ?1",
+        )?
+        .query_row([name], |r| {
+            Ok(Group {
+                name: r.get(0)?,
+                description: r.get(1)?,
+                members: Vec::new(),
+                created_by: r.get(2)?,
+                created_at: Timestamp(r.get(3)?),
+            })
+        })
+        .optional()?;
+    let Some(mut group) = head else {
+        return Ok(None);
+    };
+    let mut stmt = conn.prepare_cached(
+        "SELECT member, kind FROM group_members WHERE group_name = ?1 ORDER BY kind, member",
+    )?;
+    group.members = stmt
+        .query_map([name], |r| {
+            let kind: String = r.get(1)?;
+            Ok(Member {
+                name: r.get(0)?,
+                kind: if kind == "role" {
+                    MemberKind::Role
+                } else {
+                    MemberKind::Agent
+                },
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(Some(group))
+}
+
+fn require(conn: &Connection, name: &str) -> Result<Group> {
+    find(conn, name)?.ok_or_else(|| Error::NotFound {
+        kind: "group",
+        id: name.to_string(),
+    })
+}
+
+/// Adds members; agent members must be registered.
+fn add_members(conn: &Connection, group: &str, members: &[Member]) -> Result<()> {
+    for m in members {
+        if m.kind == MemberKind::Agent {
+            agent::require(conn, &m.name)?;
+        }
+        conn.prepare_cached(
+            "INSERT OR IGNORE INTO group_members (group_name, member, kind) VALUES (?1, ?2, ?3)",
+        )?
+        .execute((group, &m.name, m.kind_str()))?;
+    }
+    Ok(())
+}
+
+fn parse_all(members: &[String]) -> Result<Vec<Member>> {
+    members.iter().map(|m| Member::parse(m)).collect()
+}
+
+/// Creates a group with initial members (agent names or `role:<role>`).
+pub fn create(
+    store: &mut Store,
+    actor: &str,
+    name: &str,
+    description: Option<&str>,
+    members: &[String],
+) -> Result<Group> {
+    validate_name(name)?;
+    let members = parse_all(members)?;
+    store.write(|tx| {
+        if find(tx, name)?.is_some() {
+            return Err(Error::Conflict(format!("group '{name}' already exists; change its members instead")));
+        }
+        let now = Timestamp::now();
+        tx.prepare_cached(
+            "INSERT INTO groups (name, description, created_by, created_at) VALUES (:name, :description, :actor, :now)",
+        )?
+        .execute(named_params! {":name": name, ":description": description, ":actor": actor, ":now": now.millis()})?;
+        add_members(tx, name, &members)?;
+        let group = require(tx, name)?;
+        event::append(tx, kind::GROUP_CHANGED, Some(actor), &group, now)?;
+        Ok(group)
+    })
+}
+
+/// Adds and removes members of an existing group.
+pub fn update(
+    store: &mut Store,
+    actor: &str,
+    name: &str,
+    add: &[String],
+    remove: &[String],
+) -> Result<Group> {
+    let add = parse_all(add)?;
+    let remove = parse_all(remove)?;
+    if add.is_empty() && remove.is_empty() {
+        return Err(Error::Invalid(
+            "nothing to change: give members to add and/or remove".into(),
+        ));
+    }
+    store.write(|tx| {
+        let before = require(tx, name)?;
+        if let Some(missing) = remove.iter().find(|m| !before.members.contains(m)) {
+            return Err(Error::Invalid(format!(
+                "'{}' is not a member of group '{name}'",
+                missing.name
+            )));
+        }
+        for m in &remove {
+            tx.prepare_cached(
+                "DELETE FROM group_members WHERE group_name = ?1 AND member = ?2 AND kind = ?3",
+            )?
+            .execute((name, &m.name, m.kind_str()))?;
+        }
+        add_members(tx, name, &add)?;
+        let group = require(tx, name)?;
+        event::append(
+            tx,
+            kind::GROUP_CHANGED,
+            Some(actor),
+            &group,
+            Timestamp::now(),
+        )?;
+        Ok(group)
+    })
+}
+
+/// Deletes a group (messages already sent to it keep their recipients).
+pub fn delete(store: &mut Store, actor: &str, name: &str) -> Result<Group> {
+    store.write(|tx| {
+        let group = require(tx, name)?;
+        tx.prepare_cached("DELETE FROM groups WHERE name = ?1")?
+            .execute([name])?;
+        event::append(
+            tx,
+            kind::GROUP_DELETED,
+            Some(actor),
+            &group,
+            Timestamp::now(),
+        )?;
+        Ok(group)
+    })
+}
+
+/// Every group, by name.
+pub fn list(store: &mut Store) -> Result<Vec<Group>> {
+    store.read(|tx| {
+        let names: Vec<String> = tx
+            .prepare_cached("SELECT name FROM groups ORDER BY name")?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        names.iter().map(|n| require(tx, n)).collect()
+    })
+}
+
+/// The agents a group stands for now: its agent members plus every agent holding one of
+/// its roles.
+pub(crate) fn expand(conn: &Connection, group: &Group) -> Result<Vec<String>> {
+    let mut agents = Vec::new();
+    for m in &group.members {
+        match m.kind {
+            MemberKind::Agent => agents.push(m.name.clone()),
+            MemberKind::Role => agents.extend(agent::with_role(conn, &m.name)?),
+        }
+    }
+    agents.sort();
+    agents.dedup();
+    Ok(agents)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::agent::Registration;
+    use crate::store::tests::temp_store;
+
+    fn register(store: &mut Store, name: &str, role: Option<&str>) {
+        agent::register(
+            store,
+            &Registration {
+                name: name.into(),
+                role: role.map(Into::into),
+                description: None,
+            },
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn groups_hold_agents_and_roles_and_expand_to_agents() {
+        let (_dir, mut store) = temp_store();
+        register(&mut store, "ann", Some("reviewer"));
+        register(&mut store, "bob", Some("reviewer"));
+        register(&mut store, "cat", None);
+        let g = create(
+            &mut store,
+            "cat",
+            "core",
+            Some("core team"),
+            &["cat".into(), "role:reviewer".into()],
+        )
+        .unwrap();
+        assert_eq!(g.members.len(), 2);
+        let agents = store.read(|tx| expand(tx, &g)).unwrap();
+        assert_eq!(agents, ["ann", "bob", "cat"]);
+        let g = update(&mut store, "cat", "core", &[], &["role:reviewer".into()]).unwrap();
+        assert_eq!(
+            g.members,
+            [Member {
+                name: "cat".into(),
+                kind: MemberKind::Agent
+            }]
+        );
+        assert_eq!(list(&mut store).unwrap().len(), 1);
+        delete(&mut store, "cat", "core").unwrap();
+        assert!(list(&mut store).unwrap().is_empty());
+    }
+
+    #[test]
+    fn group_refusals_name_the_problem() {
+        let (_dir, mut store) = temp_store();
+        register(&mut store, "ann", None);
+        assert!(
+            create(&mut store, "ann", "everyone", None, &[])
+                .unwrap_err()
+                .to_string()
+                .contains("reserved")
+        );
+        assert!(
+            create(&mut store, "ann", "Bad", None, &[])
+                .unwrap_err()
+                .to_string()
+                .contains("not a valid group name")
+        );
+        let unknown = create(&mut store, "ann", "g", None, &["ghost".into()]).unwrap_err();
+        assert!(
+            unknown.to_string().contains("no agent matches 'ghost'"),
+            "{unknown}"
+        );
+        assert!(
+            list(&mut store).unwrap().is_empty(),
+            "a refused create leaves nothing"
+        );
+        create(&mut store, "ann", "g", None, &["ann".into()]).unwrap();
+        assert!(
+            create(&mut store, "ann", "g", None, &[])
+                .unwrap_err()
+                .to_string()
+                .contains("already exists")
+        );
+        assert!(
+            update(&mut store, "ann", "g", &[], &["bob".into()])
+                .unwrap_err()
+                .to_string()
+                .contains("not a member")
+        );
+        assert!(matches!(
+            delete(&mut store, "ann", "nope"),
+            Err(Error::NotFound { .. })
+        ));
+    }
+}

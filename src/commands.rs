@@ -119,13 +119,23 @@ pub fn mcp(global: &Global, args: McpArgs) -> Result<()> {
     if let Some(agent) = &args.agent {
         agent::validate_name(agent).context("--agent / SWITCHBOARD_AGENT")?;
     }
-    let store = open_store(global)?;
+    let mut store = open_store(global)?;
     tracing::info!(db = %store.path().display(), agent = ?args.agent, "serving MCP over stdio");
+    if let Some(agent) = &args.agent {
+        // A named agent is present from the start, so others can already message it.
+        agent::register(
+            &mut store,
+            &agent::Registration {
+                name: agent.clone(),
+                ..Default::default()
+            },
+        )?;
+    }
     let identity = Identity {
         agent: args.agent,
         session: None,
     };
-    let server = SwitchboardServer::new(store, identity, ProcessInfo::current());
+    let server = SwitchboardServer::new(store, identity, ProcessInfo::current())?;
     if let Some(id) = &args.session {
         server.claim_session(id).with_context(|| {
             format!("cannot claim session {id} (--session / SWITCHBOARD_SESSION)")

@@ -9,6 +9,7 @@ pub mod agent;
 pub mod clock;
 pub mod error;
 pub mod event;
+pub mod feed;
 pub mod group;
 pub mod id;
 pub mod location;

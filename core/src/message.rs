@@ -693,6 +693,11 @@ fn unread_count(conn: &Connection, viewer: &str) -> Result<u64> {
     Ok(count.unsigned_abs())
 }
 
+/// How many unread, not deleted messages `viewer` has.
+pub fn unread(store: &mut Store, viewer: &str) -> Result<u64> {
+    store.read(|tx| unread_count(tx, viewer))
+}
+
 /// The viewer's unread, not deleted messages matching `filter` (its `unread_only`,
 /// `cursor` and `limit` are ignored), oldest first: what a waiter is woken for.
 pub fn unread_matching(
@@ -723,6 +728,7 @@ pub fn mark(store: &mut Store, viewer: &str, ids: &[String], acked: bool) -> Res
     store.write(|tx| {
         let now = Timestamp::now();
         let mut changed = Vec::new();
+        let mut threads = Vec::new();
         let mut out = Vec::new();
         for id in ids {
             let m = lookup(tx, viewer, id)?;
@@ -740,12 +746,15 @@ pub fn mark(store: &mut Store, viewer: &str, ids: &[String], acked: bool) -> Res
             };
             if tx.prepare_cached(sql)?.execute((viewer, m.seq, now.millis()))? > 0 {
                 changed.push(m.id.clone());
+                threads.push(m.thread.clone());
             }
             out.push(fetch(tx, viewer, &m.id)?);
         }
         if !changed.is_empty() {
             let kind = if acked { kind::MESSAGE_ACKED } else { kind::MESSAGE_READ };
-            event::append(tx, kind, Some(viewer), &serde_json::json!({"ids": changed, "by": viewer}), now)?;
+            threads.dedup();
+            let payload = serde_json::json!({"ids": changed, "threads": threads, "by": viewer});
+            event::append(tx, kind, Some(viewer), &payload, now)?;
         }
         Ok(out)
     })

@@ -3,6 +3,8 @@
 
 use crate::agent::{Agent, AgentKind};
 use crate::clock::Timestamp;
+use crate::group::{Group, MemberKind};
+use crate::message::{DeliveryState, InboxPage, Message, Priority, SentMessage, Thread};
 use crate::session::{Session, SessionPage, SessionTree, Status};
 
 const INTENT_WIDTH: usize = 60;
@@ -201,4 +203,150 @@ pub fn tree(t: &SessionTree) -> String {
         lines.push("… genealogy cut short by the depth limit; raise the limit to see more".into());
     }
     lines.join("\n")
+}
+
+fn state_word(m: &Message) -> &'static str {
+    match m.state {
+        Some(DeliveryState::Delivered) => "unread",
+        Some(DeliveryState::Read) => "read",
+        Some(DeliveryState::Acked) => "acked",
+        None => "sent",
+    }
+}
+
+/// The header line of a message: id, sender, recipients, priority, state.
+fn message_header(m: &Message) -> String {
+    let priority = match m.priority {
+        Priority::Normal => String::new(),
+        p => format!(" [{}]", p.as_str()),
+    };
+    let ack = if m.ack_required {
+        " (ack required)"
+    } else {
+        ""
+    };
+    let subject = m
+        .subject
+        .as_deref()
+        .map(|s| format!(" — {s}"))
+        .unwrap_or_default();
+    format!(
+        "{} {} → {}{priority}{ack} ({}, {}){subject}",
+        m.id,
+        m.from,
+        m.to.join(", "),
+        state_word(m),
+        m.sent_at.to_rfc3339()
+    )
+}
+
+/// One message in full.
+pub fn message(m: &Message) -> String {
+    let body = match (&m.body, m.deleted_at) {
+        (Some(body), _) => body.clone(),
+        (None, Some(at)) => format!("(deleted at {})", at.to_rfc3339()),
+        (None, None) => String::new(),
+    };
+    let edited = m
+        .edited_at
+        .map(|at| format!("\n(edited {})", at.to_rfc3339()))
+        .unwrap_or_default();
+    let refs: Vec<String> = m
+        .refs
+        .iter()
+        .map(|r| match &r.lines {
+            Some(lines) => format!("{}:{lines}", r.target),
+            None => r.target.clone(),
+        })
+        .collect();
+    let refs = if refs.is_empty() {
+        String::new()
+    } else {
+        format!("\nrefs: {}", refs.join(", "))
+    };
+    format!(
+        "{}\nthread {}\n{body}{edited}{refs}",
+        message_header(m),
+        m.thread
+    )
+}
+
+/// Several messages, separated by blank lines.
+pub fn messages(list: &[Message]) -> String {
+    if list.is_empty() {
+        return "no messages".into();
+    }
+    list.iter().map(message).collect::<Vec<_>>().join("\n\n")
+}
+
+/// An inbox page: a count line, then one line per message.
+pub fn inbox(page: &InboxPage) -> String {
+    let mut lines = vec![format!("{} unread", page.unread)];
+    for m in &page.messages {
+        let body = m
+            .body
+            .as_deref()
+            .map_or_else(|| "(deleted)".to_string(), |b| clip(b, INTENT_WIDTH));
+        lines.push(format!("{}\n    {body}", message_header(m)));
+    }
+    if let Some(cursor) = &page.next_cursor {
+        lines.push(format!("… more: cursor {cursor}"));
+    }
+    lines.join("\n")
+}
+
+/// A thread, oldest message first.
+pub fn thread(t: &Thread) -> String {
+    let subject = t.subject.as_deref().unwrap_or("(no subject)");
+    format!(
+        "thread {} — {subject}\nparticipants: {}\n\n{}",
+        t.id,
+        t.participants.join(", "),
+        messages(&t.messages)
+    )
+}
+
+/// Sent messages with each recipient's state.
+pub fn sent(list: &[SentMessage]) -> String {
+    if list.is_empty() {
+        return "nothing sent".into();
+    }
+    list.iter()
+        .map(|s| {
+            let states: Vec<String> = s
+                .deliveries
+                .iter()
+                .map(|d| {
+                    format!(
+                        "{} {}",
+                        d.recipient,
+                        format!("{:?}", d.state).to_lowercase()
+                    )
+                })
+                .collect();
+            format!("{}\n    {}", message_header(&s.message), states.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Groups with their members.
+pub fn groups(list: &[Group]) -> String {
+    if list.is_empty() {
+        return "no groups".into();
+    }
+    list.iter()
+        .map(|g| {
+            let members: Vec<String> = g
+                .members
+                .iter()
+                .map(|m| match m.kind {
+                    MemberKind::Agent => m.name.clone(),
+                    MemberKind::Role => format!("role:{}", m.name),
+                })
+                .collect();
+            format!("@{}: {}", g.name, members.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }

@@ -8,8 +8,11 @@
 #[cfg(feature = "client")]
 pub mod client;
 mod identity;
+mod live;
+mod messaging;
 pub mod reference;
 mod reply;
+mod resources;
 mod schema;
 mod server;
 mod tools;

@@ -92,15 +92,18 @@ impl Render for AgentList {
 pub struct Started {
     pub agent: Agent,
     pub session: Session,
+    /// Unread messages waiting for you (see inbox_read).
+    pub unread: u64,
 }
 
 impl Render for Started {
     fn render(&self) -> String {
         format!(
-            "You are '{}'. Session {} is yours ({}).\n{}",
+            "You are '{}'. Session {} is yours ({}). {} unread message(s).\n{}",
             self.agent.name,
             self.session.id,
             self.session.status,
+            self.unread,
             render::session_detail(&self.session, Timestamp::now())
         )
     }

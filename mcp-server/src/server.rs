@@ -5,28 +5,30 @@ use std::time::{Duration, Instant};
 
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::model::{CallToolResult, Implementation, ServerCapabilities, ServerConfig};
-use rmcp::{ServerHandler, tool_handler};
 use serde::Serialize;
 use switchboard_core::process::ProcessInfo;
 use switchboard_core::{Error, Store, session};
 
 pub use crate::identity::Identity;
-use crate::reply::{Render, failure, reply};
+use crate::live::Live;
+use crate::reply::{Render, reply};
+use crate::resources::Subscriptions;
 
 /// The short playbook every agent receives at initialisation.
 pub const INSTRUCTIONS: &str = "\
 Switchboard coordinates several coding agents working on one repository.
-1. First call session_start with your agent name and a one-line intent; it returns your identity and session.
+1. First call session_start with your agent name and a one-line intent; it returns your identity, session and unread count.
 2. Keep your intent current with session_update; call session_heartbeat during long work.
 3. Subtask for another agent: session_spawn. Alternative approach: session_fork. Who does what: session_list, session_tree.
-4. When done: session_end with status completed, failed or abandoned and a short reason.
-Session ids accept any unique prefix; ids are time-ordered, so that is usually 10+ characters after ses_.";
+4. Talk: message_send (to names, human:<name>, @group, @role, @everyone), message_reply, inbox_read, message_read / message_ack. To wait for an answer: message_wait.
+5. When done: session_end with status completed, failed or abandoned and a short reason.
+Ids accept any unique prefix; ids are time-ordered, so that is usually 10+ characters after the type prefix.";
 
 /// How often ordinary tool calls refresh the caller's last-seen time.
 const TOUCH_INTERVAL: Duration = Duration::from_secs(10);
 
 /// Everything a tool call may touch, behind one lock: tool calls of one agent are short
-/// and run one at a time against the store.
+/// and run one at a time against the store (waits do not hold it while waiting).
 pub(crate) struct State {
     pub store: Store,
     pub identity: Identity,
@@ -38,21 +40,34 @@ pub(crate) struct State {
 #[derive(Clone)]
 pub struct SwitchboardServer {
     state: Arc<Mutex<State>>,
-    tool_router: ToolRouter<Self>,
+    pub(crate) live: Live,
+    pub(crate) subscriptions: Arc<Subscriptions>,
+    pub(crate) tool_router: ToolRouter<Self>,
+    /// `message_wait` calls in progress (diagnostics and tests).
+    pub(crate) waits: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl SwitchboardServer {
-    /// A server over `store`, acting for `identity`, served by `process`.
-    pub fn new(store: Store, identity: Identity, process: ProcessInfo) -> Self {
-        SwitchboardServer {
+    /// A server over `store`, acting for `identity`, served by `process`. Starts watching
+    /// the store for changes made by any process.
+    pub fn new(store: Store, identity: Identity, process: ProcessInfo) -> Result<Self, Error> {
+        let live = Live::start(store.path(), store.settings().clone())?;
+        Ok(SwitchboardServer {
             state: Arc::new(Mutex::new(State {
                 store,
                 identity,
                 process,
                 last_touch: None,
             })),
+            live,
+            subscriptions: Arc::new(Subscriptions::default()),
             tool_router: Self::tool_router(),
-        }
+            waits: Arc::default(),
+        })
+    }
+
+    fn tool_router() -> ToolRouter<Self> {
+        Self::session_tools() + Self::message_tools()
     }
 
     /// Claims an existing session for this server's process (e.g. one spawned for this
@@ -77,37 +92,48 @@ impl SwitchboardServer {
         Ok(claimed)
     }
 
+    /// How many `message_wait` calls are waiting right now.
+    pub fn active_waits(&self) -> usize {
+        self.waits.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
     /// The tools every server offers, as listed to clients (for schema export and size
     /// accounting; needs no store).
     pub fn tool_definitions() -> Vec<rmcp::model::Tool> {
         Self::tool_router().list_all()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+    pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         // A panic inside a tool poisons nothing we cannot keep using: state is plain data.
         self.state
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Runs `op` on a blocking thread with the state locked, then shapes its result.
-    pub(crate) async fn run<T, F>(&self, op: F) -> CallToolResult
+    /// Runs `op` on a blocking thread with the state locked.
+    pub(crate) async fn blocking<T, F>(&self, op: F) -> Result<T, Error>
     where
-        T: Serialize + Render + Send + 'static,
+        T: Send + 'static,
         F: FnOnce(&mut State) -> Result<T, Error> + Send + 'static,
     {
         let this = self.clone();
-        let joined = tokio::task::spawn_blocking(move || {
+        tokio::task::spawn_blocking(move || {
             let mut state = this.lock();
             let result = op(&mut state);
             state.touch_if_due();
             result
         })
-        .await;
-        match joined {
-            Ok(result) => reply(result),
-            Err(e) => failure(format!("switchboard failed: the tool crashed ({e})")),
-        }
+        .await
+        .unwrap_or_else(|e| Err(Error::Conflict(format!("the operation crashed ({e})"))))
+    }
+
+    /// Runs `op` like [`Self::blocking`] and shapes its result as a tool result.
+    pub(crate) async fn run<T, F>(&self, op: F) -> CallToolResult
+    where
+        T: Serialize + Render + Send + 'static,
+        F: FnOnce(&mut State) -> Result<T, Error> + Send + 'static,
+    {
+        reply(self.blocking(op).await)
     }
 }
 
@@ -130,14 +156,17 @@ impl State {
     }
 }
 
-#[tool_handler(router = self.tool_router)]
-impl ServerHandler for SwitchboardServer {
-    fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
-            .with_server_info(
-                Implementation::new("switchboard", env!("CARGO_PKG_VERSION"))
-                    .with_title("Switchboard"),
-            )
-            .with_instructions(INSTRUCTIONS)
-    }
+/// The capabilities and identity every server announces.
+pub(crate) fn server_config() -> ServerConfig {
+    ServerConfig::new(
+        ServerCapabilities::builder()
+            .enable_tools()
+            .enable_resources()
+            .enable_resources_subscribe()
+            .build(),
+    )
+    .with_server_info(
+        Implementation::new("switchboard", env!("CARGO_PKG_VERSION")).with_title("Switchboard"),
+    )
+    .with_instructions(INSTRUCTIONS)
 }

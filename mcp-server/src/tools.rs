@@ -6,6 +6,7 @@ use rmcp::{tool, tool_router};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use switchboard_core::agent::{self, Registration};
+use switchboard_core::message;
 use switchboard_core::session::{
     self, Claim, EndStatus, Filter, NewSession, SessionUpdate, Status,
 };
@@ -122,7 +123,7 @@ fn handed_over(
     }
 }
 
-#[tool_router(router = tool_router, vis = "pub(crate)")]
+#[tool_router(router = session_tools, vis = "pub(crate)")]
 impl SwitchboardServer {
     /// Register or update an agent (idempotent). session_start registers you automatically.
     #[tool(
@@ -189,6 +190,7 @@ impl SwitchboardServer {
             st.identity.session = Some(session.id.clone());
             Ok(Started {
                 agent: agent::get(&mut st.store, &session.agent)?,
+                unread: message::unread(&mut st.store, &session.agent)?,
                 session,
             })
         })

@@ -1,3 +1,6 @@
 //! In-process MCP tests: a real rmcp client talks to the server over `tokio::io::duplex`.
 
+mod harness;
+mod messaging;
+mod resources;
 mod tools;

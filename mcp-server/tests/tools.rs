@@ -1,60 +1,8 @@
 //! Every tool, success and user errors, asserting structured content.
 
-use rmcp::ServiceExt;
 use serde_json::{Value, json};
-use switchboard_core::process::ProcessInfo;
-use switchboard_core::{Settings, Store};
-use switchboard_mcp::client::AgentClient;
-use switchboard_mcp::{Identity, SwitchboardServer};
 
-struct Harness {
-    _dir: tempfile::TempDir,
-    db: std::path::PathBuf,
-}
-
-impl Harness {
-    fn new() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("state.db");
-        Harness { _dir: dir, db }
-    }
-
-    /// A client connected to a fresh in-process server on this harness's database.
-    async fn client(&self, agent: Option<&str>) -> AgentClient {
-        let store = Store::open(&self.db, Settings::default()).unwrap();
-        let identity = Identity {
-            agent: agent.map(str::to_string),
-            session: None,
-        };
-        let server = SwitchboardServer::new(store, identity, ProcessInfo::current());
-        let (server_io, client_io) = tokio::io::duplex(1 << 16);
-        tokio::spawn(async move {
-            if let Ok(running) = server.serve(server_io).await {
-                let _ = running.waiting().await;
-            }
-        });
-        AgentClient::connect(client_io).await.unwrap()
-    }
-}
-
-async fn ok(client: &AgentClient, tool: &str, args: Value) -> Value {
-    client
-        .call_ok(tool, args)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-}
-
-/// Calls a tool that must fail with `isError` and returns its message.
-async fn refused(client: &AgentClient, tool: &str, args: Value) -> String {
-    let out = client.call(tool, args).await.unwrap();
-    assert!(
-        out.is_error,
-        "{tool} should have been refused, got {:?}",
-        out.structured
-    );
-    assert!(out.structured.is_none());
-    out.text
-}
+use crate::harness::{Harness, ok, refused};
 
 #[tokio::test]
 async fn tool_list_schemas_and_annotations_snapshot() {
@@ -68,6 +16,21 @@ async fn tool_list_schemas_and_annotations_snapshot() {
         [
             "agent_list",
             "agent_register",
+            "group_create",
+            "group_delete",
+            "group_list",
+            "group_update",
+            "inbox_read",
+            "message_ack",
+            "message_delete",
+            "message_edit",
+            "message_get",
+            "message_read",
+            "message_reply",
+            "message_search",
+            "message_send",
+            "message_sent",
+            "message_wait",
             "session_end",
             "session_fork",
             "session_get",
@@ -77,6 +40,7 @@ async fn tool_list_schemas_and_annotations_snapshot() {
             "session_start",
             "session_tree",
             "session_update",
+            "thread_get",
             "whoami"
         ]
     );

@@ -1,0 +1,623 @@
+//! The messaging tools: send, reply, read, wait, search, edit, delete and groups.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::model::CallToolResult;
+use rmcp::service::RequestContext;
+use rmcp::{RoleServer, tool, tool_router};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use switchboard_core::group::{self, Group};
+use switchboard_core::message::{
+    self, Author, Draft, Hit, InboxFilter, InboxPage, Message, Priority, Reference, SentMessage,
+    Thread, Version,
+};
+
+use crate::reply::{Render, failure, reply};
+use crate::schema;
+use crate::server::{Identity, SwitchboardServer};
+
+/// Default and longest `message_wait`.
+const DEFAULT_WAIT_SECS: u64 = 60;
+const MAX_WAIT_SECS: u64 = 600;
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct SendArgs {
+    /// Agent names, human:<name>, @group, @role or @everyone.
+    pub to: Vec<String>,
+    /// Markdown, up to 64 KiB.
+    pub body: String,
+    pub subject: Option<String>,
+    /// Default normal.
+    pub priority: Option<Priority>,
+    /// Ask recipients to message_ack.
+    pub ack_required: Option<bool>,
+    /// Files (target path, lines "12-40"), commits, sessions or messages.
+    pub refs: Option<Vec<Reference>>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct ReplyArgs {
+    /// Message id to answer.
+    pub message: String,
+    pub body: String,
+    /// Default: everyone else in the thread.
+    pub to: Option<Vec<String>>,
+    pub subject: Option<String>,
+    pub priority: Option<Priority>,
+    pub ack_required: Option<bool>,
+    pub refs: Option<Vec<Reference>>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct InboxArgs {
+    pub unread_only: Option<bool>,
+    pub from: Option<String>,
+    pub thread: Option<String>,
+    pub min_priority: Option<Priority>,
+    /// Only messages with seq above this.
+    pub since: Option<i64>,
+    /// next_cursor of the previous page.
+    pub cursor: Option<String>,
+    /// Default 20.
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct IdsArgs {
+    /// Message ids.
+    pub ids: Vec<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct MessageArgs {
+    pub message: String,
+    /// Include earlier versions of an edited message.
+    pub history: Option<bool>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct EditArgs {
+    pub message: String,
+    pub body: String,
+    pub subject: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct DeleteArgs {
+    pub message: String,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct ThreadArgs {
+    pub thread: String,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct SentArgs {
+    /// Only messages with seq below this (paging).
+    pub before: Option<i64>,
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct SearchArgs {
+    /// Words to find (word* for prefixes).
+    pub query: String,
+    pub from: Option<String>,
+    pub thread: Option<String>,
+    pub min_priority: Option<Priority>,
+    pub unread_only: Option<bool>,
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct WaitArgs {
+    pub from: Option<String>,
+    pub thread: Option<String>,
+    pub min_priority: Option<Priority>,
+    /// Ignore messages with seq up to this.
+    pub since: Option<i64>,
+    /// Default 60, max 600.
+    pub timeout_secs: Option<u64>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct GroupCreateArgs {
+    pub name: String,
+    /// Agent names or role:<role>.
+    pub members: Option<Vec<String>>,
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct GroupUpdateArgs {
+    pub name: String,
+    /// Agent names or role:<role>.
+    pub add: Option<Vec<String>>,
+    pub remove: Option<Vec<String>>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct GroupArgs {
+    pub name: String,
+}
+
+/// Messages, e.g. after marking them.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct Messages {
+    pub messages: Vec<Message>,
+}
+
+/// One message and, on request, its earlier versions.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct MessageDetail {
+    pub message: Message,
+    pub history: Vec<Version>,
+}
+
+/// What the caller sent, with each recipient's state.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct SentList {
+    pub sent: Vec<SentMessage>,
+}
+
+/// Search results.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct Hits {
+    pub hits: Vec<Hit>,
+}
+
+/// What a wait returned: matching unread messages, or a timeout.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct Waited {
+    pub messages: Vec<Message>,
+    pub timed_out: bool,
+}
+
+/// Every group.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct Groups {
+    pub groups: Vec<Group>,
+}
+
+/// Counts a wait in progress for as long as it lives.
+struct WaitGuard(Arc<AtomicUsize>);
+
+impl WaitGuard {
+    fn enter(counter: &Arc<AtomicUsize>) -> WaitGuard {
+        counter.fetch_add(1, Ordering::SeqCst);
+        WaitGuard(counter.clone())
+    }
+}
+
+impl Drop for WaitGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+fn author(identity: &Identity) -> Result<Author, switchboard_core::Error> {
+    Ok(Author {
+        agent: identity.agent()?.to_string(),
+        session: identity.session.clone(),
+    })
+}
+
+fn viewer(identity: &Identity) -> Result<String, switchboard_core::Error> {
+    Ok(identity.agent()?.to_string())
+}
+
+impl Render for Message {
+    fn render(&self) -> String {
+        switchboard_core::render::message(self)
+    }
+}
+
+impl Render for Messages {
+    fn render(&self) -> String {
+        switchboard_core::render::messages(&self.messages)
+    }
+}
+
+impl Render for MessageDetail {
+    fn render(&self) -> String {
+        let mut text = self.message.render();
+        for v in &self.history {
+            text.push_str(&format!(
+                "\n--- version {} ({})\n{}",
+                v.version,
+                v.written_at.to_rfc3339(),
+                v.body
+            ));
+        }
+        text
+    }
+}
+
+impl Render for InboxPage {
+    fn render(&self) -> String {
+        switchboard_core::render::inbox(self)
+    }
+}
+
+impl Render for Thread {
+    fn render(&self) -> String {
+        switchboard_core::render::thread(self)
+    }
+}
+
+impl Render for SentList {
+    fn render(&self) -> String {
+        switchboard_core::render::sent(&self.sent)
+    }
+}
+
+impl Render for Hits {
+    fn render(&self) -> String {
+        if self.hits.is_empty() {
+            return "no messages match".into();
+        }
+        self.hits
+            .iter()
+            .map(|h| {
+                format!(
+                    "{} {} from {}: {}",
+                    h.message.id, h.message.thread, h.message.from, h.snippet
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+impl Render for Waited {
+    fn render(&self) -> String {
+        if self.timed_out {
+            return "timed out: no matching message arrived".into();
+        }
+        switchboard_core::render::messages(&self.messages)
+    }
+}
+
+impl Render for Group {
+    fn render(&self) -> String {
+        switchboard_core::render::groups(std::slice::from_ref(self))
+    }
+}
+
+impl Render for Groups {
+    fn render(&self) -> String {
+        switchboard_core::render::groups(&self.groups)
+    }
+}
+
+#[tool_router(router = message_tools, vis = "pub(crate)")]
+impl SwitchboardServer {
+    /// Send a message; starts a thread. Unknown recipients fail the whole send.
+    #[tool(
+        input_schema = schema::input::<SendArgs>(),
+        output_schema = schema::output::<Message>(),
+        annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = false)
+    )]
+    async fn message_send(&self, Parameters(args): Parameters<SendArgs>) -> CallToolResult {
+        self.run(move |st| {
+            let draft = Draft {
+                to: args.to,
+                subject: args.subject,
+                body: args.body,
+                priority: args.priority.unwrap_or_default(),
+                ack_required: args.ack_required.unwrap_or(false),
+                refs: args.refs.unwrap_or_default(),
+            };
+            message::send(&mut st.store, &author(&st.identity)?, &draft)
+        })
+        .await
+    }
+
+    /// Reply in a message's thread.
+    #[tool(
+        input_schema = schema::input::<ReplyArgs>(),
+        output_schema = schema::output::<Message>(),
+        annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = false)
+    )]
+    async fn message_reply(&self, Parameters(args): Parameters<ReplyArgs>) -> CallToolResult {
+        self.run(move |st| {
+            let draft = Draft {
+                to: args.to.unwrap_or_default(),
+                subject: args.subject,
+                body: args.body,
+                priority: args.priority.unwrap_or_default(),
+                ack_required: args.ack_required.unwrap_or(false),
+                refs: args.refs.unwrap_or_default(),
+            };
+            message::reply(&mut st.store, &author(&st.identity)?, &args.message, &draft)
+        })
+        .await
+    }
+
+    /// Your inbox, unread first (does not mark read).
+    #[tool(
+        input_schema = schema::input::<InboxArgs>(),
+        output_schema = schema::output::<InboxPage>(),
+        annotations(read_only_hint = true, open_world_hint = false)
+    )]
+    async fn inbox_read(&self, Parameters(args): Parameters<InboxArgs>) -> CallToolResult {
+        self.run(move |st| {
+            let filter = InboxFilter {
+                unread_only: args.unread_only.unwrap_or(false),
+                from: args.from,
+                thread: args.thread,
+                min_priority: args.min_priority,
+                since: args.since,
+                cursor: args.cursor,
+                limit: args.limit,
+            };
+            message::inbox(&mut st.store, &viewer(&st.identity)?, &filter)
+        })
+        .await
+    }
+
+    /// Mark messages read.
+    #[tool(
+        input_schema = schema::input::<IdsArgs>(),
+        output_schema = schema::output::<Messages>(),
+        annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
+    )]
+    async fn message_read(&self, Parameters(args): Parameters<IdsArgs>) -> CallToolResult {
+        self.run(move |st| {
+            Ok(Messages {
+                messages: message::mark(&mut st.store, &viewer(&st.identity)?, &args.ids, false)?,
+            })
+        })
+        .await
+    }
+
+    /// Acknowledge messages (marks them read too).
+    #[tool(
+        input_schema = schema::input::<IdsArgs>(),
+        output_schema = schema::output::<Messages>(),
+        annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
+    )]
+    async fn message_ack(&self, Parameters(args): Parameters<IdsArgs>) -> CallToolResult {
+        self.run(move |st| {
+            Ok(Messages {
+                messages: message::mark(&mut st.store, &viewer(&st.identity)?, &args.ids, true)?,
+            })
+        })
+        .await
+    }
+
+    /// Get one message you sent or received.
+    #[tool(
+        input_schema = schema::input::<MessageArgs>(),
+        output_schema = schema::output::<MessageDetail>(),
+        annotations(read_only_hint = true, open_world_hint = false)
+    )]
+    async fn message_get(&self, Parameters(args): Parameters<MessageArgs>) -> CallToolResult {
+        self.run(move |st| {
+            let me = viewer(&st.identity)?;
+            let message = message::get(&mut st.store, &me, &args.message)?;
+            let history = if args.history.unwrap_or(false) && message.deleted_at.is_none() {
+                message::history(&mut st.store, &me, &message.id)?
+            } else {
+                Vec::new()
+            };
+            Ok(MessageDetail { message, history })
+        })
+        .await
+    }
+
+    /// Edit your own message (earlier versions are kept).
+    #[tool(
+        input_schema = schema::input::<EditArgs>(),
+        output_schema = schema::output::<Message>(),
+        annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = false)
+    )]
+    async fn message_edit(&self, Parameters(args): Parameters<EditArgs>) -> CallToolResult {
+        self.run(move |st| {
+            message::edit(
+                &mut st.store,
+                &viewer(&st.identity)?,
+                &args.message,
+                &args.body,
+                args.subject.as_deref(),
+            )
+        })
+        .await
+    }
+
+    /// Delete your own message; recipients see a tombstone.
+    #[tool(
+        input_schema = schema::input::<DeleteArgs>(),
+        output_schema = schema::output::<Message>(),
+        annotations(read_only_hint = false, destructive_hint = true, idempotent_hint = false, open_world_hint = false)
+    )]
+    async fn message_delete(&self, Parameters(args): Parameters<DeleteArgs>) -> CallToolResult {
+        self.run(move |st| message::delete(&mut st.store, &viewer(&st.identity)?, &args.message))
+            .await
+    }
+
+    /// A thread's messages that you can see, in order.
+    #[tool(
+        input_schema = schema::input::<ThreadArgs>(),
+        output_schema = schema::output::<Thread>(),
+        annotations(read_only_hint = true, open_world_hint = false)
+    )]
+    async fn thread_get(&self, Parameters(args): Parameters<ThreadArgs>) -> CallToolResult {
+        self.run(move |st| message::thread(&mut st.store, &viewer(&st.identity)?, &args.thread))
+            .await
+    }
+
+    /// What you sent, newest first, with each recipient's state (delivered/read/acked).
+    #[tool(
+        input_schema = schema::input::<SentArgs>(),
+        output_schema = schema::output::<SentList>(),
+        annotations(read_only_hint = true, open_world_hint = false)
+    )]
+    async fn message_sent(&self, Parameters(args): Parameters<SentArgs>) -> CallToolResult {
+        self.run(move |st| {
+            Ok(SentList {
+                sent: message::sent(
+                    &mut st.store,
+                    &viewer(&st.identity)?,
+                    args.before,
+                    args.limit,
+                )?,
+            })
+        })
+        .await
+    }
+
+    /// Full-text search of messages you can see.
+    #[tool(
+        input_schema = schema::input::<SearchArgs>(),
+        output_schema = schema::output::<Hits>(),
+        annotations(read_only_hint = true, open_world_hint = false)
+    )]
+    async fn message_search(&self, Parameters(args): Parameters<SearchArgs>) -> CallToolResult {
+        self.run(move |st| {
+            let filter = InboxFilter {
+                unread_only: args.unread_only.unwrap_or(false),
+                from: args.from,
+                thread: args.thread,
+                min_priority: args.min_priority,
+                limit: args.limit,
+                ..Default::default()
+            };
+            Ok(Hits {
+                hits: message::search(&mut st.store, &viewer(&st.identity)?, &args.query, &filter)?,
+            })
+        })
+        .await
+    }
+
+    /// Block until an unread message matching the filter is for you (returns at once if one is), or timeout.
+    #[tool(
+        input_schema = schema::input::<WaitArgs>(),
+        output_schema = schema::output::<Waited>(),
+        annotations(read_only_hint = true, open_world_hint = false)
+    )]
+    async fn message_wait(
+        &self,
+        Parameters(args): Parameters<WaitArgs>,
+        context: RequestContext<RoleServer>,
+    ) -> CallToolResult {
+        let timeout = Duration::from_secs(
+            args.timeout_secs
+                .unwrap_or(DEFAULT_WAIT_SECS)
+                .min(MAX_WAIT_SECS),
+        );
+        let deadline = tokio::time::Instant::now() + timeout;
+        let filter = InboxFilter {
+            from: args.from,
+            thread: args.thread,
+            min_priority: args.min_priority,
+            since: args.since,
+            ..Default::default()
+        };
+        let _counted = WaitGuard::enter(&self.waits);
+        // Subscribe before looking, so a message committed in between still wakes us.
+        let mut changes = self.live.changes();
+        loop {
+            let check = filter.clone();
+            let found = self
+                .blocking(move |st| {
+                    message::unread_matching(&mut st.store, &viewer(&st.identity)?, &check)
+                })
+                .await;
+            match found {
+                Err(e) => return reply::<Waited>(Err(e)),
+                Ok(messages) if !messages.is_empty() => {
+                    return reply(Ok(Waited {
+                        messages,
+                        timed_out: false,
+                    }));
+                }
+                Ok(_) => {}
+            }
+            tokio::select! {
+                () = context.ct.cancelled() => return failure("message_wait was cancelled".into()),
+                () = tokio::time::sleep_until(deadline) => {
+                    return reply(Ok(Waited { messages: Vec::new(), timed_out: true }));
+                }
+                changed = changes.changed() => {
+                    if changed.is_err() {
+                        return failure("switchboard stopped watching for changes; call message_wait again".into());
+                    }
+                }
+            }
+        }
+    }
+
+    /// Create a group (members: agent names or role:<role>), addressed as @name.
+    #[tool(
+        input_schema = schema::input::<GroupCreateArgs>(),
+        output_schema = schema::output::<Group>(),
+        annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = false)
+    )]
+    async fn group_create(&self, Parameters(args): Parameters<GroupCreateArgs>) -> CallToolResult {
+        self.run(move |st| {
+            let me = viewer(&st.identity)?;
+            group::create(
+                &mut st.store,
+                &me,
+                &args.name,
+                args.description.as_deref(),
+                &args.members.unwrap_or_default(),
+            )
+        })
+        .await
+    }
+
+    /// Add or remove group members.
+    #[tool(
+        input_schema = schema::input::<GroupUpdateArgs>(),
+        output_schema = schema::output::<Group>(),
+        annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = false)
+    )]
+    async fn group_update(&self, Parameters(args): Parameters<GroupUpdateArgs>) -> CallToolResult {
+        self.run(move |st| {
+            let me = viewer(&st.identity)?;
+            group::update(
+                &mut st.store,
+                &me,
+                &args.name,
+                &args.add.unwrap_or_default(),
+                &args.remove.unwrap_or_default(),
+            )
+        })
+        .await
+    }
+
+    /// List groups and their members.
+    #[tool(
+        output_schema = schema::output::<Groups>(),
+        annotations(read_only_hint = true, open_world_hint = false)
+    )]
+    async fn group_list(&self) -> CallToolResult {
+        self.run(|st| {
+            Ok(Groups {
+                groups: group::list(&mut st.store)?,
+            })
+        })
+        .await
+    }
+
+    /// Delete a group (sent messages keep their recipients).
+    #[tool(
+        input_schema = schema::input::<GroupArgs>(),
+        output_schema = schema::output::<Group>(),
+        annotations(read_only_hint = false, destructive_hint = true, idempotent_hint = false, open_world_hint = false)
+    )]
+    async fn group_delete(&self, Parameters(args): Parameters<GroupArgs>) -> CallToolResult {
+        self.run(move |st| {
+            let me = viewer(&st.identity)?;
+            group::delete(&mut st.store, &me, &args.name)
+        })
+        .await
+    }
+}

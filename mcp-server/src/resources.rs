@@ -1,0 +1,272 @@
+//! MCP resources (`switchboard://inbox`, `switchboard://sessions`,
+//! `switchboard://threads/{id}`) and their update notifications, in both subscription
+//! styles: legacy `resources/subscribe` and 2026-07-28 `subscriptions/listen`.
+//! Every fact pushed here is also reachable by a tool; agents need not subscribe.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use rmcp::model::{
+    ListResourceTemplatesResult, ListResourcesResult, PaginatedRequestParams,
+    ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, Resource,
+    ResourceContents, ResourceTemplate, ResourceUpdatedNotificationParam, ServerConfig,
+    SubscribeRequestParams, SubscriptionFilter, UnsubscribeRequestParams,
+};
+use rmcp::service::{RequestContext, SubscriptionContext, SubscriptionSendError, SubscriptionSink};
+use rmcp::{ErrorData, Peer, RoleServer, ServerHandler, tool_handler};
+use switchboard_core::event::{Event, kind};
+use switchboard_core::message::{self, InboxFilter};
+use switchboard_core::session::{self, Filter};
+
+use crate::server::{SwitchboardServer, server_config};
+
+pub(crate) const INBOX: &str = "switchboard://inbox";
+pub(crate) const SESSIONS: &str = "switchboard://sessions";
+const THREADS: &str = "switchboard://threads/";
+
+/// Who is subscribed to what on this connection.
+#[derive(Default)]
+pub struct Subscriptions {
+    state: Mutex<Listeners>,
+    notifier_started: AtomicBool,
+}
+
+#[derive(Default)]
+struct Listeners {
+    /// Legacy subscriptions: URI → the peer to notify.
+    legacy: HashMap<String, Peer<RoleServer>>,
+    /// 2026-07-28 listen streams (each filters the URIs it accepted).
+    sinks: Vec<SubscriptionSink>,
+}
+
+impl Subscriptions {
+    fn listeners(&self) -> std::sync::MutexGuard<'_, Listeners> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// The resources an event changes, for a connection acting as `agent`.
+fn affected(event: &Event, agent: Option<&str>) -> Vec<String> {
+    let p = &event.payload;
+    let mine = |name: &serde_json::Value| agent.is_some_and(|a| name.as_str() == Some(a));
+    let thread_uris = |key: &str| -> Vec<String> {
+        match &p[key] {
+            serde_json::Value::String(t) => vec![format!("{THREADS}{t}")],
+            serde_json::Value::Array(ts) => ts
+                .iter()
+                .filter_map(|t| t.as_str())
+                .map(|t| format!("{THREADS}{t}"))
+                .collect(),
+            _ => Vec::new(),
+        }
+    };
+    match event.kind.as_str() {
+        kind::MESSAGE_SENT => {
+            let mut uris = thread_uris("thread");
+            if p["recipients"]
+                .as_array()
+                .is_some_and(|r| r.iter().any(mine))
+            {
+                uris.push(INBOX.into());
+            }
+            uris
+        }
+        kind::MESSAGE_READ | kind::MESSAGE_ACKED => {
+            let mut uris = thread_uris("threads");
+            if mine(&p["by"]) {
+                uris.push(INBOX.into());
+            }
+            uris
+        }
+        kind::MESSAGE_EDITED | kind::MESSAGE_DELETED => {
+            let mut uris = thread_uris("thread");
+            uris.push(INBOX.into());
+            uris
+        }
+        k if k.starts_with("session.") => vec![SESSIONS.into()],
+        _ => Vec::new(),
+    }
+}
+
+impl SwitchboardServer {
+    /// Starts (once per connection) the task that turns store changes into resource
+    /// update notifications.
+    fn ensure_notifier(&self) {
+        if self
+            .subscriptions
+            .notifier_started
+            .swap(true, Ordering::SeqCst)
+        {
+            return;
+        }
+        let this = self.clone();
+        let mut events = self.live.events();
+        tokio::spawn(async move {
+            loop {
+                let event = match events.recv().await {
+                    Ok(event) => event,
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => {
+                        tracing::warn!(
+                            missed,
+                            "resource notifier fell behind; some updates were merged"
+                        );
+                        continue;
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                };
+                let agent = this.lock().identity.agent.clone();
+                for uri in affected(&event, agent.as_deref()) {
+                    this.notify(&uri).await;
+                }
+            }
+        });
+    }
+
+    async fn notify(&self, uri: &str) {
+        let (peer, sinks) = {
+            let listeners = self.subscriptions.listeners();
+            (listeners.legacy.get(uri).cloned(), listeners.sinks.clone())
+        };
+        if let Some(peer) = peer
+            && let Err(e) = peer
+                .notify_resource_updated(ResourceUpdatedNotificationParam::new(uri))
+                .await
+        {
+            tracing::debug!(error = %e, uri, "legacy subscriber gone");
+            self.subscriptions.listeners().legacy.remove(uri);
+        }
+        for sink in sinks {
+            match sink.notify_resource_updated(uri.to_string()).await {
+                Ok(()) | Err(SubscriptionSendError::NotificationNotAccepted(_)) => {}
+                Err(e) => {
+                    tracing::debug!(error = %e, "listen stream closed");
+                    self.subscriptions
+                        .listeners()
+                        .sinks
+                        .retain(|s| s.id() != sink.id());
+                }
+            }
+        }
+    }
+
+    /// The JSON text of a resource, as the calling agent sees it.
+    async fn resource_text(&self, uri: String) -> Result<String, ErrorData> {
+        let result = self
+            .blocking(move |st| {
+                let value = if uri == SESSIONS {
+                    serde_json::to_value(session::list(&mut st.store, &Filter::default())?)
+                } else if uri == INBOX {
+                    let agent = st.identity.agent()?.to_string();
+                    serde_json::to_value(message::inbox(
+                        &mut st.store,
+                        &agent,
+                        &InboxFilter::default(),
+                    )?)
+                } else if let Some(id) = uri.strip_prefix(THREADS) {
+                    let agent = st.identity.agent()?.to_string();
+                    serde_json::to_value(message::thread(&mut st.store, &agent, id)?)
+                } else {
+                    return Err(switchboard_core::Error::NotFound {
+                        kind: "resource",
+                        id: uri,
+                    });
+                };
+                Ok(serde_json::to_string_pretty(&value?)?)
+            })
+            .await;
+        result.map_err(|e| match e {
+            switchboard_core::Error::NotFound { .. } => {
+                ErrorData::resource_not_found(e.to_string(), None)
+            }
+            other => ErrorData::invalid_request(other.to_string(), None),
+        })
+    }
+}
+
+#[tool_handler(router = self.tool_router)]
+impl ServerHandler for SwitchboardServer {
+    fn get_info(&self) -> ServerConfig {
+        server_config()
+    }
+
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, ErrorData> {
+        Ok(ListResourcesResult::with_all_items(vec![
+            Resource::new(INBOX, "inbox")
+                .with_description("Your inbox: unread messages first (JSON).")
+                .with_mime_type("application/json"),
+            Resource::new(SESSIONS, "sessions")
+                .with_description("Recent sessions of every agent (JSON).")
+                .with_mime_type("application/json"),
+        ]))
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, ErrorData> {
+        Ok(ListResourceTemplatesResult::with_all_items(vec![
+            ResourceTemplate::new(format!("{THREADS}{{id}}"), "thread")
+                .with_description("One thread's messages that you can see, in order (JSON).")
+                .with_mime_type("application/json"),
+        ]))
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, ErrorData> {
+        let text = self.resource_text(request.uri.clone()).await?;
+        Ok(ReadResourceResult::new(vec![
+            ResourceContents::text(text, request.uri).with_mime_type("application/json"),
+        ])
+        .into())
+    }
+
+    #[allow(deprecated)]
+    async fn subscribe(
+        &self,
+        request: SubscribeRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        self.ensure_notifier();
+        self.subscriptions
+            .listeners()
+            .legacy
+            .insert(request.uri, context.peer.clone());
+        Ok(())
+    }
+
+    #[allow(deprecated)]
+    async fn unsubscribe(
+        &self,
+        request: UnsubscribeRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        self.subscriptions.listeners().legacy.remove(&request.uri);
+        Ok(())
+    }
+
+    fn accepted_subscription_filter(
+        &self,
+        requested: &SubscriptionFilter,
+    ) -> Option<SubscriptionFilter> {
+        Some(requested.supported_by(&server_config().capabilities))
+    }
+
+    async fn listen(&self, context: SubscriptionContext) -> Result<(), ErrorData> {
+        self.ensure_notifier();
+        self.subscriptions
+            .listeners()
+            .sinks
+            .push(context.sink().clone());
+        context.cancelled().await;
+        Ok(())
+    }
+}

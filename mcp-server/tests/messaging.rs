@@ -1,0 +1,390 @@
+//! The messaging tools over MCP, including waits across servers on one database.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::harness::{Harness, connect, ok, refused};
+
+/// Three agents with sessions: lead, ann (reviewer) and bob (reviewer).
+async fn team(h: &Harness) -> [switchboard_mcp::client::AgentClient; 3] {
+    let lead = h.client(Some("lead")).await;
+    let ann = h.client(Some("ann")).await;
+    let bob = h.client(Some("bob")).await;
+    ok(&lead, "session_start", json!({"intent": "lead the work"})).await;
+    ok(
+        &ann,
+        "session_start",
+        json!({"intent": "review", "role": "reviewer"}),
+    )
+    .await;
+    ok(
+        &bob,
+        "session_start",
+        json!({"intent": "review too", "role": "reviewer"}),
+    )
+    .await;
+    [lead, ann, bob]
+}
+
+fn ids(messages: &Value) -> Vec<String> {
+    messages
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn send_reply_thread_inbox_read_ack_and_sent() {
+    let h = Harness::new();
+    let [lead, ann, bob] = team(&h).await;
+    let sent = ok(
+        &lead,
+        "message_send",
+        json!({
+            "to": ["@reviewer"], "subject": "Review PR 12", "body": "Please look at `parser.rs`.",
+            "priority": "high", "ack_required": true,
+            "refs": [{"kind": "file", "target": "src/parser.rs", "lines": "10-40"}]
+        }),
+    )
+    .await;
+    assert_eq!(sent["from"], "lead");
+    assert!(
+        sent["from_session"].as_str().unwrap().starts_with("ses_"),
+        "the author's session is recorded"
+    );
+    assert_eq!(sent["to"], json!(["@reviewer"]));
+    assert_eq!(sent["refs"][0]["lines"], "10-40");
+
+    let inbox = ok(&ann, "inbox_read", json!({})).await;
+    assert_eq!(inbox["unread"], 1);
+    assert_eq!(inbox["messages"][0]["state"], "delivered");
+    assert_eq!(inbox["messages"][0]["priority"], "high");
+    let started = ok(&ann, "session_start", json!({"intent": "review PR 12"})).await;
+    assert_eq!(
+        started["unread"], 1,
+        "session_start reports unread messages"
+    );
+
+    let answer = ok(
+        &ann,
+        "message_reply",
+        json!({"message": sent["id"], "body": "Looks good."}),
+    )
+    .await;
+    assert_eq!(answer["thread"], sent["thread"]);
+    let mut to: Vec<String> = answer["to"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().into())
+        .collect();
+    to.sort();
+    assert_eq!(
+        to,
+        ["bob", "lead"],
+        "a reply goes to the thread's other participants"
+    );
+
+    let thread = ok(&bob, "thread_get", json!({"thread": sent["thread"]})).await;
+    let bodies: Vec<&str> = thread["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["body"].as_str().unwrap())
+        .collect();
+    assert_eq!(bodies, ["Please look at `parser.rs`.", "Looks good."]);
+
+    let read = ok(&ann, "message_read", json!({"ids": [sent["id"]]})).await;
+    assert_eq!(read["messages"][0]["state"], "read");
+    let acked = ok(&bob, "message_ack", json!({"ids": [sent["id"]]})).await;
+    assert_eq!(acked["messages"][0]["state"], "acked");
+    let mine = ok(&lead, "message_sent", json!({})).await;
+    let states: Vec<(String, String)> = mine["sent"][0]["deliveries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["recipient"].as_str().unwrap().into(),
+                d["state"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        states,
+        [
+            ("ann".into(), "read".into()),
+            ("bob".into(), "acked".into())
+        ]
+    );
+    let msg = refused(&lead, "message_ack", json!({"ids": [sent["id"]]})).await;
+    assert!(msg.contains("not a recipient"), "{msg}");
+}
+
+#[tokio::test]
+async fn send_refusals_are_tool_errors_that_name_the_problem() {
+    let h = Harness::new();
+    let [lead, _ann, _bob] = team(&h).await;
+    let msg = refused(
+        &lead,
+        "message_send",
+        json!({"to": ["ann", "ghost"], "body": "hi"}),
+    )
+    .await;
+    assert!(
+        msg.contains("unknown recipient 'ghost'") && msg.contains("nothing was sent"),
+        "{msg}"
+    );
+    let msg = refused(
+        &lead,
+        "message_send",
+        json!({"to": ["@nobody"], "body": "hi"}),
+    )
+    .await;
+    assert!(msg.contains("unknown recipient '@nobody'"), "{msg}");
+    let big = "x".repeat(64 * 1024 + 1);
+    let msg = refused(&lead, "message_send", json!({"to": ["ann"], "body": big})).await;
+    assert!(msg.contains("64 KiB"), "{msg}");
+    let msg = refused(
+        &lead,
+        "message_send",
+        json!({"to": ["ann"], "body": "x", "priority": "asap"}),
+    )
+    .await;
+    assert!(msg.contains("failed to deserialize parameters"), "{msg}");
+    let nobody = h.client(None).await;
+    let msg = refused(&nobody, "inbox_read", json!({})).await;
+    assert!(msg.contains("session_start"), "{msg}");
+    let msg = refused(&lead, "thread_get", json!({"thread": "thr_0000000000"})).await;
+    assert!(msg.contains("no thread matches"), "{msg}");
+    assert_eq!(
+        ok(&lead, "message_sent", json!({})).await["sent"],
+        json!([]),
+        "nothing was sent"
+    );
+}
+
+#[tokio::test]
+async fn edit_history_delete_tombstone_and_permissions() {
+    let h = Harness::new();
+    let [lead, ann, _bob] = team(&h).await;
+    let m = ok(
+        &lead,
+        "message_send",
+        json!({"to": ["ann"], "body": "first draft"}),
+    )
+    .await;
+    let msg = refused(
+        &ann,
+        "message_edit",
+        json!({"message": m["id"], "body": "hijacked"}),
+    )
+    .await;
+    assert!(msg.contains("only its author (lead)"), "{msg}");
+    ok(
+        &lead,
+        "message_edit",
+        json!({"message": m["id"], "body": "second draft"}),
+    )
+    .await;
+    let detail = ok(
+        &ann,
+        "message_get",
+        json!({"message": m["id"], "history": true}),
+    )
+    .await;
+    assert_eq!(detail["message"]["body"], "second draft");
+    let versions: Vec<&str> = detail["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["body"].as_str().unwrap())
+        .collect();
+    assert_eq!(versions, ["first draft", "second draft"]);
+    let msg = refused(&ann, "message_delete", json!({"message": m["id"]})).await;
+    assert!(msg.contains("only its author"), "{msg}");
+    let gone = ok(&lead, "message_delete", json!({"message": m["id"]})).await;
+    assert_eq!(gone["body"], Value::Null);
+    let seen = ok(&ann, "message_get", json!({"message": m["id"]})).await;
+    assert_eq!(seen["message"]["body"], Value::Null);
+    assert!(
+        seen["message"]["deleted_at"].is_string(),
+        "recipients see a tombstone"
+    );
+}
+
+#[tokio::test]
+async fn search_and_groups() {
+    let h = Harness::new();
+    let [lead, ann, bob] = team(&h).await;
+    let g = ok(
+        &lead,
+        "group_create",
+        json!({"name": "core", "members": ["ann", "role:reviewer"]}),
+    )
+    .await;
+    assert_eq!(g["members"].as_array().unwrap().len(), 2);
+    let g = ok(
+        &lead,
+        "group_update",
+        json!({"name": "core", "remove": ["role:reviewer"]}),
+    )
+    .await;
+    assert_eq!(g["members"], json!([{"name": "ann", "kind": "agent"}]));
+    ok(
+        &lead,
+        "message_send",
+        json!({"to": ["@core"], "body": "the flaky integration test is fixed"}),
+    )
+    .await;
+    ok(
+        &lead,
+        "message_send",
+        json!({"to": ["bob"], "body": "another flaky thing"}),
+    )
+    .await;
+    let hits = ok(&ann, "message_search", json!({"query": "flaky"})).await;
+    assert_eq!(
+        hits["hits"].as_array().unwrap().len(),
+        1,
+        "only visible messages are found"
+    );
+    assert!(
+        hits["hits"][0]["snippet"]
+            .as_str()
+            .unwrap()
+            .contains("[flaky]")
+    );
+    assert_eq!(
+        ok(
+            &bob,
+            "message_search",
+            json!({"query": "flaky", "from": "ann"})
+        )
+        .await["hits"],
+        json!([])
+    );
+    assert_eq!(
+        ok(&lead, "group_list", json!({})).await["groups"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    ok(&lead, "group_delete", json!({"name": "core"})).await;
+    let msg = refused(&lead, "group_delete", json!({"name": "core"})).await;
+    assert!(msg.contains("no group matches 'core'"), "{msg}");
+    let msg = refused(&lead, "group_create", json!({"name": "everyone"})).await;
+    assert!(msg.contains("reserved"), "{msg}");
+}
+
+#[tokio::test]
+async fn wait_returns_at_once_for_unread_and_wakes_for_a_send_from_another_server() {
+    let h = Harness::new();
+    let [lead, ann, _bob] = team(&h).await;
+    let early = ok(
+        &lead,
+        "message_send",
+        json!({"to": ["ann"], "body": "already here"}),
+    )
+    .await;
+    let got = ok(&ann, "message_wait", json!({"timeout_secs": 5})).await;
+    assert_eq!(ids(&got["messages"]), [early["id"].as_str().unwrap()]);
+    assert_eq!(got["timed_out"], false);
+
+    let waiting = tokio::spawn(async move {
+        let started = Instant::now();
+        let out = ann
+            .call_ok(
+                "message_wait",
+                json!({"since": early["seq"], "timeout_secs": 30}),
+            )
+            .await
+            .unwrap();
+        (out, started.elapsed(), ann)
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let later = ok(
+        &lead,
+        "message_send",
+        json!({"to": ["ann"], "body": "wake up"}),
+    )
+    .await;
+    let (out, waited, ann) = waiting.await.unwrap();
+    assert_eq!(ids(&out["messages"]), [later["id"].as_str().unwrap()]);
+    assert!(waited < Duration::from_secs(10), "woke after {waited:?}");
+    let filtered = ok(
+        &ann,
+        "message_wait",
+        json!({"from": "bob", "timeout_secs": 1}),
+    )
+    .await;
+    assert_eq!(
+        filtered,
+        json!({"messages": [], "timed_out": true}),
+        "a timeout is a normal result"
+    );
+}
+
+#[tokio::test]
+async fn cancelling_a_wait_ends_it_promptly() {
+    let h = Harness::new();
+    let server = h.server(Some("ann"));
+    let client = connect(server.clone()).await;
+    ok(&client, "session_start", json!({"intent": "wait"})).await;
+    let call = client.call("message_wait", json!({"timeout_secs": 300}));
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), call)
+            .await
+            .is_err(),
+        "the wait should still be waiting"
+    );
+    // Dropping the call sent notifications/cancelled; the server must stop waiting.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while server.active_waits() > 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(
+        server.active_waits(),
+        0,
+        "the cancelled wait is still running"
+    );
+    assert_eq!(
+        ok(&client, "whoami", json!({})).await["agent"],
+        "ann",
+        "the server still answers"
+    );
+}
+
+#[tokio::test]
+async fn many_waiters_all_wake() {
+    let h = Harness::new();
+    let lead = h.client(Some("lead")).await;
+    ok(&lead, "session_start", json!({"intent": "broadcast"})).await;
+    let mut waiters = Vec::new();
+    for i in 0..10 {
+        let name = format!("w{i}");
+        let client = h.client(Some(&name)).await;
+        ok(&client, "session_start", json!({"intent": "wait"})).await;
+        waiters.push(tokio::spawn(async move {
+            client
+                .call_ok("message_wait", json!({"timeout_secs": 30}))
+                .await
+                .unwrap()
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let m = ok(
+        &lead,
+        "message_send",
+        json!({"to": ["@everyone"], "body": "stand-up in 5"}),
+    )
+    .await;
+    for waiter in waiters {
+        let out = waiter.await.unwrap();
+        assert_eq!(ids(&out["messages"]), [m["id"].as_str().unwrap()]);
+    }
+}

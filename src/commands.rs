@@ -166,26 +166,6 @@ pub fn sessions(global: &Global, args: SessionsArgs) -> Result<()> {
     Ok(())
 }
 
-/// The local human's participant name, from git's `user.name` (else `$USER`).
-fn local_human() -> Result<String> {
-    let cwd = std::env::current_dir()?;
-    let from_git = git_user_name(&cwd);
-    let name = from_git
-        .or_else(|| std::env::var("USER").ok())
-        .unwrap_or_else(|| "local".into());
-    Ok(agent::human_name(&name)?)
-}
-
-fn git_user_name(cwd: &std::path::Path) -> Option<String> {
-    let output = std::process::Command::new("git")
-        .args(["config", "user.name"])
-        .current_dir(cwd)
-        .output()
-        .ok()?;
-    let name = String::from_utf8(output.stdout).ok()?.trim().to_string();
-    (output.status.success() && !name.is_empty()).then_some(name)
-}
-
 pub fn session(global: &Global, cmd: SessionCommand) -> Result<()> {
     let mut store = open_store(global)?;
     let now = Timestamp::now();
@@ -203,7 +183,7 @@ pub fn session(global: &Global, cmd: SessionCommand) -> Result<()> {
             reason,
             json,
         } => {
-            let actor = local_human()?;
+            let actor = agent::local_human(&std::env::current_dir()?)?;
             let s = session::end(&mut store, &id, status, reason.as_deref(), &actor)?;
             if json.json {
                 return print_json(&s);

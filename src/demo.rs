@@ -51,31 +51,90 @@ impl Agent {
         Ok(out)
     }
 
+    /// Waits for the task message, marks it read and answers it; returns its seq.
+    async fn take_task(&self) -> Result<Value> {
+        let got = self
+            .call("message_wait", json!({"timeout_secs": 30}))
+            .await?;
+        let task = &got["messages"][0];
+        self.call("message_read", json!({"ids": [task["id"]]}))
+            .await?;
+        self.call(
+            "message_reply",
+            json!({"message": task["id"], "body": "On it."}),
+        )
+        .await?;
+        Ok(task["seq"].clone())
+    }
+
     async fn stop(self) -> Result<()> {
         self.client.stop().await.map_err(|e| anyhow!("{e}"))
     }
 }
 
 fn summary(tool: &str, args: &Value, out: &Value) -> String {
-    let session = out.get("session").unwrap_or(out);
+    let quote = |text: Option<&str>| text.map(|t| format!(" “{t}”")).unwrap_or_default();
     match tool {
         "session_list" => format!(
-            " → {} sessions",
+            " → {} live sessions",
             out["sessions"].as_array().map_or(0, Vec::len)
         ),
-        "session_tree" => format!(
-            " → {} sessions in the genealogy",
-            out["nodes"].as_array().map_or(0, Vec::len)
-        ),
+        "message_sent" => {
+            let states: Vec<String> = out["sent"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .flat_map(|s| s["deliveries"].as_array().into_iter().flatten())
+                .map(|d| {
+                    format!(
+                        "{} {}",
+                        d["recipient"].as_str().unwrap_or("?"),
+                        d["state"].as_str().unwrap_or("?")
+                    )
+                })
+                .collect();
+            format!(" → delivery states: {}", states.join(", "))
+        }
+        "message_send" | "message_reply" => {
+            let to: Vec<&str> = out["to"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect();
+            format!(
+                " → {} to {}{}",
+                out["id"].as_str().unwrap_or("?"),
+                to.join(", "),
+                quote(out["body"].as_str())
+            )
+        }
+        "message_wait" if out["timed_out"] == true => " → timed out".into(),
+        "message_wait" => {
+            let first = &out["messages"][0];
+            format!(
+                " → woke for {} from {}{}",
+                first["id"].as_str().unwrap_or("?"),
+                first["from"].as_str().unwrap_or("?"),
+                quote(first["body"].as_str())
+            )
+        }
+        "message_read" | "message_ack" => {
+            format!(
+                " → {} {}",
+                out["messages"][0]["id"].as_str().unwrap_or("?"),
+                out["messages"][0]["state"].as_str().unwrap_or("?")
+            )
+        }
         _ => {
+            let session = out.get("session").unwrap_or(out);
             let id = session["id"].as_str().unwrap_or("?");
             let status = session["status"].as_str().unwrap_or("?");
-            let detail = args
-                .get("intent")
-                .or_else(|| args.get("reason"))
-                .and_then(Value::as_str)
-                .map(|t| format!(" “{t}”"))
-                .unwrap_or_default();
+            let detail = quote(
+                args.get("intent")
+                    .or_else(|| args.get("reason"))
+                    .and_then(Value::as_str),
+            );
             format!(" → {id} [{status}]{detail}")
         }
     }
@@ -157,15 +216,64 @@ async fn script(repo: &Path) -> Result<()> {
             json!({"agent": "frontend", "intent": "Build the login form", "role": "frontend"}),
         )
         .await?;
+    lead.call("message_send", json!({"to": ["backend"], "subject": "Your task", "body": "Build POST /login, rate-limited."}))
+        .await?;
+    lead.call("message_send", json!({"to": ["frontend"], "subject": "Your task", "body": "Build the login form against POST /login."}))
+        .await?;
 
-    println!("\nEach worker runs its own server, which claims the session spawned for it:");
+    println!(
+        "\nEach worker runs its own server, claims the session spawned for it and picks up its task:"
+    );
     let backend = Agent::start("backend", repo, api["id"].as_str()).await?;
     let frontend = Agent::start("frontend", repo, form["id"].as_str()).await?;
+    let backend_task = backend.take_task().await?;
     backend.call("session_heartbeat", json!({})).await?;
+    frontend.take_task().await?;
+
+    println!("\nThe frontend asks a question; the backend waits for news while the lead answers:");
+    let question = frontend
+        .call("message_send", json!({"to": ["lead"], "priority": "high", "body": "Should the form offer 'remember me'?"}))
+        .await?;
+    let backend_waits = backend.call(
+        "message_wait",
+        json!({"from": "lead", "since": backend_task, "timeout_secs": 30}),
+    );
+    let lead_answers = async {
+        let asked = lead
+            .call(
+                "message_wait",
+                json!({"from": "frontend", "min_priority": "high", "timeout_secs": 30}),
+            )
+            .await?;
+        let question_id = asked["messages"][0]["id"].clone();
+        lead.call("message_read", json!({"ids": [question_id]}))
+            .await?;
+        lead.call(
+            "message_reply",
+            json!({"message": question_id, "body": "Yes: remember for 30 days."}),
+        )
+        .await?;
+        lead.call("message_send", json!({"to": ["backend"], "body": "The form will ask for 30-day sessions; add long-lived tokens."}))
+            .await
+    };
+    let (woke, answered) = tokio::join!(backend_waits, lead_answers);
+    let (woke, _) = (woke?, answered?);
+    backend
+        .call("message_read", json!({"ids": [woke["messages"][0]["id"]]}))
+        .await?;
+    let answer = frontend
+        .call(
+            "message_wait",
+            json!({"thread": question["thread"], "since": question["seq"], "timeout_secs": 30}),
+        )
+        .await?;
+    frontend
+        .call("message_ack", json!({"ids": [answer["messages"][0]["id"]]}))
+        .await?;
     backend
         .call(
             "session_update",
-            json!({"intent": "Build the login API with rate limiting"}),
+            json!({"intent": "Build the login API with rate limits and long-lived tokens"}),
         )
         .await?;
 
@@ -188,6 +296,7 @@ async fn script(repo: &Path) -> Result<()> {
     backend
         .call("session_list", json!({"live_only": true}))
         .await?;
+    lead.call("message_sent", json!({})).await?;
 
     println!("\nThe workers finish; the lead reads the genealogy and closes its session:");
     frontend
@@ -216,9 +325,15 @@ async fn script(repo: &Path) -> Result<()> {
         .call("session_tree", json!({"session": root_id}))
         .await
         .map_err(|e| anyhow!("{e}"))?;
+    let conversation = lead
+        .client
+        .call("thread_get", json!({"thread": question["thread"]}))
+        .await
+        .map_err(|e| anyhow!("{e}"))?;
     for agent in [lead, backend, frontend, alternative] {
         agent.stop().await?;
     }
+    println!("\nThe question's thread:\n{}", conversation.text);
     println!(
         "\nFinal genealogy (● active, ✓ completed, ✗ failed, ⑂ fork):\n{}",
         tree.text

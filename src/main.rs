@@ -4,6 +4,7 @@
 
 mod commands;
 mod demo;
+mod messages;
 
 use std::path::PathBuf;
 
@@ -49,6 +50,16 @@ enum Command {
     Agents(commands::JsonFlag),
     /// Where the state is and what it holds, for troubleshooting.
     Doctor(commands::JsonFlag),
+    /// Send a message (as the local human unless --as).
+    Send(messages::SendArgs),
+    /// Reply to a message in its thread.
+    Reply(messages::ReplyArgs),
+    /// Your inbox, unread first.
+    Inbox(messages::InboxArgs),
+    /// One thread, in order.
+    Thread(messages::ThreadArgs),
+    /// Print messages to you as they arrive (Ctrl-C to stop).
+    Watch(messages::WatchArgs),
     /// Run several real agents' MCP servers in a scratch repository and show what they do.
     Demo(demo::DemoArgs),
     /// Regenerate schemas/ and the README tool table from the code.
@@ -64,6 +75,11 @@ fn main() -> std::process::ExitCode {
         Command::Session(cmd) => commands::session(&cli.global, cmd),
         Command::Agents(args) => commands::agents(&cli.global, args),
         Command::Doctor(args) => commands::doctor(&cli.global, args),
+        Command::Send(args) => messages::send(&cli.global, args),
+        Command::Reply(args) => messages::reply(&cli.global, args),
+        Command::Inbox(args) => messages::inbox(&cli.global, args),
+        Command::Thread(args) => messages::thread(&cli.global, args),
+        Command::Watch(args) => messages::watch(&cli.global, args),
         Command::Demo(args) => demo::run(&cli.global, args),
         Command::Schemas(args) => commands::schemas(args),
     };

@@ -258,7 +258,12 @@ fn the_demo_runs_real_agents_and_leaves_its_scratch_repository() {
         "session_spawn",
         "session_fork",
         "session_heartbeat",
+        "message_send",
+        "message_wait → woke for",
+        "message_reply",
+        "message_ack",
         "session_end",
+        "remember me",
         "Final genealogy",
         "⑂",
     ] {

@@ -2,5 +2,6 @@
 //! several processes on one state database, the CLI, the demo, and generated references.
 
 mod common;
+mod messaging;
 mod process;
 mod references;

@@ -111,6 +111,21 @@ pub fn human_name(display_name: &str) -> Result<String> {
     Ok(format!("{HUMAN_PREFIX}{slug}"))
 }
 
+/// The local person's participant name: `human:` + git's `user.name` as seen from `dir`
+/// (repository config, then global), else `$USER`, else `human:local`.
+pub fn local_human(dir: &std::path::Path) -> Result<String> {
+    let from_git = git2::Repository::discover(dir)
+        .and_then(|repo| repo.config())
+        .or_else(|_| git2::Config::open_default())
+        .and_then(|config| config.get_string("user.name"))
+        .ok()
+        .filter(|n| !n.trim().is_empty());
+    let name = from_git
+        .or_else(|| std::env::var("USER").ok())
+        .unwrap_or_else(|| "local".into());
+    human_name(&name)
+}
+
 /// What `register` records. `None` fields keep their current value.
 #[derive(Debug, Clone, Default)]
 pub struct Registration {

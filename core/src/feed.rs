@@ -36,6 +36,11 @@ impl ChangeFeed {
         self.last_seq
     }
 
+    /// Checkpoints the WAL (passively), off every writer's commit path.
+    pub fn checkpoint(&self) -> Result<()> {
+        self.store.checkpoint()
+    }
+
     /// Events committed since the previous call, oldest first; empty (after one cheap
     /// query) when no connection has committed anything since.
     pub fn poll(&mut self) -> Result<Vec<Event>> {

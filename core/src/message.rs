@@ -684,13 +684,11 @@ fn inbox_part(
 }
 
 fn unread_count(conn: &Connection, viewer: &str) -> Result<u64> {
-    let count: i64 = conn
-        .prepare_cached(
-            "SELECT COUNT(*) FROM deliveries d JOIN messages m ON m.seq = d.message_seq
-             WHERE d.recipient = ?1 AND d.read_at IS NULL AND m.deleted_at IS NULL",
-        )?
-        .query_row([viewer], |r| r.get(0))?;
-    Ok(count.unsigned_abs())
+    let count: Option<i64> = conn
+        .prepare_cached("SELECT unread FROM agents WHERE name = ?1")?
+        .query_row([viewer], |r| r.get(0))
+        .optional()?;
+    Ok(count.unwrap_or(0).unsigned_abs())
 }
 
 /// How many unread, not deleted messages `viewer` has.
@@ -1560,5 +1558,42 @@ mod tests {
             0,
             "deleted text is not found"
         );
+    }
+
+    #[test]
+    fn the_unread_counter_matches_a_full_count_through_sends_reads_acks_and_deletes() {
+        let (_dir, mut store) = setup();
+        let mut ids = Vec::new();
+        for i in 0..12 {
+            let to = if i % 3 == 0 {
+                vec!["@reviewer"]
+            } else {
+                vec!["ann"]
+            };
+            ids.push(
+                send(&mut store, &by("lead"), &draft(&to, &format!("m{i}")))
+                    .unwrap()
+                    .id,
+            );
+        }
+        mark(&mut store, "ann", &ids[0..3], false).unwrap();
+        mark(&mut store, "ann", &ids[3..4], true).unwrap();
+        delete(&mut store, "lead", &ids[5]).unwrap();
+        delete(&mut store, "lead", &ids[1]).unwrap();
+        mark(&mut store, "ann", &ids[5..6], false).unwrap();
+        for who in ["ann", "bob", "lead"] {
+            let full: i64 = store
+                .read(|tx| {
+                    Ok(tx.query_row(
+                        "SELECT COUNT(*) FROM deliveries d JOIN messages m ON m.seq = d.message_seq
+                         WHERE d.recipient = ?1 AND d.read_at IS NULL AND m.deleted_at IS NULL",
+                        [who],
+                        |r| r.get(0),
+                    )?)
+                })
+                .unwrap();
+            assert_eq!(unread(&mut store, who).unwrap(), full as u64, "{who}");
+        }
+        assert_eq!(unread(&mut store, "ann").unwrap(), 7);
     }
 }

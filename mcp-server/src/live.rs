@@ -15,6 +15,9 @@ use tokio::sync::{broadcast, watch};
 /// How often the feed looks for commits by other connections. One cheap query each time.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(5);
 
+/// Least time between two WAL checkpoints run by the feed thread after changes.
+const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(200);
+
 /// Handle on the feed thread; the thread stops when the last handle is dropped.
 #[derive(Clone)]
 pub struct Live {
@@ -44,9 +47,19 @@ impl Live {
         std::thread::Builder::new()
             .name("switchboard-feed".into())
             .spawn(move || {
+                let mut last_checkpoint = std::time::Instant::now();
+                let mut dirty = false;
                 while !thread_stop.load(Ordering::Relaxed) {
+                    if dirty && last_checkpoint.elapsed() >= CHECKPOINT_INTERVAL {
+                        if let Err(e) = feed.checkpoint() {
+                            tracing::debug!(error = %e, "passive checkpoint failed; will retry");
+                        }
+                        last_checkpoint = std::time::Instant::now();
+                        dirty = false;
+                    }
                     match feed.poll() {
                         Ok(batch) if !batch.is_empty() => {
+                            dirty = true;
                             for event in batch {
                                 // No receiver is fine: nobody subscribed yet.
                                 let _ = thread_events.send(Arc::new(event));

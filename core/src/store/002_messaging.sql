@@ -66,6 +66,28 @@ CREATE TABLE group_members (
 
 CREATE INDEX agents_by_role ON agents (role);
 
+-- Unread (not deleted) messages per participant, kept by triggers so an inbox count costs
+-- one row read however large the inbox grows.
+ALTER TABLE agents ADD COLUMN unread INTEGER NOT NULL DEFAULT 0;
+
+CREATE TRIGGER unread_on_delivery AFTER INSERT ON deliveries WHEN new.read_at IS NULL BEGIN
+    UPDATE agents SET unread = unread + 1 WHERE name = new.recipient;
+END;
+
+CREATE TRIGGER unread_on_read AFTER UPDATE OF read_at ON deliveries
+WHEN old.read_at IS NULL AND new.read_at IS NOT NULL
+     AND (SELECT deleted_at FROM messages WHERE seq = new.message_seq) IS NULL
+BEGIN
+    UPDATE agents SET unread = unread - 1 WHERE name = new.recipient;
+END;
+
+CREATE TRIGGER unread_on_delete AFTER UPDATE OF deleted_at ON messages
+WHEN old.deleted_at IS NULL AND new.deleted_at IS NOT NULL
+BEGIN
+    UPDATE agents SET unread = unread - 1
+    WHERE name IN (SELECT recipient FROM deliveries WHERE message_seq = new.seq AND read_at IS NULL);
+END;
+
 -- Full-text index over live (not deleted) subjects and bodies, kept in step by triggers.
 CREATE VIRTUAL TABLE messages_fts USING fts5 (subject, body, content = 'messages', content_rowid = 'seq');
 

@@ -1,0 +1,265 @@
+//! Process-level messaging benchmarks: real `switchboard mcp` processes over stdio, and
+//! inbox reads on large databases. Prints a table and writes `benches/messaging.json`.
+//!
+//! Needs the release binary: `cargo build --release && cargo bench -p switchboard-benches
+//! --bench messaging` (or set SWITCHBOARD_BIN).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use switchboard_core::message::{self, InboxFilter};
+use switchboard_core::{Settings, Store};
+use switchboard_mcp::client::AgentClient;
+
+fn binary() -> PathBuf {
+    std::env::var_os("SWITCHBOARD_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/release/switchboard")
+        })
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[index]
+}
+
+fn micros(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e6
+}
+
+async fn agent(bin: &Path, dir: &Path, name: &str) -> AgentClient {
+    let db = dir.join("state.db");
+    let client = AgentClient::spawn(
+        bin,
+        &["--db", db.to_str().unwrap(), "mcp", "--agent", name],
+        dir,
+        &[],
+    )
+    .await
+    .expect("start switchboard mcp");
+    client
+        .call_ok("session_start", json!({"intent": "benchmark"}))
+        .await
+        .expect("session_start");
+    client
+}
+
+/// Round-trip latency of `message_send` through real stdio, one call at a time.
+async fn send_latency(bin: &Path) -> Value {
+    let dir = tempfile::tempdir().unwrap();
+    let sender = agent(bin, dir.path(), "sender").await;
+    let _receiver = agent(bin, dir.path(), "receiver").await;
+    for _ in 0..200 {
+        sender
+            .call_ok(
+                "message_send",
+                json!({"to": ["receiver"], "body": "warm-up"}),
+            )
+            .await
+            .unwrap();
+    }
+    let mut samples = Vec::new();
+    for i in 0..2000 {
+        let started = Instant::now();
+        sender
+            .call_ok(
+                "message_send",
+                json!({"to": ["receiver"], "body": format!("message {i}")}),
+            )
+            .await
+            .unwrap();
+        samples.push(started.elapsed());
+    }
+    samples.sort();
+    json!({"samples": samples.len(), "p50_us": micros(percentile(&samples, 0.5)), "p99_us": micros(percentile(&samples, 0.99))})
+}
+
+/// Messages per second when `processes` agents send at once (each one call at a time).
+async fn throughput(bin: &Path, processes: usize, total: usize) -> Value {
+    let dir = tempfile::tempdir().unwrap();
+    let mut clients = Vec::new();
+    for i in 0..processes {
+        clients.push(Arc::new(agent(bin, dir.path(), &format!("p{i}")).await));
+    }
+    let _sink = agent(bin, dir.path(), "sink").await;
+    let per = total / processes;
+    let started = Instant::now();
+    let tasks: Vec<_> = clients
+        .iter()
+        .map(|c| {
+            let c = c.clone();
+            tokio::spawn(async move {
+                for k in 0..per {
+                    c.call_ok(
+                        "message_send",
+                        json!({"to": ["sink"], "body": format!("m{k}")}),
+                    )
+                    .await
+                    .unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let elapsed = started.elapsed();
+    json!({"processes": processes, "messages": per * processes, "seconds": elapsed.as_secs_f64(),
+           "per_second": (per * processes) as f64 / elapsed.as_secs_f64()})
+}
+
+/// Time from issuing a send in one process to a waiter in another process returning.
+async fn wake_latency(bin: &Path) -> Value {
+    let dir = tempfile::tempdir().unwrap();
+    let waiter = Arc::new(agent(bin, dir.path(), "waiter").await);
+    let sender = agent(bin, dir.path(), "sender").await;
+    let mut since = 0;
+    let mut samples = Vec::new();
+    for i in 0..300 {
+        let w = waiter.clone();
+        let wait = tokio::spawn(async move {
+            let out = w
+                .call_ok("message_wait", json!({"since": since, "timeout_secs": 30}))
+                .await
+                .unwrap();
+            (Instant::now(), out)
+        });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let issued = Instant::now();
+        let sent = sender
+            .call_ok(
+                "message_send",
+                json!({"to": ["waiter"], "body": format!("wake {i}")}),
+            )
+            .await
+            .unwrap();
+        let (woke_at, out) = wait.await.unwrap();
+        assert_eq!(out["messages"][0]["id"], sent["id"]);
+        since = sent["seq"].as_i64().unwrap();
+        samples.push(woke_at - issued);
+    }
+    samples.sort();
+    json!({"samples": samples.len(), "p50_us": micros(percentile(&samples, 0.5)), "p99_us": micros(percentile(&samples, 0.99))})
+}
+
+/// Fills a database with `messages` messages among 20 agents (9 in 10 read), in one
+/// transaction of plain inserts: the same rows `message::send` writes.
+fn seed_messages(path: &Path, messages: usize) {
+    let store = Store::open(path, Settings::default()).unwrap();
+    drop(store);
+    let mut conn = rusqlite::Connection::open(path).unwrap();
+    let tx = conn.transaction().unwrap();
+    for a in 0..20 {
+        tx.execute("INSERT INTO agents (name, kind, registered_at, last_seen_at) VALUES (?1, 'agent', 0, 0)", [format!("a{a}")]).unwrap();
+    }
+    tx.execute("INSERT INTO threads (id, subject, created_by, created_at, last_message_at) VALUES ('thr_BENCH', 'bench', 'a0', 0, 0)", []).unwrap();
+    {
+        let mut msg = tx.prepare(
+            "INSERT INTO messages (id, thread_id, author, addressed_to, body, priority, created_at) VALUES (?1, 'thr_BENCH', ?2, '[]', ?3, 1, ?4)",
+        ).unwrap();
+        let mut delivery = tx.prepare(
+            "INSERT INTO deliveries (recipient, message_seq, delivered_at, read_at) VALUES (?1, ?2, ?3, ?4)",
+        ).unwrap();
+        for i in 0..messages {
+            let author = format!("a{}", i % 20);
+            let recipient = format!("a{}", (i + 1) % 20);
+            msg.execute(rusqlite::params![
+                format!("msg_BENCH{i:012}"),
+                author,
+                format!("benchmark message number {i}"),
+                i as i64
+            ])
+            .unwrap();
+            let seq = tx.last_insert_rowid();
+            let read_at: Option<i64> = (i % 10 != 0).then_some(i as i64);
+            delivery
+                .execute(rusqlite::params![recipient, seq, i as i64, read_at])
+                .unwrap();
+        }
+    }
+    tx.commit().unwrap();
+}
+
+/// Latency of reading one agent's inbox (first page, unread first) at a database size.
+fn inbox_latency(messages: usize) -> Value {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.db");
+    let seeding = Instant::now();
+    seed_messages(&path, messages);
+    let seeded = seeding.elapsed();
+    let mut store = Store::open(&path, Settings::default()).unwrap();
+    let filter = InboxFilter::default();
+    for _ in 0..100 {
+        message::inbox(&mut store, "a1", &filter).unwrap();
+    }
+    let mut samples = Vec::new();
+    for _ in 0..2000 {
+        let started = Instant::now();
+        let page = message::inbox(&mut store, "a1", &filter).unwrap();
+        samples.push(started.elapsed());
+        assert_eq!(page.messages.len(), 20);
+    }
+    samples.sort();
+    json!({"messages": messages, "seed_seconds": seeded.as_secs_f64(),
+           "p50_us": micros(percentile(&samples, 0.5)), "p99_us": micros(percentile(&samples, 0.99))})
+}
+
+fn main() {
+    let bin = binary();
+    assert!(
+        bin.exists(),
+        "{} is missing: run `cargo build --release` first (or set SWITCHBOARD_BIN)",
+        bin.display()
+    );
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    // `cargo bench --bench messaging -- send wake` runs only those parts.
+    let wanted: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let run = |part: &str| wanted.is_empty() || wanted.iter().any(|w| w == part);
+    let mut results = serde_json::Map::new();
+    if run("send") {
+        let send = runtime.block_on(send_latency(&bin));
+        println!("stdio send latency: {send}");
+        results.insert("send_latency".into(), send);
+    }
+    if run("throughput") {
+        let rates: Vec<Value> = [1, 4, 16]
+            .into_iter()
+            .map(|p| runtime.block_on(throughput(&bin, p, 4000)))
+            .collect();
+        for r in &rates {
+            println!("throughput: {r}");
+        }
+        results.insert("throughput".into(), Value::Array(rates));
+    }
+    if run("wake") {
+        let wake = runtime.block_on(wake_latency(&bin));
+        println!("cross-process wake-up: {wake}");
+        results.insert("wake_latency".into(), wake);
+    }
+    if run("inbox") {
+        let inbox: Vec<Value> = [10_000, 100_000, 1_000_000]
+            .into_iter()
+            .map(inbox_latency)
+            .collect();
+        for i in &inbox {
+            println!("inbox read: {i}");
+        }
+        results.insert("inbox_read".into(), Value::Array(inbox));
+    }
+    if !wanted.is_empty() {
+        return;
+    }
+    let results = Value::Object(results);
+    let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("messaging.json");
+    std::fs::write(&out, serde_json::to_string_pretty(&results).unwrap() + "\n").unwrap();
+    println!("wrote {}", out.display());
+}

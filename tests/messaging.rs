@@ -6,15 +6,13 @@ use std::io::{BufRead, BufReader};
 use std::time::{Duration, Instant};
 
 use rmcp::model::{
-    ClientConfig, ProtocolVersion, ResourceUpdatedNotificationParam, ServerNotification,
-    SubscribeRequestParams, SubscriptionFilter,
+    ProtocolVersion, ServerNotification, SubscribeRequestParams, SubscriptionFilter,
 };
-use rmcp::service::{ClientLifecycleMode, NotificationContext};
+use rmcp::service::ClientLifecycleMode;
 use rmcp::transport::TokioChildProcess;
-use rmcp::{ClientHandler, ClientServiceExt, RoleClient, ServiceExt};
+use rmcp::{ClientServiceExt, ServiceExt};
 use serde_json::{Value, json};
-use switchboard_mcp::client::AgentClient;
-use tokio::sync::mpsc;
+use switchboard_mcp::client::{AgentClient, ResourceWatcher};
 
 use crate::common::{Repo, bin};
 
@@ -187,25 +185,6 @@ async fn a_waiter_in_one_process_wakes_for_a_send_in_another_even_when_they_race
     sender.stop().await.unwrap();
 }
 
-#[derive(Clone)]
-struct Watcher {
-    updates: mpsc::UnboundedSender<String>,
-}
-
-impl ClientHandler for Watcher {
-    fn get_info(&self) -> ClientConfig {
-        ClientConfig::default().with_protocol_version(ProtocolVersion::V_2025_11_25)
-    }
-
-    async fn on_resource_updated(
-        &self,
-        params: ResourceUpdatedNotificationParam,
-        _: NotificationContext<RoleClient>,
-    ) {
-        let _ = self.updates.send(params.uri);
-    }
-}
-
 fn server_process(repo: &Repo, agent: &str) -> TokioChildProcess {
     let mut command = tokio::process::Command::new(bin());
     command
@@ -218,11 +197,8 @@ fn server_process(repo: &Repo, agent: &str) -> TokioChildProcess {
 #[tokio::test]
 async fn resource_updates_reach_both_subscription_styles_when_another_process_writes() {
     let repo = Repo::new();
-    let (tx, mut updates) = mpsc::unbounded_channel();
-    let legacy = Watcher { updates: tx }
-        .serve(server_process(&repo, "ann"))
-        .await
-        .unwrap();
+    let (watcher, mut updates) = ResourceWatcher::new();
+    let legacy = watcher.serve(server_process(&repo, "ann")).await.unwrap();
     #[allow(deprecated)]
     legacy
         .subscribe(SubscribeRequestParams::new("switchboard://inbox"))

@@ -3,10 +3,13 @@
 
 use std::path::Path;
 
-use rmcp::model::{CallToolRequestParams, Tool};
+use rmcp::model::{
+    CallToolRequestParams, ClientConfig, ProtocolVersion, ResourceUpdatedNotificationParam, Tool,
+};
+use rmcp::service::NotificationContext;
 use rmcp::service::RunningService;
 use rmcp::transport::{IntoTransport, TokioChildProcess};
-use rmcp::{RoleClient, ServiceExt};
+use rmcp::{ClientHandler, RoleClient, ServiceExt};
 use serde_json::Value;
 
 /// Errors of the client helper.
@@ -114,5 +117,38 @@ impl AgentClient {
     pub async fn stop(self) -> Result<(), ClientError> {
         self.service.cancel().await?;
         Ok(())
+    }
+}
+
+/// A client handler that speaks the 2025-11-25 protocol (legacy `resources/subscribe`)
+/// and forwards every `notifications/resources/updated` URI to a channel.
+#[derive(Clone)]
+pub struct ResourceWatcher {
+    updates: tokio::sync::mpsc::UnboundedSender<String>,
+}
+
+impl ResourceWatcher {
+    /// A watcher and the receiving end of its updates.
+    pub fn new() -> (
+        ResourceWatcher,
+        tokio::sync::mpsc::UnboundedReceiver<String>,
+    ) {
+        let (updates, rx) = tokio::sync::mpsc::unbounded_channel();
+        (ResourceWatcher { updates }, rx)
+    }
+}
+
+impl ClientHandler for ResourceWatcher {
+    fn get_info(&self) -> ClientConfig {
+        ClientConfig::default().with_protocol_version(ProtocolVersion::V_2025_11_25)
+    }
+
+    async fn on_resource_updated(
+        &self,
+        params: ResourceUpdatedNotificationParam,
+        _: NotificationContext<RoleClient>,
+    ) {
+        // The test or demo may have stopped listening; nothing to do then.
+        let _ = self.updates.send(params.uri);
     }
 }

@@ -295,6 +295,19 @@ impl Render for Groups {
     }
 }
 
+impl SwitchboardServer {
+    /// Marks messages read, or acknowledged, for the caller.
+    async fn mark(&self, ids: Vec<String>, acked: bool) -> CallToolResult {
+        self.run(move |st| {
+            let me = viewer(&st.identity)?;
+            Ok(Messages {
+                messages: message::mark(&mut st.store, &me, &ids, acked)?,
+            })
+        })
+        .await
+    }
+}
+
 #[tool_router(router = message_tools, vis = "pub(crate)")]
 impl SwitchboardServer {
     /// Send a message; starts a thread. Unknown recipients fail the whole send.
@@ -368,12 +381,7 @@ impl SwitchboardServer {
         annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
     )]
     async fn message_read(&self, Parameters(args): Parameters<IdsArgs>) -> CallToolResult {
-        self.run(move |st| {
-            Ok(Messages {
-                messages: message::mark(&mut st.store, &viewer(&st.identity)?, &args.ids, false)?,
-            })
-        })
-        .await
+        self.mark(args.ids, false).await
     }
 
     /// Acknowledge messages (marks them read too).
@@ -383,12 +391,7 @@ impl SwitchboardServer {
         annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
     )]
     async fn message_ack(&self, Parameters(args): Parameters<IdsArgs>) -> CallToolResult {
-        self.run(move |st| {
-            Ok(Messages {
-                messages: message::mark(&mut st.store, &viewer(&st.identity)?, &args.ids, true)?,
-            })
-        })
-        .await
+        self.mark(args.ids, true).await
     }
 
     /// Get one message you sent or received.

@@ -4,35 +4,16 @@
 use std::time::Duration;
 
 use rmcp::model::{
-    ClientConfig, ProtocolVersion, ReadResourceRequestParams, ResourceContents,
-    ResourceUpdatedNotificationParam, ServerNotification, SubscribeRequestParams,
-    SubscriptionFilter,
+    ProtocolVersion, ReadResourceRequestParams, ResourceContents, ServerNotification,
+    SubscribeRequestParams, SubscriptionFilter,
 };
-use rmcp::service::{ClientLifecycleMode, NotificationContext};
-use rmcp::{ClientHandler, ClientServiceExt, RoleClient, ServiceExt};
+use rmcp::service::ClientLifecycleMode;
+use rmcp::{ClientServiceExt, ServiceExt};
 use serde_json::{Value, json};
-use tokio::sync::mpsc;
+
+use switchboard_mcp::client::ResourceWatcher;
 
 use crate::harness::{Harness, ok};
-
-#[derive(Clone)]
-struct Watcher {
-    updates: mpsc::UnboundedSender<String>,
-}
-
-impl ClientHandler for Watcher {
-    fn get_info(&self) -> ClientConfig {
-        ClientConfig::default().with_protocol_version(ProtocolVersion::V_2025_11_25)
-    }
-
-    async fn on_resource_updated(
-        &self,
-        params: ResourceUpdatedNotificationParam,
-        _: NotificationContext<RoleClient>,
-    ) {
-        let _ = self.updates.send(params.uri);
-    }
-}
 
 fn serve(server: switchboard_mcp::SwitchboardServer) -> tokio::io::DuplexStream {
     let (server_io, client_io) = tokio::io::duplex(1 << 20);
@@ -58,11 +39,8 @@ async fn resources_list_and_read() {
     ok(&lead, "session_start", json!({"intent": "lead"})).await;
     ok(&lead, "agent_register", json!({"name": "ann"})).await;
     let ann_server = h.server(Some("ann"));
-    let (tx, _rx) = mpsc::unbounded_channel();
-    let ann = Watcher { updates: tx }
-        .serve(serve(ann_server))
-        .await
-        .unwrap();
+    let (watcher, _rx) = ResourceWatcher::new();
+    let ann = watcher.serve(serve(ann_server)).await.unwrap();
     let listed = ann.list_all_resources().await.unwrap();
     let uris: Vec<&str> = listed.iter().map(|r| r.uri.as_str()).collect();
     assert_eq!(uris, ["switchboard://inbox", "switchboard://sessions"]);
@@ -106,11 +84,8 @@ async fn legacy_subscribe_notifies_when_another_server_writes() {
     let h = Harness::new();
     let lead = h.client(Some("lead")).await;
     ok(&lead, "session_start", json!({"intent": "lead"})).await;
-    let (tx, mut updates) = mpsc::unbounded_channel();
-    let ann = Watcher { updates: tx }
-        .serve(serve(h.server(Some("ann"))))
-        .await
-        .unwrap();
+    let (watcher, mut updates) = ResourceWatcher::new();
+    let ann = watcher.serve(serve(h.server(Some("ann")))).await.unwrap();
     ann.call_tool(
         rmcp::model::CallToolRequestParams::new("agent_register")
             .with_arguments(json!({"name": "ann"}).as_object().unwrap().clone()),

@@ -51,6 +51,9 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A git command failed; the message carries git's own words.
+    #[error("{0}")]
+    Git(String),
     /// JSON encoding of an event payload failed.
     #[error("could not encode JSON: {0}")]
     Json(#[from] serde_json::Error),
@@ -67,6 +70,7 @@ impl Error {
                 | Error::Ambiguous { .. }
                 | Error::Conflict(_)
                 | Error::NoIdentity(_)
+                | Error::Git(_)
         )
     }
 

@@ -25,6 +25,11 @@ pub mod kind {
     pub const MESSAGE_DELETED: &str = "message.deleted";
     pub const GROUP_CHANGED: &str = "group.changed";
     pub const GROUP_DELETED: &str = "group.deleted";
+    pub const WORKTREE_CREATED: &str = "worktree.created";
+    pub const WORKTREE_REMOVED: &str = "worktree.removed";
+    pub const WORKTREE_PRUNED: &str = "worktree.pruned";
+    pub const WORKTREE_MERGED: &str = "worktree.merged";
+    pub const WORKTREE_SYNCED: &str = "worktree.synced";
 }
 
 /// One entry of the event log.

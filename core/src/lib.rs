@@ -7,9 +7,11 @@
 
 pub mod agent;
 pub mod clock;
+pub mod config;
 pub mod error;
 pub mod event;
 pub mod feed;
+pub mod git;
 pub mod group;
 pub mod id;
 pub mod location;
@@ -18,6 +20,7 @@ pub mod process;
 pub mod render;
 pub mod session;
 pub mod store;
+pub mod worktree;
 
 pub use error::{Error, Result};
 pub use store::{Settings, Store};

@@ -16,6 +16,7 @@ use crate::{Error, Result, process};
 const MIGRATIONS: &[&str] = &[
     include_str!("store/001_foundation.sql"),
     include_str!("store/002_messaging.sql"),
+    include_str!("store/003_worktrees.sql"),
 ];
 
 /// How long a writer waits for another process's write lock before giving up.

@@ -1,0 +1,105 @@
+//! Per-repository settings from `.switchboard.toml` at the repository root. Every key is
+//! optional.
+//!
+//! ```toml
+//! [worktrees]
+//! root = "../myrepo-worktrees"   # default: <repo>/.worktrees
+//! setup = ["npm", "ci"]          # an argument vector run in each new worktree; no shell
+//! setup_timeout_secs = 300
+//! port_base = 20000              # worktree ports are blocks above this
+//! ports_per_worktree = 10
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::{Error, Result};
+
+/// The name of the settings file at the repository root.
+pub const FILE: &str = ".switchboard.toml";
+
+/// Everything `.switchboard.toml` can say.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub worktrees: WorktreeConfig,
+}
+
+/// The `[worktrees]` table.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WorktreeConfig {
+    /// Where worktrees go; relative paths are relative to the repository root.
+    pub root: Option<PathBuf>,
+    /// Command (argument vector) run in each new worktree.
+    pub setup: Option<Vec<String>>,
+    pub setup_timeout_secs: u64,
+    pub port_base: u16,
+    pub ports_per_worktree: u16,
+}
+
+impl Default for WorktreeConfig {
+    fn default() -> Self {
+        WorktreeConfig {
+            root: None,
+            setup: None,
+            setup_timeout_secs: 300,
+            port_base: 20000,
+            ports_per_worktree: 10,
+        }
+    }
+}
+
+/// Reads `.switchboard.toml` from `repo_root`; a missing file means defaults.
+pub fn load(repo_root: &Path) -> Result<Config> {
+    let path = repo_root.join(FILE);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Config::default()),
+        Err(e) => return Err(Error::io(format!("cannot read {}", path.display()), e)),
+    };
+    let config: Config = toml::from_str(&text)
+        .map_err(|e| Error::Invalid(format!("{} is not valid: {e}", path.display())))?;
+    if config
+        .worktrees
+        .setup
+        .as_ref()
+        .is_some_and(|s| s.is_empty())
+    {
+        return Err(Error::Invalid(format!(
+            "{}: worktrees.setup is an empty command",
+            path.display()
+        )));
+    }
+    if config.worktrees.ports_per_worktree == 0 {
+        return Err(Error::Invalid(format!(
+            "{}: worktrees.ports_per_worktree must be at least 1",
+            path.display()
+        )));
+    }
+    Ok(config)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_file_means_defaults_and_bad_keys_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(load(dir.path()).unwrap().worktrees.port_base, 20000);
+        std::fs::write(
+            dir.path().join(FILE),
+            "[worktrees]\nsetup = [\"make\", \"deps\"]\nroot = \"../wt\"\n",
+        )
+        .unwrap();
+        let c = load(dir.path()).unwrap();
+        assert_eq!(c.worktrees.setup.unwrap(), ["make", "deps"]);
+        assert_eq!(c.worktrees.root.unwrap(), Path::new("../wt"));
+        std::fs::write(dir.path().join(FILE), "[worktrees]\nsetpu = []\n").unwrap();
+        let err = load(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("unknown field `setpu`"), "{err}");
+    }
+}

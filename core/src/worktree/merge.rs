@@ -1,0 +1,488 @@
+//! Bringing work back: merging a worktree's branch into its base, rebasing it onto the
+//! base, and predicting conflicts between worktrees. Every check runs before anything
+//! moves; a backup ref is written before any ref moves.
+
+use std::path::{Path, PathBuf};
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::status::{diff_of, dirty_files};
+use super::{Worktree, backup, get, resolve_commit};
+use crate::clock::Timestamp;
+use crate::event::{self, kind};
+use crate::{Error, Result, Store, git};
+
+/// How to merge a worktree's branch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Strategy {
+    /// Fast-forward only.
+    Ff,
+    /// A merge commit.
+    #[default]
+    Merge,
+    /// One new commit with all the changes.
+    Squash,
+}
+
+impl std::str::FromStr for Strategy {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "ff" => Ok(Strategy::Ff),
+            "merge" => Ok(Strategy::Merge),
+            "squash" => Ok(Strategy::Squash),
+            _ => Err(Error::Invalid(format!(
+                "unknown strategy '{s}': use ff, merge or squash"
+            ))),
+        }
+    }
+}
+
+/// What a merge did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct MergeOutcome {
+    pub worktree: String,
+    pub branch: String,
+    pub into: String,
+    pub strategy: Strategy,
+    /// `into` before and after.
+    pub previous: String,
+    pub commit: String,
+    /// Restore the previous state with `git update-ref refs/heads/<into> <backup>`.
+    pub backup: String,
+    /// Files the merge changed.
+    pub files: Vec<String>,
+    /// The checkout whose files were updated, when `into` is checked out somewhere.
+    pub checkout: Option<String>,
+    /// Uncommitted files left in the worktree (not part of the merge).
+    pub left_uncommitted: Vec<String>,
+}
+
+/// The result of `git merge-tree`: the merged tree, or the conflicting files.
+fn merge_tree(dir: &Path, a: &str, b: &str) -> Result<std::result::Result<String, Vec<String>>> {
+    let (code, out) = git::run_code(
+        dir,
+        &[
+            "merge-tree",
+            "--write-tree",
+            "--name-only",
+            "--no-messages",
+            a,
+            b,
+        ],
+    )?;
+    let mut lines = out.lines();
+    let tree = lines.next().unwrap_or("").to_string();
+    match code {
+        Some(0) => Ok(Ok(tree)),
+        Some(1) => {
+            let mut files: Vec<String> = lines
+                .filter(|l| !l.is_empty())
+                .map(str::to_string)
+                .collect();
+            files.dedup();
+            Ok(Err(files))
+        }
+        _ => Err(Error::Git(format!("git merge-tree failed for {a} and {b}"))),
+    }
+}
+
+/// The checkout (if any) that has `branch` checked out.
+fn checkout_of(repo: &Path, branch: &str) -> Result<Option<PathBuf>> {
+    let listing = git::run(repo, &["worktree", "list", "--porcelain"])?;
+    let mut current: Option<PathBuf> = None;
+    for line in listing.lines() {
+        if let Some(path) = line.strip_prefix("worktree ") {
+            current = Some(PathBuf::from(path));
+        } else if line.strip_prefix("branch ") == Some(&format!("refs/heads/{branch}")) {
+            return Ok(current);
+        }
+    }
+    Ok(None)
+}
+
+fn is_ancestor(dir: &Path, ancestor: &str, descendant: &str) -> Result<bool> {
+    Ok(git::try_run(dir, &["merge-base", "--is-ancestor", ancestor, descendant])?.0)
+}
+
+fn target_branch(w: &Worktree, into: Option<&str>) -> Result<String> {
+    match into.map(str::to_string).or_else(|| w.base_ref.clone()) {
+        Some(b) => Ok(b),
+        None => Err(Error::Invalid(format!(
+            "worktree '{}' was made from a commit, not a branch: say which branch to merge into",
+            w.name
+        ))),
+    }
+}
+
+fn squash_message(repo: &Path, w: &Worktree, into_tip: &str, tip: &str) -> Result<String> {
+    let subjects = git::run(
+        repo,
+        &[
+            "log",
+            "--reverse",
+            "--format=%s",
+            &format!("{into_tip}..{tip}"),
+        ],
+    )?;
+    let mut message = format!("Squash {} (worktree {})\n\n", w.branch, w.name);
+    for subject in subjects.lines().filter(|s| !s.is_empty()) {
+        message.push_str(&format!("- {subject}\n"));
+    }
+    Ok(message)
+}
+
+/// Merges the worktree's branch into `into` (default: the branch it was made from).
+/// Refuses, changing nothing, if the merge would conflict (listing the files), if `ff` is
+/// impossible, or if the target checkout has uncommitted changes the merge would touch.
+/// Writes a backup ref of `into` before moving it.
+pub fn merge(
+    store: &mut Store,
+    actor: &str,
+    name: &str,
+    into: Option<&str>,
+    strategy: Strategy,
+    message: Option<&str>,
+) -> Result<MergeOutcome> {
+    let w = get(store, name)?;
+    let repo = PathBuf::from(&w.repo);
+    let into = target_branch(&w, into)?;
+    git::check_branch(&repo, &into)?;
+    let into_tip = resolve_commit(&repo, &format!("refs/heads/{into}"))
+        .map_err(|_| Error::Invalid(format!("there is no branch '{into}' to merge into")))?;
+    let tip = resolve_commit(&repo, &format!("refs/heads/{}", w.branch))?;
+    if is_ancestor(&repo, &tip, &into_tip)? {
+        return Err(Error::Conflict(format!(
+            "nothing to merge: {into} already contains {}",
+            w.branch
+        )));
+    }
+    let tree = match merge_tree(&repo, &into_tip, &tip)? {
+        Ok(tree) => tree,
+        Err(files) => {
+            return Err(Error::Conflict(format!(
+                "merging {} into {into} would conflict in: {}. Nothing was changed; sync the worktree \
+                 (worktree_sync) or resolve by hand.",
+                w.branch,
+                files.join(", ")
+            )));
+        }
+    };
+    if strategy == Strategy::Ff && !is_ancestor(&repo, &into_tip, &tip)? {
+        return Err(Error::Conflict(format!(
+            "cannot fast-forward {into}: it has commits {} lacks. Use merge or squash, or sync first.",
+            w.branch
+        )));
+    }
+    let files: Vec<String> = git::run(&repo, &["diff", "--name-only", &into_tip, &tree])?
+        .lines()
+        .map(str::to_string)
+        .collect();
+    let checkout = checkout_of(&repo, &into)?;
+    if let Some(dir) = &checkout {
+        let touched: Vec<String> = dirty_files(dir)?
+            .into_iter()
+            .filter(|f| files.contains(f))
+            .collect();
+        if !touched.is_empty() {
+            return Err(Error::Conflict(format!(
+                "{} has uncommitted changes to files the merge would change: {}. Nothing was changed; \
+                 commit or stash them first.",
+                dir.display(),
+                touched.join(", ")
+            )));
+        }
+    }
+    let message = match (message, strategy) {
+        (Some(m), _) => m.to_string(),
+        (None, Strategy::Squash) => squash_message(&repo, &w, &into_tip, &tip)?,
+        (None, _) => format!(
+            "Merge branch '{}' (worktree {}) into {into}",
+            w.branch, w.name
+        ),
+    };
+    let backup_ref = backup(
+        &repo,
+        &format!("{}/into-{}", w.name, into.replace('/', "-")),
+        &into_tip,
+    )?;
+    let commit = match &checkout {
+        Some(dir) => merge_in_checkout(dir, &w.branch, &tip, &into_tip, strategy, &message)?,
+        None => merge_without_checkout(&repo, &into, &into_tip, &tip, &tree, strategy, &message)?,
+    };
+    let left_uncommitted = if Path::new(&w.path).exists() {
+        dirty_files(Path::new(&w.path))?
+    } else {
+        Vec::new()
+    };
+    let outcome = MergeOutcome {
+        worktree: w.name.clone(),
+        branch: w.branch.clone(),
+        into,
+        strategy,
+        previous: into_tip,
+        commit,
+        backup: backup_ref,
+        files,
+        checkout: checkout.map(|c| c.display().to_string()),
+        left_uncommitted,
+    };
+    store.write(|tx| {
+        event::append(
+            tx,
+            kind::WORKTREE_MERGED,
+            Some(actor),
+            &outcome,
+            Timestamp::now(),
+        )
+        .map(|_| ())
+    })?;
+    Ok(outcome)
+}
+
+/// Merges with the user's git in the checkout that has the target branch, so its files
+/// follow. On failure (e.g. a hook refusing), the checkout is put back.
+fn merge_in_checkout(
+    dir: &Path,
+    branch: &str,
+    tip: &str,
+    into_tip: &str,
+    strategy: Strategy,
+    message: &str,
+) -> Result<String> {
+    let result = match strategy {
+        Strategy::Ff => git::run(dir, &["merge", "--ff-only", tip]),
+        Strategy::Merge => git::run(
+            dir,
+            &["merge", "--no-ff", "--no-edit", "-m", message, branch],
+        ),
+        Strategy::Squash => git::run(dir, &["merge", "--squash", tip])
+            .and_then(|_| git::run(dir, &["commit", "-m", message])),
+    };
+    if let Err(e) = result {
+        if git::try_run(dir, &["rev-parse", "-q", "--verify", "MERGE_HEAD"])?.0 {
+            let _ = git::run(dir, &["merge", "--abort"]);
+        } else if resolve_commit(dir, "HEAD")? == into_tip {
+            let _ = git::run(dir, &["reset", "--merge"]);
+        }
+        return Err(Error::Git(format!(
+            "the merge did not go through and was rolled back: {e}"
+        )));
+    }
+    resolve_commit(dir, "HEAD")
+}
+
+/// Merges without touching any checkout: builds the commit from the merged tree and moves
+/// the branch only if it still points where it did.
+fn merge_without_checkout(
+    repo: &Path,
+    into: &str,
+    into_tip: &str,
+    tip: &str,
+    tree: &str,
+    strategy: Strategy,
+    message: &str,
+) -> Result<String> {
+    let commit = match strategy {
+        Strategy::Ff => tip.to_string(),
+        Strategy::Merge => git::run(
+            repo,
+            &[
+                "commit-tree",
+                tree,
+                "-p",
+                into_tip,
+                "-p",
+                tip,
+                "-m",
+                message,
+            ],
+        )?
+        .trim()
+        .to_string(),
+        Strategy::Squash => git::run(repo, &["commit-tree", tree, "-p", into_tip, "-m", message])?
+            .trim()
+            .to_string(),
+    };
+    git::run(
+        repo,
+        &[
+            "update-ref",
+            "-m",
+            "switchboard merge",
+            &format!("refs/heads/{into}"),
+            &commit,
+            into_tip,
+        ],
+    )?;
+    Ok(commit)
+}
+
+/// What a rebase onto the base did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct SyncOutcome {
+    pub worktree: String,
+    pub branch: String,
+    /// The base commit now under the branch.
+    pub onto: String,
+    pub previous: String,
+    pub head: String,
+    /// Restore with `git update-ref refs/heads/<branch> <backup>` (or `git reset --hard <backup>` in the worktree).
+    pub backup: String,
+    pub up_to_date: bool,
+}
+
+/// Rebases the worktree's branch onto the current tip of its base. Refuses a dirty
+/// worktree and a predicted conflict; if the rebase still conflicts it is aborted and the
+/// worktree left as it was. A backup ref of the branch is written first.
+pub fn sync(store: &mut Store, actor: &str, name: &str) -> Result<SyncOutcome> {
+    let w = get(store, name)?;
+    let path = PathBuf::from(&w.path);
+    let repo = PathBuf::from(&w.repo);
+    let onto = match &w.base_ref {
+        Some(b) => resolve_commit(&repo, &format!("refs/heads/{b}"))?,
+        None => w.base_commit.clone(),
+    };
+    let head = resolve_commit(&path, "HEAD")?;
+    let mut outcome = SyncOutcome {
+        worktree: w.name.clone(),
+        branch: w.branch.clone(),
+        onto: onto.clone(),
+        previous: head.clone(),
+        head: head.clone(),
+        backup: String::new(),
+        up_to_date: is_ancestor(&repo, &onto, &head)?,
+    };
+    if outcome.up_to_date {
+        return Ok(outcome);
+    }
+    let dirty = dirty_files(&path)?;
+    if !dirty.is_empty() {
+        return Err(Error::Conflict(format!(
+            "worktree '{}' has uncommitted changes ({}); commit or stash them before syncing",
+            w.name,
+            dirty.join(", ")
+        )));
+    }
+    if let Err(files) = merge_tree(&repo, &onto, &head)? {
+        return Err(Error::Conflict(format!(
+            "rebasing {} onto {} would conflict in: {}. Nothing was changed.",
+            w.branch,
+            &onto[..10.min(onto.len())],
+            files.join(", ")
+        )));
+    }
+    outcome.backup = backup(&repo, &format!("{}/before-sync", w.name), &head)?;
+    if let Err(e) = git::run(&path, &["rebase", &onto]) {
+        let files =
+            git::run(&path, &["diff", "--name-only", "--diff-filter=U"]).unwrap_or_default();
+        let _ = git::run(&path, &["rebase", "--abort"]);
+        let after = if resolve_commit(&path, "HEAD")? == head {
+            " and the worktree is as it was".to_string()
+        } else {
+            format!("; restore from {}", outcome.backup)
+        };
+        return Err(Error::Conflict(format!(
+            "the rebase stopped ({e}); conflicting files: {}. It was aborted{after}.",
+            files.lines().collect::<Vec<_>>().join(", ")
+        )));
+    }
+    outcome.head = resolve_commit(&path, "HEAD")?;
+    store.write(|tx| {
+        tx.prepare_cached("UPDATE worktrees SET base_commit = ?2 WHERE name = ?1")?
+            .execute((&w.name, &onto))?;
+        event::append(
+            tx,
+            kind::WORKTREE_SYNCED,
+            Some(actor),
+            &outcome,
+            Timestamp::now(),
+        )
+        .map(|_| ())
+    })?;
+    Ok(outcome)
+}
+
+/// Overlap and predicted conflicts between two lines of work.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Conflict {
+    /// A worktree name.
+    pub a: String,
+    /// Another worktree's name, or `base:<branch>`.
+    pub b: String,
+    /// Files both change (committed or not).
+    pub overlapping: Vec<String>,
+    /// Whether merging their committed work would conflict, and where.
+    pub would_conflict: bool,
+    pub conflicting_files: Vec<String>,
+}
+
+/// The conflict radar over every worktree.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ConflictReport {
+    pub worktrees: u32,
+    /// Pairs (and worktree-vs-base checks) with overlap or a predicted conflict.
+    pub findings: Vec<Conflict>,
+}
+
+/// For every pair of worktrees, and each against its base: overlapping changed files and
+/// whether a merge would really conflict (`git merge-tree`, nothing is changed).
+pub fn conflicts(store: &mut Store) -> Result<ConflictReport> {
+    let records: Vec<Worktree> = store
+        .read(|tx| super::all(tx))?
+        .into_iter()
+        .filter(|w| Path::new(&w.path).exists())
+        .collect();
+    let mut work = Vec::new();
+    for w in records {
+        let files: Vec<String> = diff_of(w.clone(), false)?
+            .changed
+            .into_iter()
+            .map(|c| c.path)
+            .collect();
+        let tip = resolve_commit(Path::new(&w.path), "HEAD")?;
+        work.push((w, files, tip));
+    }
+    let mut findings = Vec::new();
+    for (i, (a, a_files, a_tip)) in work.iter().enumerate() {
+        let repo = Path::new(&a.repo);
+        if let Some(base) = &a.base_ref
+            && let Ok(base_tip) = resolve_commit(repo, &format!("refs/heads/{base}"))
+            && let Err(files) = merge_tree(repo, &base_tip, a_tip)?
+        {
+            findings.push(Conflict {
+                a: a.name.clone(),
+                b: format!("base:{base}"),
+                overlapping: files.clone(),
+                would_conflict: true,
+                conflicting_files: files,
+            });
+        }
+        for (b, b_files, b_tip) in &work[i + 1..] {
+            let overlapping: Vec<String> = a_files
+                .iter()
+                .filter(|f| b_files.contains(f))
+                .cloned()
+                .collect();
+            let conflicting_files = match merge_tree(repo, a_tip, b_tip)? {
+                Ok(_) => Vec::new(),
+                Err(files) => files,
+            };
+            if !overlapping.is_empty() || !conflicting_files.is_empty() {
+                findings.push(Conflict {
+                    a: a.name.clone(),
+                    b: b.name.clone(),
+                    overlapping,
+                    would_conflict: !conflicting_files.is_empty(),
+                    conflicting_files,
+                });
+            }
+        }
+    }
+    Ok(ConflictReport {
+        worktrees: u32::try_from(work.len()).unwrap_or(u32::MAX),
+        findings,
+    })
+}

@@ -1,0 +1,661 @@
+//! Worktrees: one isolated checkout per session, created, listed, inspected, merged back
+//! and removed without ever losing work.
+//!
+//! Mutations (add, remove, merge, rebase) run the user's `git` so hooks, LFS and config
+//! behave as usual; reads use git2. Anything destructive is refused unless forced, and a
+//! forced or ref-moving operation first writes a backup ref under
+//! `refs/switchboard/backup/…`.
+
+mod files;
+mod merge;
+mod status;
+#[cfg(test)]
+mod tests;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, OptionalExtension, Row, named_params};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+pub use merge::{
+    Conflict, ConflictReport, MergeOutcome, Strategy, SyncOutcome, conflicts, merge, sync,
+};
+pub use status::{ChangedFile, CommitInfo, WorktreeDiff, WorktreeStatus, diff, list};
+
+use crate::clock::Timestamp;
+use crate::config::{self, Config};
+use crate::event::{self, kind};
+use crate::git::{self, RepoPaths};
+use crate::id::{self, IdKind};
+use crate::{Error, Result, Store};
+
+/// Where worktrees go unless `.switchboard.toml` says otherwise.
+pub const DEFAULT_DIR: &str = ".worktrees";
+/// The env file written into every worktree.
+pub const ENV_FILE: &str = ".switchboard.env";
+const BACKUP_PREFIX: &str = "refs/switchboard/backup";
+const MAX_NAME_LEN: usize = 64;
+const MAX_SETUP_OUTPUT: usize = 64 * 1024;
+
+/// A worktree Switchboard created.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Worktree {
+    pub name: String,
+    /// The main checkout of the repository it belongs to.
+    pub repo: String,
+    pub path: String,
+    pub branch: String,
+    /// The commit the worktree started from.
+    pub base_commit: String,
+    /// The branch that commit was taken from, when there was one (merges go there).
+    pub base_ref: Option<String>,
+    pub session: Option<String>,
+    pub agent: Option<String>,
+    /// First of this worktree's ports (`SWITCHBOARD_PORT`).
+    pub port: u16,
+    pub ports: u16,
+    pub created_by: String,
+    pub created_at: Timestamp,
+}
+
+/// What to create.
+#[derive(Debug, Clone, Default)]
+pub struct NewWorktree {
+    pub name: String,
+    /// Commit-ish to start from; default: the caller's HEAD.
+    pub base: Option<String>,
+    /// Branch to create, or an existing branch to check out; default `sb/<name>`.
+    pub branch: Option<String>,
+    /// Session to bind (id or prefix).
+    pub session: Option<String>,
+}
+
+/// The outcome of the setup command.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct SetupRun {
+    pub command: Vec<String>,
+    pub success: bool,
+    pub exit_code: Option<i32>,
+    pub timed_out: bool,
+    /// Standard output and error, truncated to 64 KiB.
+    pub output: String,
+}
+
+/// A created worktree and what was done to prepare it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Created {
+    pub worktree: Worktree,
+    /// Files copied from the main checkout by `.worktreeinclude`.
+    pub copied: Vec<String>,
+    /// The setup command's run, when one is configured; a failure keeps the worktree.
+    pub setup: Option<SetupRun>,
+}
+
+/// Checks a worktree name: 1-64 ASCII letters, digits, '-', '_' or '.', starting with a
+/// letter or digit, no `..`, not ending in `.lock`.
+pub fn validate_name(name: &str) -> Result<()> {
+    let starts_ok = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphanumeric());
+    let chars_ok = name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if starts_ok
+        && chars_ok
+        && name.len() <= MAX_NAME_LEN
+        && !name.contains("..")
+        && !name.ends_with(".lock")
+    {
+        return Ok(());
+    }
+    Err(Error::Invalid(format!(
+        "'{}' is not a valid worktree name: use 1-{MAX_NAME_LEN} ASCII letters, digits, '-', '_' or '.', \
+         starting with a letter or digit, without '..' or a '.lock' ending",
+        name.chars().take(80).collect::<String>()
+    )))
+}
+
+/// Where this repository's worktrees go.
+fn worktree_root(repo: &RepoPaths, config: &Config) -> PathBuf {
+    match &config.worktrees.root {
+        Some(root) if root.is_absolute() => root.clone(),
+        Some(root) => repo.main_root.join(root),
+        None => repo.main_root.join(DEFAULT_DIR),
+    }
+}
+
+const COLUMNS: &str = "w.name, w.repo, w.path, w.branch, w.base_commit, w.base_ref, w.session_id, s.agent, \
+     w.port, w.ports, w.created_by, w.created_at";
+
+fn from_row(r: &Row<'_>) -> rusqlite::Result<Worktree> {
+    Ok(Worktree {
+        name: r.get(0)?,
+        repo: r.get(1)?,
+        path: r.get(2)?,
+        branch: r.get(3)?,
+        base_commit: r.get(4)?,
+        base_ref: r.get(5)?,
+        session: r.get(6)?,
+        agent: r.get(7)?,
+        port: r.get(8)?,
+        ports: r.get(9)?,
+        created_by: r.get(10)?,
+        created_at: Timestamp(r.get(11)?),
+    })
+}
+
+fn find(conn: &Connection, name: &str) -> Result<Option<Worktree>> {
+    Ok(conn
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM worktrees w LEFT JOIN sessions s ON s.id = w.session_id WHERE w.name = ?1"
+        ))?
+        .query_row([name], from_row)
+        .optional()?)
+}
+
+pub(crate) fn require(conn: &Connection, name: &str) -> Result<Worktree> {
+    find(conn, name)?.ok_or_else(|| Error::NotFound {
+        kind: "worktree",
+        id: name.to_string(),
+    })
+}
+
+/// Every worktree record, by name.
+pub(crate) fn all(conn: &Connection) -> Result<Vec<Worktree>> {
+    let rows = conn
+        .prepare_cached(&format!("SELECT {COLUMNS} FROM worktrees w LEFT JOIN sessions s ON s.id = w.session_id ORDER BY w.name"))?
+        .query_map([], from_row)?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(rows)
+}
+
+/// One worktree by name.
+pub fn get(store: &mut Store, name: &str) -> Result<Worktree> {
+    store.read(|tx| require(tx, name))
+}
+
+/// The worktree whose checkout contains `dir`, if Switchboard made it.
+pub fn containing(store: &mut Store, dir: &Path) -> Result<Option<Worktree>> {
+    let Ok(repo) = git::repo_paths(dir) else {
+        return Ok(None);
+    };
+    let checkout = repo.checkout.display().to_string();
+    store.read(|tx| {
+        Ok(tx
+            .prepare_cached(&format!("SELECT {COLUMNS} FROM worktrees w LEFT JOIN sessions s ON s.id = w.session_id WHERE w.path = ?1"))?
+            .query_row([checkout], from_row)
+            .optional()?)
+    })
+}
+
+/// Makes sure `pattern` is in the repository's `info/exclude`, so worktrees and env files
+/// inside the main checkout never show up as untracked.
+fn exclude(repo: &RepoPaths, pattern: &str) -> Result<()> {
+    let info = repo.common_dir.join("info");
+    std::fs::create_dir_all(&info).map_err(|e| Error::io("cannot create .git/info", e))?;
+    let path = info.join("exclude");
+    let current = std::fs::read_to_string(&path).unwrap_or_default();
+    if current.lines().any(|l| l.trim() == pattern) {
+        return Ok(());
+    }
+    let mut text = current;
+    if !text.is_empty() && !text.ends_with('\n') {
+        text.push('\n');
+    }
+    text.push_str(pattern);
+    text.push('\n');
+    std::fs::write(&path, text)
+        .map_err(|e| Error::io(format!("cannot update {}", path.display()), e))
+}
+
+/// Picks the first free block of ports, starting at a block derived from the name so the
+/// same name tends to get the same ports.
+fn pick_port(conn: &Connection, name: &str, config: &Config) -> Result<u16> {
+    let size = u32::from(config.worktrees.ports_per_worktree);
+    let base = u32::from(config.worktrees.port_base);
+    let blocks = ((65_535 - base) / size).max(1);
+    let used: Vec<u32> = conn
+        .prepare_cached("SELECT port FROM worktrees")?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let start = name
+        .bytes()
+        .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)))
+        % blocks;
+    (0..blocks)
+        .map(|i| base + ((start + i) % blocks) * size)
+        .find(|port| !used.contains(port))
+        .and_then(|p| u16::try_from(p).ok())
+        .ok_or_else(|| {
+            Error::Conflict("no free port block left for another worktree; remove some".into())
+        })
+}
+
+/// Resolves `spec` (a commit-ish) in `dir` to a full commit sha.
+fn resolve_commit(dir: &Path, spec: &str) -> Result<String> {
+    if spec.starts_with('-') {
+        return Err(Error::Invalid(format!("'{spec}' is not a commit")));
+    }
+    git::run(
+        dir,
+        &[
+            "rev-parse",
+            "--verify",
+            "--quiet",
+            &format!("{spec}^{{commit}}"),
+        ],
+    )
+    .map(|s| s.trim().to_string())
+    .map_err(|_| {
+        Error::Invalid(format!(
+            "'{spec}' does not name a commit in this repository"
+        ))
+    })
+}
+
+/// The branch HEAD points at in `dir`, if any.
+fn current_branch(dir: &Path) -> Option<String> {
+    git::run(dir, &["symbolic-ref", "--quiet", "--short", "HEAD"])
+        .ok()
+        .map(|s| s.trim().to_string())
+}
+
+fn branch_exists(dir: &Path, branch: &str) -> Result<bool> {
+    Ok(git::try_run(
+        dir,
+        &[
+            "show-ref",
+            "--verify",
+            "--quiet",
+            &format!("refs/heads/{branch}"),
+        ],
+    )?
+    .0)
+}
+
+/// Creates a worktree for a session: a new branch (or an existing one) checked out under
+/// the worktree root, `.worktreeinclude` files copied, an env file with its ports, and
+/// the configured setup command run (its failure is reported, the worktree kept).
+/// `from` is the caller's checkout: its HEAD is the default base.
+pub fn create(store: &mut Store, actor: &str, from: &Path, new: &NewWorktree) -> Result<Created> {
+    validate_name(&new.name)?;
+    let repo = git::repo_paths(from)?;
+    let config = config::load(&repo.main_root)?;
+    let branch = new
+        .branch
+        .clone()
+        .unwrap_or_else(|| format!("sb/{}", new.name));
+    git::check_branch(&repo.checkout, &branch)?;
+    let root = worktree_root(&repo, &config);
+    let path = root.join(&new.name);
+    if path.exists() {
+        return Err(Error::Conflict(format!(
+            "{} already exists; pick another name",
+            path.display()
+        )));
+    }
+    let session = store.read(|tx| {
+        if find(tx, &new.name)?.is_some() {
+            return Err(Error::Conflict(format!(
+                "a worktree named '{}' already exists",
+                new.name
+            )));
+        }
+        new.session
+            .as_deref()
+            .map(|s| id::resolve(tx, IdKind::Session, s))
+            .transpose()
+    })?;
+    let existing = branch_exists(&repo.checkout, &branch)?;
+    if existing && new.branch.is_none() {
+        return Err(Error::Conflict(format!(
+            "branch '{branch}' already exists; pass branch: \"{branch}\" to check it out, or pick another name"
+        )));
+    }
+    let base_spec = new.base.clone().unwrap_or_else(|| "HEAD".into());
+    let base_commit = resolve_commit(&repo.checkout, &base_spec)?;
+    let base_ref = match &new.base {
+        Some(spec) if branch_exists(&repo.checkout, spec)? => Some(spec.clone()),
+        Some(_) => None,
+        None => current_branch(&repo.checkout),
+    };
+
+    std::fs::create_dir_all(&root)
+        .map_err(|e| Error::io(format!("cannot create {}", root.display()), e))?;
+    if let Ok(relative) = git::canonical(&root).strip_prefix(&repo.main_root) {
+        exclude(&repo, &format!("/{}/", relative.display()))?;
+    }
+    exclude(&repo, &format!("/{ENV_FILE}"))?;
+    let path_text = path.display().to_string();
+    if existing {
+        git::run(&repo.checkout, &["worktree", "add", &path_text, &branch])?;
+    } else {
+        git::run(
+            &repo.checkout,
+            &["worktree", "add", "-b", &branch, &path_text, &base_commit],
+        )?;
+    }
+    let path = git::canonical(&path);
+
+    let recorded = store.write(|tx| {
+        let now = Timestamp::now();
+        let port = pick_port(tx, &new.name, &config)?;
+        tx.prepare_cached(
+            "INSERT INTO worktrees (name, repo, path, branch, base_commit, base_ref, session_id, port, ports, created_by, created_at)
+             VALUES (:name, :repo, :path, :branch, :base, :base_ref, :session, :port, :ports, :actor, :now)",
+        )?
+        .execute(named_params! {
+            ":name": new.name, ":repo": repo.main_root.display().to_string(), ":path": path.display().to_string(), ":branch": branch, ":base": base_commit,
+            ":base_ref": base_ref, ":session": session, ":port": port, ":ports": config.worktrees.ports_per_worktree,
+            ":actor": actor, ":now": now.millis(),
+        })?;
+        let worktree = require(tx, &new.name)?;
+        event::append(tx, kind::WORKTREE_CREATED, Some(actor), &worktree, now)?;
+        Ok(worktree)
+    });
+    let worktree = match recorded {
+        Ok(w) => w,
+        Err(e) => {
+            // Undo our own fresh, unused checkout so a failed create leaves nothing behind.
+            let _ = git::run(
+                &repo.checkout,
+                &["worktree", "remove", "--force", &path.display().to_string()],
+            );
+            if !existing {
+                let _ = git::run(&repo.checkout, &["branch", "-D", &branch]);
+            }
+            return Err(e);
+        }
+    };
+    let copied = files::copy_included(&repo.main_root, &path)?;
+    files::write_env(&path, &worktree)?;
+    let setup = config.worktrees.setup.as_ref().map(|cmd| {
+        run_setup(
+            &path,
+            cmd,
+            Duration::from_secs(config.worktrees.setup_timeout_secs),
+        )
+    });
+    Ok(Created {
+        worktree,
+        copied,
+        setup,
+    })
+}
+
+/// Runs the setup command (an argument vector) in `dir`, capturing output, killing it at
+/// `timeout`.
+fn run_setup(dir: &Path, command: &[String], timeout: Duration) -> SetupRun {
+    let mut run = SetupRun {
+        command: command.to_vec(),
+        success: false,
+        exit_code: None,
+        timed_out: false,
+        output: String::new(),
+    };
+    let out_file = match tempfile_in(dir) {
+        Ok(f) => f,
+        Err(e) => {
+            run.output = format!("cannot capture output: {e}");
+            return run;
+        }
+    };
+    let spawned = std::process::Command::new(&command[0])
+        .args(&command[1..])
+        .current_dir(dir)
+        .stdin(std::process::Stdio::null())
+        .stdout(
+            out_file
+                .0
+                .try_clone()
+                .map(std::process::Stdio::from)
+                .unwrap_or_else(|_| std::process::Stdio::null()),
+        )
+        .stderr(std::process::Stdio::from(out_file.0))
+        .spawn();
+    let mut child = match spawned {
+        Ok(child) => child,
+        Err(e) => {
+            run.output = format!("cannot start {:?}: {e}", command[0]);
+            let _ = std::fs::remove_file(&out_file.1);
+            return run;
+        }
+    };
+    let deadline = std::time::Instant::now() + timeout;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break Some(status),
+            Ok(None) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(20))
+            }
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+        }
+    };
+    let mut output = std::fs::read(&out_file.1).unwrap_or_default();
+    let _ = std::fs::remove_file(&out_file.1);
+    output.truncate(MAX_SETUP_OUTPUT);
+    run.output = String::from_utf8_lossy(&output).into_owned();
+    run.timed_out = status.is_none();
+    run.exit_code = status.and_then(|s| s.code());
+    run.success = status.is_some_and(|s| s.success());
+    run
+}
+
+/// A scratch file in the system temp dir (not in the checkout) for captured output.
+fn tempfile_in(dir: &Path) -> std::io::Result<(std::fs::File, PathBuf)> {
+    let path = std::env::temp_dir().join(format!(
+        "switchboard-setup-{}-{}-{}.log",
+        std::process::id(),
+        Timestamp::now().millis(),
+        dir.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    ));
+    Ok((std::fs::File::create(&path)?, path))
+}
+
+/// What a removal did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Removed {
+    pub worktree: Worktree,
+    /// Backup refs written before anything was lost (restore with `git branch NAME REF`).
+    pub backups: Vec<String>,
+    pub branch_deleted: bool,
+}
+
+/// Writes `refs/switchboard/backup/<label>/<millis>` pointing at `commit`.
+pub(crate) fn backup(dir: &Path, label: &str, commit: &str) -> Result<String> {
+    let name = format!("{BACKUP_PREFIX}/{label}/{}", Timestamp::now().millis());
+    git::run(dir, &["update-ref", &name, commit])?;
+    Ok(name)
+}
+
+/// Removes a worktree. Refuses, listing what would be lost, when it has uncommitted
+/// changes or commits that no other branch holds, unless `force` — and even then the
+/// branch tip (and a snapshot of uncommitted changes) is kept under a backup ref first.
+pub fn remove(
+    store: &mut Store,
+    actor: &str,
+    name: &str,
+    force: bool,
+    delete_branch: bool,
+) -> Result<Removed> {
+    let worktree = get(store, name)?;
+    let path = PathBuf::from(&worktree.path);
+    let repo_dir = PathBuf::from(&worktree.repo);
+    let mut backups = Vec::new();
+    if path.exists() {
+        let dirty = status::dirty_files(&path)?;
+        let unmerged = status::unmerged_anywhere(&repo_dir, &worktree.branch)?;
+        if !force && (!dirty.is_empty() || !unmerged.is_empty()) {
+            return Err(Error::Conflict(lost_work_message(
+                &worktree, &dirty, &unmerged,
+            )));
+        }
+        if let Ok(tip) = resolve_commit(&path, "HEAD") {
+            backups.push(backup(
+                &repo_dir,
+                &format!("{}/branch", worktree.name),
+                &tip,
+            )?);
+        }
+        if !dirty.is_empty()
+            && let Ok(snapshot) = git::run(
+                &path,
+                &[
+                    "stash",
+                    "create",
+                    "switchboard: uncommitted work before forced removal",
+                ],
+            )
+            && !snapshot.trim().is_empty()
+        {
+            backups.push(backup(
+                &repo_dir,
+                &format!("{}/uncommitted", worktree.name),
+                snapshot.trim(),
+            )?);
+        }
+        git::run(
+            &repo_dir,
+            &["worktree", "remove", "--force", &worktree.path],
+        )?;
+    } else {
+        git::run(&repo_dir, &["worktree", "prune"])?;
+    }
+    let mut branch_deleted = false;
+    if delete_branch && branch_exists(&repo_dir, &worktree.branch)? {
+        if backups.is_empty() {
+            let tip = resolve_commit(&repo_dir, &format!("refs/heads/{}", worktree.branch))?;
+            backups.push(backup(
+                &repo_dir,
+                &format!("{}/branch", worktree.name),
+                &tip,
+            )?);
+        }
+        git::run(&repo_dir, &["branch", "-D", &worktree.branch])?;
+        branch_deleted = true;
+    }
+    store.write(|tx| {
+        tx.prepare_cached("DELETE FROM worktrees WHERE name = ?1")?.execute([name])?;
+        let payload = serde_json::json!({"worktree": worktree, "backups": backups, "branch_deleted": branch_deleted});
+        event::append(tx, kind::WORKTREE_REMOVED, Some(actor), &payload, Timestamp::now())?;
+        Ok(())
+    })?;
+    Ok(Removed {
+        worktree,
+        backups,
+        branch_deleted,
+    })
+}
+
+fn lost_work_message(w: &Worktree, dirty: &[String], unmerged: &[CommitInfo]) -> String {
+    let mut parts = vec![format!(
+        "worktree '{}' holds work that removing it would lose:",
+        w.name
+    )];
+    if !dirty.is_empty() {
+        parts.push(format!("uncommitted: {}", dirty.join(", ")));
+    }
+    if !unmerged.is_empty() {
+        let commits: Vec<String> = unmerged
+            .iter()
+            .map(|c| format!("{} {}", &c.sha[..c.sha.len().min(10)], c.subject))
+            .collect();
+        parts.push(format!(
+            "commits on {} not in any other branch: {}",
+            w.branch,
+            commits.join("; ")
+        ));
+    }
+    parts.push("Commit and merge it, or remove with force (a backup ref is written first).".into());
+    parts.join("\n")
+}
+
+/// Worktrees git itself would prune, as `path: reason`, from `git worktree list --porcelain`.
+fn prunable_entries(dir: &Path) -> Result<Vec<String>> {
+    let listing = git::run(dir, &["worktree", "list", "--porcelain"])?;
+    let mut entries = Vec::new();
+    let mut current = "";
+    for line in listing.lines() {
+        if let Some(path) = line.strip_prefix("worktree ") {
+            current = path;
+        } else if let Some(reason) = line.strip_prefix("prunable") {
+            entries.push(format!("{current}:{reason}"));
+        }
+    }
+    Ok(entries)
+}
+
+/// What `prune` found (and, unless a dry run, cleaned).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct PruneReport {
+    pub dry_run: bool,
+    /// git's report of administrative entries whose folders are gone.
+    pub stale_admin_entries: Vec<String>,
+    /// Records of Switchboard worktrees whose folder is gone.
+    pub missing_folders: Vec<String>,
+    /// Worktrees whose session ended longer ago than the limit (never removed here).
+    pub idle: Vec<String>,
+}
+
+/// Reports (and with `apply`, cleans) admin entries of worktrees whose folders are gone;
+/// lists worktrees whose sessions ended more than `ended_before` ago.
+pub fn prune(
+    store: &mut Store,
+    actor: &str,
+    from: &Path,
+    apply: bool,
+    ended_before: Duration,
+) -> Result<PruneReport> {
+    let repo = git::repo_paths(from)?;
+    let stale_admin_entries = prunable_entries(&repo.checkout)?;
+    let cutoff = Timestamp::now().minus(ended_before);
+    let (missing_folders, idle) = store.read(|tx| {
+        let records = all(tx)?;
+        let missing: Vec<String> = records
+            .iter()
+            .filter(|w| !Path::new(&w.path).exists())
+            .map(|w| w.name.clone())
+            .collect();
+        let mut idle = Vec::new();
+        for w in &records {
+            let ended: Option<i64> = match &w.session {
+                Some(s) => tx
+                    .prepare_cached("SELECT ended_at FROM sessions WHERE id = ?1")?
+                    .query_row([s], |r| r.get(0))
+                    .optional()?
+                    .flatten(),
+                None => None,
+            };
+            if ended.is_some_and(|at| at < cutoff.millis()) {
+                idle.push(w.name.clone());
+            }
+        }
+        Ok((missing, idle))
+    })?;
+    if apply {
+        git::run(&repo.checkout, &["worktree", "prune"])?;
+        store.write(|tx| {
+            for name in &missing_folders {
+                tx.prepare_cached("DELETE FROM worktrees WHERE name = ?1")?.execute([name])?;
+            }
+            let payload = serde_json::json!({"stale_admin_entries": stale_admin_entries, "missing_folders": missing_folders});
+            event::append(tx, kind::WORKTREE_PRUNED, Some(actor), &payload, Timestamp::now())?;
+            Ok(())
+        })?;
+    }
+    Ok(PruneReport {
+        dry_run: !apply,
+        stale_admin_entries,
+        missing_folders,
+        idle,
+    })
+}

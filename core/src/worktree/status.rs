@@ -1,0 +1,354 @@
+//! Reading worktrees with git2: live status, diffs against the base, uncommitted files,
+//! unmerged commits. Read-only; one repository handle per thread.
+
+use std::path::{Path, PathBuf};
+
+use git2::{Delta, DiffOptions, Oid, Repository, StatusOptions};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::Worktree;
+use crate::clock::Timestamp;
+use crate::session::{self, Status};
+use crate::{Error, Result, Store};
+
+/// Largest patch text returned; longer patches end with a truncation marker.
+pub const MAX_PATCH_BYTES: usize = 256 * 1024;
+
+/// A commit, briefly.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct CommitInfo {
+    pub sha: String,
+    pub subject: String,
+    pub at: Timestamp,
+    /// Files it changed (in unmerged-commit listings).
+    pub files: Vec<String>,
+}
+
+/// A worktree with its live state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct WorktreeStatus {
+    pub worktree: Worktree,
+    /// False when the folder is gone (see worktree_prune).
+    pub exists: bool,
+    pub head: Option<String>,
+    /// Files with uncommitted changes (including untracked).
+    pub dirty: u32,
+    /// Commits on the branch not on its base, and the reverse.
+    pub ahead: u32,
+    pub behind: u32,
+    pub last_commit: Option<CommitInfo>,
+    /// Whether the bound session is live (active, not stale).
+    pub session_live: bool,
+}
+
+/// One file changed in a worktree relative to its merge-base with the base.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ChangedFile {
+    pub path: String,
+    pub added: u32,
+    pub removed: u32,
+    /// Some of its change is not committed yet.
+    pub uncommitted: bool,
+}
+
+/// What a worktree changes relative to its base.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct WorktreeDiff {
+    pub worktree: Worktree,
+    pub merge_base: String,
+    /// Committed and uncommitted changes against the merge-base.
+    pub changed: Vec<ChangedFile>,
+    /// Files with uncommitted changes.
+    pub uncommitted: Vec<String>,
+    /// Commits on the branch not on the base, newest first.
+    pub commits: Vec<CommitInfo>,
+    /// The patch (merge-base → working tree), when asked for.
+    pub patch: Option<String>,
+    pub patch_truncated: bool,
+}
+
+fn git_error(what: &str) -> impl Fn(git2::Error) -> Error + '_ {
+    move |e| Error::Git(format!("{what}: {}", e.message()))
+}
+
+fn open(path: &Path) -> Result<Repository> {
+    Repository::open(path).map_err(git_error("cannot open the worktree"))
+}
+
+/// The commit the worktree's work is measured against: the base branch's current tip when
+/// the base was a branch, else the base commit.
+fn base_tip(repo: &Repository, w: &Worktree) -> Result<Oid> {
+    if let Some(branch) = &w.base_ref
+        && let Ok(reference) = repo.find_reference(&format!("refs/heads/{branch}"))
+        && let Some(oid) = reference.target()
+    {
+        return Ok(oid);
+    }
+    Oid::from_str(&w.base_commit).map_err(git_error("bad base commit"))
+}
+
+fn head(repo: &Repository) -> Result<Oid> {
+    repo.head()
+        .and_then(|h| h.peel_to_commit())
+        .map(|c| c.id())
+        .map_err(git_error("cannot read HEAD"))
+}
+
+fn commit_info(repo: &Repository, oid: Oid, with_files: bool) -> Result<CommitInfo> {
+    let commit = repo
+        .find_commit(oid)
+        .map_err(git_error("cannot read a commit"))?;
+    let mut files = Vec::new();
+    if with_files {
+        let tree = commit.tree().map_err(git_error("cannot read a tree"))?;
+        let parent = commit.parent(0).ok().and_then(|p| p.tree().ok());
+        let diff = repo
+            .diff_tree_to_tree(parent.as_ref(), Some(&tree), None)
+            .map_err(git_error("cannot diff a commit"))?;
+        files = diff.deltas().filter_map(|d| delta_path(&d)).collect();
+    }
+    Ok(CommitInfo {
+        sha: oid.to_string(),
+        subject: commit.summary().ok().flatten().unwrap_or("").to_string(),
+        at: Timestamp(commit.time().seconds() * 1000),
+        files,
+    })
+}
+
+fn delta_path(d: &git2::DiffDelta<'_>) -> Option<String> {
+    d.new_file()
+        .path()
+        .or_else(|| d.old_file().path())
+        .map(|p| p.display().to_string())
+}
+
+/// Relative paths of files with uncommitted changes (staged, unstaged or untracked).
+pub(crate) fn dirty_files(path: &Path) -> Result<Vec<String>> {
+    let repo = open(path)?;
+    let mut options = StatusOptions::new();
+    options
+        .include_untracked(true)
+        .recurse_untracked_dirs(true)
+        .include_ignored(false)
+        .exclude_submodules(true);
+    let statuses = repo
+        .statuses(Some(&mut options))
+        .map_err(git_error("cannot read status"))?;
+    let mut files: Vec<String> = statuses
+        .iter()
+        .filter_map(|s| s.path().ok().map(str::to_string))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+/// Commits on `branch` that no other branch, remote branch or tag holds, newest first.
+pub(crate) fn unmerged_anywhere(repo_dir: &Path, branch: &str) -> Result<Vec<CommitInfo>> {
+    let repo = open(repo_dir)?;
+    let Ok(tip) = repo.find_reference(&format!("refs/heads/{branch}")) else {
+        return Ok(Vec::new());
+    };
+    let mut walk = repo.revwalk().map_err(git_error("cannot walk history"))?;
+    walk.push(
+        tip.target()
+            .ok_or_else(|| Error::Git(format!("branch {branch} has no target")))?,
+    )
+    .map_err(git_error("cannot walk history"))?;
+    let refs = repo.references().map_err(git_error("cannot list refs"))?;
+    for reference in refs.flatten() {
+        let name = reference.name().unwrap_or("");
+        let other_branch =
+            name.starts_with("refs/heads/") && name != format!("refs/heads/{branch}");
+        if (other_branch || name.starts_with("refs/remotes/") || name.starts_with("refs/tags/"))
+            && let Ok(commit) = reference.peel_to_commit()
+        {
+            walk.hide(commit.id())
+                .map_err(git_error("cannot walk history"))?;
+        }
+    }
+    walk.map(|oid| commit_info(&repo, oid.map_err(git_error("cannot walk history"))?, false))
+        .collect()
+}
+
+/// Live status of every worktree, computed in parallel (one git2 handle per thread).
+pub fn list(store: &mut Store) -> Result<Vec<WorktreeStatus>> {
+    let records = store.read(|tx| super::all(tx))?;
+    let mut live = Vec::with_capacity(records.len());
+    for w in &records {
+        let is_live = match &w.session {
+            Some(id) => session::get(store, id)
+                .map(|s| s.status == Status::Active)
+                .unwrap_or(false),
+            None => false,
+        };
+        live.push(is_live);
+    }
+    let statuses = std::thread::scope(|scope| {
+        let handles: Vec<_> = records
+            .into_iter()
+            .zip(live)
+            .map(|(w, session_live)| scope.spawn(move || status_of(w, session_live)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .map_err(|_| Error::Git("a status reader crashed".into()))
+            })
+            .collect::<Vec<_>>()
+    });
+    statuses.into_iter().map(|s| s?).collect()
+}
+
+fn status_of(worktree: Worktree, session_live: bool) -> Result<WorktreeStatus> {
+    let path = PathBuf::from(&worktree.path);
+    let mut status = WorktreeStatus {
+        worktree,
+        exists: path.exists(),
+        head: None,
+        dirty: 0,
+        ahead: 0,
+        behind: 0,
+        last_commit: None,
+        session_live,
+    };
+    if !status.exists {
+        return Ok(status);
+    }
+    let repo = open(&path)?;
+    let head = head(&repo)?;
+    let base = base_tip(&repo, &status.worktree)?;
+    let (ahead, behind) = repo
+        .graph_ahead_behind(head, base)
+        .map_err(git_error("cannot compare with the base"))?;
+    status.head = Some(head.to_string());
+    status.ahead = u32::try_from(ahead).unwrap_or(u32::MAX);
+    status.behind = u32::try_from(behind).unwrap_or(u32::MAX);
+    status.dirty = u32::try_from(dirty_files(&path)?.len()).unwrap_or(u32::MAX);
+    status.last_commit = Some(commit_info(&repo, head, false)?);
+    Ok(status)
+}
+
+/// Per-file line counts of a diff.
+fn file_stats(diff: &git2::Diff<'_>) -> Result<Vec<(String, u32, u32)>> {
+    let mut out = Vec::new();
+    for index in 0..diff.deltas().len() {
+        let Some(delta) = diff.get_delta(index) else {
+            continue;
+        };
+        let Some(path) = delta_path(&delta) else {
+            continue;
+        };
+        let (added, removed) =
+            match git2::Patch::from_diff(diff, index).map_err(git_error("cannot diff"))? {
+                Some(patch) => {
+                    let (_, a, r) = patch
+                        .line_stats()
+                        .map_err(git_error("cannot count lines"))?;
+                    (a, r)
+                }
+                None => (0, 0),
+            };
+        if delta.status() != Delta::Unmodified {
+            out.push((
+                path,
+                u32::try_from(added).unwrap_or(u32::MAX),
+                u32::try_from(removed).unwrap_or(u32::MAX),
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// What a worktree changes against its merge-base with the base (committed and not), its
+/// unmerged commits, and on request the patch (at most [`MAX_PATCH_BYTES`]).
+pub fn diff(store: &mut Store, name: &str, with_patch: bool) -> Result<WorktreeDiff> {
+    let worktree = super::get(store, name)?;
+    diff_of(worktree, with_patch)
+}
+
+pub(crate) fn diff_of(worktree: Worktree, with_patch: bool) -> Result<WorktreeDiff> {
+    let path = PathBuf::from(&worktree.path);
+    if !path.exists() {
+        return Err(Error::Conflict(format!(
+            "the folder of worktree '{}' ({}) is gone; clean up with worktree_prune",
+            worktree.name, worktree.path
+        )));
+    }
+    let repo = open(&path)?;
+    let head = head(&repo)?;
+    let base = base_tip(&repo, &worktree)?;
+    let merge_base = repo
+        .merge_base(head, base)
+        .map_err(git_error("no common history with the base"))?;
+    let base_tree = repo
+        .find_commit(merge_base)
+        .and_then(|c| c.tree())
+        .map_err(git_error("cannot read the base"))?;
+    let mut options = DiffOptions::new();
+    options
+        .include_untracked(true)
+        .recurse_untracked_dirs(true)
+        .show_untracked_content(true);
+    let diff = repo
+        .diff_tree_to_workdir_with_index(Some(&base_tree), Some(&mut options))
+        .map_err(git_error("cannot diff the worktree"))?;
+    let uncommitted = dirty_files(&path)?;
+    let changed = file_stats(&diff)?
+        .into_iter()
+        .map(|(path, added, removed)| ChangedFile {
+            uncommitted: uncommitted.contains(&path),
+            path,
+            added,
+            removed,
+        })
+        .collect();
+    let mut walk = repo.revwalk().map_err(git_error("cannot walk history"))?;
+    walk.push(head).map_err(git_error("cannot walk history"))?;
+    walk.hide(base).map_err(git_error("cannot walk history"))?;
+    let commits = walk
+        .map(|oid| commit_info(&repo, oid.map_err(git_error("cannot walk history"))?, true))
+        .collect::<Result<Vec<_>>>()?;
+    let (patch, patch_truncated) = if with_patch {
+        patch_text(&diff)?
+    } else {
+        (None, false)
+    };
+    Ok(WorktreeDiff {
+        worktree,
+        merge_base: merge_base.to_string(),
+        changed,
+        uncommitted,
+        commits,
+        patch,
+        patch_truncated,
+    })
+}
+
+fn patch_text(diff: &git2::Diff<'_>) -> Result<(Option<String>, bool)> {
+    let mut text = Vec::new();
+    let mut total = 0usize;
+    diff.print(git2::DiffFormat::Patch, |_, _, line| {
+        let origin = line.origin();
+        let bytes = line.content();
+        total += bytes.len() + 1;
+        if text.len() < MAX_PATCH_BYTES {
+            if matches!(origin, '+' | '-' | ' ') {
+                text.push(origin as u8);
+            }
+            text.extend_from_slice(bytes);
+        }
+        true
+    })
+    .map_err(git_error("cannot render the patch"))?;
+    let truncated = text.len() > MAX_PATCH_BYTES;
+    text.truncate(MAX_PATCH_BYTES);
+    let mut patch = String::from_utf8_lossy(&text).into_owned();
+    if truncated {
+        patch.push_str(&format!(
+            "\n… patch truncated at {MAX_PATCH_BYTES} bytes of about {total}\n"
+        ));
+    }
+    Ok((Some(patch), truncated))
+}

@@ -1,0 +1,661 @@
+//! The git safety suite: one test per promise, on temporary repositories.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use super::*;
+use crate::Settings;
+
+/// A scratch repository (main branch `main`, one commit) with a state database.
+struct Fixture {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+    store: Store,
+}
+
+fn git_in(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?} in {}: {}",
+        dir.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+impl Fixture {
+    fn new() -> Fixture {
+        Self::with_first_commit(|f| f.commit("README.md", "hello\n", "first commit"))
+    }
+
+    fn with_first_commit(first: impl FnOnce(&Fixture)) -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("repo");
+        std::fs::create_dir(&root).unwrap();
+        let root = root.canonicalize().unwrap();
+        let store = Store::open(&dir.path().join("state.db"), Settings::default()).unwrap();
+        let f = Fixture {
+            _dir: dir,
+            root,
+            store,
+        };
+        f.git(&["init", "-q", "-b", "main"]);
+        f.git(&["config", "user.name", "Test"]);
+        f.git(&["config", "user.email", "test@example.invalid"]);
+        f.git(&["config", "commit.gpgsign", "false"]);
+        first(&f);
+        f
+    }
+
+    fn git(&self, args: &[&str]) -> String {
+        git_in(&self.root, args)
+    }
+
+    fn commit_in(&self, dir: &Path, file: &str, content: &str, message: &str) {
+        let path = dir.join(file);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, content).unwrap();
+        git_in(dir, &["add", file]);
+        git_in(dir, &["commit", "-q", "-m", message]);
+    }
+
+    fn commit(&self, file: &str, content: &str, message: &str) {
+        self.commit_in(&self.root, file, content, message);
+    }
+
+    fn create(&mut self, name: &str) -> Created {
+        let root = self.root.clone();
+        create(
+            &mut self.store,
+            "tester",
+            &root,
+            &NewWorktree {
+                name: name.into(),
+                ..Default::default()
+            },
+        )
+        .unwrap()
+    }
+
+    fn head(&self, dir: &Path) -> String {
+        git_in(dir, &["rev-parse", "HEAD"]).trim().to_string()
+    }
+
+    fn refs(&self) -> String {
+        self.git(&[
+            "for-each-ref",
+            "--format=%(refname) %(objectname)",
+            "refs/heads",
+            "refs/switchboard",
+        ])
+    }
+}
+
+#[test]
+fn base_defaults_to_the_callers_head_not_main() {
+    let mut f = Fixture::new();
+    f.git(&["checkout", "-q", "-b", "feature"]);
+    f.commit("feature.txt", "x\n", "feature work");
+    let created = f.create("w1");
+    let w = &created.worktree;
+    assert_eq!(w.base_commit, f.head(&f.root));
+    assert_eq!(w.base_ref.as_deref(), Some("feature"));
+    assert_eq!(w.branch, "sb/w1");
+    assert_eq!(PathBuf::from(&w.path), f.root.join(".worktrees/w1"));
+    assert_eq!(f.head(Path::new(&w.path)), w.base_commit);
+    let exclude = std::fs::read_to_string(f.root.join(".git/info/exclude")).unwrap();
+    assert!(
+        exclude.contains("/.worktrees/") && exclude.contains("/.switchboard.env"),
+        "{exclude}"
+    );
+    assert!(
+        f.git(&["status", "--porcelain"]).is_empty(),
+        "the main checkout stays clean"
+    );
+    let env = std::fs::read_to_string(Path::new(&w.path).join(ENV_FILE)).unwrap();
+    assert!(
+        env.contains(&format!("SWITCHBOARD_PORT={}", w.port)),
+        "{env}"
+    );
+    let second = f.create("w2").worktree;
+    assert_ne!(second.port, w.port, "each worktree gets its own ports");
+}
+
+#[test]
+fn an_explicit_base_and_an_existing_branch_can_be_used() {
+    let mut f = Fixture::new();
+    let first = f.head(&f.root);
+    f.commit("b.txt", "b\n", "second");
+    f.git(&["branch", "topic", &first]);
+    let root = f.root.clone();
+    let reuse = create(
+        &mut f.store,
+        "me",
+        &root,
+        &NewWorktree {
+            name: "t".into(),
+            branch: Some("topic".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        f.head(Path::new(&reuse.worktree.path)),
+        first,
+        "the existing branch is checked out"
+    );
+    let based = create(
+        &mut f.store,
+        "me",
+        &root,
+        &NewWorktree {
+            name: "old".into(),
+            base: Some(first.clone()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(based.worktree.base_commit, first);
+    assert_eq!(based.worktree.base_ref, None);
+    f.git(&["branch", "sb/taken"]);
+    let err = create(
+        &mut f.store,
+        "me",
+        &root,
+        &NewWorktree {
+            name: "taken".into(),
+            ..Default::default()
+        },
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("already exists; pass branch"),
+        "{err}"
+    );
+    let err = create(
+        &mut f.store,
+        "me",
+        &root,
+        &NewWorktree {
+            name: "nob".into(),
+            base: Some("no-such-ref".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("does not name a commit"), "{err}");
+}
+
+#[test]
+fn worktreeinclude_files_are_copied_and_others_are_not() {
+    let mut f = Fixture::new();
+    f.commit(
+        ".gitignore",
+        ".env\nsecret.txt\nconfig/local.toml\n",
+        "ignore",
+    );
+    f.commit(".worktreeinclude", ".env\nconfig/*.toml\n", "include list");
+    std::fs::write(f.root.join(".env"), "TOKEN=1\n").unwrap();
+    std::fs::write(f.root.join("secret.txt"), "no\n").unwrap();
+    std::fs::create_dir_all(f.root.join("config")).unwrap();
+    std::fs::write(f.root.join("config/local.toml"), "x = 1\n").unwrap();
+    let created = f.create("inc");
+    assert_eq!(created.copied, [".env", "config/local.toml"]);
+    let path = PathBuf::from(&created.worktree.path);
+    assert_eq!(
+        std::fs::read_to_string(path.join(".env")).unwrap(),
+        "TOKEN=1\n"
+    );
+    assert!(!path.join("secret.txt").exists());
+}
+
+#[test]
+fn a_failing_setup_command_is_reported_and_the_worktree_kept() {
+    let mut f = Fixture::new();
+    f.commit(
+        ".switchboard.toml",
+        "[worktrees]\nsetup = [\"sh\", \"-c\", \"echo installing; echo oops >&2; exit 3\"]\n",
+        "config",
+    );
+    let created = f.create("s");
+    let setup = created.setup.unwrap();
+    assert!(!setup.success && !setup.timed_out);
+    assert_eq!(setup.exit_code, Some(3));
+    assert!(
+        setup.output.contains("installing") && setup.output.contains("oops"),
+        "{}",
+        setup.output
+    );
+    assert!(Path::new(&created.worktree.path).exists());
+    assert_eq!(list(&mut f.store).unwrap().len(), 1);
+    f.commit(
+        ".switchboard.toml",
+        "[worktrees]\nsetup = [\"sleep\", \"5\"]\nsetup_timeout_secs = 1\n",
+        "slow",
+    );
+    let slow = f.create("slow").setup.unwrap();
+    assert!(slow.timed_out && !slow.success);
+}
+
+/// A repo where `main` and the worktree's branch change the same line.
+fn conflicting(f: &mut Fixture) -> Worktree {
+    f.commit("a.txt", "one\n", "a");
+    let w = f.create("c").worktree;
+    f.commit_in(Path::new(&w.path), "a.txt", "branch\n", "branch edit");
+    f.commit("a.txt", "main\n", "main edit");
+    w
+}
+
+#[test]
+fn a_conflicting_merge_is_refused_and_changes_no_ref_or_file() {
+    let mut f = Fixture::new();
+    let w = conflicting(&mut f);
+    let refs = f.refs();
+    let status = f.git(&["status", "--porcelain"]);
+    let err = merge(&mut f.store, "me", &w.name, None, Strategy::Merge, None).unwrap_err();
+    assert!(
+        err.to_string().contains("would conflict in: a.txt"),
+        "{err}"
+    );
+    assert_eq!(
+        f.refs(),
+        refs,
+        "no ref moved (not even a backup was needed)"
+    );
+    assert_eq!(f.git(&["status", "--porcelain"]), status);
+    assert_eq!(
+        std::fs::read_to_string(f.root.join("a.txt")).unwrap(),
+        "main\n"
+    );
+}
+
+#[test]
+fn a_merge_touching_dirty_target_files_is_refused() {
+    let mut f = Fixture::new();
+    f.commit("b.txt", "base\n", "b");
+    let w = f.create("d").worktree;
+    f.commit_in(
+        Path::new(&w.path),
+        "b.txt",
+        "from branch\n",
+        "branch changes b",
+    );
+    std::fs::write(f.root.join("b.txt"), "my local edit\n").unwrap();
+    let refs = f.refs();
+    let err = merge(&mut f.store, "me", "d", None, Strategy::Merge, None).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("uncommitted changes to files the merge would change: b.txt"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(f.root.join("b.txt")).unwrap(),
+        "my local edit\n"
+    );
+    assert_eq!(f.refs(), refs);
+}
+
+#[test]
+fn untracked_and_unrelated_dirty_files_in_the_target_survive_a_merge() {
+    let mut f = Fixture::new();
+    f.commit("keep.txt", "keep\n", "keep");
+    let w = f.create("m").worktree;
+    f.commit_in(Path::new(&w.path), "c.txt", "new\n", "add c");
+    std::fs::write(f.root.join("notes.txt"), "my notes\n").unwrap();
+    std::fs::write(f.root.join("keep.txt"), "edited, not committed\n").unwrap();
+    let out = merge(&mut f.store, "me", "m", None, Strategy::Merge, None).unwrap();
+    assert_eq!(out.files, ["c.txt"]);
+    assert_eq!(
+        out.checkout.as_deref(),
+        Some(f.root.display().to_string().as_str())
+    );
+    assert_eq!(
+        std::fs::read_to_string(f.root.join("notes.txt")).unwrap(),
+        "my notes\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(f.root.join("keep.txt")).unwrap(),
+        "edited, not committed\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(f.root.join("c.txt")).unwrap(),
+        "new\n"
+    );
+    let parents = f.git(&["rev-list", "--parents", "-n", "1", "HEAD"]);
+    assert_eq!(
+        parents.split_whitespace().count(),
+        3,
+        "a merge commit has two parents"
+    );
+    assert_eq!(
+        f.git(&["rev-parse", &out.backup]).trim(),
+        out.previous,
+        "the backup ref holds the old tip"
+    );
+}
+
+#[test]
+fn fast_forward_and_squash_give_the_right_history() {
+    let mut f = Fixture::new();
+    let w = f.create("ff").worktree;
+    f.commit_in(Path::new(&w.path), "x.txt", "1\n", "step one");
+    f.commit_in(Path::new(&w.path), "x.txt", "2\n", "step two");
+    let out = merge(&mut f.store, "me", "ff", None, Strategy::Ff, None).unwrap();
+    assert_eq!(
+        f.head(&f.root),
+        f.head(Path::new(&w.path)),
+        "main fast-forwarded to the branch"
+    );
+    assert_eq!(out.commit, f.head(&f.root));
+
+    let s = f.create("sq").worktree;
+    f.commit_in(Path::new(&s.path), "y.txt", "1\n", "add y");
+    f.commit_in(Path::new(&s.path), "y.txt", "2\n", "tune y");
+    f.commit("z.txt", "main moves on\n", "main commit");
+    let before = f.head(&f.root);
+    let err = merge(&mut f.store, "me", "sq", None, Strategy::Ff, None).unwrap_err();
+    assert!(err.to_string().contains("cannot fast-forward"), "{err}");
+    let out = merge(&mut f.store, "me", "sq", None, Strategy::Squash, None).unwrap();
+    let parents = f.git(&["rev-list", "--parents", "-n", "1", "HEAD"]);
+    assert_eq!(
+        parents.split_whitespace().collect::<Vec<_>>(),
+        [out.commit.as_str(), before.as_str()],
+        "one new commit on main"
+    );
+    let message = f.git(&["log", "-1", "--format=%B"]);
+    assert!(message.contains("- add y\n- tune y"), "{message}");
+    assert_eq!(
+        std::fs::read_to_string(f.root.join("y.txt")).unwrap(),
+        "2\n"
+    );
+}
+
+#[test]
+fn a_merge_into_a_branch_nobody_has_checked_out_moves_only_that_ref() {
+    let mut f = Fixture::new();
+    f.git(&["branch", "release"]);
+    let root = f.root.clone();
+    let w = create(
+        &mut f.store,
+        "me",
+        &root,
+        &NewWorktree {
+            name: "r".into(),
+            base: Some("release".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap()
+    .worktree;
+    f.commit_in(Path::new(&w.path), "r.txt", "r\n", "release fix");
+    let main_before = f.head(&f.root);
+    let out = merge(&mut f.store, "me", "r", None, Strategy::Merge, None).unwrap();
+    assert_eq!(out.into, "release");
+    assert_eq!(out.checkout, None);
+    assert_eq!(f.git(&["rev-parse", "release"]).trim(), out.commit);
+    assert_eq!(f.head(&f.root), main_before);
+    assert!(f.git(&["show", "release:r.txt"]).contains('r'));
+}
+
+#[test]
+fn a_conflicting_rebase_is_aborted_and_the_worktree_left_as_it_was() {
+    let mut f = Fixture::new();
+    f.commit("a.txt", "one\n", "a");
+    let w = f.create("rb").worktree;
+    let path = PathBuf::from(&w.path);
+    // The branch changes a line and changes it back: its tip merges cleanly, but replaying
+    // its first commit onto main conflicts.
+    f.commit_in(&path, "a.txt", "branch\n", "change");
+    f.commit_in(&path, "a.txt", "one\n", "change back");
+    f.commit("a.txt", "main\n", "main edit");
+    let head = f.head(&path);
+    let err = sync(&mut f.store, "me", "rb").unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("aborted and the worktree is as it was"),
+        "{err}"
+    );
+    assert_eq!(f.head(&path), head);
+    assert!(git_in(&path, &["status", "--porcelain"]).is_empty());
+    assert!(!path.join(".git").is_dir());
+    let git_dir = git_in(&path, &["rev-parse", "--git-dir"]);
+    assert!(
+        !Path::new(git_dir.trim()).join("rebase-merge").exists(),
+        "no rebase left in progress"
+    );
+
+    let clean = f.create("ok").worktree;
+    f.commit_in(Path::new(&clean.path), "o.txt", "o\n", "own file");
+    f.commit("m.txt", "m\n", "main moves");
+    let synced = sync(&mut f.store, "me", "ok").unwrap();
+    assert!(!synced.up_to_date);
+    assert_eq!(
+        f.git(&["merge-base", "main", "sb/ok"]).trim(),
+        f.head(&f.root),
+        "rebased onto main's tip"
+    );
+}
+
+#[test]
+fn remove_refuses_dirty_and_unmerged_work_and_lists_it() {
+    let mut f = Fixture::new();
+    let w = f.create("rm").worktree;
+    let path = PathBuf::from(&w.path);
+    std::fs::write(path.join("draft.txt"), "unsaved idea\n").unwrap();
+    let err = remove(&mut f.store, "me", "rm", false, false).unwrap_err();
+    assert!(err.to_string().contains("uncommitted: draft.txt"), "{err}");
+    git_in(&path, &["add", "draft.txt"]);
+    git_in(&path, &["commit", "-q", "-m", "precious commit"]);
+    let err = remove(&mut f.store, "me", "rm", false, false).unwrap_err();
+    assert!(err.to_string().contains("precious commit"), "{err}");
+    assert!(path.exists(), "refusals change nothing");
+    assert_eq!(list(&mut f.store).unwrap().len(), 1);
+}
+
+#[test]
+fn a_forced_remove_leaves_a_backup_ref_to_restore_from() {
+    let mut f = Fixture::new();
+    let w = f.create("gone").worktree;
+    let path = PathBuf::from(&w.path);
+    f.commit_in(&path, "work.txt", "work\n", "work to keep");
+    std::fs::write(path.join("wip.txt"), "wip\n").unwrap();
+    git_in(&path, &["add", "wip.txt"]);
+    let removed = remove(&mut f.store, "me", "gone", true, true).unwrap();
+    assert!(removed.branch_deleted && !path.exists());
+    assert!(f.git(&["branch", "--list", "sb/gone"]).is_empty());
+    let branch_backup = removed
+        .backups
+        .iter()
+        .find(|b| b.contains("/branch/"))
+        .unwrap();
+    f.git(&["branch", "restored", branch_backup]);
+    assert!(
+        f.git(&["log", "--format=%s", "restored"])
+            .contains("work to keep")
+    );
+    let wip_backup = removed
+        .backups
+        .iter()
+        .find(|b| b.contains("/uncommitted/"))
+        .unwrap();
+    assert!(
+        f.git(&["show", &format!("{wip_backup}:wip.txt")])
+            .contains("wip"),
+        "staged work is in the snapshot"
+    );
+    assert!(list(&mut f.store).unwrap().is_empty());
+}
+
+#[test]
+fn prune_dry_run_changes_nothing_and_apply_cleans_up() {
+    let mut f = Fixture::new();
+    let w = f.create("lost").worktree;
+    std::fs::remove_dir_all(&w.path).unwrap();
+    let root = f.root.clone();
+    let before = f.git(&["worktree", "list", "--porcelain"]);
+    let report = prune(&mut f.store, "me", &root, false, Duration::from_secs(3600)).unwrap();
+    assert!(report.dry_run);
+    assert_eq!(report.missing_folders, ["lost"]);
+    assert!(!report.stale_admin_entries.is_empty());
+    assert_eq!(f.git(&["worktree", "list", "--porcelain"]), before);
+    assert_eq!(list(&mut f.store).unwrap().len(), 1);
+    prune(&mut f.store, "me", &root, true, Duration::from_secs(3600)).unwrap();
+    assert!(list(&mut f.store).unwrap().is_empty());
+    assert!(!f.git(&["worktree", "list"]).contains("lost"));
+}
+
+#[test]
+fn bad_names_and_branches_are_refused() {
+    let mut f = Fixture::new();
+    let root = f.root.clone();
+    let long = "a".repeat(300);
+    for bad in [
+        "../x",
+        "a b",
+        "-rf",
+        "x.lock",
+        long.as_str(),
+        "ｘ",
+        "a\u{202e}b",
+        "é",
+        "a/b",
+        ".hidden",
+        "a..b",
+        "",
+    ] {
+        let err = create(
+            &mut f.store,
+            "me",
+            &root,
+            &NewWorktree {
+                name: bad.into(),
+                ..Default::default()
+            },
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("not a valid worktree name"),
+            "{bad:?}: {err}"
+        );
+    }
+    for bad in ["-rf", "a..b", "a b", "x.lock", "ü", "a~1"] {
+        let err = create(
+            &mut f.store,
+            "me",
+            &root,
+            &NewWorktree {
+                name: "ok".into(),
+                branch: Some(bad.into()),
+                ..Default::default()
+            },
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("not a valid branch name"),
+            "{bad:?}: {err}"
+        );
+    }
+    assert!(!root.join(".worktrees").exists(), "nothing was created");
+}
+
+#[test]
+fn a_worktree_made_from_inside_another_starts_from_its_head() {
+    let mut f = Fixture::new();
+    let outer = f.create("outer").worktree;
+    f.commit_in(Path::new(&outer.path), "o.txt", "o\n", "outer work");
+    let inner = create(
+        &mut f.store,
+        "me",
+        Path::new(&outer.path),
+        &NewWorktree {
+            name: "inner".into(),
+            ..Default::default()
+        },
+    )
+    .unwrap()
+    .worktree;
+    assert_eq!(inner.base_commit, f.head(Path::new(&outer.path)));
+    assert_eq!(inner.base_ref.as_deref(), Some("sb/outer"));
+    assert_eq!(
+        PathBuf::from(&inner.path),
+        f.root.join(".worktrees/inner"),
+        "worktrees are not nested"
+    );
+}
+
+#[test]
+fn a_repository_whose_first_commit_is_empty_works() {
+    let mut f = Fixture::with_first_commit(|f| {
+        f.git(&["commit", "-q", "--allow-empty", "-m", "empty start"]);
+    });
+    let w = f.create("e").worktree;
+    f.commit_in(Path::new(&w.path), "f.txt", "f\n", "first file");
+    let d = diff(&mut f.store, "e", true).unwrap();
+    let changed: Vec<&str> = d.changed.iter().map(|c| c.path.as_str()).collect();
+    assert_eq!(
+        changed,
+        ["f.txt"],
+        "the env file is excluded, the new file is changed"
+    );
+    merge(&mut f.store, "me", "e", None, Strategy::Merge, None).unwrap();
+    assert!(f.root.join("f.txt").exists());
+}
+
+#[test]
+fn list_and_diff_report_live_status() {
+    let mut f = Fixture::new();
+    f.commit("src/lib.rs", "fn a() {}\n", "lib");
+    let w = f.create("st").worktree;
+    let path = PathBuf::from(&w.path);
+    f.commit_in(&path, "src/lib.rs", "fn a() {}\nfn b() {}\n", "add b");
+    std::fs::write(path.join("src/lib.rs"), "fn a() {}\nfn b() {}\nfn c() {}\n").unwrap();
+    std::fs::write(path.join("todo.md"), "later\n").unwrap();
+    f.commit("main.txt", "m\n", "main moves");
+    let all = list(&mut f.store).unwrap();
+    let s = &all[0];
+    assert!(s.exists);
+    assert_eq!((s.ahead, s.behind), (1, 1));
+    assert_eq!(s.last_commit.as_ref().unwrap().subject, "add b");
+    assert!(s.dirty >= 2, "{s:?}");
+    let d = diff(&mut f.store, "st", true).unwrap();
+    let lib = d.changed.iter().find(|c| c.path == "src/lib.rs").unwrap();
+    assert_eq!((lib.added, lib.removed, lib.uncommitted), (2, 0, true));
+    assert!(d.uncommitted.contains(&"todo.md".to_string()));
+    assert_eq!(d.commits.len(), 1);
+    assert_eq!(d.commits[0].files, ["src/lib.rs"]);
+    assert!(d.patch.unwrap().contains("+fn c() {}"));
+    assert!(!d.patch_truncated);
+}
+
+#[test]
+fn the_conflict_radar_finds_overlaps_and_real_conflicts() {
+    let mut f = Fixture::new();
+    f.commit("shared.txt", "line\n", "shared");
+    let a = f.create("a").worktree;
+    let b = f.create("b").worktree;
+    let c = f.create("c").worktree;
+    f.commit_in(Path::new(&a.path), "shared.txt", "from a\n", "a edits");
+    f.commit_in(Path::new(&b.path), "shared.txt", "from b\n", "b edits");
+    f.commit_in(Path::new(&c.path), "other.txt", "c\n", "c alone");
+    let report = conflicts(&mut f.store).unwrap();
+    assert_eq!(report.worktrees, 3);
+    let ab = report
+        .findings
+        .iter()
+        .find(|x| x.a == "a" && x.b == "b")
+        .unwrap();
+    assert!(ab.would_conflict && ab.overlapping.contains(&"shared.txt".to_string()));
+    assert_eq!(ab.conflicting_files, ["shared.txt"]);
+    assert!(
+        !report
+            .findings
+            .iter()
+            .any(|x| x.conflicting_files.contains(&"other.txt".to_string()))
+    );
+}

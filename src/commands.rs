@@ -8,7 +8,7 @@ use switchboard_core::clock::Timestamp;
 use switchboard_core::location::{self, StateLocation};
 use switchboard_core::process::ProcessInfo;
 use switchboard_core::session::{self, EndStatus, Filter, Status};
-use switchboard_core::{Settings, Store, agent, render};
+use switchboard_core::{Settings, Store, agent, render, worktree};
 use switchboard_mcp::{Identity, SwitchboardServer, reference};
 
 use crate::Global;
@@ -131,6 +131,15 @@ pub fn mcp(global: &Global, args: McpArgs) -> Result<()> {
             },
         )?;
     }
+    // Started inside a worktree bound to a session: serve that session (unless told
+    // otherwise, or the session belongs to another agent).
+    let bound = match &args.session {
+        Some(_) => None,
+        None => worktree::containing(&mut store, &std::env::current_dir()?)?
+            .and_then(|w| w.session.zip(w.agent))
+            .filter(|(_, owner)| args.agent.as_ref().is_none_or(|a| a == owner))
+            .map(|(session, _)| session),
+    };
     let identity = Identity {
         agent: args.agent,
         session: None,
@@ -140,6 +149,13 @@ pub fn mcp(global: &Global, args: McpArgs) -> Result<()> {
         server.claim_session(id).with_context(|| {
             format!("cannot claim session {id} (--session / SWITCHBOARD_SESSION)")
         })?;
+    } else if let Some(id) = bound {
+        match server.claim_session(&id) {
+            Ok(_) => tracing::info!(session = %id, "serving the session bound to this worktree"),
+            Err(e) => {
+                tracing::warn!(error = %e, session = %id, "not claiming this worktree's session")
+            }
+        }
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

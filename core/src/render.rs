@@ -5,7 +5,8 @@ use crate::agent::{Agent, AgentKind};
 use crate::clock::Timestamp;
 use crate::group::{Group, MemberKind};
 use crate::message::{DeliveryState, InboxPage, Message, Priority, SentMessage, Thread};
-use crate::session::{Session, SessionPage, SessionTree, Status};
+use crate::session::{Holder, Session, SessionPage, SessionTree, Status};
+use crate::worktree::{ConflictReport, Created, MergeOutcome, WorktreeDiff, WorktreeStatus};
 
 const INTENT_WIDTH: usize = 60;
 
@@ -349,4 +350,185 @@ pub fn groups(list: &[Group]) -> String {
         })
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+fn short(sha: &str) -> &str {
+    &sha[..sha.len().min(10)]
+}
+
+/// A table of worktrees with their live status.
+pub fn worktrees(list: &[WorktreeStatus]) -> String {
+    if list.is_empty() {
+        return "no worktrees".into();
+    }
+    let rows: Vec<Vec<String>> = list
+        .iter()
+        .map(|s| {
+            let w = &s.worktree;
+            let state = if !s.exists {
+                "missing".to_string()
+            } else {
+                format!("+{} -{} {} dirty", s.ahead, s.behind, s.dirty)
+            };
+            let who = match (&w.agent, s.session_live) {
+                (Some(agent), true) => format!("{agent} (live)"),
+                (Some(agent), false) => agent.clone(),
+                (None, _) => String::new(),
+            };
+            let last = s
+                .last_commit
+                .as_ref()
+                .map(|c| clip(&c.subject, 40))
+                .unwrap_or_default();
+            vec![
+                w.name.clone(),
+                w.branch.clone(),
+                state,
+                who,
+                w.port.to_string(),
+                last,
+            ]
+        })
+        .collect();
+    table(
+        &[
+            "WORKTREE",
+            "BRANCH",
+            "STATUS",
+            "AGENT",
+            "PORT",
+            "LAST COMMIT",
+        ],
+        &rows,
+    )
+}
+
+/// A created worktree and how it was prepared.
+pub fn created(c: &Created) -> String {
+    let w = &c.worktree;
+    let mut lines = vec![
+        format!("worktree {} at {}", w.name, w.path),
+        format!(
+            "branch {} from {} ({})",
+            w.branch,
+            short(&w.base_commit),
+            w.base_ref.as_deref().unwrap_or("detached")
+        ),
+        format!(
+            "ports {}-{} (SWITCHBOARD_PORT in .switchboard.env)",
+            w.port,
+            u32::from(w.port) + u32::from(w.ports) - 1
+        ),
+    ];
+    if !c.copied.is_empty() {
+        lines.push(format!("copied: {}", c.copied.join(", ")));
+    }
+    if let Some(setup) = &c.setup {
+        let how = if setup.success {
+            "succeeded".to_string()
+        } else if setup.timed_out {
+            "timed out".to_string()
+        } else {
+            format!("FAILED (exit {:?}); the worktree was kept", setup.exit_code)
+        };
+        lines.push(format!(
+            "setup `{}` {how}\n{}",
+            setup.command.join(" "),
+            setup.output.trim_end()
+        ));
+    }
+    lines.join("\n")
+}
+
+/// What a worktree changes against its base.
+pub fn worktree_diff(d: &WorktreeDiff) -> String {
+    let mut lines = vec![format!(
+        "{} ({}) against {}",
+        d.worktree.name,
+        d.worktree.branch,
+        short(&d.merge_base)
+    )];
+    for f in &d.changed {
+        let mark = if f.uncommitted { " (uncommitted)" } else { "" };
+        lines.push(format!("  {} +{} -{}{mark}", f.path, f.added, f.removed));
+    }
+    for c in &d.commits {
+        lines.push(format!(
+            "commit {} {} [{}]",
+            short(&c.sha),
+            c.subject,
+            c.files.join(", ")
+        ));
+    }
+    if let Some(patch) = &d.patch {
+        lines.push(patch.clone());
+    }
+    lines.join("\n")
+}
+
+/// What a merge did.
+pub fn merged(m: &MergeOutcome) -> String {
+    let mut text = format!(
+        "merged {} into {} ({:?}): {} → {}; {} file(s). Backup of the old {}: {}",
+        m.branch,
+        m.into,
+        m.strategy,
+        short(&m.previous),
+        short(&m.commit),
+        m.files.len(),
+        m.into,
+        m.backup
+    );
+    if !m.left_uncommitted.is_empty() {
+        text.push_str(&format!(
+            "\nnot merged (uncommitted in the worktree): {}",
+            m.left_uncommitted.join(", ")
+        ));
+    }
+    text
+}
+
+/// The conflict radar.
+pub fn conflicts(r: &ConflictReport) -> String {
+    if r.findings.is_empty() {
+        return format!("{} worktrees: no overlapping changes", r.worktrees);
+    }
+    let mut lines = vec![format!("{} worktrees:", r.worktrees)];
+    for c in &r.findings {
+        let verdict = if c.would_conflict {
+            format!("WOULD CONFLICT in {}", c.conflicting_files.join(", "))
+        } else {
+            "would merge cleanly".into()
+        };
+        lines.push(format!(
+            "  {} × {}: overlap {} — {verdict}",
+            c.a,
+            c.b,
+            c.overlapping.join(", ")
+        ));
+    }
+    lines.join("\n")
+}
+
+/// Who is changing a file.
+pub fn holders(path: &str, list: &[Holder]) -> String {
+    if list.is_empty() {
+        return format!("nobody is changing {path}");
+    }
+    let mut lines = vec![format!("{path} is being changed by:")];
+    for h in list {
+        let counts = match (h.added, h.removed) {
+            (Some(a), Some(r)) => format!(" +{a} -{r}"),
+            _ => String::new(),
+        };
+        let state = if h.uncommitted { ", uncommitted" } else { "" };
+        lines.push(format!(
+            "  {} in {} ({}){counts}{state}{}",
+            h.agent,
+            h.worktree.as_deref().unwrap_or("?"),
+            h.session,
+            if h.live { "" } else { " [not live]" }
+        ));
+    }
+    lines.join("\n")
 }

@@ -132,6 +132,58 @@ pub struct Session {
     pub started_at: Timestamp,
     pub last_seen_at: Timestamp,
     pub ended_at: Option<Timestamp>,
+    /// The session's worktree, when it has one.
+    pub worktree: Option<WorktreeRef>,
+    /// What it is changing, as of its last heartbeat in a worktree.
+    pub work: Option<WorkSummary>,
+}
+
+/// Where a session works.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct WorktreeRef {
+    pub name: String,
+    pub path: String,
+    pub branch: String,
+    pub port: u16,
+}
+
+/// The work a session reported on its last heartbeat.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct WorkSummary {
+    pub branch: Option<String>,
+    pub head: Option<String>,
+    /// Commits not yet on the base.
+    pub unmerged: u32,
+    pub changed_files: u32,
+    pub uncommitted_files: u32,
+    pub updated_at: Timestamp,
+}
+
+/// Fills in the worktree and work summary of a loaded session.
+fn attach(conn: &Connection, session: &mut Session) -> Result<()> {
+    session.worktree = conn
+        .prepare_cached("SELECT name, path, branch, port FROM worktrees WHERE session_id = ?1 ORDER BY created_at LIMIT 1")?
+        .query_row([&session.id], |r| Ok(WorktreeRef { name: r.get(0)?, path: r.get(1)?, branch: r.get(2)?, port: r.get(3)? }))
+        .optional()?;
+    session.work = conn
+        .prepare_cached(
+            "SELECT branch, head, unmerged, updated_at,
+                    (SELECT COUNT(*) FROM work_files f WHERE f.session_id = c.session_id),
+                    (SELECT COUNT(*) FROM work_files f WHERE f.session_id = c.session_id AND f.uncommitted)
+             FROM work_context c WHERE session_id = ?1",
+        )?
+        .query_row([&session.id], |r| {
+            Ok(WorkSummary {
+                branch: r.get(0)?,
+                head: r.get(1)?,
+                unmerged: r.get(2)?,
+                updated_at: Timestamp(r.get(3)?),
+                changed_files: r.get(4)?,
+                uncommitted_files: r.get(5)?,
+            })
+        })
+        .optional()?;
+    Ok(())
 }
 
 impl Session {
@@ -207,17 +259,22 @@ fn from_row(r: &Row<'_>, at: usize, cutoff: Timestamp) -> rusqlite::Result<Sessi
         started_at: Timestamp(r.get(at + 10)?),
         last_seen_at,
         ended_at: r.get::<_, Option<i64>>(at + 12)?.map(Timestamp),
+        worktree: None,
+        work: None,
     })
 }
 
 fn fetch(conn: &Connection, id: &str, cutoff: Timestamp) -> Result<Session> {
-    conn.prepare_cached(&format!("SELECT {COLUMNS} FROM sessions WHERE id = ?1"))?
+    let mut session = conn
+        .prepare_cached(&format!("SELECT {COLUMNS} FROM sessions WHERE id = ?1"))?
         .query_row([id], |r| from_row(r, 0, cutoff))
         .optional()?
         .ok_or_else(|| Error::NotFound {
             kind: "session",
             id: id.to_string(),
-        })
+        })?;
+    attach(conn, &mut session)?;
+    Ok(session)
 }
 
 /// Resolves an id or unique prefix and loads the session.
@@ -482,14 +539,26 @@ fn check_owner(session: &Session, agent: Option<&str>) -> Result<()> {
     }
 }
 
+/// The work a session's worktree holds, recorded on heartbeat.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct WorkContext {
+    pub worktree: String,
+    pub branch: String,
+    pub head: String,
+    pub unmerged: u32,
+    pub files: Vec<crate::worktree::ChangedFile>,
+}
+
 /// Records a heartbeat by the session's own agent: the session (and its agent) was seen
-/// now. When `process` differs from the one recorded (the agent restarted), the session
-/// follows the new process.
+/// now, and, when given, the work it is doing replaces what it reported before. When
+/// `process` differs from the one recorded (the agent restarted), the session follows the
+/// new process.
 pub fn heartbeat(
     store: &mut Store,
     id: &str,
     agent: &str,
     process: Option<&ProcessInfo>,
+    work: Option<&WorkContext>,
 ) -> Result<Session> {
     let cutoff = store.stale_cutoff();
     store.write(|tx| {
@@ -502,8 +571,80 @@ pub fn heartbeat(
         )?
         .execute((&session.id, now.millis(), process.map(|p| p.pid), process.map(|p| &p.host)))?;
         agent::touch(tx, &session.agent, now)?;
-        event::append(tx, kind::SESSION_HEARTBEAT, Some(agent), &serde_json::json!({"session": session.id}), now)?;
+        if let Some(work) = work {
+            record_work(tx, &session.id, work, now)?;
+        }
+        let payload = serde_json::json!({"session": session.id, "files": work.map(|w| w.files.len())});
+        event::append(tx, kind::SESSION_HEARTBEAT, Some(agent), &payload, now)?;
         fetch(tx, &session.id, cutoff)
+    })
+}
+
+fn record_work(conn: &Connection, session: &str, work: &WorkContext, now: Timestamp) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO work_context (session_id, worktree, branch, head, unmerged, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (session_id) DO UPDATE SET worktree = excluded.worktree, branch = excluded.branch,
+             head = excluded.head, unmerged = excluded.unmerged, updated_at = excluded.updated_at",
+    )?
+    .execute((session, &work.worktree, &work.branch, &work.head, work.unmerged, now.millis()))?;
+    conn.prepare_cached("DELETE FROM work_files WHERE session_id = ?1")?
+        .execute([session])?;
+    let mut insert = conn.prepare_cached(
+        "INSERT INTO work_files (session_id, path, added, removed, uncommitted) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    for f in &work.files {
+        insert.execute((session, &f.path, f.added, f.removed, f.uncommitted))?;
+    }
+    Ok(())
+}
+
+/// A session changing a file right now (as of its last heartbeat).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Holder {
+    pub session: String,
+    pub agent: String,
+    pub worktree: Option<String>,
+    pub branch: Option<String>,
+    pub added: Option<u32>,
+    pub removed: Option<u32>,
+    pub uncommitted: bool,
+    pub live: bool,
+    pub reported_at: Timestamp,
+}
+
+/// Which open sessions are changing `path` (repository-relative), per their latest heartbeat.
+pub fn who_has(store: &mut Store, path: &str) -> Result<Vec<Holder>> {
+    let path = path.trim().trim_start_matches("./");
+    if path.is_empty() {
+        return Err(Error::Invalid(
+            "give a file path relative to the repository root".into(),
+        ));
+    }
+    let cutoff = store.stale_cutoff();
+    store.read(|tx| {
+        let sql = format!(
+            "SELECT s.id, s.agent, c.worktree, c.branch, f.added, f.removed, f.uncommitted, {live}, c.updated_at
+             FROM work_files f JOIN sessions s ON s.id = f.session_id JOIN work_context c ON c.session_id = f.session_id
+             WHERE f.path = :path AND s.status = 'active' ORDER BY c.updated_at DESC",
+            live = live_condition("s.")
+        );
+        let holders = tx
+            .prepare_cached(&sql)?
+            .query_map(named_params! {":path": path, ":cutoff": cutoff.millis()}, |r| {
+                Ok(Holder {
+                    session: r.get(0)?,
+                    agent: r.get(1)?,
+                    worktree: r.get(2)?,
+                    branch: r.get(3)?,
+                    added: r.get(4)?,
+                    removed: r.get(5)?,
+                    uncommitted: r.get(6)?,
+                    live: r.get(7)?,
+                    reported_at: Timestamp(r.get(8)?),
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(holders)
     })
 }
 
@@ -697,6 +838,9 @@ pub fn list(store: &mut Store, filter: &Filter) -> Result<SessionPage> {
             .collect::<rusqlite::Result<_>>()?;
         let truncated = sessions.len() > limit as usize;
         sessions.truncate(limit as usize);
+        for session in &mut sessions {
+            attach(tx, session)?;
+        }
         Ok(SessionPage { sessions, truncated })
     })
 }
@@ -780,6 +924,8 @@ pub fn tree(store: &mut Store, id_or_prefix: &str, max_depth: Option<u32>) -> Re
             if level == depth && has_children {
                 truncated = true;
             }
+            let mut session = session;
+            attach(tx, &mut session)?;
             nodes.push(TreeNode { depth: level, session });
         }
         if nodes.len() > MAX_TREE_NODES as usize {
@@ -876,7 +1022,7 @@ mod tests {
         )
         .unwrap();
         std::thread::sleep(Duration::from_millis(3));
-        let beat = heartbeat(&mut store, &s.id, "codex", None).unwrap();
+        let beat = heartbeat(&mut store, &s.id, "codex", None, None).unwrap();
         assert!(beat.last_seen_at > s.last_seen_at);
         let changed = update(
             &mut store,
@@ -908,7 +1054,7 @@ mod tests {
             again.to_string().contains("already ended (failed"),
             "{again}"
         );
-        assert!(heartbeat(&mut store, &s.id, "codex", None).is_err());
+        assert!(heartbeat(&mut store, &s.id, "codex", None, None).is_err());
         assert_eq!(agent::get(&mut store, "codex").unwrap().live_sessions, 0);
     }
 
@@ -1064,7 +1210,9 @@ mod tests {
         assert_eq!(later.status, Status::Stale);
         assert!(later.stale_reason.unwrap().contains("no heartbeat since"));
         assert_eq!(
-            heartbeat(&mut store, &s.id, "sleepy", None).unwrap().status,
+            heartbeat(&mut store, &s.id, "sleepy", None, None)
+                .unwrap()
+                .status,
             Status::Active
         );
     }
@@ -1177,12 +1325,12 @@ mod tests {
         )
         .unwrap();
         assert_eq!(s.status, Status::Stale);
-        let err = heartbeat(&mut store, &s.id, "claude", Some(&me)).unwrap_err();
+        let err = heartbeat(&mut store, &s.id, "claude", Some(&me), None).unwrap_err();
         assert!(
             err.to_string().contains("belongs to agent 'codex'"),
             "{err}"
         );
-        let beat = heartbeat(&mut store, &s.id, "codex", Some(&me)).unwrap();
+        let beat = heartbeat(&mut store, &s.id, "codex", Some(&me), None).unwrap();
         assert_eq!(
             (beat.status, beat.process.as_ref()),
             (Status::Active, Some(&me))

@@ -16,6 +16,7 @@ mod resources;
 mod schema;
 mod server;
 mod tools;
+mod worktrees;
 
 pub use server::{INSTRUCTIONS, Identity, SwitchboardServer};
 

@@ -1,5 +1,6 @@
 //! The rmcp server: shared state, the blocking bridge to the core, and protocol plumbing.
 
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -33,6 +34,8 @@ pub(crate) struct State {
     pub store: Store,
     pub identity: Identity,
     pub process: ProcessInfo,
+    /// The checkout this server was started in: the default base of new worktrees.
+    pub checkout: PathBuf,
     last_touch: Option<Instant>,
 }
 
@@ -57,6 +60,7 @@ impl SwitchboardServer {
                 store,
                 identity,
                 process,
+                checkout: std::env::current_dir().unwrap_or_default(),
                 last_touch: None,
             })),
             live,
@@ -67,7 +71,14 @@ impl SwitchboardServer {
     }
 
     fn tool_router() -> ToolRouter<Self> {
-        Self::session_tools() + Self::message_tools()
+        Self::session_tools() + Self::message_tools() + Self::worktree_tools()
+    }
+
+    /// Uses `dir` (a checkout of the repository) as this server's own checkout: new
+    /// worktrees start from its HEAD.
+    pub fn with_checkout(self, dir: &std::path::Path) -> Self {
+        self.lock().checkout = dir.to_path_buf();
+        self
     }
 
     /// Claims an existing session for this server's process (e.g. one spawned for this

@@ -10,6 +10,7 @@ use switchboard_core::message;
 use switchboard_core::session::{
     self, Claim, EndStatus, Filter, NewSession, SessionUpdate, Status,
 };
+use switchboard_core::worktree;
 
 use crate::reply::{AgentList, Started, WhoAmI};
 use crate::schema;
@@ -86,6 +87,8 @@ pub struct SpawnArgs {
     /// Who works it. Default: you.
     pub agent: Option<String>,
     pub role: Option<String>,
+    /// Also create its own worktree (from your HEAD).
+    pub worktree: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -97,6 +100,8 @@ pub struct ForkArgs {
     /// Who works it. Default: you.
     pub agent: Option<String>,
     pub role: Option<String>,
+    /// Also create its own worktree (from the source's HEAD).
+    pub worktree: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -120,6 +125,34 @@ fn handed_over(
         role,
         intent,
         ..Default::default()
+    }
+}
+
+/// Gives a just-created session its own worktree when asked. If the worktree cannot be
+/// made, the session is ended `abandoned` with the reason, so nothing is left half-done.
+fn with_worktree(
+    st: &mut crate::server::State,
+    actor: &str,
+    created: session::Session,
+    base: Option<&session::Session>,
+    wanted: bool,
+) -> Result<session::Session, switchboard_core::Error> {
+    if !wanted {
+        return Ok(created);
+    }
+    match worktree::create_for_session(&mut st.store, actor, &st.checkout, &created, base) {
+        Ok(_) => session::get(&mut st.store, &created.id),
+        Err(e) => {
+            let reason = format!("its worktree could not be created: {e}");
+            session::end(
+                &mut st.store,
+                &created.id,
+                EndStatus::Abandoned,
+                Some(&reason),
+                actor,
+            )?;
+            Err(e)
+        }
     }
 }
 
@@ -207,7 +240,7 @@ impl SwitchboardServer {
         self.run(move |st| {
             let actor = st.identity.agent()?.to_string();
             let id = st.identity.session_or(args.session.as_deref())?.to_string();
-            session::heartbeat(&mut st.store, &id, &actor, Some(&st.process))
+            worktree::heartbeat(&mut st.store, &id, &actor, Some(&st.process))
         })
         .await
     }
@@ -293,7 +326,8 @@ impl SwitchboardServer {
             let actor = st.identity.agent()?.to_string();
             let parent = st.identity.session()?.to_string();
             let child = handed_over(&actor, args.agent, args.role, args.intent);
-            session::spawn(&mut st.store, &parent, &child, &actor)
+            let child = session::spawn(&mut st.store, &parent, &child, &actor)?;
+            with_worktree(st, &actor, child, None, args.worktree.unwrap_or(false))
         })
         .await
     }
@@ -309,7 +343,15 @@ impl SwitchboardServer {
             let actor = st.identity.agent()?.to_string();
             let from = st.identity.session_or(args.from.as_deref())?.to_string();
             let alt = handed_over(&actor, args.agent, args.role, args.intent);
-            session::fork(&mut st.store, &from, &alt, &actor)
+            let alt = session::fork(&mut st.store, &from, &alt, &actor)?;
+            let source = session::get(&mut st.store, &from)?;
+            with_worktree(
+                st,
+                &actor,
+                alt,
+                Some(&source),
+                args.worktree.unwrap_or(false),
+            )
         })
         .await
     }

@@ -4,3 +4,4 @@ mod harness;
 mod messaging;
 mod resources;
 mod tools;
+mod worktrees;

@@ -41,7 +41,16 @@ async fn tool_list_schemas_and_annotations_snapshot() {
             "session_tree",
             "session_update",
             "thread_get",
-            "whoami"
+            "who_has",
+            "whoami",
+            "worktree_conflicts",
+            "worktree_create",
+            "worktree_diff",
+            "worktree_list",
+            "worktree_merge",
+            "worktree_prune",
+            "worktree_remove",
+            "worktree_sync"
         ]
     );
     for tool in &tools {

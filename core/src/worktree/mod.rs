@@ -659,3 +659,81 @@ pub fn prune(
         idle,
     })
 }
+
+/// What the session's worktree is changing now, if it has one whose folder exists.
+fn work_context(store: &mut Store, session: &str) -> Result<Option<crate::session::WorkContext>> {
+    let bound = store.read(|tx| {
+        Ok(tx
+            .prepare_cached(
+                "SELECT name FROM worktrees WHERE session_id = ?1 ORDER BY created_at LIMIT 1",
+            )?
+            .query_row([session], |r| r.get::<_, String>(0))
+            .optional()?)
+    })?;
+    let Some(name) = bound else { return Ok(None) };
+    let w = get(store, &name)?;
+    if !Path::new(&w.path).exists() {
+        return Ok(None);
+    }
+    let d = status::diff_of(w, false)?;
+    Ok(Some(crate::session::WorkContext {
+        worktree: d.worktree.name.clone(),
+        branch: d.worktree.branch.clone(),
+        head: resolve_commit(Path::new(&d.worktree.path), "HEAD")?,
+        unmerged: u32::try_from(d.commits.len()).unwrap_or(u32::MAX),
+        files: d.changed,
+    }))
+}
+
+/// A heartbeat that also records what the session's worktree is changing, so
+/// [`crate::session::who_has`] can answer. A worktree that cannot be read is logged and
+/// skipped; the heartbeat itself still counts.
+pub fn heartbeat(
+    store: &mut Store,
+    id: &str,
+    agent: &str,
+    process: Option<&crate::process::ProcessInfo>,
+) -> Result<crate::session::Session> {
+    let session = store.read(|tx| id::resolve(tx, IdKind::Session, id))?;
+    let work = work_context(store, &session).unwrap_or_else(|e| {
+        tracing::warn!(error = %e, session, "cannot read the session's worktree for its work context");
+        None
+    });
+    crate::session::heartbeat(store, &session, agent, process, work.as_ref())
+}
+
+/// Creates the worktree of a just-created `session` (named after its agent and id),
+/// starting from `from`'s HEAD, or from the HEAD of `base_session`'s worktree when it has
+/// one (a fork starts where its source is).
+pub fn create_for_session(
+    store: &mut Store,
+    actor: &str,
+    from: &Path,
+    session: &crate::session::Session,
+    base_session: Option<&crate::session::Session>,
+) -> Result<Created> {
+    let suffix: String = session
+        .id
+        .chars()
+        .rev()
+        .take(6)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    let name = format!(
+        "{}-{}",
+        session.agent.replace(':', "-"),
+        suffix.to_ascii_lowercase()
+    );
+    let start = base_session
+        .and_then(|s| s.worktree.as_ref())
+        .map(|w| PathBuf::from(&w.path));
+    let new = NewWorktree {
+        name,
+        base: None,
+        branch: None,
+        session: Some(session.id.clone()),
+    };
+    create(store, actor, start.as_deref().unwrap_or(from), &new)
+}

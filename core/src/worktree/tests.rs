@@ -659,3 +659,104 @@ fn the_conflict_radar_finds_overlaps_and_real_conflicts() {
             .any(|x| x.conflicting_files.contains(&"other.txt".to_string()))
     );
 }
+
+#[test]
+fn heartbeats_record_work_so_who_has_can_answer() {
+    use crate::session::{self, NewSession};
+    let mut f = Fixture::new();
+    f.commit("shared.rs", "a\n", "shared");
+    let me = crate::process::ProcessInfo::current();
+    let alpha = session::start(
+        &mut f.store,
+        &NewSession {
+            agent: "alpha".into(),
+            intent: "x".into(),
+            process: Some(me.clone()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let beta = session::start(
+        &mut f.store,
+        &NewSession {
+            agent: "beta".into(),
+            intent: "y".into(),
+            process: Some(me.clone()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let root = f.root.clone();
+    let wa = create(
+        &mut f.store,
+        "alpha",
+        &root,
+        &NewWorktree {
+            name: "wa".into(),
+            session: Some(alpha.id.clone()),
+            ..Default::default()
+        },
+    )
+    .unwrap()
+    .worktree;
+    let wb = create(
+        &mut f.store,
+        "beta",
+        &root,
+        &NewWorktree {
+            name: "wb".into(),
+            session: Some(beta.id.clone()),
+            ..Default::default()
+        },
+    )
+    .unwrap()
+    .worktree;
+    f.commit_in(
+        Path::new(&wa.path),
+        "shared.rs",
+        "a\nalpha\n",
+        "alpha edits",
+    );
+    std::fs::write(
+        Path::new(&wb.path).join("shared.rs"),
+        "a\nbeta, not committed\n",
+    )
+    .unwrap();
+    let seen = heartbeat(&mut f.store, &alpha.id, "alpha", Some(&me)).unwrap();
+    heartbeat(&mut f.store, &beta.id, "beta", Some(&me)).unwrap();
+    let work = seen.work.unwrap();
+    assert_eq!(
+        (work.unmerged, work.changed_files, work.uncommitted_files),
+        (1, 1, 0)
+    );
+    assert_eq!(seen.worktree.unwrap().name, "wa");
+    let holders = session::who_has(&mut f.store, "shared.rs").unwrap();
+    let who: Vec<(&str, bool)> = holders
+        .iter()
+        .map(|h| (h.agent.as_str(), h.uncommitted))
+        .collect();
+    assert_eq!(who.len(), 2);
+    assert!(
+        who.contains(&("alpha", false)) && who.contains(&("beta", true)),
+        "{who:?}"
+    );
+    assert!(holders.iter().all(|h| h.live && h.added == Some(1)));
+    assert!(
+        session::who_has(&mut f.store, "other.rs")
+            .unwrap()
+            .is_empty()
+    );
+    session::end(
+        &mut f.store,
+        &beta.id,
+        session::EndStatus::Completed,
+        None,
+        "beta",
+    )
+    .unwrap();
+    assert_eq!(
+        session::who_has(&mut f.store, "./shared.rs").unwrap().len(),
+        1,
+        "ended sessions no longer hold files"
+    );
+}

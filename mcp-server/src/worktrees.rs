@@ -1,0 +1,323 @@
+//! The worktree tools: one isolated checkout per session, its status and diff, merging
+//! back, syncing, safe removal, and who is changing what.
+
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::model::CallToolResult;
+use rmcp::{tool, tool_router};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use switchboard_core::session::{self, Holder};
+use switchboard_core::worktree::{
+    self, ConflictReport, Created, MergeOutcome, NewWorktree, PruneReport, Removed, Strategy,
+    SyncOutcome, WorktreeDiff, WorktreeStatus,
+};
+use switchboard_core::{Error, render};
+
+use crate::reply::Render;
+use crate::schema;
+use crate::server::SwitchboardServer;
+
+/// Sessions that ended longer ago than this are reported by worktree_prune by default.
+const DEFAULT_IDLE_DAYS: u64 = 7;
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct CreateArgs {
+    /// Folder name under the worktree root (letters, digits, - _ .).
+    pub name: String,
+    /// Commit-ish to start from. Default: your HEAD.
+    pub base: Option<String>,
+    /// Branch to create, or an existing one to check out. Default sb/<name>.
+    pub branch: Option<String>,
+    /// Session to bind. Default: yours.
+    pub session: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct NameArgs {
+    pub name: String,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct DiffArgs {
+    pub name: String,
+    /// Include the patch text (max 256 KiB).
+    pub patch: Option<bool>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct MergeArgs {
+    pub name: String,
+    /// Target branch. Default: the branch it was made from.
+    pub into: Option<String>,
+    /// Default merge.
+    pub strategy: Option<Strategy>,
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct RemoveArgs {
+    pub name: String,
+    /// Remove even with uncommitted or unmerged work (a backup ref is kept).
+    pub force: Option<bool>,
+    pub delete_branch: Option<bool>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct PruneArgs {
+    /// Clean up for real (default: a dry-run listing).
+    pub apply: Option<bool>,
+    /// Report worktrees of sessions ended this many days ago (default 7).
+    pub ended_days: Option<u64>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct WhoHasArgs {
+    /// Repository-relative file path.
+    pub path: String,
+}
+
+/// Every worktree with live status.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct WorktreeList {
+    pub worktrees: Vec<WorktreeStatus>,
+}
+
+/// Who is changing a file.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct Holders {
+    pub path: String,
+    pub holders: Vec<Holder>,
+}
+
+impl Render for Created {
+    fn render(&self) -> String {
+        render::created(self)
+    }
+}
+
+impl Render for WorktreeList {
+    fn render(&self) -> String {
+        render::worktrees(&self.worktrees)
+    }
+}
+
+impl Render for WorktreeDiff {
+    fn render(&self) -> String {
+        render::worktree_diff(self)
+    }
+}
+
+impl Render for MergeOutcome {
+    fn render(&self) -> String {
+        render::merged(self)
+    }
+}
+
+impl Render for SyncOutcome {
+    fn render(&self) -> String {
+        if self.up_to_date {
+            return format!("{} already contains its base", self.branch);
+        }
+        format!(
+            "rebased {} onto {}; backup of the old branch: {}",
+            self.branch, self.onto, self.backup
+        )
+    }
+}
+
+impl Render for Removed {
+    fn render(&self) -> String {
+        let mut text = format!("removed worktree {}", self.worktree.name);
+        if self.branch_deleted {
+            text.push_str(&format!(" and branch {}", self.worktree.branch));
+        }
+        if !self.backups.is_empty() {
+            text.push_str(&format!("; restore from {}", self.backups.join(", ")));
+        }
+        text
+    }
+}
+
+impl Render for PruneReport {
+    fn render(&self) -> String {
+        format!(
+            "{}stale git entries: {}; missing folders: {}; worktrees of long-ended sessions: {}",
+            if self.dry_run {
+                "dry run — nothing changed. "
+            } else {
+                ""
+            },
+            self.stale_admin_entries.len(),
+            self.missing_folders.join(", "),
+            self.idle.join(", ")
+        )
+    }
+}
+
+impl Render for ConflictReport {
+    fn render(&self) -> String {
+        render::conflicts(self)
+    }
+}
+
+impl Render for Holders {
+    fn render(&self) -> String {
+        render::holders(&self.path, &self.holders)
+    }
+}
+
+fn actor(st: &crate::server::State) -> Result<String, Error> {
+    Ok(st.identity.agent()?.to_string())
+}
+
+#[tool_router(router = worktree_tools, vis = "pub(crate)")]
+impl SwitchboardServer {
+    /// Create an isolated worktree for a session (default: yours) from your HEAD; returns path, branch, base and ports.
+    #[tool(
+        input_schema = schema::input::<CreateArgs>(),
+        output_schema = schema::output::<Created>(),
+        annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = false)
+    )]
+    async fn worktree_create(&self, Parameters(args): Parameters<CreateArgs>) -> CallToolResult {
+        self.run(move |st| {
+            let me = actor(st)?;
+            let new = NewWorktree {
+                name: args.name,
+                base: args.base,
+                branch: args.branch,
+                session: args.session.or_else(|| st.identity.session.clone()),
+            };
+            worktree::create(&mut st.store, &me, &st.checkout, &new)
+        })
+        .await
+    }
+
+    /// Worktrees with live status: branch, ahead/behind base, dirty files, last commit, agent.
+    #[tool(
+        output_schema = schema::output::<WorktreeList>(),
+        annotations(read_only_hint = true, open_world_hint = false)
+    )]
+    async fn worktree_list(&self) -> CallToolResult {
+        self.run(|st| {
+            Ok(WorktreeList {
+                worktrees: worktree::list(&mut st.store)?,
+            })
+        })
+        .await
+    }
+
+    /// A worktree's changes against its base: files (+/-), uncommitted files, unmerged commits, optional patch.
+    #[tool(
+        input_schema = schema::input::<DiffArgs>(),
+        output_schema = schema::output::<WorktreeDiff>(),
+        annotations(read_only_hint = true, open_world_hint = false)
+    )]
+    async fn worktree_diff(&self, Parameters(args): Parameters<DiffArgs>) -> CallToolResult {
+        self.run(move |st| worktree::diff(&mut st.store, &args.name, args.patch.unwrap_or(false)))
+            .await
+    }
+
+    /// Merge a worktree's branch back. Refuses (changing nothing) on conflict or dirty target files; keeps a backup ref.
+    #[tool(
+        input_schema = schema::input::<MergeArgs>(),
+        output_schema = schema::output::<MergeOutcome>(),
+        annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = false)
+    )]
+    async fn worktree_merge(&self, Parameters(args): Parameters<MergeArgs>) -> CallToolResult {
+        self.run(move |st| {
+            let me = actor(st)?;
+            let strategy = args.strategy.unwrap_or_default();
+            worktree::merge(
+                &mut st.store,
+                &me,
+                &args.name,
+                args.into.as_deref(),
+                strategy,
+                args.message.as_deref(),
+            )
+        })
+        .await
+    }
+
+    /// Rebase a worktree's branch onto its base's tip; on conflict it aborts and changes nothing.
+    #[tool(
+        input_schema = schema::input::<NameArgs>(),
+        output_schema = schema::output::<SyncOutcome>(),
+        annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
+    )]
+    async fn worktree_sync(&self, Parameters(args): Parameters<NameArgs>) -> CallToolResult {
+        self.run(move |st| {
+            let me = actor(st)?;
+            worktree::sync(&mut st.store, &me, &args.name)
+        })
+        .await
+    }
+
+    /// Remove a worktree. Refuses uncommitted or unmerged work (listing it) unless force; force keeps a backup ref.
+    #[tool(
+        input_schema = schema::input::<RemoveArgs>(),
+        output_schema = schema::output::<Removed>(),
+        annotations(read_only_hint = false, destructive_hint = true, idempotent_hint = false, open_world_hint = false)
+    )]
+    async fn worktree_remove(&self, Parameters(args): Parameters<RemoveArgs>) -> CallToolResult {
+        self.run(move |st| {
+            let me = actor(st)?;
+            worktree::remove(
+                &mut st.store,
+                &me,
+                &args.name,
+                args.force.unwrap_or(false),
+                args.delete_branch.unwrap_or(false),
+            )
+        })
+        .await
+    }
+
+    /// List (or with apply, clean) worktree entries whose folders are gone and worktrees of long-ended sessions.
+    #[tool(
+        input_schema = schema::input::<PruneArgs>(),
+        output_schema = schema::output::<PruneReport>(),
+        annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
+    )]
+    async fn worktree_prune(&self, Parameters(args): Parameters<PruneArgs>) -> CallToolResult {
+        self.run(move |st| {
+            let me = actor(st)?;
+            let idle = std::time::Duration::from_secs(
+                args.ended_days.unwrap_or(DEFAULT_IDLE_DAYS) * 86_400,
+            );
+            worktree::prune(
+                &mut st.store,
+                &me,
+                &st.checkout,
+                args.apply.unwrap_or(false),
+                idle,
+            )
+        })
+        .await
+    }
+
+    /// Conflict radar: overlapping changed files between worktrees (and each vs its base), and whether merges would conflict.
+    #[tool(
+        output_schema = schema::output::<ConflictReport>(),
+        annotations(read_only_hint = true, open_world_hint = false)
+    )]
+    async fn worktree_conflicts(&self) -> CallToolResult {
+        self.run(|st| worktree::conflicts(&mut st.store)).await
+    }
+
+    /// Which live sessions are changing a file (from their heartbeats).
+    #[tool(
+        input_schema = schema::input::<WhoHasArgs>(),
+        output_schema = schema::output::<Holders>(),
+        annotations(read_only_hint = true, open_world_hint = false)
+    )]
+    async fn who_has(&self, Parameters(args): Parameters<WhoHasArgs>) -> CallToolResult {
+        self.run(move |st| {
+            Ok(Holders {
+                holders: session::who_has(&mut st.store, &args.path)?,
+                path: args.path,
+            })
+        })
+        .await
+    }
+}

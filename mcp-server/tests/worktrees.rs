@@ -1,0 +1,249 @@
+//! The worktree tools over MCP, on a real temporary git repository.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::{Value, json};
+use switchboard_mcp::client::AgentClient;
+
+use crate::harness::{Harness, connect, ok, refused};
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn commit(dir: &Path, file: &str, content: &str, message: &str) {
+    std::fs::write(dir.join(file), content).unwrap();
+    git(dir, &["add", file]);
+    git(dir, &["commit", "-q", "-m", message]);
+}
+
+/// A harness whose servers run in a fresh repository (branch main, one commit).
+struct RepoHarness {
+    harness: Harness,
+    repo: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl RepoHarness {
+    fn new() -> RepoHarness {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = dir.path().join("repo");
+        std::fs::create_dir(&repo).unwrap();
+        let repo = repo.canonicalize().unwrap();
+        git(&repo, &["init", "-q", "-b", "main"]);
+        git(&repo, &["config", "user.name", "T"]);
+        git(&repo, &["config", "user.email", "t@example.invalid"]);
+        commit(&repo, "shared.txt", "base\n", "first");
+        RepoHarness {
+            harness: Harness::new(),
+            repo,
+            _dir: dir,
+        }
+    }
+
+    async fn agent(&self, name: &str) -> AgentClient {
+        let client = connect(self.harness.server(Some(name)).with_checkout(&self.repo)).await;
+        ok(
+            &client,
+            "session_start",
+            json!({"intent": format!("{name} works")}),
+        )
+        .await;
+        client
+    }
+}
+
+fn path_of(created: &Value) -> PathBuf {
+    PathBuf::from(created["worktree"]["path"].as_str().unwrap())
+}
+
+#[tokio::test]
+async fn create_list_diff_heartbeat_and_who_has() {
+    let h = RepoHarness::new();
+    let alpha = h.agent("alpha").await;
+    let created = ok(&alpha, "worktree_create", json!({"name": "wa"})).await;
+    assert_eq!(created["worktree"]["branch"], "sb/wa");
+    assert_eq!(created["worktree"]["base_ref"], "main");
+    assert_eq!(
+        created["worktree"]["base_commit"],
+        git(&h.repo, &["rev-parse", "HEAD"]).trim()
+    );
+    assert_eq!(
+        created["worktree"]["agent"], "alpha",
+        "bound to the caller's session"
+    );
+    let wa = path_of(&created);
+    commit(&wa, "shared.txt", "base\nalpha\n", "alpha change");
+    std::fs::write(wa.join("new.txt"), "draft\n").unwrap();
+
+    let listed = ok(&alpha, "worktree_list", json!({})).await;
+    let s = &listed["worktrees"][0];
+    assert_eq!(
+        (
+            s["ahead"].as_u64(),
+            s["dirty"].as_u64(),
+            s["session_live"].as_bool()
+        ),
+        (Some(1), Some(1), Some(true))
+    );
+    let diff = ok(
+        &alpha,
+        "worktree_diff",
+        json!({"name": "wa", "patch": true}),
+    )
+    .await;
+    assert_eq!(diff["commits"][0]["subject"], "alpha change");
+    assert!(diff["patch"].as_str().unwrap().contains("+alpha"));
+
+    let beat = ok(&alpha, "session_heartbeat", json!({})).await;
+    assert_eq!(beat["work"]["changed_files"], 2);
+    assert_eq!(beat["worktree"]["name"], "wa");
+    let who = ok(&alpha, "who_has", json!({"path": "shared.txt"})).await;
+    assert_eq!(who["holders"][0]["agent"], "alpha");
+    assert_eq!(who["holders"][0]["uncommitted"], false);
+    let started = ok(&alpha, "session_start", json!({"session": beat["id"]})).await;
+    assert_eq!(
+        started["session"]["worktree"]["name"], "wa",
+        "session_start reports the worktree"
+    );
+
+    let msg = refused(&alpha, "worktree_create", json!({"name": "../escape"})).await;
+    assert!(msg.contains("not a valid worktree name"), "{msg}");
+    let msg = refused(&alpha, "worktree_diff", json!({"name": "nope"})).await;
+    assert!(msg.contains("no worktree matches 'nope'"), "{msg}");
+}
+
+#[tokio::test]
+async fn merge_sync_conflicts_and_refusals() {
+    let h = RepoHarness::new();
+    let alpha = h.agent("alpha").await;
+    let wa = path_of(&ok(&alpha, "worktree_create", json!({"name": "wa"})).await);
+    let wb = path_of(&ok(&alpha, "worktree_create", json!({"name": "wb"})).await);
+    commit(&wa, "shared.txt", "from a\n", "a edits");
+    commit(&wb, "shared.txt", "from b\n", "b edits");
+    let radar = ok(&alpha, "worktree_conflicts", json!({})).await;
+    let pair = &radar["findings"][0];
+    assert_eq!(
+        (
+            pair["a"].as_str(),
+            pair["b"].as_str(),
+            pair["would_conflict"].as_bool()
+        ),
+        (Some("wa"), Some("wb"), Some(true))
+    );
+
+    let merged = ok(
+        &alpha,
+        "worktree_merge",
+        json!({"name": "wa", "strategy": "squash"}),
+    )
+    .await;
+    assert_eq!(merged["into"], "main");
+    assert!(
+        merged["backup"]
+            .as_str()
+            .unwrap()
+            .starts_with("refs/switchboard/backup/")
+    );
+    assert_eq!(
+        std::fs::read_to_string(h.repo.join("shared.txt")).unwrap(),
+        "from a\n"
+    );
+    let before = git(&h.repo, &["rev-parse", "main"]);
+    let msg = refused(&alpha, "worktree_merge", json!({"name": "wb"})).await;
+    assert!(
+        msg.contains("would conflict in: shared.txt") && msg.contains("Nothing was changed"),
+        "{msg}"
+    );
+    assert_eq!(git(&h.repo, &["rev-parse", "main"]), before);
+    let msg = refused(&alpha, "worktree_sync", json!({"name": "wb"})).await;
+    assert!(msg.contains("would conflict in: shared.txt"), "{msg}");
+
+    let wc = path_of(
+        &ok(
+            &alpha,
+            "worktree_create",
+            json!({"name": "wc", "base": "main"}),
+        )
+        .await,
+    );
+    commit(&h.repo, "main.txt", "m\n", "main moves");
+    commit(&wc, "c.txt", "c\n", "c work");
+    let synced = ok(&alpha, "worktree_sync", json!({"name": "wc"})).await;
+    assert_eq!(synced["up_to_date"], false);
+    assert_eq!(
+        git(&wc, &["merge-base", "HEAD", "main"]),
+        git(&h.repo, &["rev-parse", "main"])
+    );
+}
+
+#[tokio::test]
+async fn remove_prune_and_worktrees_for_spawned_and_forked_sessions() {
+    let h = RepoHarness::new();
+    let lead = h.agent("lead").await;
+    let child = ok(
+        &lead,
+        "session_spawn",
+        json!({"intent": "sub task", "agent": "worker", "worktree": true}),
+    )
+    .await;
+    let child_wt = child["worktree"].clone();
+    assert!(
+        child_wt["name"].as_str().unwrap().starts_with("worker-"),
+        "{child_wt}"
+    );
+    let fork = ok(
+        &lead,
+        "session_fork",
+        json!({"from": child["id"], "intent": "other way", "agent": "alt", "worktree": true}),
+    )
+    .await;
+    assert!(
+        fork["worktree"]["name"]
+            .as_str()
+            .unwrap()
+            .starts_with("alt-")
+    );
+    let child_path = PathBuf::from(child_wt["path"].as_str().unwrap());
+    commit(&child_path, "w.txt", "w\n", "worker commit");
+    let fork_head = git(
+        Path::new(fork["worktree"]["path"].as_str().unwrap()),
+        &["rev-parse", "HEAD"],
+    );
+    assert_eq!(
+        fork_head,
+        git(&h.repo, &["rev-parse", "HEAD"]),
+        "the fork started where its source was"
+    );
+
+    let name = child_wt["name"].as_str().unwrap();
+    let msg = refused(&lead, "worktree_remove", json!({"name": name})).await;
+    assert!(
+        msg.contains("worker commit") && msg.contains("force"),
+        "{msg}"
+    );
+    let removed = ok(
+        &lead,
+        "worktree_remove",
+        json!({"name": name, "force": true, "delete_branch": true}),
+    )
+    .await;
+    assert!(!removed["backups"].as_array().unwrap().is_empty());
+    assert!(!child_path.exists());
+    let report = ok(&lead, "worktree_prune", json!({})).await;
+    assert_eq!(report["dry_run"], true);
+    let nobody = h.harness.client(None).await;
+    let msg = refused(&nobody, "worktree_create", json!({"name": "x"})).await;
+    assert!(msg.contains("session_start"), "{msg}");
+}

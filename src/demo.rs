@@ -119,6 +119,54 @@ fn summary(tool: &str, args: &Value, out: &Value) -> String {
                 quote(first["body"].as_str())
             )
         }
+        "who_has" => {
+            let holders: Vec<&str> = out["holders"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|h| h["agent"].as_str())
+                .collect();
+            format!(
+                " → {} is being changed by {}",
+                out["path"].as_str().unwrap_or("?"),
+                holders.join(" and ")
+            )
+        }
+        "worktree_conflicts" => {
+            let findings: Vec<String> = out["findings"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|c| {
+                    let verdict = if c["would_conflict"] == true {
+                        "would conflict"
+                    } else {
+                        "overlap"
+                    };
+                    format!(
+                        "{} × {} {verdict} in {}",
+                        c["a"].as_str().unwrap_or("?"),
+                        c["b"].as_str().unwrap_or("?"),
+                        c["overlapping"]
+                    )
+                })
+                .collect();
+            format!(" → {}", findings.join("; "))
+        }
+        "worktree_merge" => format!(
+            " → {} merged into {} ({} files), backup {}",
+            out["branch"].as_str().unwrap_or("?"),
+            out["into"].as_str().unwrap_or("?"),
+            out["files"].as_array().map_or(0, Vec::len),
+            out["backup"].as_str().unwrap_or("?")
+        ),
+        "session_spawn" if out["worktree"].is_object() => format!(
+            " → {} for {} in worktree {}{}",
+            out["id"].as_str().unwrap_or("?"),
+            out["agent"].as_str().unwrap_or("?"),
+            out["worktree"]["name"].as_str().unwrap_or("?"),
+            quote(out["intent"].as_str())
+        ),
         "message_read" | "message_ack" => {
             format!(
                 " → {} {}",
@@ -138,6 +186,41 @@ fn summary(tool: &str, args: &Value, out: &Value) -> String {
             format!(" → {id} [{status}]{detail}")
         }
     }
+}
+
+/// The worktree path of a session created with `worktree: true`.
+fn worktree_path(session: &Value) -> Result<PathBuf> {
+    session["worktree"]["path"]
+        .as_str()
+        .map(PathBuf::from)
+        .ok_or_else(|| anyhow!("session {} has no worktree", session["id"]))
+}
+
+/// Writes files and commits them in `dir`, as an agent at work would.
+fn commit_work(dir: &Path, files: &[(&str, &str)], message: &str) -> Result<()> {
+    for (file, content) in files {
+        let path = dir.join(file);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::write(&path, content)?;
+    }
+    let run = |args: &[&str]| -> Result<()> {
+        let out = std::process::Command::new("git")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .context("cannot run git")?;
+        if !out.status.success() {
+            return Err(anyhow!(
+                "git {args:?} failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        Ok(())
+    };
+    run(&["add", "--all", "--", "src", "README.md"])?;
+    run(&["commit", "-q", "-m", message])
 }
 
 fn scratch_repo(dir: Option<PathBuf>) -> Result<PathBuf> {
@@ -161,18 +244,11 @@ fn scratch_repo(dir: Option<PathBuf>) -> Result<PathBuf> {
         Ok(())
     };
     git(&["init", "-q", "-b", "main"])?;
-    std::fs::write(dir.join("README.md"), "# demo app\n")?;
+    git(&["config", "user.name", "Demo"])?;
+    git(&["config", "user.email", "demo@example.invalid"])?;
+    std::fs::write(dir.join("README.md"), "# demo app\n\nLogin: not started\n")?;
     git(&["add", "README.md"])?;
-    git(&[
-        "-c",
-        "user.name=Demo",
-        "-c",
-        "user.email=demo@example.invalid",
-        "commit",
-        "-q",
-        "-m",
-        "Initial commit",
-    ])?;
+    git(&["commit", "-q", "-m", "Initial commit"])?;
     Ok(dir)
 }
 
@@ -189,7 +265,7 @@ pub fn run(global: &Global, args: DemoArgs) -> Result<()> {
         .build()?;
     runtime.block_on(script(&repo))?;
     println!(
-        "\nThe scratch repository is left for inspection:\n  cd {} && switchboard sessions && switchboard agents",
+        "\nThe scratch repository is left for inspection:\n  cd {} && switchboard sessions && switchboard worktrees && switchboard inbox --as lead",
         repo.display()
     );
     Ok(())
@@ -207,13 +283,13 @@ async fn script(repo: &Path) -> Result<()> {
     let api = lead
         .call(
             "session_spawn",
-            json!({"agent": "backend", "intent": "Build the login API", "role": "backend"}),
+            json!({"agent": "backend", "intent": "Build the login API", "role": "backend", "worktree": true}),
         )
         .await?;
     let form = lead
         .call(
             "session_spawn",
-            json!({"agent": "frontend", "intent": "Build the login form", "role": "frontend"}),
+            json!({"agent": "frontend", "intent": "Build the login form", "role": "frontend", "worktree": true}),
         )
         .await?;
     lead.call("message_send", json!({"to": ["backend"], "subject": "Your task", "body": "Build POST /login, rate-limited."}))
@@ -222,10 +298,12 @@ async fn script(repo: &Path) -> Result<()> {
         .await?;
 
     println!(
-        "\nEach worker runs its own server, claims the session spawned for it and picks up its task:"
+        "\nEach worker runs its own server inside its own worktree, which binds it to the session spawned for it:"
     );
-    let backend = Agent::start("backend", repo, api["id"].as_str()).await?;
-    let frontend = Agent::start("frontend", repo, form["id"].as_str()).await?;
+    let api_dir = worktree_path(&api)?;
+    let form_dir = worktree_path(&form)?;
+    let backend = Agent::start("backend", &api_dir, None).await?;
+    let frontend = Agent::start("frontend", &form_dir, None).await?;
     let backend_task = backend.take_task().await?;
     backend.call("session_heartbeat", json!({})).await?;
     frontend.take_task().await?;
@@ -276,6 +354,53 @@ async fn script(repo: &Path) -> Result<()> {
             json!({"intent": "Build the login API with rate limits and long-lived tokens"}),
         )
         .await?;
+
+    println!(
+        "\nThe workers change files in their worktrees and commit; the lead sees who changes what:"
+    );
+    commit_work(
+        &api_dir,
+        &[
+            ("src/api.rs", "pub fn login() {}\n"),
+            ("README.md", "# demo app\n\nLogin: API ready\n"),
+        ],
+        "Add the login API",
+    )?;
+    commit_work(
+        &form_dir,
+        &[
+            ("src/form.ts", "export const form = {};\n"),
+            ("README.md", "# demo app\n\nLogin: form ready\n"),
+        ],
+        "Add the login form",
+    )?;
+    backend.call("session_heartbeat", json!({})).await?;
+    frontend.call("session_heartbeat", json!({})).await?;
+    lead.call("who_has", json!({"path": "README.md"})).await?;
+    lead.call("worktree_conflicts", json!({})).await?;
+
+    println!(
+        "\nThe lead merges the backend's work and is warned before the frontend's would conflict:"
+    );
+    lead.call(
+        "worktree_merge",
+        json!({"name": api["worktree"]["name"], "strategy": "squash"}),
+    )
+    .await?;
+    let refused = lead
+        .client
+        .call("worktree_merge", json!({"name": form["worktree"]["name"]}))
+        .await
+        .map_err(|e| anyhow!("{e}"))?;
+    println!(
+        "  {:<12} worktree_merge → refused, nothing changed: {}",
+        "lead", refused.text
+    );
+    lead.call(
+        "message_send",
+        json!({"to": ["frontend"], "priority": "high", "body": "Your worktree conflicts with main in README.md: run worktree_sync after resolving."}),
+    )
+    .await?;
 
     println!("\nThe frontend forks an alternative approach, worked by a third agent:");
     let alt = frontend

@@ -5,6 +5,7 @@
 mod commands;
 mod demo;
 mod messages;
+mod worktrees;
 
 use std::path::PathBuf;
 
@@ -60,6 +61,11 @@ enum Command {
     Thread(messages::ThreadArgs),
     /// Print messages to you as they arrive (Ctrl-C to stop).
     Watch(messages::WatchArgs),
+    /// List worktrees with live status.
+    Worktrees(worktrees::ListArgs),
+    /// Create, inspect, merge, sync or remove a worktree.
+    #[command(subcommand)]
+    Worktree(worktrees::WorktreeCommand),
     /// Run several real agents' MCP servers in a scratch repository and show what they do.
     Demo(demo::DemoArgs),
     /// Regenerate schemas/ and the README tool table from the code.
@@ -80,6 +86,8 @@ fn main() -> std::process::ExitCode {
         Command::Inbox(args) => messages::inbox(&cli.global, args),
         Command::Thread(args) => messages::thread(&cli.global, args),
         Command::Watch(args) => messages::watch(&cli.global, args),
+        Command::Worktrees(args) => worktrees::list(&cli.global, args),
+        Command::Worktree(cmd) => worktrees::run(&cli.global, cmd),
         Command::Demo(args) => demo::run(&cli.global, args),
         Command::Schemas(args) => commands::schemas(args),
     };

@@ -264,6 +264,11 @@ fn the_demo_runs_real_agents_and_leaves_its_scratch_repository() {
         "message_ack",
         "session_end",
         "remember me",
+        "in worktree",
+        "who_has → README.md is being changed by",
+        "would conflict in",
+        "merged into main",
+        "refused, nothing changed",
         "Final genealogy",
         "⑂",
     ] {

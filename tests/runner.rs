@@ -5,3 +5,4 @@ mod common;
 mod messaging;
 mod process;
 mod references;
+mod worktrees;

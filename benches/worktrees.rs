@@ -1,0 +1,183 @@
+//! Worktree benchmarks: create against plain `git worktree add` (5,000-file repo), list
+//! with 1 vs 20 worktrees, and status/diff on a 10,000-file repo. Prints results and
+//! writes `benches/worktrees.json`. Run: `cargo bench -p switchboard-benches --bench worktrees`.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use switchboard_core::worktree::{self, NewWorktree};
+use switchboard_core::{Settings, Store};
+
+fn git(dir: &Path, args: &[&str]) {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A repository with `files` small files in 100 folders, one commit.
+fn repo(root: &Path, files: usize) {
+    std::fs::create_dir_all(root).unwrap();
+    git(root, &["init", "-q", "-b", "main"]);
+    git(root, &["config", "user.name", "Bench"]);
+    git(root, &["config", "user.email", "bench@example.invalid"]);
+    for i in 0..files {
+        let dir = root.join(format!("src/m{:03}", i % 100));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join(format!("f{i}.rs")),
+            format!("pub fn f{i}() -> u32 {{ {i} }}\n"),
+        )
+        .unwrap();
+    }
+    git(root, &["add", "-A"]);
+    git(root, &["commit", "-q", "-m", "seed"]);
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn mean(samples: &[Duration]) -> Duration {
+    samples.iter().sum::<Duration>() / u32::try_from(samples.len()).unwrap()
+}
+
+fn create_vs_git() -> Value {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("repo");
+    repo(&root, 5000);
+    let mut store = Store::open(&dir.path().join("state.db"), Settings::default()).unwrap();
+    let rounds = 10;
+    let mut plain = Vec::new();
+    let mut ours = Vec::new();
+    for i in 0..rounds {
+        let path = dir.path().join(format!("plain{i}"));
+        let started = Instant::now();
+        git(
+            &root,
+            &[
+                "worktree",
+                "add",
+                "-q",
+                "-b",
+                &format!("plain{i}"),
+                path.to_str().unwrap(),
+                "HEAD",
+            ],
+        );
+        plain.push(started.elapsed());
+        let started = Instant::now();
+        worktree::create(
+            &mut store,
+            "bench",
+            &root,
+            &NewWorktree {
+                name: format!("w{i}"),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        ours.push(started.elapsed());
+    }
+    let (plain, ours) = (mean(&plain), mean(&ours));
+    json!({"files": 5000, "rounds": rounds, "git_worktree_add_ms": ms(plain), "switchboard_create_ms": ms(ours),
+           "ratio": ours.as_secs_f64() / plain.as_secs_f64()})
+}
+
+fn list_scaling() -> Value {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("repo");
+    repo(&root, 1000);
+    let mut store = Store::open(&dir.path().join("state.db"), Settings::default()).unwrap();
+    let mut out = Vec::new();
+    let mut made = 0;
+    for target in [1, 20] {
+        while made < target {
+            worktree::create(
+                &mut store,
+                "bench",
+                &root,
+                &NewWorktree {
+                    name: format!("l{made}"),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+            made += 1;
+        }
+        worktree::list(&mut store).unwrap();
+        let samples: Vec<Duration> = (0..20)
+            .map(|_| {
+                let started = Instant::now();
+                assert_eq!(worktree::list(&mut store).unwrap().len(), target);
+                started.elapsed()
+            })
+            .collect();
+        out.push(json!({"worktrees": target, "files_each": 1000, "list_ms": ms(mean(&samples))}));
+    }
+    Value::Array(out)
+}
+
+fn status_large() -> Value {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("repo");
+    repo(&root, 10_000);
+    let mut store = Store::open(&dir.path().join("state.db"), Settings::default()).unwrap();
+    let created = worktree::create(
+        &mut store,
+        "bench",
+        &root,
+        &NewWorktree {
+            name: "big".into(),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let path = Path::new(&created.worktree.path);
+    std::fs::write(path.join("src/m001/f1.rs"), "pub fn f1() -> u32 { 42 }\n").unwrap();
+    worktree::diff(&mut store, "big", false).unwrap();
+    let measure = |f: &mut dyn FnMut()| -> Duration {
+        let samples: Vec<Duration> = (0..20)
+            .map(|_| {
+                let started = Instant::now();
+                f();
+                started.elapsed()
+            })
+            .collect();
+        mean(&samples)
+    };
+    let diff = measure(&mut || {
+        assert_eq!(
+            worktree::diff(&mut store, "big", false)
+                .unwrap()
+                .changed
+                .len(),
+            1
+        );
+    });
+    let list = measure(&mut || {
+        worktree::list(&mut store).unwrap();
+    });
+    json!({"files": 10_000, "diff_ms": ms(diff), "list_one_ms": ms(list)})
+}
+
+fn main() {
+    let create = create_vs_git();
+    println!("create vs git worktree add: {create}");
+    let list = list_scaling();
+    println!("list: {list}");
+    let status = status_large();
+    println!("status on 10k files: {status}");
+    let results = json!({"create": create, "list": list, "status": status});
+    let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("worktrees.json");
+    std::fs::write(&out, serde_json::to_string_pretty(&results).unwrap() + "\n").unwrap();
+    println!("wrote {}", out.display());
+}

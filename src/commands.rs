@@ -24,6 +24,18 @@ pub struct McpArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct LspArgs {
+    /// Print what the companion sees from the current directory, then exit.
+    #[arg(long)]
+    check: bool,
+    /// The human at the editor (default: human:<git user.name>).
+    #[arg(long, env = "SWITCHBOARD_HUMAN")]
+    human: Option<String>,
+    #[command(flatten)]
+    json: JsonFlag,
+}
+
+#[derive(Debug, Args)]
 pub struct JsonFlag {
     /// Print JSON instead of a table.
     #[arg(long)]
@@ -165,6 +177,52 @@ pub fn mcp(global: &Global, args: McpArgs) -> Result<()> {
         .map_err(|e| anyhow::anyhow!("MCP server stopped: {e}"))
 }
 
+pub fn lsp(global: &Global, args: LspArgs) -> Result<()> {
+    let settings = Settings {
+        stale_after: global.stale_after,
+    };
+    if !args.check {
+        let config = switchboard_lsp::Config {
+            db: global.db.clone(),
+            human: args.human,
+            settings,
+        };
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?;
+        runtime.block_on(switchboard_lsp::serve_stdio(config));
+        return Ok(());
+    }
+    let here = std::env::current_dir()?;
+    let repo = switchboard_lsp::repo::Repo::open(
+        &here,
+        global.db.clone(),
+        args.human.as_deref(),
+        settings,
+    )?;
+    let mut store = open_store(global)?;
+    let state = switchboard_lsp::repo::state(&mut store, &repo)?;
+    if args.json.json {
+        return print_json(&state);
+    }
+    fn count(nodes: &[switchboard_lsp::protocol::SessionNode]) -> (usize, usize) {
+        nodes.iter().fold((0, 0), |(all, live), n| {
+            let (a, l) = count(&n.children);
+            (all + 1 + a, live + usize::from(n.session.is_live()) + l)
+        })
+    }
+    let (all, live) = count(&state.sessions);
+    println!("workspace      {}", here.display());
+    println!("repository     {}", state.root);
+    println!("state          {}", state.state_db);
+    println!("you are        {}", state.human);
+    println!("sessions       {all} recent, {live} live");
+    println!("unread         {}", state.inbox.unread);
+    println!("worktrees\n{}", render::worktrees(&state.worktrees));
+    println!("\nAn editor started here gets this state from `switchboard lsp` over stdio.");
+    Ok(())
+}
+
 pub fn sessions(global: &Global, args: SessionsArgs) -> Result<()> {
     let mut store = open_store(global)?;
     let filter = Filter {
@@ -275,9 +333,18 @@ pub fn schemas(args: SchemasArgs) -> Result<()> {
     let mut wanted: Vec<(PathBuf, String)> = reference::schema_files()
         .into_iter()
         .map(|(rel, text)| (args.root.join("schemas").join(rel), text))
+        .chain(
+            switchboard_lsp::protocol::schema_files()
+                .into_iter()
+                .map(|(rel, text)| (args.root.join("schemas/lsp").join(rel), text)),
+        )
         .collect();
     wanted.push((readme_path, fresh_readme));
-    let leftovers = leftover_files(&args.root.join("schemas").join("mcp"), &wanted)?;
+    let mut leftovers = leftover_files(&args.root.join("schemas").join("mcp"), &wanted)?;
+    leftovers.extend(leftover_files(
+        &args.root.join("schemas").join("lsp"),
+        &wanted,
+    )?);
     let mut stale: Vec<&PathBuf> = wanted
         .iter()
         .filter(|(path, text)| std::fs::read_to_string(path).ok().as_deref() != Some(text.as_str()))

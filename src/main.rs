@@ -42,6 +42,8 @@ fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
 enum Command {
     /// Serve MCP over stdio for one agent (what agents register).
     Mcp(commands::McpArgs),
+    /// Serve the editor companion (LSP) over stdio, or --check what it would show here.
+    Lsp(commands::LspArgs),
     /// List sessions (newest first).
     Sessions(commands::SessionsArgs),
     /// Show, end or draw the genealogy of one session.
@@ -77,6 +79,7 @@ fn main() -> std::process::ExitCode {
     init_tracing();
     let result = match cli.command {
         Command::Mcp(args) => commands::mcp(&cli.global, args),
+        Command::Lsp(args) => commands::lsp(&cli.global, args),
         Command::Sessions(args) => commands::sessions(&cli.global, args),
         Command::Session(cmd) => commands::session(&cli.global, cmd),
         Command::Agents(args) => commands::agents(&cli.global, args),

@@ -33,6 +33,28 @@ fn schemas_are_current() {
 }
 
 #[test]
+fn lsp_schemas_are_current() {
+    let root = Path::new(ROOT).join("schemas/lsp");
+    let wanted = switchboard_lsp::protocol::schema_files();
+    for (rel, text) in &wanted {
+        let on_disk = std::fs::read_to_string(root.join(rel)).unwrap_or_default();
+        assert!(
+            on_disk == *text,
+            "schemas/lsp/{rel} is stale: run `cargo run -- schemas`"
+        );
+    }
+    let present: BTreeSet<String> = std::fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    let expected: BTreeSet<String> = wanted.keys().cloned().collect();
+    assert_eq!(
+        present, expected,
+        "schemas/lsp has files the code no longer makes: run `cargo run -- schemas`"
+    );
+}
+
+#[test]
 fn readme_tool_table_is_current() {
     let readme = std::fs::read_to_string(Path::new(ROOT).join("README.md")).unwrap();
     let fresh = reference::refresh_readme(&readme)

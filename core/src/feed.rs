@@ -22,8 +22,17 @@ impl ChangeFeed {
     /// A feed over the database at `path` that reports events after the current end of
     /// the log.
     pub fn open(path: &Path, settings: Settings) -> Result<ChangeFeed> {
+        Self::open_after(path, settings, None)
+    }
+
+    /// A feed that reports events after `after` (the current end of the log when `None`),
+    /// so a caller that noted the log's end earlier misses nothing committed since.
+    pub fn open_after(path: &Path, settings: Settings, after: Option<i64>) -> Result<ChangeFeed> {
         let mut store = Store::open(path, settings)?;
-        let last_seq = store.latest_event_seq()?;
+        let last_seq = match after {
+            Some(seq) => seq,
+            None => store.latest_event_seq()?,
+        };
         Ok(ChangeFeed {
             store,
             last_seq,

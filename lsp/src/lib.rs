@@ -1,1 +1,59 @@
+//! Switchboard's LSP companion (`switchboard lsp`): brings session, message and worktree
+//! state into any LSP editor — custom `switchboard/…` requests and live
+//! `switchboard/stateChanged` pushes for the editor extensions, plus plain diagnostics,
+//! code lenses and messages that need no extension.
 #![forbid(unsafe_code)]
+
+mod backend;
+pub mod client;
+pub mod protocol;
+pub mod repo;
+
+use std::sync::Arc;
+
+pub use backend::{Backend, Config, Server, holder_text};
+use tower_lsp_server::{LspService, Server as Transport};
+
+/// Builds the LSP service with every custom method registered.
+pub fn service(config: Config) -> (LspService<Server>, tower_lsp_server::ClientSocket) {
+    LspService::build(|client| Server(Arc::new(Backend::new(client, config))))
+        .custom_method(protocol::STATE, |s: &Server, p| {
+            let b = s.0.clone();
+            async move { b.state(p).await }
+        })
+        .custom_method(protocol::THREAD, |s: &Server, p| {
+            let b = s.0.clone();
+            async move { b.thread(p).await }
+        })
+        .custom_method(protocol::INBOX, |s: &Server, p| {
+            let b = s.0.clone();
+            async move { b.inbox(p).await }
+        })
+        .custom_method(protocol::SESSION, |s: &Server, p| {
+            let b = s.0.clone();
+            async move { b.session(p).await }
+        })
+        .custom_method(protocol::WORKTREE, |s: &Server, p| {
+            let b = s.0.clone();
+            async move { b.worktree(p).await }
+        })
+        .finish()
+}
+
+/// Serves LSP over this process's stdin/stdout until the editor exits.
+pub async fn serve_stdio(config: Config) {
+    let (service, socket) = service(config);
+    Transport::new(tokio::io::stdin(), tokio::io::stdout(), socket)
+        .serve(service)
+        .await;
+}
+
+/// Serves LSP over any byte stream pair (used by in-process tests).
+pub async fn serve<I, O>(input: I, output: O, config: Config)
+where
+    I: tokio::io::AsyncRead + Unpin,
+    O: tokio::io::AsyncWrite,
+{
+    let (service, socket) = service(config);
+    Transport::new(input, output, socket).serve(service).await;
+}

@@ -1,0 +1,153 @@
+//! One repository the editor has open: its store, the human at the editor, and the views
+//! the companion builds from core functions.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use switchboard_core::location::{self, Inputs};
+use switchboard_core::message::{self, InboxFilter};
+use switchboard_core::session::{self, Filter, Session};
+use switchboard_core::{Error, Settings, Store, agent, git, worktree};
+
+use crate::protocol::{InboxSummary, RepoState, SessionNode};
+
+/// How many recent sessions the state view shows.
+const STATE_SESSIONS: u32 = 200;
+/// How many recent messages the inbox summary shows.
+const RECENT_MESSAGES: u32 = 10;
+
+/// A repository open in the editor.
+#[derive(Clone)]
+pub struct Repo {
+    /// The main checkout's root.
+    pub root: PathBuf,
+    pub db: PathBuf,
+    pub human: String,
+    pub settings: Settings,
+    /// The end of the event log when the repository was opened: pushes cover everything after.
+    pub opened_at: i64,
+    store: Arc<Mutex<Store>>,
+}
+
+impl Repo {
+    /// Opens the state of the repository containing `folder` (same resolution as every
+    /// other process). `human` overrides the `human:<git user.name>` identity.
+    pub fn open(
+        folder: &Path,
+        db: Option<PathBuf>,
+        human: Option<&str>,
+        settings: Settings,
+    ) -> Result<Repo, Error> {
+        let inputs = Inputs {
+            cwd: folder.to_path_buf(),
+            ..Inputs::from_env(db)?
+        };
+        let at = location::resolve(&inputs)?;
+        let root = git::repo_paths(folder)
+            .map(|r| r.main_root)
+            .unwrap_or_else(|_| folder.to_path_buf());
+        let human = match human {
+            Some(name) => name.to_string(),
+            None => agent::local_human(folder)?,
+        };
+        let mut store = Store::open(&at.path, settings.clone())?;
+        agent::register(
+            &mut store,
+            &agent::Registration {
+                name: human.clone(),
+                ..Default::default()
+            },
+        )?;
+        let opened_at = store.latest_event_seq()?;
+        Ok(Repo {
+            root,
+            db: at.path,
+            human,
+            settings,
+            opened_at,
+            store: Arc::new(Mutex::new(store)),
+        })
+    }
+
+    /// Runs `f` on the store on a blocking thread.
+    pub async fn with_store<T, F>(&self, f: F) -> Result<T, Error>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Store, &Repo) -> Result<T, Error> + Send + 'static,
+    {
+        let repo = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut store = repo.store.lock().unwrap_or_else(|p| p.into_inner());
+            f(&mut store, &repo)
+        })
+        .await
+        .unwrap_or_else(|e| Err(Error::Conflict(format!("the operation crashed ({e})"))))
+    }
+
+    /// Whether `path` (a folder or file) lies in this repository or one of its worktrees.
+    pub fn contains(&self, path: &Path) -> bool {
+        git::repo_paths(path)
+            .map(|r| r.main_root == self.root)
+            .unwrap_or(false)
+    }
+}
+
+/// Everything the sidebar shows for one repository.
+pub fn state(store: &mut Store, repo: &Repo) -> Result<RepoState, Error> {
+    let page = session::list(
+        store,
+        &Filter {
+            limit: Some(STATE_SESSIONS),
+            ..Default::default()
+        },
+    )?;
+    let inbox = message::inbox(
+        store,
+        &repo.human,
+        &InboxFilter {
+            limit: Some(RECENT_MESSAGES),
+            ..Default::default()
+        },
+    )?;
+    Ok(RepoState {
+        root: repo.root.display().to_string(),
+        state_db: repo.db.display().to_string(),
+        human: repo.human.clone(),
+        sessions: genealogy(page.sessions),
+        worktrees: worktree::list(store)?,
+        inbox: InboxSummary {
+            unread: inbox.unread,
+            recent: inbox.messages,
+        },
+    })
+}
+
+/// Arranges sessions as trees: children (and parentless forks) under the session they came
+/// from when it is in the list; the rest are roots. Oldest first at every level.
+pub fn genealogy(mut sessions: Vec<Session>) -> Vec<SessionNode> {
+    sessions.sort_by(|a, b| a.started_at.cmp(&b.started_at).then(a.id.cmp(&b.id)));
+    let present: std::collections::HashSet<String> =
+        sessions.iter().map(|s| s.id.clone()).collect();
+    let mut children: HashMap<String, Vec<Session>> = HashMap::new();
+    let mut roots = Vec::new();
+    for s in sessions {
+        let up = s
+            .parent
+            .clone()
+            .or_else(|| s.forked_from.clone())
+            .filter(|p| present.contains(p));
+        match up {
+            Some(p) => children.entry(p).or_default().push(s),
+            None => roots.push(s),
+        }
+    }
+    fn build(s: Session, children: &mut HashMap<String, Vec<Session>>) -> SessionNode {
+        let kids = children.remove(&s.id).unwrap_or_default();
+        SessionNode {
+            children: kids.into_iter().map(|k| build(k, children)).collect(),
+            session: s,
+        }
+    }
+    roots.into_iter().map(|r| build(r, &mut children)).collect()
+}

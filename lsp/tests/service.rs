@@ -1,0 +1,510 @@
+//! Every request, command and notification of the companion.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use switchboard_core::message::{self, Author, Draft, Priority};
+use switchboard_core::process::ProcessInfo;
+use switchboard_core::session::{self, NewSession};
+use switchboard_core::worktree::{self, NewWorktree};
+use switchboard_core::{Settings, Store};
+use switchboard_lsp::client::LspClient;
+use switchboard_lsp::{Config, protocol};
+
+const HUMAN: &str = "human:ada";
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    repo: PathBuf,
+    db: PathBuf,
+    /// The other processes' connection.
+    store: Store,
+    lsp: LspClient,
+}
+
+impl Fixture {
+    async fn new() -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = dir.path().join("repo");
+        std::fs::create_dir(&repo).unwrap();
+        let repo = repo.canonicalize().unwrap();
+        git(&repo, &["init", "-q", "-b", "main"]);
+        git(&repo, &["config", "user.name", "Ada"]);
+        git(&repo, &["config", "user.email", "ada@example.invalid"]);
+        std::fs::write(repo.join("app.rs"), "fn main() {}\n").unwrap();
+        git(&repo, &["add", "app.rs"]);
+        git(&repo, &["commit", "-q", "-m", "first"]);
+        let db = dir.path().join("state.db");
+        let store = Store::open(&db, Settings::default()).unwrap();
+        let (client_io, server_io) = tokio::io::duplex(1 << 20);
+        let (server_read, server_write) = tokio::io::split(server_io);
+        let config = Config {
+            db: Some(db.clone()),
+            human: Some(HUMAN.into()),
+            settings: Settings::default(),
+        };
+        tokio::spawn(switchboard_lsp::serve(server_read, server_write, config));
+        let (client_read, client_write) = tokio::io::split(client_io);
+        let lsp = LspClient::new(client_read, client_write);
+        lsp.initialize(&repo).await.unwrap();
+        Fixture {
+            _dir: dir,
+            repo,
+            db,
+            store,
+            lsp,
+        }
+    }
+
+    fn agent_session(&mut self, agent: &str) -> session::Session {
+        session::start(
+            &mut self.store,
+            &NewSession {
+                agent: agent.into(),
+                intent: format!("{agent} works"),
+                process: Some(ProcessInfo::current()),
+                ..Default::default()
+            },
+        )
+        .unwrap()
+    }
+}
+
+/// Replaces ids, times, shas, pids, ports and temp paths so snapshots are stable.
+fn redact(value: &mut Value, root: &Path) {
+    match value {
+        Value::String(s) => {
+            let is_id = s.len() == 30
+                && ["ses_", "msg_", "thr_", "evt_"]
+                    .iter()
+                    .any(|p| s.starts_with(p));
+            if is_id {
+                *s = format!("[{}]", &s[..3]);
+            } else if s.len() >= 20 && s.as_bytes()[4] == b'-' && s.ends_with('Z') {
+                *s = "[time]".into();
+            } else if s.len() == 40 && s.chars().all(|c| c.is_ascii_hexdigit()) {
+                *s = "[sha]".into();
+            } else if s.contains(&root.display().to_string()) {
+                *s = s.replace(&root.display().to_string(), "[tmp]");
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|v| redact(v, root)),
+        Value::Object(map) => {
+            for (k, v) in map.iter_mut() {
+                if matches!(k.as_str(), "pid" | "port" | "version" | "seq" | "host") {
+                    *v = json!(format!("[{k}]"));
+                } else {
+                    redact(v, root);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+#[tokio::test]
+async fn state_inbox_thread_session_and_worktree_requests() {
+    let mut f = Fixture::new().await;
+    let lead = f.agent_session("lead");
+    let child = session::spawn(
+        &mut f.store,
+        &lead.id,
+        &NewSession {
+            agent: "worker".into(),
+            intent: "sub task".into(),
+            ..Default::default()
+        },
+        "lead",
+    )
+    .unwrap();
+    worktree::create(
+        &mut f.store,
+        "lead",
+        &f.repo,
+        &NewWorktree {
+            name: "wt".into(),
+            session: Some(child.id.clone()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let m = message::send(
+        &mut f.store,
+        &Author {
+            agent: "lead".into(),
+            session: Some(lead.id.clone()),
+        },
+        &Draft {
+            to: vec![HUMAN.into()],
+            subject: Some("status".into()),
+            body: "all good".into(),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+
+    let mut state = f.lsp.request(protocol::STATE, json!({})).await.unwrap();
+    let repo = &state["repos"][0];
+    assert_eq!(repo["human"], HUMAN);
+    assert_eq!(repo["sessions"][0]["session"]["agent"], "lead");
+    assert_eq!(
+        repo["sessions"][0]["children"][0]["session"]["agent"], "worker",
+        "children nest under their parent"
+    );
+    assert_eq!(repo["worktrees"][0]["worktree"]["name"], "wt");
+    assert_eq!(repo["inbox"]["unread"], 1);
+    redact(&mut state, f.db.parent().unwrap());
+    insta::assert_json_snapshot!("state", state);
+
+    let inbox = f
+        .lsp
+        .request(protocol::INBOX, json!({"unreadOnly": true}))
+        .await
+        .unwrap();
+    assert_eq!(inbox["messages"][0]["id"], m.id.as_str());
+    let thread = f
+        .lsp
+        .request(protocol::THREAD, json!({"thread": m.thread}))
+        .await
+        .unwrap();
+    assert_eq!(thread["messages"][0]["body"], "all good");
+    let one = f
+        .lsp
+        .request(protocol::SESSION, json!({"session": child.id}))
+        .await
+        .unwrap();
+    assert_eq!(one["tree"]["root"], lead.id.as_str());
+    let wt = f
+        .lsp
+        .request(protocol::WORKTREE, json!({"name": "wt"}))
+        .await
+        .unwrap();
+    assert_eq!(wt["worktree"]["name"], "wt");
+    let err = f
+        .lsp
+        .request(protocol::THREAD, json!({"thread": "thr_0000000000"}))
+        .await
+        .unwrap_err();
+    assert!(
+        err["message"]
+            .as_str()
+            .unwrap()
+            .contains("no thread matches"),
+        "{err}"
+    );
+    let err = f
+        .lsp
+        .request(protocol::WORKTREE, json!({}))
+        .await
+        .unwrap_err();
+    assert!(err["message"].as_str().unwrap().contains("name"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_by_other_processes_are_pushed_quickly_and_bursts_are_merged() {
+    let mut f = Fixture::new().await;
+    let lead = f.agent_session("lead");
+    f.lsp
+        .wait_for(protocol::STATE_CHANGED, Duration::from_secs(5), |_| true)
+        .await
+        .expect("a push for the new session");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    f.lsp.drain(protocol::STATE_CHANGED);
+    let sent_at = Instant::now();
+    message::send(
+        &mut f.store,
+        &Author {
+            agent: "lead".into(),
+            session: Some(lead.id.clone()),
+        },
+        &Draft {
+            to: vec![HUMAN.into()],
+            body: "ping".into(),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let push = f
+        .lsp
+        .wait_for(protocol::STATE_CHANGED, Duration::from_secs(5), |p| {
+            p["changed"]
+                .as_array()
+                .unwrap()
+                .contains(&json!("messages"))
+        })
+        .await
+        .expect("no stateChanged after a send");
+    println!("send → stateChanged in {:?}", sent_at.elapsed());
+    assert!(push["version"].as_i64().unwrap() > 0);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    f.lsp.drain(protocol::STATE_CHANGED);
+
+    // Another "process": its own connection on its own thread, while the companion runs.
+    let db = f.db.clone();
+    let author = Author {
+        agent: "lead".into(),
+        session: Some(lead.id),
+    };
+    let burst = tokio::task::spawn_blocking(move || {
+        let mut other = Store::open(&db, Settings::default()).unwrap();
+        let started = Instant::now();
+        for i in 0..1000 {
+            message::send(
+                &mut other,
+                &author,
+                &Draft {
+                    to: vec![HUMAN.into()],
+                    body: format!("burst {i}"),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        }
+        started.elapsed()
+    });
+    let took = burst.await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let pushes = f.lsp.drain(protocol::STATE_CHANGED);
+    println!(
+        "1000 messages in {took:?} → {} stateChanged notifications",
+        pushes.len()
+    );
+    assert!(
+        !pushes.is_empty() && pushes.len() < 100,
+        "{} pushes for a burst of 1000",
+        pushes.len()
+    );
+    let last = pushes.last().unwrap()["version"].as_i64().unwrap();
+    assert_eq!(
+        last,
+        f.store.latest_event_seq().unwrap(),
+        "the last push carries the latest version"
+    );
+}
+
+#[tokio::test]
+async fn commands_act_as_the_human_through_the_core() {
+    let mut f = Fixture::new().await;
+    let agent = f.agent_session("claude");
+    let sent = f.lsp.request("workspace/executeCommand", json!({"command": "switchboard.send", "arguments": [{"to": ["claude"], "body": "please rebase", "priority": "high"}]})).await.unwrap();
+    assert_eq!(sent["from"], HUMAN);
+    let question = message::send(
+        &mut f.store,
+        &Author {
+            agent: "claude".into(),
+            session: Some(agent.id.clone()),
+        },
+        &Draft {
+            to: vec![HUMAN.into()],
+            body: "ok to merge?".into(),
+            ack_required: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let reply = f.lsp.request("workspace/executeCommand", json!({"command": "switchboard.reply", "arguments": [{"message": question.id, "body": "yes"}]})).await.unwrap();
+    assert_eq!(reply["to"], json!(["claude"]));
+    let read = f
+        .lsp
+        .request(
+            "workspace/executeCommand",
+            json!({"command": "switchboard.markRead", "arguments": [{"ids": [question.id]}]}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(read[0]["state"], "read");
+    let acked = f
+        .lsp
+        .request(
+            "workspace/executeCommand",
+            json!({"command": "switchboard.ack", "arguments": [{"ids": [question.id]}]}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(acked[0]["state"], "acked");
+
+    let created = f.lsp.request("workspace/executeCommand", json!({"command": "switchboard.createWorktree", "arguments": [{"name": "fix", "session": agent.id}], "workDoneToken": "t1"})).await.unwrap();
+    let path = PathBuf::from(created["worktree"]["path"].as_str().unwrap());
+    f.lsp
+        .wait_for("$/progress", Duration::from_secs(5), |p| {
+            p["token"] == "t1" && p["value"]["kind"] == "end"
+        })
+        .await
+        .expect("progress ends");
+    std::fs::write(path.join("fix.txt"), "fixed\n").unwrap();
+    git(&path, &["add", "fix.txt"]);
+    git(&path, &["commit", "-q", "-m", "the fix"]);
+    let diff = f
+        .lsp
+        .request(
+            "workspace/executeCommand",
+            json!({"command": "switchboard.showDiff", "arguments": [{"worktree": "fix"}]}),
+        )
+        .await
+        .unwrap();
+    assert!(diff["patch"].as_str().unwrap().contains("+fixed"));
+    let merged = f.lsp.request("workspace/executeCommand", json!({"command": "switchboard.mergeWorktree", "arguments": [{"name": "fix", "strategy": "ff"}]})).await.unwrap();
+    assert_eq!(merged["into"], "main");
+    assert!(f.repo.join("fix.txt").exists());
+    let removed = f.lsp.request("workspace/executeCommand", json!({"command": "switchboard.removeWorktree", "arguments": [{"name": "fix", "deleteBranch": true}]})).await.unwrap();
+    assert_eq!(removed["branch_deleted"], true);
+    let ended = f.lsp.request("workspace/executeCommand", json!({"command": "switchboard.endSession", "arguments": [{"session": agent.id, "reason": "done for today"}]})).await.unwrap();
+    assert_eq!(ended["status"], "abandoned");
+    let events = f.store.events_after(0, 1000).unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|e| e.kind == "session.ended" && e.actor.as_deref() == Some(HUMAN)),
+        "the human is the actor"
+    );
+
+    let err = f
+        .lsp
+        .request(
+            "workspace/executeCommand",
+            json!({"command": "switchboard.nope", "arguments": []}),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        err["message"].as_str().unwrap().contains("unknown command"),
+        "{err}"
+    );
+    let err = f
+        .lsp
+        .request(
+            "workspace/executeCommand",
+            json!({"command": "switchboard.send", "arguments": [{"to": ["ghost"], "body": "x"}]}),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        err["message"]
+            .as_str()
+            .unwrap()
+            .contains("unknown recipient 'ghost'"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn diagnostics_and_code_lenses_show_who_else_changes_an_open_file() {
+    let mut f = Fixture::new().await;
+    let other = f.agent_session("bob");
+    let wt = worktree::create(
+        &mut f.store,
+        "bob",
+        &f.repo,
+        &NewWorktree {
+            name: "bobs".into(),
+            session: Some(other.id.clone()),
+            ..Default::default()
+        },
+    )
+    .unwrap()
+    .worktree;
+    let file = f.repo.join("app.rs");
+    let uri = format!("file://{}", file.display());
+    f.lsp.notify("textDocument/didOpen", json!({"textDocument": {"uri": uri, "languageId": "rust", "version": 1, "text": "fn main() {}\n"}})).await.unwrap();
+    let first = f
+        .lsp
+        .wait_for(
+            "textDocument/publishDiagnostics",
+            Duration::from_secs(5),
+            |p| p["uri"] == uri.as_str(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(first["diagnostics"], json!([]));
+
+    std::fs::write(Path::new(&wt.path).join("app.rs"), "fn main() { bob() }\n").unwrap();
+    worktree::heartbeat(&mut f.store, &other.id, "bob", None).unwrap();
+    let shown = f
+        .lsp
+        .wait_for(
+            "textDocument/publishDiagnostics",
+            Duration::from_secs(5),
+            |p| p["uri"] == uri.as_str() && !p["diagnostics"].as_array().unwrap().is_empty(),
+        )
+        .await
+        .expect("no diagnostic after bob's heartbeat");
+    let d = &shown["diagnostics"][0];
+    assert_eq!(d["severity"], 3, "Information");
+    assert_eq!(
+        d["message"],
+        "also changed by bob in bobs (+1 −1, uncommitted)"
+    );
+    let lenses = f
+        .lsp
+        .request(
+            "textDocument/codeLens",
+            json!({"textDocument": {"uri": uri}}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(lenses[0]["command"]["command"], "switchboard.showDiff");
+    assert_eq!(lenses[0]["command"]["arguments"][0]["worktree"], "bobs");
+
+    session::end(
+        &mut f.store,
+        &other.id,
+        session::EndStatus::Completed,
+        None,
+        "bob",
+    )
+    .unwrap();
+    f.lsp
+        .wait_for(
+            "textDocument/publishDiagnostics",
+            Duration::from_secs(5),
+            |p| p["uri"] == uri.as_str() && p["diagnostics"] == json!([]),
+        )
+        .await
+        .expect("cleared when bob's session ends");
+}
+
+#[tokio::test]
+async fn an_urgent_message_to_the_human_pops_up() {
+    let mut f = Fixture::new().await;
+    let lead = f.agent_session("lead");
+    message::send(
+        &mut f.store,
+        &Author {
+            agent: "lead".into(),
+            session: Some(lead.id),
+        },
+        &Draft {
+            to: vec![HUMAN.into()],
+            subject: Some("Prod is down".into()),
+            body: "help".into(),
+            priority: Priority::Urgent,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let shown = f
+        .lsp
+        .wait_for("window/showMessage", Duration::from_secs(5), |p| {
+            p["message"].as_str().unwrap_or("").contains("Prod is down")
+        })
+        .await
+        .expect("no popup");
+    assert_eq!(shown["type"], 2, "a warning");
+    assert_eq!(shown["message"], "Urgent message from lead: Prod is down");
+}

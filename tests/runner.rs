@@ -2,6 +2,7 @@
 //! several processes on one state database, the CLI, the demo, and generated references.
 
 mod common;
+mod editor;
 mod messaging;
 mod process;
 mod references;

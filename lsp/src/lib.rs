@@ -17,27 +17,41 @@ use tower_lsp_server::{LspService, Server as Transport};
 /// Builds the LSP service with every custom method registered.
 pub fn service(config: Config) -> (LspService<Server>, tower_lsp_server::ClientSocket) {
     LspService::build(|client| Server(Arc::new(Backend::new(client, config))))
-        .custom_method(protocol::STATE, |s: &Server, p| {
+        .custom_method(protocol::STATE, |s: &Server, p: serde_json::Value| {
             let b = s.0.clone();
-            async move { b.state(p).await }
+            async move { b.state(params(p)?).await }
         })
-        .custom_method(protocol::THREAD, |s: &Server, p| {
+        .custom_method(protocol::THREAD, |s: &Server, p: serde_json::Value| {
             let b = s.0.clone();
-            async move { b.thread(p).await }
+            async move { b.thread(params(p)?).await }
         })
-        .custom_method(protocol::INBOX, |s: &Server, p| {
+        .custom_method(protocol::INBOX, |s: &Server, p: serde_json::Value| {
             let b = s.0.clone();
-            async move { b.inbox(p).await }
+            async move { b.inbox(params(p)?).await }
         })
-        .custom_method(protocol::SESSION, |s: &Server, p| {
+        .custom_method(protocol::SESSION, |s: &Server, p: serde_json::Value| {
             let b = s.0.clone();
-            async move { b.session(p).await }
+            async move { b.session(params(p)?).await }
         })
-        .custom_method(protocol::WORKTREE, |s: &Server, p| {
+        .custom_method(protocol::WORKTREE, |s: &Server, p: serde_json::Value| {
             let b = s.0.clone();
-            async move { b.worktree(p).await }
+            async move { b.worktree(params(p)?).await }
         })
         .finish()
+}
+
+/// Reads request params, taking `null` and `[]` for "no params": Neovim encodes an empty
+/// Lua table `{}` as `[]`.
+fn params<T: serde::de::DeserializeOwned>(
+    value: serde_json::Value,
+) -> tower_lsp_server::jsonrpc::Result<T> {
+    let value = match value {
+        serde_json::Value::Null => serde_json::json!({}),
+        serde_json::Value::Array(a) if a.is_empty() => serde_json::json!({}),
+        other => other,
+    };
+    serde_json::from_value(value)
+        .map_err(|e| tower_lsp_server::jsonrpc::Error::invalid_params(format!("bad params: {e}")))
 }
 
 /// Serves LSP over this process's stdin/stdout until the editor exits.

@@ -207,6 +207,111 @@ fn inbox_latency(messages: usize) -> Value {
            "p50_us": micros(percentile(&samples, 0.5)), "p99_us": micros(percentile(&samples, 0.99))})
 }
 
+/// CPU seconds (user + system) a process has used, from /proc.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    let ticks: f64 = fields
+        .get(11)
+        .and_then(|u| u.parse::<f64>().ok())
+        .unwrap_or(0.0)
+        + fields
+            .get(12)
+            .and_then(|s| s.parse::<f64>().ok())
+            .unwrap_or(0.0);
+    ticks / 100.0
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// The editor companion: change-to-push latency from an MCP process write, and its idle
+/// CPU and memory on a database with 50 sessions and 100k messages.
+async fn lsp(bin: &Path) -> Value {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("state.db");
+    seed_messages(&db, 100_000);
+    {
+        let mut store = Store::open(&db, Settings::default()).unwrap();
+        for i in 0..50 {
+            switchboard_core::session::start(
+                &mut store,
+                &switchboard_core::session::NewSession {
+                    agent: format!("a{}", i % 20),
+                    intent: format!("session {i}"),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        }
+    }
+    let mut child = tokio::process::Command::new(bin)
+        .args([
+            "--db",
+            db.to_str().unwrap(),
+            "lsp",
+            "--human",
+            "human:bench",
+        ])
+        .current_dir(dir.path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let pid = child.id().unwrap();
+    let editor = switchboard_lsp::client::LspClient::new(
+        child.stdout.take().unwrap(),
+        child.stdin.take().unwrap(),
+    );
+    editor.initialize(dir.path()).await.unwrap();
+    editor
+        .request("switchboard/state", json!({}))
+        .await
+        .unwrap();
+    let sender = agent(bin, dir.path(), "sender").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    editor.drain("switchboard/stateChanged");
+    let mut samples = Vec::new();
+    for i in 0..200 {
+        tokio::time::sleep(Duration::from_millis(70)).await;
+        editor.drain("switchboard/stateChanged");
+        let issued = Instant::now();
+        sender
+            .call_ok(
+                "message_send",
+                json!({"to": ["human:bench"], "body": format!("push {i}")}),
+            )
+            .await
+            .unwrap();
+        editor
+            .wait_for("switchboard/stateChanged", Duration::from_secs(5), |_| true)
+            .await
+            .expect("no push");
+        samples.push(issued.elapsed());
+    }
+    samples.sort();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let cpu_before = cpu_seconds(pid);
+    let idle = Duration::from_secs(10);
+    tokio::time::sleep(idle).await;
+    let cpu = (cpu_seconds(pid) - cpu_before) / idle.as_secs_f64() * 100.0;
+    json!({"sessions": 50, "messages": 100_000, "push_p50_us": micros(percentile(&samples, 0.5)),
+           "push_p99_us": micros(percentile(&samples, 0.99)), "idle_cpu_percent": cpu, "rss_kib": rss_kib(pid)})
+}
+
 fn main() {
     let bin = binary();
     assert!(
@@ -254,6 +359,11 @@ fn main() {
             println!("inbox read: {i}");
         }
         results.insert("inbox_read".into(), Value::Array(inbox));
+    }
+    if run("lsp") {
+        let lsp = runtime.block_on(lsp(&bin));
+        println!("lsp companion: {lsp}");
+        results.insert("lsp".into(), lsp);
     }
     if !wanted.is_empty() {
         return;

@@ -172,12 +172,14 @@ async fn state_inbox_thread_session_and_worktree_requests() {
     redact(&mut state, f.db.parent().unwrap());
     insta::assert_json_snapshot!("state", state);
 
-    let inbox = f
+    let mut inbox = f
         .lsp
         .request(protocol::INBOX, json!({"unreadOnly": true}))
         .await
         .unwrap();
     assert_eq!(inbox["messages"][0]["id"], m.id.as_str());
+    redact(&mut inbox, f.db.parent().unwrap());
+    insta::assert_json_snapshot!("inbox", inbox);
     let thread = f
         .lsp
         .request(protocol::THREAD, json!({"thread": m.thread}))
@@ -250,6 +252,9 @@ async fn changes_by_other_processes_are_pushed_quickly_and_bursts_are_merged() {
         })
         .await
         .expect("no stateChanged after a send");
+    let mut shape = push.clone();
+    redact(&mut shape, f.db.parent().unwrap());
+    insta::assert_json_snapshot!("state_changed", shape);
     println!("send → stateChanged in {:?}", sent_at.elapsed());
     assert!(push["version"].as_i64().unwrap() > 0);
     tokio::time::sleep(Duration::from_millis(200)).await;

@@ -513,3 +513,84 @@ async fn an_urgent_message_to_the_human_pops_up() {
     assert_eq!(shown["type"], 2, "a warning");
     assert_eq!(shown["message"], "Urgent message from lead: Prod is down");
 }
+
+#[tokio::test]
+async fn several_workspace_folders_from_different_repositories() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut roots = Vec::new();
+    for name in ["one", "two"] {
+        let root = dir.path().join(name);
+        std::fs::create_dir(&root).unwrap();
+        let root = root.canonicalize().unwrap();
+        git(&root, &["init", "-q", "-b", "main"]);
+        git(&root, &["config", "user.name", "Ada"]);
+        git(&root, &["config", "user.email", "ada@example.invalid"]);
+        git(&root, &["commit", "-q", "--allow-empty", "-m", "first"]);
+        roots.push(root);
+    }
+    // Each repository keeps its own state in its git common dir.
+    let mut two = Store::open(
+        &roots[1].join(".git/switchboard/state.db"),
+        Settings::default(),
+    )
+    .unwrap();
+    session::start(
+        &mut two,
+        &NewSession {
+            agent: "only-in-two".into(),
+            intent: "x".into(),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+
+    let (client_io, server_io) = tokio::io::duplex(1 << 20);
+    let (server_read, server_write) = tokio::io::split(server_io);
+    tokio::spawn(switchboard_lsp::serve(
+        server_read,
+        server_write,
+        Config {
+            human: Some(HUMAN.into()),
+            ..Default::default()
+        },
+    ));
+    let (client_read, client_write) = tokio::io::split(client_io);
+    let lsp = LspClient::new(client_read, client_write);
+    let folders: Vec<Value> = roots
+        .iter()
+        .map(|r| json!({"uri": format!("file://{}", r.display()), "name": "f"}))
+        .collect();
+    lsp.request(
+        "initialize",
+        json!({"processId": null, "workspaceFolders": folders, "capabilities": {}}),
+    )
+    .await
+    .unwrap();
+    lsp.notify("initialized", json!({})).await.unwrap();
+
+    let state = lsp.request(protocol::STATE, json!({})).await.unwrap();
+    let repos = state["repos"].as_array().unwrap();
+    assert_eq!(repos.len(), 2);
+    assert_eq!(repos[0]["sessions"], json!([]));
+    assert_eq!(repos[1]["sessions"][0]["session"]["agent"], "only-in-two");
+    let sent = lsp
+        .request("workspace/executeCommand", json!({"command": "switchboard.send", "arguments": [{"repo": roots[1].display().to_string(), "to": ["only-in-two"], "body": "hi"}]}))
+        .await
+        .unwrap();
+    assert_eq!(
+        sent["to"],
+        json!(["only-in-two"]),
+        "the command went to the second repository"
+    );
+    let err = lsp
+        .request("workspace/executeCommand", json!({"command": "switchboard.send", "arguments": [{"to": ["only-in-two"], "body": "hi"}]}))
+        .await
+        .unwrap_err();
+    assert!(
+        err["message"]
+            .as_str()
+            .unwrap()
+            .contains("unknown recipient"),
+        "the default is the first folder: {err}"
+    );
+}

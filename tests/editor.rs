@@ -172,3 +172,59 @@ async fn a_real_neovim_gets_pushes_state_and_the_diagnostic() {
     );
     agent.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn the_neovim_plugin_shows_live_state_and_opens_threads() {
+    let repo = Repo::new();
+    std::fs::write(repo.path.join("app.rs"), "fn main() {}\n").unwrap();
+    repo.git(&["add", "app.rs"]);
+    repo.git(&["commit", "-q", "-m", "app"]);
+    repo.cli(&["inbox"]);
+    let agent = repo.agent(&["--agent", "claude"]).await;
+    agent
+        .call_ok("session_start", json!({"intent": "edit app.rs"}))
+        .await
+        .unwrap();
+    agent
+        .call_ok("worktree_create", json!({"name": "cl"}))
+        .await
+        .unwrap();
+    agent
+        .call_ok("message_send", json!({"to": ["human:ada-lovelace"], "subject": "Which database?", "body": "Postgres or SQLite?"}))
+        .await
+        .unwrap();
+
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let plugin = root.join("editor-extensions/nvim");
+    let home = tempfile::tempdir().unwrap();
+    let out = tokio::process::Command::new(nvim())
+        .args(["--headless", "--clean", "--cmd"])
+        .arg(format!("set rtp^={}", plugin.display()))
+        .args(["-l", "run.lua"])
+        .arg(plugin.join("tests/plugin_spec.lua"))
+        .current_dir(root.join("tests/nvim"))
+        .env("SB_BIN", bin())
+        .env("SB_REPO", &repo.path)
+        .env("SB_HUMAN", "human:ada-lovelace")
+        .env("XDG_CONFIG_HOME", home.path().join("config"))
+        .env("XDG_DATA_HOME", home.path().join("data"))
+        .env("XDG_STATE_HOME", home.path().join("state"))
+        .env_remove("SWITCHBOARD_DB")
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(Duration::from_secs(120), out)
+        .await
+        .expect("Neovim did not finish")
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "the plugin specs failed:\n{text}");
+    assert!(
+        text.contains("6 successes / 0 failures / 0 errors"),
+        "{text}"
+    );
+    agent.stop().await.unwrap();
+}

@@ -171,6 +171,8 @@ impl Backend {
                 Err(e) => tracing::error!(error = %e, "opening a workspace folder crashed"),
             }
         }
+        let latest = opened.iter().map(|r| r.opened_at).max().unwrap_or(0);
+        self.version.fetch_max(latest, Ordering::SeqCst);
         *self.repos.lock().unwrap_or_else(|p| p.into_inner()) = opened;
     }
 

@@ -142,30 +142,7 @@ async fn a_real_neovim_gets_pushes_state_and_the_diagnostic() {
     agent.call_ok("session_heartbeat", json!({})).await.unwrap();
     repo.cli(&["inbox"]);
 
-    let specs = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/nvim");
-    let home = tempfile::tempdir().unwrap();
-    let out = tokio::process::Command::new(nvim())
-        .args(["--headless", "--clean", "-l", "run.lua", "lsp_spec.lua"])
-        .current_dir(&specs)
-        .env("SB_BIN", bin())
-        .env("SB_REPO", &repo.path)
-        .env("SB_HUMAN", "human:ada-lovelace")
-        .env("XDG_CONFIG_HOME", home.path().join("config"))
-        .env("XDG_DATA_HOME", home.path().join("data"))
-        .env("XDG_STATE_HOME", home.path().join("state"))
-        .env_remove("SWITCHBOARD_DB")
-        .kill_on_drop(true)
-        .output();
-    let out = tokio::time::timeout(Duration::from_secs(120), out)
-        .await
-        .expect("Neovim did not finish")
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "the Neovim specs failed:\n{text}");
+    let text = run_specs(&repo, &[], "lsp_spec.lua".into()).await;
     assert!(
         text.contains("4 successes / 0 failures / 0 errors"),
         "{text}"
@@ -194,15 +171,31 @@ async fn the_neovim_plugin_shows_live_state_and_opens_threads() {
         .await
         .unwrap();
 
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let plugin = root.join("editor-extensions/nvim");
+    let plugin = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("editor-extensions/nvim");
+    let rtp = format!("set rtp^={}", plugin.display());
+    let text = run_specs(
+        &repo,
+        &["--cmd", &rtp],
+        plugin.join("tests/plugin_spec.lua"),
+    )
+    .await;
+    assert!(
+        text.contains("6 successes / 0 failures / 0 errors"),
+        "{text}"
+    );
+    agent.stop().await.unwrap();
+}
+
+/// Runs busted `spec` in a headless Neovim (fresh config dirs, `extra` arguments before
+/// `-l`) against `repo`, asserts it succeeded and returns its output.
+async fn run_specs(repo: &Repo, extra: &[&str], spec: PathBuf) -> String {
     let home = tempfile::tempdir().unwrap();
     let out = tokio::process::Command::new(nvim())
-        .args(["--headless", "--clean", "--cmd"])
-        .arg(format!("set rtp^={}", plugin.display()))
+        .args(["--headless", "--clean"])
+        .args(extra)
         .args(["-l", "run.lua"])
-        .arg(plugin.join("tests/plugin_spec.lua"))
-        .current_dir(root.join("tests/nvim"))
+        .arg(spec)
+        .current_dir(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/nvim"))
         .env("SB_BIN", bin())
         .env("SB_REPO", &repo.path)
         .env("SB_HUMAN", "human:ada-lovelace")
@@ -221,10 +214,6 @@ async fn the_neovim_plugin_shows_live_state_and_opens_threads() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(out.status.success(), "the plugin specs failed:\n{text}");
-    assert!(
-        text.contains("6 successes / 0 failures / 0 errors"),
-        "{text}"
-    );
-    agent.stop().await.unwrap();
+    assert!(out.status.success(), "the Neovim specs failed:\n{text}");
+    text
 }

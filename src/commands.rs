@@ -39,7 +39,7 @@ pub struct LspArgs {
 pub struct JsonFlag {
     /// Print JSON instead of a table.
     #[arg(long)]
-    json: bool,
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -107,7 +107,7 @@ pub struct SchemasArgs {
     root: PathBuf,
 }
 
-fn locate(global: &Global) -> Result<StateLocation> {
+pub fn locate(global: &Global) -> Result<StateLocation> {
     Ok(location::resolve(&location::Inputs::from_env(
         global.db.clone(),
     )?)?)
@@ -122,7 +122,7 @@ pub fn open_store(global: &Global) -> Result<Store> {
     Ok(Store::open(&at.path, settings)?)
 }
 
-fn print_json(value: &impl serde::Serialize) -> Result<()> {
+pub fn print_json(value: &impl serde::Serialize) -> Result<()> {
     println!("{}", serde_json::to_string_pretty(value)?);
     Ok(())
 }

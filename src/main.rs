@@ -5,6 +5,7 @@
 mod commands;
 mod demo;
 mod messages;
+mod serve;
 mod worktrees;
 
 use std::path::PathBuf;
@@ -42,6 +43,11 @@ fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
 enum Command {
     /// Serve MCP over stdio for one agent (what agents register).
     Mcp(commands::McpArgs),
+    /// Serve MCP over streamable HTTP for many agents, each with its own token.
+    Serve(serve::ServeArgs),
+    /// Create, list or revoke the tokens agents use with `switchboard serve`.
+    #[command(subcommand)]
+    Token(serve::TokenCommand),
     /// Serve the editor companion (LSP) over stdio, or --check what it would show here.
     Lsp(commands::LspArgs),
     /// List sessions (newest first).
@@ -79,6 +85,8 @@ fn main() -> std::process::ExitCode {
     init_tracing();
     let result = match cli.command {
         Command::Mcp(args) => commands::mcp(&cli.global, args),
+        Command::Serve(args) => serve::serve(&cli.global, args),
+        Command::Token(cmd) => serve::token(&cli.global, cmd),
         Command::Lsp(args) => commands::lsp(&cli.global, args),
         Command::Sessions(args) => commands::sessions(&cli.global, args),
         Command::Session(cmd) => commands::session(&cli.global, cmd),

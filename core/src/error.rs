@@ -28,6 +28,9 @@ pub enum Error {
     /// The caller has no identity yet (adapters decide what to tell it to call).
     #[error("{0}")]
     NoIdentity(String),
+    /// A credential was missing, unknown, revoked or expired.
+    #[error("{0}")]
+    Unauthorized(String),
     /// The database was written by a newer Switchboard.
     #[error(
         "the state database {path} has schema version {found}, but this switchboard binary only knows up to {supported}. \
@@ -70,11 +73,12 @@ impl Error {
                 | Error::Ambiguous { .. }
                 | Error::Conflict(_)
                 | Error::NoIdentity(_)
+                | Error::Unauthorized(_)
                 | Error::Git(_)
         )
     }
 
-    pub(crate) fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+    pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
         Error::Io {
             context: context.into(),
             source,

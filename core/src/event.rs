@@ -30,6 +30,8 @@ pub mod kind {
     pub const WORKTREE_PRUNED: &str = "worktree.pruned";
     pub const WORKTREE_MERGED: &str = "worktree.merged";
     pub const WORKTREE_SYNCED: &str = "worktree.synced";
+    pub const TOKEN_CREATED: &str = "token.created";
+    pub const TOKEN_REVOKED: &str = "token.revoked";
 }
 
 /// One entry of the event log.

@@ -11,6 +11,7 @@ pub enum IdKind {
     Event,
     Message,
     Thread,
+    Token,
 }
 
 /// Characters needed after the type prefix before a prefix is looked up.
@@ -26,6 +27,7 @@ impl IdKind {
             IdKind::Event => "evt",
             IdKind::Message => "msg",
             IdKind::Thread => "thr",
+            IdKind::Token => "tok",
         }
     }
 
@@ -35,6 +37,7 @@ impl IdKind {
             IdKind::Event => "event",
             IdKind::Message => "message",
             IdKind::Thread => "thread",
+            IdKind::Token => "token",
         }
     }
 
@@ -44,6 +47,7 @@ impl IdKind {
             IdKind::Event => "events",
             IdKind::Message => "messages",
             IdKind::Thread => "threads",
+            IdKind::Token => "tokens",
         }
     }
 }

@@ -20,6 +20,7 @@ pub mod process;
 pub mod render;
 pub mod session;
 pub mod store;
+pub mod token;
 pub mod worktree;
 
 pub use error::{Error, Result};

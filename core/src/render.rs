@@ -6,6 +6,7 @@ use crate::clock::Timestamp;
 use crate::group::{Group, MemberKind};
 use crate::message::{DeliveryState, InboxPage, Message, Priority, SentMessage, Thread};
 use crate::session::{Holder, Session, SessionPage, SessionTree, Status};
+use crate::token::{Token, TokenState};
 use crate::worktree::{ConflictReport, Created, MergeOutcome, WorktreeDiff, WorktreeStatus};
 
 const INTENT_WIDTH: usize = 60;
@@ -531,4 +532,43 @@ pub fn holders(path: &str, list: &[Holder]) -> String {
         ));
     }
     lines.join("\n")
+}
+
+/// Tokens as a table: id, agent, state, label, created, expires, last used.
+pub fn tokens(list: &[Token], now: Timestamp) -> String {
+    if list.is_empty() {
+        return "no tokens: create one with `switchboard token create --agent <name>`".into();
+    }
+    let when = |t: Option<Timestamp>, none: &str| t.map_or(none.to_string(), |t| t.ago(now));
+    let rows: Vec<Vec<String>> = list
+        .iter()
+        .map(|t| {
+            vec![
+                t.id.clone(),
+                t.agent.clone(),
+                match t.state {
+                    TokenState::Active => "active",
+                    TokenState::Expired => "expired",
+                    TokenState::Revoked => "revoked",
+                }
+                .into(),
+                t.label.clone().unwrap_or_default(),
+                t.created_at.ago(now),
+                t.expires_at.map_or("never".into(), |e| e.to_rfc3339()),
+                when(t.last_used_at, "never"),
+            ]
+        })
+        .collect();
+    table(
+        &[
+            "ID",
+            "AGENT",
+            "STATE",
+            "LABEL",
+            "CREATED",
+            "EXPIRES",
+            "LAST USED",
+        ],
+        &rows,
+    )
 }

@@ -17,6 +17,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("store/001_foundation.sql"),
     include_str!("store/002_messaging.sql"),
     include_str!("store/003_worktrees.sql"),
+    include_str!("store/004_tokens.sql"),
 ];
 
 /// How long a writer waits for another process's write lock before giving up.

@@ -69,6 +69,22 @@ impl AgentClient {
         })
     }
 
+    /// Connects over streamable HTTP to `url` (e.g. `http://127.0.0.1:7411/mcp`) with a
+    /// bearer `token`, in the protocol era `lifecycle` chooses.
+    #[cfg(feature = "http-client")]
+    pub async fn http(
+        url: &str,
+        token: &str,
+        lifecycle: rmcp::service::ClientLifecycleMode,
+    ) -> Result<Self, ClientError> {
+        use rmcp::ClientServiceExt;
+        let service = ().serve_with_lifecycle(http_transport(url, token), lifecycle).await?;
+        Ok(AgentClient {
+            service,
+            server_pid: None,
+        })
+    }
+
     /// The server's `instructions`.
     pub fn instructions(&self) -> Option<String> {
         self.service
@@ -118,6 +134,18 @@ impl AgentClient {
         self.service.cancel().await?;
         Ok(())
     }
+}
+
+/// A streamable HTTP client transport to `url` sending `Authorization: Bearer <token>`.
+#[cfg(feature = "http-client")]
+pub fn http_transport(
+    url: &str,
+    token: &str,
+) -> rmcp::transport::StreamableHttpClientTransport<reqwest::Client> {
+    use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+    rmcp::transport::StreamableHttpClientTransport::from_config(
+        StreamableHttpClientTransportConfig::with_uri(url.to_string()).auth_header(token),
+    )
 }
 
 /// A client handler that speaks the 2025-11-25 protocol (legacy `resources/subscribe`)

@@ -5,8 +5,10 @@
 //! come back as `isError` results whose text says what was wrong and what to do.
 #![forbid(unsafe_code)]
 
+mod callers;
 #[cfg(feature = "client")]
 pub mod client;
+pub mod http;
 mod identity;
 mod live;
 mod messaging;
@@ -18,6 +20,7 @@ mod server;
 mod tools;
 mod worktrees;
 
+pub use callers::Caller;
 pub use server::{INSTRUCTIONS, Identity, SwitchboardServer};
 
 use rmcp::ServiceExt;

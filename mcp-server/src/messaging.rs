@@ -1,7 +1,5 @@
 //! The messaging tools: send, reply, read, wait, search, edit, delete and groups.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use rmcp::handler::server::wrapper::Parameters;
@@ -18,7 +16,7 @@ use switchboard_core::message::{
 
 use crate::reply::{Render, failure, reply};
 use crate::schema;
-use crate::server::{Identity, SwitchboardServer};
+use crate::server::{Counted, Identity, SwitchboardServer};
 
 /// Default and longest `message_wait`.
 const DEFAULT_WAIT_SECS: u64 = 60;
@@ -176,28 +174,15 @@ pub struct Hits {
 pub struct Waited {
     pub messages: Vec<Message>,
     pub timed_out: bool,
+    /// The server is shutting down: reconnect (or restart it) and call message_wait again.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub shutdown: bool,
 }
 
 /// Every group.
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct Groups {
     pub groups: Vec<Group>,
-}
-
-/// Counts a wait in progress for as long as it lives.
-struct WaitGuard(Arc<AtomicUsize>);
-
-impl WaitGuard {
-    fn enter(counter: &Arc<AtomicUsize>) -> WaitGuard {
-        counter.fetch_add(1, Ordering::SeqCst);
-        WaitGuard(counter.clone())
-    }
-}
-
-impl Drop for WaitGuard {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
-    }
 }
 
 fn author(identity: &Identity) -> Result<Author, switchboard_core::Error> {
@@ -278,6 +263,10 @@ impl Render for Waited {
     fn render(&self) -> String {
         if self.timed_out {
             return "timed out: no matching message arrived".into();
+        }
+        if self.shutdown {
+            return "the Switchboard server is shutting down: reconnect and call message_wait again"
+                .into();
         }
         switchboard_core::render::messages(&self.messages)
     }
@@ -522,9 +511,9 @@ impl SwitchboardServer {
             since: args.since,
             ..Default::default()
         };
-        let _counted = WaitGuard::enter(&self.waits);
+        let _counted = Counted::enter(&self.hub.waits);
         // Subscribe before looking, so a message committed in between still wakes us.
-        let mut changes = self.live.changes();
+        let mut changes = self.hub.live.changes();
         loop {
             let check = filter.clone();
             let found = self
@@ -538,6 +527,7 @@ impl SwitchboardServer {
                     return reply(Ok(Waited {
                         messages,
                         timed_out: false,
+                        shutdown: false,
                     }));
                 }
                 Ok(_) => {}
@@ -545,7 +535,10 @@ impl SwitchboardServer {
             tokio::select! {
                 () = context.ct.cancelled() => return failure("message_wait was cancelled".into()),
                 () = tokio::time::sleep_until(deadline) => {
-                    return reply(Ok(Waited { messages: Vec::new(), timed_out: true }));
+                    return reply(Ok(Waited { messages: Vec::new(), timed_out: true, shutdown: false }));
+                }
+                () = self.hub.stopping.cancelled() => {
+                    return reply(Ok(Waited { messages: Vec::new(), timed_out: false, shutdown: true }));
                 }
                 changed = changes.changed() => {
                     if changed.is_err() {

@@ -7,10 +7,11 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use rmcp::handler::server::tool::ToolCallContext;
 use rmcp::model::{
-    ListResourceTemplatesResult, ListResourcesResult, PaginatedRequestParams,
-    ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, Resource,
-    ResourceContents, ResourceTemplate, ResourceUpdatedNotificationParam, ServerConfig,
+    CallToolRequestParams, CallToolResponse, ListResourceTemplatesResult, ListResourcesResult,
+    PaginatedRequestParams, ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult,
+    Resource, ResourceContents, ResourceTemplate, ResourceUpdatedNotificationParam, ServerConfig,
     SubscribeRequestParams, SubscriptionFilter, UnsubscribeRequestParams,
 };
 use rmcp::service::{RequestContext, SubscriptionContext, SubscriptionSendError, SubscriptionSink};
@@ -19,7 +20,7 @@ use switchboard_core::event::{Event, kind};
 use switchboard_core::message::{self, InboxFilter};
 use switchboard_core::session::{self, Filter};
 
-use crate::server::{SwitchboardServer, server_config};
+use crate::server::{Counted, SwitchboardServer, server_config};
 
 pub(crate) const INBOX: &str = "switchboard://inbox";
 pub(crate) const SESSIONS: &str = "switchboard://sessions";
@@ -90,18 +91,26 @@ fn affected(event: &Event, agent: Option<&str>) -> Vec<String> {
 }
 
 impl SwitchboardServer {
-    /// Starts (once per connection) the task that turns store changes into resource
-    /// update notifications.
-    fn ensure_notifier(&self) {
-        if self
+    /// Adds a legacy subscriber or a listen stream and makes sure this connection's
+    /// notifier runs.
+    fn add_listener(&self, add: impl FnOnce(&mut Listeners)) {
+        let mut listeners = self.subscriptions.listeners();
+        add(&mut listeners);
+        if !self
             .subscriptions
             .notifier_started
             .swap(true, Ordering::SeqCst)
         {
-            return;
+            self.start_notifier();
         }
+    }
+
+    /// The task that turns store changes into resource update notifications for this
+    /// connection. It ends when the connection has no listener left (decided under the
+    /// listeners' lock, so a listener added meanwhile starts a new one).
+    fn start_notifier(&self) {
         let this = self.clone();
-        let mut events = self.live.events();
+        let mut events = self.hub.live.events();
         tokio::spawn(async move {
             loop {
                 let event = match events.recv().await {
@@ -118,6 +127,13 @@ impl SwitchboardServer {
                 let agent = this.lock().identity.agent.clone();
                 for uri in affected(&event, agent.as_deref()) {
                     this.notify(&uri).await;
+                }
+                let listeners = this.subscriptions.listeners();
+                if listeners.legacy.is_empty() && listeners.sinks.is_empty() {
+                    this.subscriptions
+                        .notifier_started
+                        .store(false, Ordering::SeqCst);
+                    return;
                 }
             }
         });
@@ -190,6 +206,17 @@ impl ServerHandler for SwitchboardServer {
         server_config()
     }
 
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        let this = self.for_request(&context.extensions)?;
+        let _call = Counted::enter(&this.hub.calls);
+        let call = ToolCallContext::new(&this, request, context);
+        this.tool_router.call(call).await
+    }
+
     async fn list_resources(
         &self,
         _request: Option<PaginatedRequestParams>,
@@ -220,9 +247,10 @@ impl ServerHandler for SwitchboardServer {
     async fn read_resource(
         &self,
         request: ReadResourceRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, ErrorData> {
-        let text = self.resource_text(request.uri.clone()).await?;
+        let this = self.for_request(&context.extensions)?;
+        let text = this.resource_text(request.uri.clone()).await?;
         Ok(ReadResourceResult::new(vec![
             ResourceContents::text(text, request.uri).with_mime_type("application/json"),
         ])
@@ -235,11 +263,10 @@ impl ServerHandler for SwitchboardServer {
         request: SubscribeRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<(), ErrorData> {
-        self.ensure_notifier();
-        self.subscriptions
-            .listeners()
-            .legacy
-            .insert(request.uri, context.peer.clone());
+        let this = self.for_request(&context.extensions)?;
+        this.add_listener(|l| {
+            l.legacy.insert(request.uri, context.peer.clone());
+        });
         Ok(())
     }
 
@@ -260,13 +287,20 @@ impl ServerHandler for SwitchboardServer {
         Some(requested.supported_by(&server_config().capabilities))
     }
 
+    /// Streams updates until the client cancels or the server stops (then the stream
+    /// ends with its final result, so the client knows to listen again elsewhere).
     async fn listen(&self, context: SubscriptionContext) -> Result<(), ErrorData> {
-        self.ensure_notifier();
-        self.subscriptions
+        let this = self.for_request(&context.request_context().extensions)?;
+        let sink = context.sink().clone();
+        this.add_listener(|l| l.sinks.push(sink.clone()));
+        tokio::select! {
+            () = context.cancelled() => {}
+            () = this.hub.stopping.cancelled() => {}
+        }
+        this.subscriptions
             .listeners()
             .sinks
-            .push(context.sink().clone());
-        context.cancelled().await;
+            .retain(|s| s.id() != sink.id());
         Ok(())
     }
 }

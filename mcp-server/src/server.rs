@@ -1,15 +1,19 @@
 //! The rmcp server: shared state, the blocking bridge to the core, and protocol plumbing.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use rmcp::ErrorData;
 use rmcp::handler::server::router::tool::ToolRouter;
-use rmcp::model::{CallToolResult, Implementation, ServerCapabilities, ServerConfig};
+use rmcp::model::{CallToolResult, Extensions, Implementation, ServerCapabilities, ServerConfig};
 use serde::Serialize;
 use switchboard_core::process::ProcessInfo;
-use switchboard_core::{Error, Store, session};
+use switchboard_core::{Error, Settings, Store, session};
+use tokio_util::sync::CancellationToken;
 
+use crate::callers::{Caller, Callers};
 pub use crate::identity::Identity;
 use crate::live::Live;
 use crate::reply::{Render, reply};
@@ -39,34 +43,112 @@ pub(crate) struct State {
     last_touch: Option<Instant>,
 }
 
-/// Switchboard's MCP server for one agent (stdio) or one connection.
+/// What every connection served by one process shares: the change feed, the counts of
+/// calls and waits in progress, and the signal that the process is stopping.
+#[derive(Clone)]
+pub(crate) struct Hub {
+    pub live: Live,
+    /// `message_wait` calls in progress.
+    pub waits: Arc<AtomicUsize>,
+    /// Tool calls in progress (a stopping server lets them finish).
+    pub calls: Arc<AtomicUsize>,
+    /// Cancelled when the process begins to stop: waits and listen streams end with a
+    /// result saying so, instead of being cut off.
+    pub stopping: CancellationToken,
+}
+
+impl Hub {
+    /// Starts watching the store at `path` for changes made by any process.
+    pub fn start(path: &Path, settings: Settings) -> Result<Hub, Error> {
+        Ok(Hub {
+            live: Live::start(path, settings)?,
+            waits: Arc::default(),
+            calls: Arc::default(),
+            stopping: CancellationToken::new(),
+        })
+    }
+}
+
+/// Counts something in progress for as long as it lives.
+pub(crate) struct Counted(Arc<AtomicUsize>);
+
+impl Counted {
+    pub fn enter(counter: &Arc<AtomicUsize>) -> Counted {
+        counter.fetch_add(1, Ordering::SeqCst);
+        Counted(counter.clone())
+    }
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Switchboard's MCP server for one agent (stdio) or one connection of a shared server.
 #[derive(Clone)]
 pub struct SwitchboardServer {
     state: Arc<Mutex<State>>,
-    pub(crate) live: Live,
+    /// Set behind `switchboard serve`: each request acts for the agent of its token, with
+    /// that token's state (see [`SwitchboardServer::for_request`]).
+    callers: Option<Arc<Callers>>,
+    pub(crate) hub: Hub,
     pub(crate) subscriptions: Arc<Subscriptions>,
     pub(crate) tool_router: ToolRouter<Self>,
-    /// `message_wait` calls in progress (diagnostics and tests).
-    pub(crate) waits: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl SwitchboardServer {
     /// A server over `store`, acting for `identity`, served by `process`. Starts watching
     /// the store for changes made by any process.
     pub fn new(store: Store, identity: Identity, process: ProcessInfo) -> Result<Self, Error> {
-        let live = Live::start(store.path(), store.settings().clone())?;
-        Ok(SwitchboardServer {
-            state: Arc::new(Mutex::new(State {
-                store,
-                identity,
-                process,
-                checkout: std::env::current_dir().unwrap_or_default(),
-                last_touch: None,
-            })),
-            live,
+        let hub = Hub::start(store.path(), store.settings().clone())?;
+        let checkout = std::env::current_dir().unwrap_or_default();
+        let state = State::new(store, identity, process, checkout);
+        Ok(Self::with_state(Arc::new(Mutex::new(state)), None, hub))
+    }
+
+    /// A connection of a shared server: it acts for nobody until a request binds it to
+    /// its caller.
+    pub(crate) fn for_callers(callers: Arc<Callers>) -> Self {
+        Self::with_state(
+            callers.anonymous.clone(),
+            Some(callers.clone()),
+            callers.hub.clone(),
+        )
+    }
+
+    fn with_state(state: Arc<Mutex<State>>, callers: Option<Arc<Callers>>, hub: Hub) -> Self {
+        SwitchboardServer {
+            state,
+            callers,
+            hub,
             subscriptions: Arc::new(Subscriptions::default()),
             tool_router: Self::tool_router(),
-            waits: Arc::default(),
+        }
+    }
+
+    /// This server as it must serve one request: itself over stdio; behind `switchboard
+    /// serve`, bound to the state of the token that authenticated the request. Every
+    /// handler that reads or writes the store goes through here first.
+    pub(crate) fn for_request(&self, extensions: &Extensions) -> Result<Self, ErrorData> {
+        let Some(callers) = &self.callers else {
+            return Ok(self.clone());
+        };
+        let caller = extensions
+            .get::<http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<Caller>())
+            .ok_or_else(|| {
+                ErrorData::invalid_request(
+                    "this request carries no authenticated caller: send Authorization: Bearer <token>",
+                    None,
+                )
+            })?;
+        let state = callers
+            .state_for(caller)
+            .map_err(|e| ErrorData::internal_error(e.to_string(), None))?;
+        Ok(SwitchboardServer {
+            state,
+            ..self.clone()
         })
     }
 
@@ -105,7 +187,7 @@ impl SwitchboardServer {
 
     /// How many `message_wait` calls are waiting right now.
     pub fn active_waits(&self) -> usize {
-        self.waits.load(std::sync::atomic::Ordering::SeqCst)
+        self.hub.waits.load(Ordering::SeqCst)
     }
 
     /// The tools every server offers, as listed to clients (for schema export and size
@@ -149,6 +231,21 @@ impl SwitchboardServer {
 }
 
 impl State {
+    pub(crate) fn new(
+        store: Store,
+        identity: Identity,
+        process: ProcessInfo,
+        checkout: PathBuf,
+    ) -> State {
+        State {
+            store,
+            identity,
+            process,
+            checkout,
+            last_touch: None,
+        }
+    }
+
     /// Refreshes the current session's last-seen time, at most every [`TOUCH_INTERVAL`].
     fn touch_if_due(&mut self) {
         let Some(id) = self.identity.session.clone() else {

@@ -1,6 +1,7 @@
 //! In-process MCP tests: a real rmcp client talks to the server over `tokio::io::duplex`.
 
 mod harness;
+mod http;
 mod messaging;
 mod resources;
 mod tools;

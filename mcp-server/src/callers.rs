@@ -1,0 +1,78 @@
+//! Who calls a shared server (`switchboard serve`): the auth layer puts the [`Caller`] of
+//! each request, decided by its bearer token, into the request's extensions; [`Callers`]
+//! keeps one [`State`] per token, so an agent's current session survives across its
+//! requests and connections, in both protocol eras.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use switchboard_core::process::ProcessInfo;
+use switchboard_core::{Error, Settings, Store};
+
+use crate::identity::Identity;
+use crate::server::{Hub, State};
+
+/// The authenticated caller of one HTTP request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    /// The token's id (`tok_…`), never its secret.
+    pub token: String,
+    /// The agent the token stands for.
+    pub agent: String,
+}
+
+/// Everything the connections of one shared server have in common.
+pub(crate) struct Callers {
+    db: PathBuf,
+    settings: Settings,
+    process: ProcessInfo,
+    checkout: PathBuf,
+    pub hub: Hub,
+    /// The state of a connection before a request binds it; it acts for nobody.
+    pub anonymous: Arc<Mutex<State>>,
+    states: Mutex<HashMap<String, Arc<Mutex<State>>>>,
+}
+
+impl Callers {
+    /// Shares the store at `db` among every caller of this process; new worktrees start
+    /// from `checkout`'s HEAD.
+    pub fn new(db: PathBuf, settings: Settings, checkout: PathBuf) -> Result<Callers, Error> {
+        let process = ProcessInfo::current();
+        let store = Store::open(&db, settings.clone())?;
+        let hub = Hub::start(&db, settings.clone())?;
+        let anonymous = State::new(
+            store,
+            Identity::default(),
+            process.clone(),
+            checkout.clone(),
+        );
+        Ok(Callers {
+            db,
+            settings,
+            process,
+            checkout,
+            hub,
+            anonymous: Arc::new(Mutex::new(anonymous)),
+            states: Mutex::default(),
+        })
+    }
+
+    /// The state of `caller`'s token, created on its first request: it acts for the
+    /// token's agent and remembers the session that agent started through it.
+    pub fn state_for(&self, caller: &Caller) -> Result<Arc<Mutex<State>>, Error> {
+        let mut states = self.states.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(state) = states.get(&caller.token) {
+            return Ok(state.clone());
+        }
+        let store = Store::open(&self.db, self.settings.clone())?;
+        let identity = Identity {
+            agent: Some(caller.agent.clone()),
+            session: None,
+        };
+        let state = State::new(store, identity, self.process.clone(), self.checkout.clone());
+        let state = Arc::new(Mutex::new(state));
+        states.insert(caller.token.clone(), state.clone());
+        Ok(state)
+    }
+}

@@ -1,0 +1,399 @@
+//! `switchboard serve`: MCP over streamable HTTP at `/mcp`, for many agents at once from
+//! one process, with the same tools and resources as stdio, in both protocol eras
+//! (2025-11-25 sessions and 2026-07-28 stateless requests; rmcp picks per request).
+//!
+//! Every request passes the [`Gate`] first: its `Host` and `Origin` must be allowed
+//! (else 403, against DNS rebinding), and it must carry `Authorization: Bearer <token>`
+//! for an active token (else 401). The token alone decides which agent is calling.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use rmcp::transport::StreamableHttpService;
+use rmcp::transport::streamable_http_server::StreamableHttpServerConfig;
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use switchboard_core::{Error, Settings, Store, token};
+use tokio::net::TcpListener;
+
+use crate::callers::{Caller, Callers};
+use crate::server::{Hub, SwitchboardServer};
+
+/// The address `switchboard serve` listens on unless told otherwise.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:7411";
+/// The path of the MCP endpoint.
+pub const MCP_PATH: &str = "/mcp";
+/// Largest request body accepted (a message body is at most 64 KiB).
+pub const DEFAULT_MAX_BODY: usize = 1024 * 1024;
+/// How long a stopping server lets calls in progress finish.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+/// After the last call finished, how long its response gets to leave before the
+/// remaining streams are closed.
+const FLUSH_DELAY: Duration = Duration::from_millis(200);
+/// JSON-RPC error code of refusals by the gate (implementation-defined server error).
+const REFUSED: i32 = -32001;
+const LOOPBACK_HOSTS: [&str; 3] = ["localhost", "127.0.0.1", "[::1]"];
+
+/// How `switchboard serve` runs.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    pub listen: SocketAddr,
+    /// Required to listen on a non-loopback address.
+    pub allow_remote: bool,
+    /// Extra names (or `host:port`) accepted in `Host`; `*` accepts any.
+    pub allowed_hosts: Vec<String>,
+    /// Extra browser origins (`scheme://host:port`) accepted in `Origin`; loopback
+    /// origins are always accepted.
+    pub allowed_origins: Vec<String>,
+    pub max_body_bytes: usize,
+    /// The state database shared with every other Switchboard process.
+    pub db: PathBuf,
+    pub settings: Settings,
+    /// The checkout new worktrees start from.
+    pub checkout: PathBuf,
+}
+
+/// A server bound to its address, not yet serving.
+pub struct Bound {
+    listener: TcpListener,
+    callers: Arc<Callers>,
+    gate: Arc<Gate>,
+    max_body_bytes: usize,
+}
+
+/// Checks `options` and binds. Refuses a non-loopback address without `allow_remote`,
+/// and a remote-capable server while no token exists (nobody could use it, and it must
+/// never run open).
+pub async fn bind(options: ServeOptions) -> Result<Bound, Error> {
+    let remote = !options.listen.ip().is_loopback();
+    if remote && !options.allow_remote {
+        return Err(Error::Invalid(format!(
+            "refusing to listen on {}: it is not a loopback address. Pass --allow-remote to \
+             serve other hosts (every request still needs a token), or listen on 127.0.0.1",
+            options.listen
+        )));
+    }
+    let mut auth_store = Store::open(&options.db, options.settings.clone())?;
+    if remote && token::active_count(&mut auth_store)? == 0 {
+        return Err(Error::Conflict(
+            "refusing to serve other hosts with no active token: create one first with \
+             `switchboard token create --agent <name>`"
+                .into(),
+        ));
+    }
+    let listener = TcpListener::bind(options.listen)
+        .await
+        .map_err(|e| Error::io(format!("cannot listen on {}", options.listen), e))?;
+    let mut allowed_hosts: Vec<String> = LOOPBACK_HOSTS.iter().map(|h| h.to_string()).collect();
+    if remote && !options.listen.ip().is_unspecified() {
+        allowed_hosts.push(host_name(&options.listen));
+    }
+    allowed_hosts.extend(options.allowed_hosts.iter().map(|h| h.to_ascii_lowercase()));
+    let gate = Gate {
+        store: Mutex::new(auth_store),
+        allowed_hosts,
+        allowed_origins: options
+            .allowed_origins
+            .iter()
+            .map(|o| o.trim_end_matches('/').to_ascii_lowercase())
+            .collect(),
+    };
+    let callers = Callers::new(options.db, options.settings, options.checkout)?;
+    Ok(Bound {
+        listener,
+        callers: Arc::new(callers),
+        gate: Arc::new(gate),
+        max_body_bytes: options.max_body_bytes,
+    })
+}
+
+/// A handle on a running server, for its owner (and tests).
+#[derive(Clone)]
+pub struct Control {
+    hub: Hub,
+}
+
+impl Control {
+    /// Begins the graceful stop, as SIGTERM would.
+    pub fn stop(&self) {
+        self.hub.stopping.cancel();
+    }
+
+    /// `message_wait` calls waiting now, across all connections.
+    pub fn active_waits(&self) -> usize {
+        self.hub.waits.load(Ordering::SeqCst)
+    }
+}
+
+impl Bound {
+    /// A handle to stop the server or look at it while it runs.
+    pub fn control(&self) -> Control {
+        Control {
+            hub: self.callers.hub.clone(),
+        }
+    }
+
+    /// The address actually bound (the port is chosen by the system for port 0).
+    pub fn local_addr(&self) -> Result<SocketAddr, Error> {
+        self.listener
+            .local_addr()
+            .map_err(|e| Error::io("cannot read the bound address", e))
+    }
+
+    /// Serves until `shutdown` completes, then stops gracefully: no new connections;
+    /// waits end with a shutdown result and listen streams with their final result;
+    /// calls in progress finish (up to 10 s); then the remaining streams close.
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send) -> Result<(), Error> {
+        let hub = self.callers.hub.clone();
+        let config = StreamableHttpServerConfig::default()
+            .disable_allowed_hosts()
+            .with_max_request_body_bytes(self.max_body_bytes);
+        let streams = config.cancellation_token.clone();
+        let callers = self.callers.clone();
+        let mcp = StreamableHttpService::new(
+            move || Ok(SwitchboardServer::for_callers(callers.clone())),
+            Arc::new(LocalSessionManager::default()),
+            config,
+        );
+        let app = axum::Router::new().route_service(MCP_PATH, mcp).layer(
+            axum::middleware::from_fn_with_state(self.gate.clone(), admit),
+        );
+        let stopping = hub.stopping.clone();
+        let server = axum::serve(self.listener, app)
+            .with_graceful_shutdown(stopping.clone().cancelled_owned());
+        let serving = tokio::spawn(server.into_future());
+        tokio::select! {
+            () = shutdown => {}
+            () = stopping.cancelled() => {}
+        }
+        tracing::info!("stopping: finishing calls in progress");
+        stopping.cancel();
+        let deadline = tokio::time::Instant::now() + DRAIN_TIMEOUT;
+        while hub.calls.load(Ordering::SeqCst) > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        tokio::time::sleep(FLUSH_DELAY).await;
+        streams.cancel();
+        match tokio::time::timeout(DRAIN_TIMEOUT, serving).await {
+            Ok(Ok(result)) => result.map_err(|e| Error::io("the HTTP server failed", e)),
+            Ok(Err(e)) => Err(Error::Conflict(format!("the HTTP server crashed: {e}"))),
+            Err(_) => {
+                tracing::warn!("connections still open after the grace period; closing them");
+                Ok(())
+            }
+        }
+    }
+}
+
+/// What every request must get past before it reaches MCP.
+struct Gate {
+    /// Its own connection: authentication never waits behind a tool call.
+    store: Mutex<Store>,
+    /// Lower-case host names or `host:port`; `*` admits any.
+    allowed_hosts: Vec<String>,
+    /// Lower-case `scheme://host:port` origins, besides loopback ones.
+    allowed_origins: Vec<String>,
+}
+
+/// A request turned away, with the HTTP status and what to do.
+#[derive(Debug)]
+struct Refusal {
+    status: StatusCode,
+    message: String,
+    /// `WWW-Authenticate` for 401s.
+    challenge: Option<&'static str>,
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        let body = serde_json::json!({
+            "jsonrpc": "2.0",
+            "id": null,
+            "error": { "code": REFUSED, "message": self.message },
+        });
+        let mut response = (
+            self.status,
+            [(header::CONTENT_TYPE, "application/json")],
+            body.to_string(),
+        )
+            .into_response();
+        if let Some(challenge) = self.challenge {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(challenge),
+            );
+        }
+        response
+    }
+}
+
+/// The middleware: Host and Origin first (403), then the token (401); an admitted
+/// request carries its [`Caller`].
+async fn admit(State(gate): State<Arc<Gate>>, mut request: Request, next: Next) -> Response {
+    if let Err(refusal) = gate.check_host(request.headers()) {
+        return refusal.into_response();
+    }
+    if let Err(refusal) = gate.check_origin(request.headers()) {
+        return refusal.into_response();
+    }
+    let secret = match bearer(request.headers()) {
+        Ok(secret) => secret,
+        Err(refusal) => return refusal.into_response(),
+    };
+    let checked = gate.clone();
+    let token = tokio::task::spawn_blocking(move || {
+        let mut store = checked.store.lock().unwrap_or_else(|p| p.into_inner());
+        token::authenticate(&mut store, &secret)
+    })
+    .await;
+    let token = match token {
+        Ok(Ok(token)) => token,
+        Ok(Err(Error::Unauthorized(message))) => {
+            return Refusal {
+                status: StatusCode::UNAUTHORIZED,
+                message,
+                challenge: Some("Bearer realm=\"switchboard\", error=\"invalid_token\""),
+            }
+            .into_response();
+        }
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "token check failed");
+            return Refusal {
+                status: StatusCode::INTERNAL_SERVER_ERROR,
+                message: format!("the token could not be checked: {e}"),
+                challenge: None,
+            }
+            .into_response();
+        }
+        Err(e) => {
+            return Refusal {
+                status: StatusCode::INTERNAL_SERVER_ERROR,
+                message: format!("the token check crashed: {e}"),
+                challenge: None,
+            }
+            .into_response();
+        }
+    };
+    request.extensions_mut().insert(Caller {
+        token: token.id,
+        agent: token.agent,
+    });
+    next.run(request).await
+}
+
+/// The secret of `Authorization: Bearer <secret>`.
+fn bearer(headers: &HeaderMap) -> Result<String, Refusal> {
+    let missing = || Refusal {
+        status: StatusCode::UNAUTHORIZED,
+        message: "switchboard serve needs a token on every request: create one with \
+                  `switchboard token create --agent <name>` and send it as \
+                  `Authorization: Bearer <token>` (`switchboard serve --print-config` shows \
+                  client settings)"
+            .into(),
+        challenge: Some("Bearer realm=\"switchboard\""),
+    };
+    let value = headers.get(header::AUTHORIZATION).ok_or_else(missing)?;
+    let value = value.to_str().map_err(|_| missing())?.trim();
+    let (scheme, secret) = value.split_once(' ').ok_or_else(missing)?;
+    if !scheme.eq_ignore_ascii_case("bearer") || secret.trim().is_empty() {
+        return Err(missing());
+    }
+    Ok(secret.trim().to_string())
+}
+
+impl Gate {
+    fn check_host(&self, headers: &HeaderMap) -> Result<(), Refusal> {
+        if self.allowed_hosts.iter().any(|h| h == "*") {
+            return Ok(());
+        }
+        let host = headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .map(|h| h.trim().to_ascii_lowercase())
+            .unwrap_or_default();
+        let name = strip_port(&host);
+        if self
+            .allowed_hosts
+            .iter()
+            .any(|allowed| allowed == &host || allowed == name)
+        {
+            return Ok(());
+        }
+        Err(forbidden(format!(
+            "Host '{host}' is not allowed (protection against DNS rebinding): connect to \
+             127.0.0.1 or localhost, or start the server with --allowed-host {name}"
+        )))
+    }
+
+    fn check_origin(&self, headers: &HeaderMap) -> Result<(), Refusal> {
+        let Some(origin) = headers.get(header::ORIGIN) else {
+            return Ok(());
+        };
+        let origin = origin
+            .to_str()
+            .unwrap_or_default()
+            .trim()
+            .trim_end_matches('/')
+            .to_ascii_lowercase();
+        let loopback = origin
+            .split_once("://")
+            .filter(|(scheme, _)| matches!(*scheme, "http" | "https"))
+            .is_some_and(|(_, authority)| LOOPBACK_HOSTS.contains(&strip_port(authority)));
+        if loopback || self.allowed_origins.contains(&origin) {
+            return Ok(());
+        }
+        Err(forbidden(format!(
+            "Origin '{origin}' is not allowed: only pages served from this machine's loopback \
+             address may call this server; start it with --allowed-origin {origin} to admit it"
+        )))
+    }
+}
+
+fn forbidden(message: String) -> Refusal {
+    Refusal {
+        status: StatusCode::FORBIDDEN,
+        message,
+        challenge: None,
+    }
+}
+
+/// `host` without a trailing `:port` (`[::1]:80` → `[::1]`).
+fn strip_port(host: &str) -> &str {
+    match host.rfind(':') {
+        Some(i)
+            if !host[i..].contains(']') && (host.starts_with('[') || !host[..i].contains(':')) =>
+        {
+            &host[..i]
+        }
+        _ => host,
+    }
+}
+
+/// How `addr`'s IP appears in a `Host` header.
+fn host_name(addr: &SocketAddr) -> String {
+    match addr {
+        SocketAddr::V4(v4) => v4.ip().to_string(),
+        SocketAddr::V6(v6) => format!("[{}]", v6.ip()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ports_are_stripped_from_hosts_of_both_families() {
+        assert_eq!(strip_port("localhost:7411"), "localhost");
+        assert_eq!(strip_port("localhost"), "localhost");
+        assert_eq!(strip_port("[::1]:7411"), "[::1]");
+        assert_eq!(strip_port("[::1]"), "[::1]");
+        assert_eq!(strip_port("127.0.0.1:1"), "127.0.0.1");
+    }
+}

@@ -1,0 +1,441 @@
+//! The shared HTTP server in-process: real rmcp clients over real HTTP on 127.0.0.1, in
+//! both protocol eras; the token deciding the agent; every refusal of the gate; the
+//! body limit; and the graceful stop.
+
+use std::time::Duration;
+
+use rmcp::ServiceExt;
+use rmcp::model::{
+    ProtocolVersion, ServerNotification, SubscribeRequestParams, SubscriptionFilter,
+};
+use rmcp::service::ClientLifecycleMode;
+use serde_json::{Value, json};
+use switchboard_core::{Settings, Store, token};
+use switchboard_mcp::client::{AgentClient, ResourceWatcher, http_transport};
+use switchboard_mcp::http::{self, Control, ServeOptions};
+
+use crate::harness::ok;
+
+const INIT: &str = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}"#;
+
+/// One `switchboard serve` running in this process on a free port.
+struct Served {
+    _dir: tempfile::TempDir,
+    db: std::path::PathBuf,
+    url: String,
+    control: Control,
+    task: tokio::task::JoinHandle<()>,
+}
+
+fn legacy() -> ClientLifecycleMode {
+    ClientLifecycleMode::Initialize
+}
+
+fn discover() -> ClientLifecycleMode {
+    ClientLifecycleMode::Discover {
+        preferred_versions: vec![ProtocolVersion::V_2026_07_28],
+    }
+}
+
+impl Served {
+    async fn start() -> Served {
+        Self::start_with(|_| {}).await
+    }
+
+    async fn start_with(adjust: impl FnOnce(&mut ServeOptions)) -> Served {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("state.db");
+        let mut options = ServeOptions {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            allow_remote: false,
+            allowed_hosts: Vec::new(),
+            allowed_origins: Vec::new(),
+            max_body_bytes: http::DEFAULT_MAX_BODY,
+            db: db.clone(),
+            settings: Settings::default(),
+            checkout: dir.path().to_path_buf(),
+        };
+        adjust(&mut options);
+        let bound = http::bind(options).await.unwrap();
+        let url = format!("http://{}{}", bound.local_addr().unwrap(), http::MCP_PATH);
+        let control = bound.control();
+        let task = tokio::spawn(async move {
+            bound.run(std::future::pending()).await.unwrap();
+        });
+        Served {
+            _dir: dir,
+            db,
+            url,
+            control,
+            task,
+        }
+    }
+
+    fn store(&self) -> Store {
+        Store::open(&self.db, Settings::default()).unwrap()
+    }
+
+    /// A token for `agent`, expiring after `expires_in` if given.
+    fn token(&self, agent: &str, expires_in: Option<Duration>) -> token::Issued {
+        token::create(
+            &mut self.store(),
+            &token::NewToken {
+                agent,
+                expires_in,
+                label: None,
+                created_by: "human:ada",
+            },
+        )
+        .unwrap()
+    }
+
+    async fn client(&self, agent: &str, lifecycle: ClientLifecycleMode) -> AgentClient {
+        let secret = self.token(agent, None).secret;
+        AgentClient::http(&self.url, &secret, lifecycle)
+            .await
+            .unwrap()
+    }
+
+    /// A raw POST of `body` with `headers`; returns the status, headers and body.
+    async fn post(
+        &self,
+        headers: &[(&str, &str)],
+        body: String,
+    ) -> (u16, reqwest::header::HeaderMap, String) {
+        let mut request = reqwest::Client::new()
+            .post(&self.url)
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .body(body);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        (status, headers, response.text().await.unwrap())
+    }
+}
+
+/// The JSON-RPC error message of a refusal body.
+fn refusal_message(body: &str) -> String {
+    let value: Value = serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"));
+    assert_eq!(value["jsonrpc"], "2.0");
+    value["error"]["message"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn two_agents_with_two_tokens_in_two_eras_see_each_others_messages() {
+    let served = Served::start().await;
+    let claude = served.client("claude", legacy()).await;
+    let codex = served.client("codex", discover()).await;
+    let started = ok(&claude, "session_start", json!({"intent": "backend"})).await;
+    assert_eq!(
+        started["session"]["agent"], "claude",
+        "the token names the agent"
+    );
+    let started = ok(&codex, "session_start", json!({"intent": "frontend"})).await;
+    assert_eq!(started["session"]["agent"], "codex");
+
+    ok(
+        &claude,
+        "message_send",
+        json!({"to": ["codex"], "body": "API is ready"}),
+    )
+    .await;
+    let inbox = ok(&codex, "inbox_read", json!({})).await;
+    assert_eq!(inbox["messages"][0]["body"], "API is ready");
+    assert_eq!(inbox["messages"][0]["from"], "claude");
+    let id = inbox["messages"][0]["id"].as_str().unwrap().to_string();
+    ok(
+        &codex,
+        "message_reply",
+        json!({"message": id, "body": "thanks"}),
+    )
+    .await;
+    let inbox = ok(&claude, "inbox_read", json!({})).await;
+    assert_eq!(inbox["messages"][0]["body"], "thanks");
+    assert_eq!(inbox["messages"][0]["from"], "codex");
+
+    // The 2026-07-28 client is stateless, yet its session is remembered between requests.
+    let me = ok(&codex, "whoami", json!({})).await;
+    assert_eq!(me["agent"], "codex");
+    assert!(me["session"].is_object(), "{me}");
+    let sessions = ok(&claude, "session_list", json!({})).await;
+    let agents: Vec<&str> = sessions["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["agent"].as_str().unwrap())
+        .collect();
+    assert!(
+        agents.contains(&"claude") && agents.contains(&"codex"),
+        "{agents:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_token_not_the_client_decides_who_is_calling() {
+    let served = Served::start().await;
+    let claude = served.client("claude", discover()).await;
+    let out = claude
+        .call(
+            "session_start",
+            json!({"agent": "mallory", "intent": "impersonate"}),
+        )
+        .await
+        .unwrap();
+    assert!(out.is_error, "{out:?}");
+    assert!(out.text.contains("'claude'"), "{}", out.text);
+    let sent = ok(
+        &claude,
+        "message_send",
+        json!({"to": ["claude"], "body": "note to self"}),
+    )
+    .await;
+    assert_eq!(sent["from"], "claude");
+}
+
+#[tokio::test]
+async fn missing_wrong_revoked_and_expired_tokens_get_401_saying_what_to_do() {
+    let served = Served::start().await;
+    let (status, headers, body) = served.post(&[], INIT.into()).await;
+    assert_eq!(status, 401);
+    assert!(
+        headers["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .starts_with("Bearer")
+    );
+    assert!(refusal_message(&body).contains("switchboard token create"));
+
+    let (status, _, body) = served
+        .post(&[("authorization", "Bearer sbt_0123")], INIT.into())
+        .await;
+    assert_eq!(status, 401);
+    assert!(refusal_message(&body).contains("not known"), "{body}");
+
+    let (status, _, body) = served
+        .post(&[("authorization", "Basic YWRhOnB3")], INIT.into())
+        .await;
+    assert_eq!(status, 401, "{body}");
+
+    let revoked = served.token("claude", None);
+    let connected = AgentClient::http(&served.url, &revoked.secret, discover())
+        .await
+        .unwrap();
+    ok(&connected, "agent_list", json!({})).await;
+    token::revoke(&mut served.store(), &revoked.token.id, "human:ada").unwrap();
+    assert!(
+        connected.call("agent_list", json!({})).await.is_err(),
+        "a revoked token stops working at once, even on an open connection"
+    );
+    let bearer = format!("Bearer {}", revoked.secret);
+    let (status, _, body) = served
+        .post(&[("authorization", &bearer)], INIT.into())
+        .await;
+    assert_eq!(status, 401);
+    assert!(refusal_message(&body).contains("revoked"), "{body}");
+
+    let expired = served.token("codex", Some(Duration::from_millis(1)));
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let bearer = format!("Bearer {}", expired.secret);
+    let (status, _, body) = served
+        .post(&[("authorization", &bearer)], INIT.into())
+        .await;
+    assert_eq!(status, 401);
+    assert!(refusal_message(&body).contains("expired"), "{body}");
+}
+
+#[tokio::test]
+async fn foreign_host_and_origin_get_403_before_anything_else() {
+    let served = Served::start().await;
+    let secret = served.token("claude", None).secret;
+    let bearer = format!("Bearer {secret}");
+    let (status, _, body) = served
+        .post(
+            &[("authorization", &bearer), ("host", "evil.example:7411")],
+            INIT.into(),
+        )
+        .await;
+    assert_eq!(status, 403);
+    assert!(refusal_message(&body).contains("DNS rebinding"), "{body}");
+    let (status, _, _) = served.post(&[("host", "evil.example")], INIT.into()).await;
+    assert_eq!(status, 403, "Host is checked before the token");
+
+    let (status, _, body) = served
+        .post(
+            &[
+                ("authorization", &bearer),
+                ("origin", "http://evil.example"),
+            ],
+            INIT.into(),
+        )
+        .await;
+    assert_eq!(status, 403);
+    assert!(
+        refusal_message(&body).contains("--allowed-origin"),
+        "{body}"
+    );
+
+    let (status, _, body) = served
+        .post(
+            &[
+                ("authorization", &bearer),
+                ("origin", "http://localhost:5173"),
+            ],
+            INIT.into(),
+        )
+        .await;
+    assert_eq!(status, 200, "a loopback page may call: {body}");
+
+    let open =
+        Served::start_with(|o| o.allowed_origins = vec!["https://tool.example:8443".into()]).await;
+    let secret = open.token("claude", None).secret;
+    let bearer = format!("Bearer {secret}");
+    let (status, _, body) = open
+        .post(
+            &[
+                ("authorization", &bearer),
+                ("origin", "https://tool.example:8443"),
+            ],
+            INIT.into(),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+}
+
+#[tokio::test]
+async fn a_body_over_the_limit_gets_413_and_changes_nothing() {
+    let served = Served::start_with(|o| o.max_body_bytes = 16 * 1024).await;
+    let secret = served.token("claude", None).secret;
+    let client = AgentClient::http(&served.url, &secret, discover())
+        .await
+        .unwrap();
+    ok(&client, "session_start", json!({"intent": "big"})).await;
+    let bearer = format!("Bearer {secret}");
+    let huge = json!({
+        "jsonrpc": "2.0", "id": 7, "method": "initialize",
+        "params": {"protocolVersion": "2025-11-25", "capabilities": {},
+                   "clientInfo": {"name": "x".repeat(32 * 1024), "version": "1"}},
+    });
+    let (status, _, _) = served
+        .post(&[("authorization", &bearer)], huge.to_string())
+        .await;
+    assert_eq!(status, 413);
+    let big = client
+        .call(
+            "message_send",
+            json!({"to": ["claude"], "body": "y".repeat(20 * 1024)}),
+        )
+        .await;
+    assert!(
+        big.is_err(),
+        "an oversized tool call is refused by the transport"
+    );
+    let inbox = ok(&client, "inbox_read", json!({})).await;
+    assert_eq!(
+        inbox["messages"].as_array().unwrap().len(),
+        0,
+        "nothing was sent"
+    );
+}
+
+#[tokio::test]
+#[allow(deprecated)] // resources/subscribe is the 2025-11-25 style, tested on purpose
+async fn resource_updates_reach_http_clients_in_both_eras() {
+    let served = Served::start().await;
+    let lead = served.client("lead", legacy()).await;
+    ok(&lead, "session_start", json!({"intent": "lead"})).await;
+
+    let (watcher, mut updates) = ResourceWatcher::new();
+    let ann_secret = served.token("ann", None).secret;
+    let ann = watcher
+        .serve(http_transport(&served.url, &ann_secret))
+        .await
+        .unwrap();
+    ann.subscribe(SubscribeRequestParams::new("switchboard://inbox"))
+        .await
+        .unwrap();
+
+    let bob_secret = served.token("bob", None).secret;
+    let bob = rmcp::ClientServiceExt::serve_with_lifecycle(
+        (),
+        http_transport(&served.url, &bob_secret),
+        discover(),
+    )
+    .await
+    .unwrap();
+    let filter = SubscriptionFilter::builder()
+        .resource_subscription("switchboard://inbox")
+        .build();
+    let mut listening = bob.listen(filter).await.unwrap();
+
+    ok(
+        &lead,
+        "message_send",
+        json!({"to": ["ann", "bob"], "body": "standup"}),
+    )
+    .await;
+    let uri = tokio::time::timeout(Duration::from_secs(10), updates.recv())
+        .await
+        .expect("no legacy update")
+        .unwrap();
+    assert_eq!(uri, "switchboard://inbox");
+    let note = tokio::time::timeout(Duration::from_secs(10), listening.next())
+        .await
+        .expect("no listen update")
+        .unwrap();
+    match note {
+        Some(ServerNotification::ResourceUpdatedNotification(n)) => {
+            assert_eq!(n.params.uri, "switchboard://inbox")
+        }
+        other => panic!("expected a resource update, got {other:?}"),
+    }
+    listening.cancel().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_graceful_stop_wakes_waiters_with_a_shutdown_result_and_refuses_new_work() {
+    let served = Served::start().await;
+    let legacy_waiter = served.client("claude", legacy()).await;
+    let stateless_waiter = served.client("codex", discover()).await;
+    let wait = |client: AgentClient| {
+        tokio::spawn(async move {
+            let out = client
+                .call_ok("message_wait", json!({"timeout_secs": 120}))
+                .await
+                .unwrap();
+            (client, out)
+        })
+    };
+    let first = wait(legacy_waiter);
+    let second = wait(stateless_waiter);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while served.control.active_waits() < 2 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the waits never started"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    served.control.stop();
+    for waiter in [first, second] {
+        let (_, out) = tokio::time::timeout(Duration::from_secs(10), waiter)
+            .await
+            .expect("the wait was not woken")
+            .unwrap();
+        assert_eq!(out["shutdown"], true, "{out}");
+        assert_eq!(out["timed_out"], false);
+    }
+    tokio::time::timeout(Duration::from_secs(15), served.task)
+        .await
+        .expect("the server did not stop")
+        .unwrap();
+    let refused = reqwest::Client::new()
+        .post(&served.url)
+        .body(INIT)
+        .send()
+        .await;
+    assert!(refused.is_err(), "a stopped server accepts no connection");
+}

@@ -6,4 +6,5 @@ mod editor;
 mod messaging;
 mod process;
 mod references;
+mod serve;
 mod worktrees;

@@ -34,6 +34,10 @@ pub struct ServeArgs {
     /// Gemini CLI) and exit.
     #[arg(long)]
     print_config: bool,
+    /// Also offer the fixture tools, resources and prompts of the official MCP
+    /// conformance suite (for running that suite only).
+    #[arg(long, hide = true)]
+    conformance_fixtures: bool,
     #[command(flatten)]
     json: JsonFlag,
 }
@@ -176,6 +180,7 @@ pub fn serve(global: &Global, args: ServeArgs) -> Result<()> {
             stale_after: global.stale_after,
         },
         checkout: std::env::current_dir()?,
+        conformance_fixtures: args.conformance_fixtures,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -58,6 +58,8 @@ pub struct ServeOptions {
     pub settings: Settings,
     /// The checkout new worktrees start from.
     pub checkout: PathBuf,
+    /// Also offer the official conformance suite's fixture tools, resources and prompts.
+    pub conformance_fixtures: bool,
 }
 
 /// A server bound to its address, not yet serving.
@@ -105,7 +107,12 @@ pub async fn bind(options: ServeOptions) -> Result<Bound, Error> {
             .map(|o| o.trim_end_matches('/').to_ascii_lowercase())
             .collect(),
     };
-    let callers = Callers::new(options.db, options.settings, options.checkout)?;
+    let callers = Callers::new(
+        options.db,
+        options.settings,
+        options.checkout,
+        options.conformance_fixtures,
+    )?;
     Ok(Bound {
         listener,
         callers: Arc::new(callers),

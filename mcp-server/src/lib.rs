@@ -8,6 +8,8 @@
 mod callers;
 #[cfg(feature = "client")]
 pub mod client;
+mod conformance;
+mod handler;
 pub mod http;
 mod identity;
 mod live;

@@ -7,20 +7,18 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use rmcp::handler::server::tool::ToolCallContext;
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, ListResourceTemplatesResult, ListResourcesResult,
-    PaginatedRequestParams, ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult,
-    Resource, ResourceContents, ResourceTemplate, ResourceUpdatedNotificationParam, ServerConfig,
-    SubscribeRequestParams, SubscriptionFilter, UnsubscribeRequestParams,
+    ReadResourceResult, Resource, ResourceContents, ResourceTemplate,
+    ResourceUpdatedNotificationParam,
 };
-use rmcp::service::{RequestContext, SubscriptionContext, SubscriptionSendError, SubscriptionSink};
-use rmcp::{ErrorData, Peer, RoleServer, ServerHandler, tool_handler};
+use rmcp::service::{SubscriptionContext, SubscriptionSendError, SubscriptionSink};
+use rmcp::{ErrorData, Peer, RoleServer};
 use switchboard_core::event::{Event, kind};
 use switchboard_core::message::{self, InboxFilter};
 use switchboard_core::session::{self, Filter};
 
-use crate::server::{Counted, SwitchboardServer, server_config};
+use crate::conformance::{Fixtures, ListChange};
+use crate::server::SwitchboardServer;
 
 pub(crate) const INBOX: &str = "switchboard://inbox";
 pub(crate) const SESSIONS: &str = "switchboard://sessions";
@@ -166,6 +164,90 @@ impl SwitchboardServer {
         }
     }
 
+    /// Every resource this server lists (with the conformance fixtures' when on).
+    pub(crate) fn resource_list(&self) -> Vec<Resource> {
+        let mut list = vec![
+            Resource::new(INBOX, "inbox")
+                .with_description("Your inbox: unread messages first (JSON).")
+                .with_mime_type("application/json"),
+            Resource::new(SESSIONS, "sessions")
+                .with_description("Recent sessions of every agent (JSON).")
+                .with_mime_type("application/json"),
+        ];
+        if self.fixtures.is_some() {
+            list.extend(Fixtures::resources());
+        }
+        list
+    }
+
+    pub(crate) fn resource_templates(&self) -> Vec<ResourceTemplate> {
+        let mut list = vec![
+            ResourceTemplate::new(format!("{THREADS}{{id}}"), "thread")
+                .with_description("One thread's messages that you can see, in order (JSON).")
+                .with_mime_type("application/json"),
+        ];
+        if self.fixtures.is_some() {
+            list.extend(Fixtures::templates());
+        }
+        list
+    }
+
+    /// Reads a resource for the caller bound to this server.
+    pub(crate) async fn read(&self, uri: String) -> Result<ReadResourceResult, ErrorData> {
+        if self.fixtures.is_some()
+            && let Some(result) = Fixtures::read(&uri)
+        {
+            return Ok(result);
+        }
+        let text = self.resource_text(uri.clone()).await?;
+        Ok(ReadResourceResult::new(vec![
+            ResourceContents::text(text, uri).with_mime_type("application/json"),
+        ]))
+    }
+
+    /// Adds a legacy (2025-11-25) subscription to `uri` for `peer`.
+    pub(crate) fn subscribe_legacy(&self, uri: String, peer: Peer<RoleServer>) {
+        self.add_listener(|l| {
+            l.legacy.insert(uri, peer);
+        });
+    }
+
+    pub(crate) fn unsubscribe_legacy(&self, uri: &str) {
+        self.subscriptions.listeners().legacy.remove(uri);
+    }
+
+    /// Streams updates on a 2026-07-28 listen stream until the client cancels or the
+    /// server stops (then the stream ends with its final result, so the client knows to
+    /// listen again elsewhere).
+    pub(crate) async fn listen_on(&self, context: SubscriptionContext) {
+        let sink = context.sink().clone();
+        self.add_listener(|l| l.sinks.push(sink.clone()));
+        let announcements = async {
+            let Some(fixtures) = &self.fixtures else {
+                return std::future::pending().await;
+            };
+            let mut changes = fixtures.announcements();
+            while let Ok(change) = changes.recv().await {
+                let sent = match change {
+                    ListChange::Tools => sink.notify_tool_list_changed().await,
+                    ListChange::Prompts => sink.notify_prompt_list_changed().await,
+                };
+                if let Err(e) = sent {
+                    tracing::debug!(error = %e, "list change not delivered");
+                }
+            }
+        };
+        tokio::select! {
+            () = context.cancelled() => {}
+            () = self.hub.stopping.cancelled() => {}
+            () = announcements => {}
+        }
+        self.subscriptions
+            .listeners()
+            .sinks
+            .retain(|s| s.id() != sink.id());
+    }
+
     /// The JSON text of a resource, as the calling agent sees it.
     async fn resource_text(&self, uri: String) -> Result<String, ErrorData> {
         let result = self
@@ -197,110 +279,5 @@ impl SwitchboardServer {
             }
             other => ErrorData::invalid_request(other.to_string(), None),
         })
-    }
-}
-
-#[tool_handler(router = self.tool_router)]
-impl ServerHandler for SwitchboardServer {
-    fn get_info(&self) -> ServerConfig {
-        server_config()
-    }
-
-    async fn call_tool(
-        &self,
-        request: CallToolRequestParams,
-        context: RequestContext<RoleServer>,
-    ) -> Result<CallToolResponse, ErrorData> {
-        let this = self.for_request(&context.extensions)?;
-        let _call = Counted::enter(&this.hub.calls);
-        let call = ToolCallContext::new(&this, request, context);
-        this.tool_router.call(call).await
-    }
-
-    async fn list_resources(
-        &self,
-        _request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
-    ) -> Result<ListResourcesResult, ErrorData> {
-        Ok(ListResourcesResult::with_all_items(vec![
-            Resource::new(INBOX, "inbox")
-                .with_description("Your inbox: unread messages first (JSON).")
-                .with_mime_type("application/json"),
-            Resource::new(SESSIONS, "sessions")
-                .with_description("Recent sessions of every agent (JSON).")
-                .with_mime_type("application/json"),
-        ]))
-    }
-
-    async fn list_resource_templates(
-        &self,
-        _request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
-    ) -> Result<ListResourceTemplatesResult, ErrorData> {
-        Ok(ListResourceTemplatesResult::with_all_items(vec![
-            ResourceTemplate::new(format!("{THREADS}{{id}}"), "thread")
-                .with_description("One thread's messages that you can see, in order (JSON).")
-                .with_mime_type("application/json"),
-        ]))
-    }
-
-    async fn read_resource(
-        &self,
-        request: ReadResourceRequestParams,
-        context: RequestContext<RoleServer>,
-    ) -> Result<ReadResourceResponse, ErrorData> {
-        let this = self.for_request(&context.extensions)?;
-        let text = this.resource_text(request.uri.clone()).await?;
-        Ok(ReadResourceResult::new(vec![
-            ResourceContents::text(text, request.uri).with_mime_type("application/json"),
-        ])
-        .into())
-    }
-
-    #[allow(deprecated)]
-    async fn subscribe(
-        &self,
-        request: SubscribeRequestParams,
-        context: RequestContext<RoleServer>,
-    ) -> Result<(), ErrorData> {
-        let this = self.for_request(&context.extensions)?;
-        this.add_listener(|l| {
-            l.legacy.insert(request.uri, context.peer.clone());
-        });
-        Ok(())
-    }
-
-    #[allow(deprecated)]
-    async fn unsubscribe(
-        &self,
-        request: UnsubscribeRequestParams,
-        _context: RequestContext<RoleServer>,
-    ) -> Result<(), ErrorData> {
-        self.subscriptions.listeners().legacy.remove(&request.uri);
-        Ok(())
-    }
-
-    fn accepted_subscription_filter(
-        &self,
-        requested: &SubscriptionFilter,
-    ) -> Option<SubscriptionFilter> {
-        Some(requested.supported_by(&server_config().capabilities))
-    }
-
-    /// Streams updates until the client cancels or the server stops (then the stream
-    /// ends with its final result, so the client knows to listen again elsewhere).
-    async fn listen(&self, context: SubscriptionContext) -> Result<(), ErrorData> {
-        let this = self.for_request(&context.request_context().extensions)?;
-        let sink = context.sink().clone();
-        this.add_listener(|l| l.sinks.push(sink.clone()));
-        tokio::select! {
-            () = context.cancelled() => {}
-            () = this.hub.stopping.cancelled() => {}
-        }
-        this.subscriptions
-            .listeners()
-            .sinks
-            .retain(|s| s.id() != sink.id());
-        Ok(())
     }
 }

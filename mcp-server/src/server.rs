@@ -14,6 +14,7 @@ use switchboard_core::{Error, Settings, Store, session};
 use tokio_util::sync::CancellationToken;
 
 use crate::callers::{Caller, Callers};
+use crate::conformance::Fixtures;
 pub use crate::identity::Identity;
 use crate::live::Live;
 use crate::reply::{Render, reply};
@@ -92,6 +93,8 @@ pub struct SwitchboardServer {
     /// Set behind `switchboard serve`: each request acts for the agent of its token, with
     /// that token's state (see [`SwitchboardServer::for_request`]).
     callers: Option<Arc<Callers>>,
+    /// The conformance suite's fixtures (`serve --conformance-fixtures` only).
+    pub(crate) fixtures: Option<Arc<Fixtures>>,
     pub(crate) hub: Hub,
     pub(crate) subscriptions: Arc<Subscriptions>,
     pub(crate) tool_router: ToolRouter<Self>,
@@ -110,17 +113,20 @@ impl SwitchboardServer {
     /// A connection of a shared server: it acts for nobody until a request binds it to
     /// its caller.
     pub(crate) fn for_callers(callers: Arc<Callers>) -> Self {
-        Self::with_state(
+        let mut server = Self::with_state(
             callers.anonymous.clone(),
             Some(callers.clone()),
             callers.hub.clone(),
-        )
+        );
+        server.fixtures = callers.fixtures.clone();
+        server
     }
 
     fn with_state(state: Arc<Mutex<State>>, callers: Option<Arc<Callers>>, hub: Hub) -> Self {
         SwitchboardServer {
             state,
             callers,
+            fixtures: None,
             hub,
             subscriptions: Arc::new(Subscriptions::default()),
             tool_router: Self::tool_router(),
@@ -264,17 +270,37 @@ impl State {
     }
 }
 
-/// The capabilities and identity every server announces.
-pub(crate) fn server_config() -> ServerConfig {
-    ServerConfig::new(
-        ServerCapabilities::builder()
-            .enable_tools()
-            .enable_resources()
-            .enable_resources_subscribe()
-            .build(),
-    )
-    .with_server_info(
-        Implementation::new("switchboard", env!("CARGO_PKG_VERSION")).with_title("Switchboard"),
-    )
-    .with_instructions(INSTRUCTIONS)
+impl SwitchboardServer {
+    /// The capabilities and identity this server announces; the conformance fixtures add
+    /// prompts, completions, logging and list-change notifications.
+    #[allow(deprecated)] // logging: the 2025-11-25 scenarios still use it
+    pub(crate) fn config(&self) -> ServerConfig {
+        let capabilities = if self.fixtures.is_some() {
+            ServerCapabilities::builder()
+                .enable_tools()
+                .enable_tool_list_changed()
+                .enable_resources()
+                .enable_resources_subscribe()
+                .enable_prompts()
+                .enable_prompts_list_changed()
+                .enable_completions()
+                .enable_logging()
+                .build()
+        } else {
+            ServerCapabilities::builder()
+                .enable_tools()
+                .enable_resources()
+                .enable_resources_subscribe()
+                .build()
+        };
+        server_config(capabilities)
+    }
+}
+
+fn server_config(capabilities: ServerCapabilities) -> ServerConfig {
+    ServerConfig::new(capabilities)
+        .with_server_info(
+            Implementation::new("switchboard", env!("CARGO_PKG_VERSION")).with_title("Switchboard"),
+        )
+        .with_instructions(INSTRUCTIONS)
 }

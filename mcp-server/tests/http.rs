@@ -54,6 +54,7 @@ impl Served {
             db: db.clone(),
             settings: Settings::default(),
             checkout: dir.path().to_path_buf(),
+            conformance_fixtures: false,
         };
         adjust(&mut options);
         let bound = http::bind(options).await.unwrap();
@@ -172,6 +173,43 @@ async fn two_agents_with_two_tokens_in_two_eras_see_each_others_messages() {
         agents.contains(&"claude") && agents.contains(&"codex"),
         "{agents:?}"
     );
+}
+
+#[tokio::test]
+async fn conformance_fixtures_are_offered_only_when_asked_for() {
+    let plain = Served::start().await;
+    let client = plain.client("claude", legacy()).await;
+    let names: Vec<String> = client
+        .tools()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.name.to_string())
+        .collect();
+    assert!(names.contains(&"message_wait".to_string()));
+    assert!(!names.iter().any(|n| n.starts_with("test_")), "{names:?}");
+
+    let fixtures = Served::start_with(|o| o.conformance_fixtures = true).await;
+    let client = fixtures.client("claude", discover()).await;
+    let names: Vec<String> = client
+        .tools()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.name.to_string())
+        .collect();
+    assert!(
+        names.contains(&"message_wait".to_string())
+            && names.contains(&"test_simple_text".to_string())
+    );
+    let out = client.call("test_simple_text", json!({})).await.unwrap();
+    assert_eq!(out.text, "This is a simple text response for testing.");
+    ok(
+        &client,
+        "session_start",
+        json!({"intent": "real tools still work"}),
+    )
+    .await;
 }
 
 #[tokio::test]

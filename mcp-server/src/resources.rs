@@ -250,6 +250,7 @@ impl SwitchboardServer {
 
     /// The JSON text of a resource, as the calling agent sees it.
     async fn resource_text(&self, uri: String) -> Result<String, ErrorData> {
+        let requested = serde_json::json!({ "uri": uri });
         let result = self
             .blocking(move |st| {
                 let value = if uri == SESSIONS {
@@ -275,7 +276,7 @@ impl SwitchboardServer {
             .await;
         result.map_err(|e| match e {
             switchboard_core::Error::NotFound { .. } => {
-                ErrorData::resource_not_found(e.to_string(), None)
+                ErrorData::resource_not_found(e.to_string(), Some(requested))
             }
             other => ErrorData::invalid_request(other.to_string(), None),
         })

@@ -28,6 +28,9 @@ pub struct LspArgs {
     /// Print what the companion sees from the current directory, then exit.
     #[arg(long)]
     check: bool,
+    /// Accepted for LSP clients that ask for the stdio transport (it is the only one).
+    #[arg(long, hide = true)]
+    stdio: bool,
     /// The human at the editor (default: human:<git user.name>).
     #[arg(long, env = "SWITCHBOARD_HUMAN")]
     human: Option<String>,

@@ -107,6 +107,9 @@ fn lsp_check_prints_what_the_companion_sees() {
     assert!(out.contains(".git/switchboard/state.db"), "{out}");
     let json = repo.cli_json(&["lsp", "--check"]);
     assert_eq!(json["human"], "human:ada-lovelace");
+    // Clients that ask for the stdio transport by flag (vscode-languageclient) are served.
+    let json = repo.cli_json(&["lsp", "--stdio", "--check"]);
+    assert_eq!(json["human"], "human:ada-lovelace");
 }
 
 /// The Neovim the test command installs (or `SWITCHBOARD_NVIM`).

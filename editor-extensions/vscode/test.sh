@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the VS Code extension's tests need and runs them all; fails on any failure.
+# The last step, e2e/run.sh, runs the packaged extension in real VS Code (see e2e/run.sh).
 # SWITCHBOARD_BIN: the built binary (default ../../target/debug/switchboard).
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -21,4 +22,6 @@ echo "== bundle and package"
 rm -f switchboard.vsix
 npm run package
 test -s switchboard.vsix
+echo "== end-to-end test in real VS Code (code-server, playwright-core, Debian's Chromium)"
+SWITCHBOARD_VSIX="$PWD/switchboard.vsix" e2e/run.sh
 echo "test.sh: all passed"

@@ -291,63 +291,53 @@ impl Fixtures {
                 let message = args["message"]
                     .as_str()
                     .unwrap_or("Please provide your information");
-                let answer = elicit(
-                    context,
-                    json!({
-                        "mode": "form", "message": message,
-                        "requestedSchema": {"type": "object", "properties": {
-                            "username": {"type": "string", "description": "User's response"},
-                            "email": {"type": "string", "description": "User's email address"},
-                        }, "required": ["username", "email"]},
-                    }),
-                )
-                .await?;
-                text(&format!(
-                    "User response: action={}, content={}",
-                    answer["action"], answer["content"]
-                ))
+                let schema = json!({"type": "object", "properties": {
+                    "username": {"type": "string", "description": "User's response"},
+                    "email": {"type": "string", "description": "User's email address"},
+                }, "required": ["username", "email"]});
+                elicitation_fixture(context, "User response", message, schema).await
             }
             "test_elicitation_sep1034_defaults" => {
-                let answer = elicit(context, json!({
-                    "mode": "form", "message": "Confirm or change the defaults",
-                    "requestedSchema": {"type": "object", "properties": {
-                        "name": {"type": "string", "description": "Name", "default": "John Doe"},
-                        "age": {"type": "integer", "description": "Age", "default": 30},
-                        "score": {"type": "number", "description": "Score", "default": 95.5},
-                        "status": {"type": "string", "description": "Status",
-                            "enum": ["active", "inactive", "pending"], "default": "active"},
-                        "verified": {"type": "boolean", "description": "Verified", "default": true},
-                    }},
-                })).await?;
-                text(&format!(
-                    "Elicitation completed: action={}, content={}",
-                    answer["action"], answer["content"]
-                ))
+                let schema = json!({"type": "object", "properties": {
+                    "name": {"type": "string", "description": "Name", "default": "John Doe"},
+                    "age": {"type": "integer", "description": "Age", "default": 30},
+                    "score": {"type": "number", "description": "Score", "default": 95.5},
+                    "status": {"type": "string", "description": "Status",
+                        "enum": ["active", "inactive", "pending"], "default": "active"},
+                    "verified": {"type": "boolean", "description": "Verified", "default": true},
+                }});
+                elicitation_fixture(
+                    context,
+                    "Elicitation completed",
+                    "Confirm or change the defaults",
+                    schema,
+                )
+                .await
             }
             "test_elicitation_sep1330_enums" => {
-                let answer = elicit(context, json!({
-                    "mode": "form", "message": "Pick some options",
-                    "requestedSchema": {"type": "object", "properties": {
-                        "untitledSingle": {"type": "string", "enum": ["option1", "option2", "option3"]},
-                        "titledSingle": {"type": "string", "oneOf": [
-                            {"const": "value1", "title": "First Option"},
-                            {"const": "value2", "title": "Second Option"},
-                            {"const": "value3", "title": "Third Option"}]},
-                        "legacyEnum": {"type": "string", "enum": ["opt1", "opt2", "opt3"],
-                            "enumNames": ["Option One", "Option Two", "Option Three"]},
-                        "untitledMulti": {"type": "array", "minItems": 1, "maxItems": 3,
-                            "items": {"type": "string", "enum": ["option1", "option2", "option3"]}},
-                        "titledMulti": {"type": "array", "minItems": 1, "maxItems": 3,
-                            "items": {"anyOf": [
-                                {"const": "value1", "title": "First Choice"},
-                                {"const": "value2", "title": "Second Choice"},
-                                {"const": "value3", "title": "Third Choice"}]}},
-                    }},
-                })).await?;
-                text(&format!(
-                    "Elicitation completed: action={}, content={}",
-                    answer["action"], answer["content"]
-                ))
+                let titled = |word: &str| {
+                    json!([
+                    {"const": "value1", "title": format!("First {word}")},
+                    {"const": "value2", "title": format!("Second {word}")},
+                    {"const": "value3", "title": format!("Third {word}")}])
+                };
+                let schema = json!({"type": "object", "properties": {
+                    "untitledSingle": {"type": "string", "enum": ["option1", "option2", "option3"]},
+                    "titledSingle": {"type": "string", "oneOf": titled("Option")},
+                    "legacyEnum": {"type": "string", "enum": ["opt1", "opt2", "opt3"],
+                        "enumNames": ["Option One", "Option Two", "Option Three"]},
+                    "untitledMulti": {"type": "array", "minItems": 1, "maxItems": 3,
+                        "items": {"type": "string", "enum": ["option1", "option2", "option3"]}},
+                    "titledMulti": {"type": "array", "minItems": 1, "maxItems": 3,
+                        "items": {"anyOf": titled("Choice")}},
+                }});
+                elicitation_fixture(
+                    context,
+                    "Elicitation completed",
+                    "Pick some options",
+                    schema,
+                )
+                .await
             }
             "json_schema_2020_12_tool" => text(&format!("Received: {args}")),
             "test_missing_capability" => {
@@ -754,8 +744,15 @@ async fn report_progress(context: &RequestContext<RoleServer>) {
     }
 }
 
-/// Sends `elicitation/create` with `params` and returns the client's answer as JSON.
-async fn elicit(context: &RequestContext<RoleServer>, params: Value) -> Result<Value, ErrorData> {
+/// Asks the user to fill in `schema` (a form elicitation) and reports the answer as
+/// `"<prefix>: action=…, content=…"`.
+async fn elicitation_fixture(
+    context: &RequestContext<RoleServer>,
+    prefix: &str,
+    message: &str,
+    schema: Value,
+) -> Result<CallToolResponse, ErrorData> {
+    let params = json!({"mode": "form", "message": message, "requestedSchema": schema});
     let params: ElicitRequestParams = serde_json::from_value(params)
         .map_err(|e| ErrorData::internal_error(format!("fixture elicitation: {e}"), None))?;
     let answer = context
@@ -763,5 +760,12 @@ async fn elicit(context: &RequestContext<RoleServer>, params: Value) -> Result<V
         .create_elicitation(params)
         .await
         .map_err(|e| ErrorData::internal_error(format!("elicitation failed: {e}"), None))?;
-    Ok(serde_json::to_value(answer).unwrap_or_default())
+    let answer = serde_json::to_value(answer).unwrap_or_default();
+    let text = format!(
+        "{prefix}: action={}, content={}",
+        answer["action"], answer["content"]
+    );
+    Ok(CallToolResponse::Complete(CallToolResult::success(vec![
+        ContentBlock::text(text),
+    ])))
 }

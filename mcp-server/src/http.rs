@@ -292,7 +292,15 @@ async fn admit(State(gate): State<Arc<Gate>>, mut request: Request, next: Next) 
         token: token.id,
         agent: token.agent,
     });
-    next.run(request).await
+    let closing = request.method() == axum::http::Method::DELETE;
+    let mut response = next.run(request).await;
+    // rmcp answers a closed session with 202; clients such as the Python SDK accept only
+    // 200 or 204 there and would report the close as failed.
+    if closing && response.status() == StatusCode::ACCEPTED {
+        *response.status_mut() = StatusCode::NO_CONTENT;
+        *response.body_mut() = axum::body::Body::empty();
+    }
+    response
 }
 
 /// The secret of `Authorization: Bearer <secret>`.

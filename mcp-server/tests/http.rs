@@ -176,6 +176,39 @@ async fn two_agents_with_two_tokens_in_two_eras_see_each_others_messages() {
 }
 
 #[tokio::test]
+async fn closing_a_session_answers_204_and_ends_it() {
+    let served = Served::start().await;
+    let secret = served.token("claude", None).secret;
+    let bearer = format!("Bearer {secret}");
+    let (status, headers, _) = served
+        .post(&[("authorization", &bearer)], INIT.into())
+        .await;
+    assert_eq!(status, 200);
+    let session = headers["mcp-session-id"].to_str().unwrap().to_string();
+    let closed = reqwest::Client::new()
+        .delete(&served.url)
+        .header("authorization", &bearer)
+        .header("mcp-session-id", &session)
+        .header("mcp-protocol-version", "2025-11-25")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(closed.status().as_u16(), 204);
+    let list = r#"{"jsonrpc":"2.0","id":2,"method":"tools/list"}"#;
+    let (status, _, _) = served
+        .post(
+            &[
+                ("authorization", &bearer),
+                ("mcp-session-id", &session),
+                ("mcp-protocol-version", "2025-11-25"),
+            ],
+            list.into(),
+        )
+        .await;
+    assert_eq!(status, 404, "the closed session is gone");
+}
+
+#[tokio::test]
 async fn conformance_fixtures_are_offered_only_when_asked_for() {
     let plain = Served::start().await;
     let client = plain.client("claude", legacy()).await;

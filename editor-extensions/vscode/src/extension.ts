@@ -1,6 +1,6 @@
 // VS Code wiring: starts `switchboard lsp`, registers views, commands and documents.
 import * as vscode from 'vscode';
-import { LanguageClient, LanguageClientOptions, ServerOptions, TransportKind } from 'vscode-languageclient/node';
+import { LanguageClient, LanguageClientOptions } from 'vscode-languageclient/node';
 import type { SwitchboardApi } from './api';
 import { CommandHandlers, Commands, reportingErrors, errorText } from './commands';
 import { GIT_SCHEME, GitRevisionDocuments, runGit, THREAD_SCHEME, ThreadDocuments } from './documents';
@@ -8,6 +8,7 @@ import { unreadStatusText } from './format';
 import { preflight } from './preflight';
 import { Methods, ServerCommands, StateChanged, StateResult, Thread, WorktreeDiff } from './protocol';
 import { Refresher } from './refresher';
+import { serverExecutable } from './server';
 import { MessagesTree, SbNode, SessionsTree, WorktreesTree } from './trees';
 
 let client: LanguageClient | undefined;
@@ -109,16 +110,20 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     const problem = await preflight(binary);
     if (problem) {
       output.error(problem);
-      const action = await vscode.window.showErrorMessage(problem, 'Open Settings', 'Show Output');
-      if (action === 'Open Settings') {
-        await vscode.commands.executeCommand('workbench.action.openSettings', 'switchboard.path');
-      } else if (action === 'Show Output') {
-        output.show();
-      }
+      // Not awaited: activation must not wait for the user to answer (the views would show
+      // "activating" until then).
+      void vscode.window.showErrorMessage(problem, 'Open Settings', 'Show Output').then(async (action) => {
+        if (action === 'Open Settings') {
+          await vscode.commands.executeCommand('workbench.action.openSettings', 'switchboard.path');
+        } else if (action === 'Show Output') {
+          output.show();
+        }
+      });
       return;
     }
     const cwd = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
-    const server: ServerOptions = { command: binary, args: ['lsp'], transport: TransportKind.stdio, options: { cwd } };
+    const server = serverExecutable(binary, cwd);
+    output.info(`starting \`${binary} lsp\` in ${cwd ?? 'no folder'}`);
     const options: LanguageClientOptions = {
       documentSelector: [{ scheme: 'file' }],
       outputChannel: output,

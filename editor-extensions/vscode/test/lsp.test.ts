@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { createMessageConnection, StreamMessageReader, StreamMessageWriter } from 'vscode-jsonrpc/node';
 import { Methods, ServerCommands, StateChanged, StateResult, Thread } from '../src/protocol';
+import { serverExecutable } from '../src/server';
 import { BIN, cli, env, liveAgent, tempRepo } from './support/sandbox';
 
 test('switchboard lsp serves state and pushes stateChanged for changes made by other processes', async (t) => {
@@ -16,7 +17,10 @@ test('switchboard lsp serves state and pushes stateChanged for changes made by o
   const agent = await liveAgent(dir, 'claude', 'Fix the parser');
   t.after(() => agent.stop());
 
-  const server = spawn(BIN, ['lsp'], { cwd: dir, env, stdio: ['pipe', 'pipe', 'inherit'] });
+  // Started exactly as the extension's language client starts it (stdio, no extra arguments).
+  const exe = serverExecutable(BIN, dir);
+  assert.equal(exe.transport, undefined, 'a stdio transport would make the client append --stdio');
+  const server = spawn(exe.command, exe.args ?? [], { cwd: exe.options?.cwd, env, stdio: ['pipe', 'pipe', 'inherit'] });
   t.after(() => server.kill());
   const conn = createMessageConnection(new StreamMessageReader(server.stdout), new StreamMessageWriter(server.stdin));
   const changes: StateChanged[] = [];

@@ -27,9 +27,22 @@ export function cli(cwd: string, ...args: string[]): string {
   return execFileSync(BIN, args, { cwd, encoding: 'utf8', env });
 }
 
-/** An agent's MCP server with a started session; stop() ends the process. */
-export async function liveAgent(cwd: string, agent: string, intent: string): Promise<{ stop(): void; session: string }> {
+/** An agent's MCP server with a started session; stop() ends the process (by its PID) and waits for it. */
+export async function liveAgent(
+  cwd: string,
+  agent: string,
+  intent: string,
+): Promise<{ stop(): Promise<void>; session: string; pid: number }> {
   const proc: ChildProcess = spawn(BIN, ['mcp', '--agent', agent], { cwd, env, stdio: ['pipe', 'pipe', 'inherit'] });
+  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+  // A server that dies (or never starts) fails the pending call instead of hanging the test.
+  const died = new Promise<never>((_, reject) => {
+    proc.once('error', reject);
+    proc.once('exit', (code, signal) =>
+      reject(new Error(`switchboard mcp --agent ${agent} exited (${signal ?? code}) before answering`)),
+    );
+  });
+  died.catch(() => undefined);
   const lines = readline.createInterface({ input: proc.stdout! });
   const pending = new Map<number, (v: { result?: { structuredContent?: { session?: { id: string } } }; error?: unknown }) => void>();
   lines.on('line', (l) => {
@@ -38,16 +51,26 @@ export async function liveAgent(cwd: string, agent: string, intent: string): Pro
   });
   let next = 1;
   const call = (method: string, params: object) =>
-    new Promise<Parameters<NonNullable<ReturnType<typeof pending.get>>>[0]>((resolve) => {
-      const id = next++;
-      pending.set(id, resolve);
-      proc.stdin!.write(JSON.stringify({ jsonrpc: '2.0', id, method, params }) + '\n');
-    });
+    Promise.race([
+      new Promise<Parameters<NonNullable<ReturnType<typeof pending.get>>>[0]>((resolve) => {
+        const id = next++;
+        pending.set(id, resolve);
+        proc.stdin!.write(JSON.stringify({ jsonrpc: '2.0', id, method, params }) + '\n');
+      }),
+      died,
+    ]);
   await call('initialize', { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'vscode-test', version: '0' } });
   proc.stdin!.write(JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) + '\n');
   const started = await call('tools/call', { name: 'session_start', arguments: { intent } });
   const content = started.result?.structuredContent;
   const session = content?.session?.id;
-  if (!session) throw new Error(`session_start failed: ${JSON.stringify(started)}`);
-  return { session, stop: () => proc.kill() };
+  const stop = async () => {
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill();
+    await exited;
+  };
+  if (!session) {
+    await stop();
+    throw new Error(`session_start failed: ${JSON.stringify(started)}`);
+  }
+  return { session, pid: proc.pid!, stop };
 }

@@ -188,8 +188,7 @@ pub fn serve(global: &Global, args: ServeArgs) -> Result<()> {
     runtime.block_on(async {
         let bound = http::bind(options).await?;
         let addr = bound.local_addr()?;
-        let mut store = open_store(global)?;
-        if token::active_count(&mut store)? == 0 {
+        if bound.active_tokens() == 0 {
             eprintln!(
                 "switchboard serve: no token yet, so every request will be refused; create one \
                  with `switchboard token create --agent <name>`"

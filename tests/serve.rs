@@ -238,6 +238,11 @@ fn print_config_gives_each_client_the_url_and_a_token_from_the_environment() {
     let vscode = &configs["vscode"]["config"];
     assert_eq!(vscode["servers"]["switchboard"]["url"], url);
     assert_eq!(vscode["inputs"][0]["password"], true);
+    let help = repo.cli(&["serve", "--help"]);
+    assert!(
+        !help.contains("conformance"),
+        "the fixture mode stays out of help: {help}"
+    );
     let text = repo.cli(&["serve", "--print-config"]);
     assert!(
         text.contains("# Claude Code: .mcp.json") && text.contains("# Codex"),

@@ -29,7 +29,7 @@ impl ServerHandler for SwitchboardServer {
         context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
         let mut tools = self.tool_router.list_all();
-        if self.fixtures.is_some() {
+        if self.fixtures().is_some() {
             tools.extend(Fixtures::tools());
         }
         let mut result = ListToolsResult::with_all_items(tools);
@@ -45,7 +45,7 @@ impl ServerHandler for SwitchboardServer {
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
         self.tool_router.get(name).cloned().or_else(|| {
-            self.fixtures.as_ref()?;
+            self.fixtures()?;
             Fixtures::tools().into_iter().find(|t| t.name == name)
         })
     }
@@ -55,7 +55,7 @@ impl ServerHandler for SwitchboardServer {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
-        if let Some(fixtures) = &self.fixtures
+        if let Some(fixtures) = self.fixtures()
             && Fixtures::has_tool(&request.name)
         {
             return fixtures.call(request, &context).await;
@@ -132,7 +132,7 @@ impl ServerHandler for SwitchboardServer {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListPromptsResult, ErrorData> {
-        let prompts = match &self.fixtures {
+        let prompts = match self.fixtures() {
             Some(_) => Fixtures::prompts(),
             None => Vec::new(),
         };
@@ -144,7 +144,7 @@ impl ServerHandler for SwitchboardServer {
         request: GetPromptRequestParams,
         _context: RequestContext<RoleServer>,
     ) -> Result<GetPromptResponse, ErrorData> {
-        match &self.fixtures {
+        match self.fixtures() {
             Some(fixtures) => fixtures.get_prompt(request),
             None => Err(ErrorData::invalid_params(
                 format!(
@@ -161,7 +161,7 @@ impl ServerHandler for SwitchboardServer {
         request: CompleteRequestParams,
         _context: RequestContext<RoleServer>,
     ) -> Result<CompleteResult, ErrorData> {
-        Ok(match &self.fixtures {
+        Ok(match self.fixtures() {
             Some(_) => Fixtures::complete(&request),
             None => CompleteResult::default(),
         })

@@ -68,6 +68,7 @@ pub struct Bound {
     callers: Arc<Callers>,
     gate: Arc<Gate>,
     max_body_bytes: usize,
+    active_tokens: usize,
 }
 
 /// Checks `options` and binds. Refuses a non-loopback address without `allow_remote`,
@@ -83,7 +84,8 @@ pub async fn bind(options: ServeOptions) -> Result<Bound, Error> {
         )));
     }
     let mut auth_store = Store::open(&options.db, options.settings.clone())?;
-    if remote && token::active_count(&mut auth_store)? == 0 {
+    let active_tokens = token::active_count(&mut auth_store)?;
+    if remote && active_tokens == 0 {
         return Err(Error::Conflict(
             "refusing to serve other hosts with no active token: create one first with \
              `switchboard token create --agent <name>`"
@@ -118,6 +120,7 @@ pub async fn bind(options: ServeOptions) -> Result<Bound, Error> {
         callers: Arc::new(callers),
         gate: Arc::new(gate),
         max_body_bytes: options.max_body_bytes,
+        active_tokens,
     })
 }
 
@@ -145,6 +148,12 @@ impl Bound {
         Control {
             hub: self.callers.hub.clone(),
         }
+    }
+
+    /// How many tokens were active when the server was bound (none: every request will
+    /// be refused until one is created).
+    pub fn active_tokens(&self) -> usize {
+        self.active_tokens
     }
 
     /// The address actually bound (the port is chosen by the system for port 0).

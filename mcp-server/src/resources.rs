@@ -174,7 +174,7 @@ impl SwitchboardServer {
                 .with_description("Recent sessions of every agent (JSON).")
                 .with_mime_type("application/json"),
         ];
-        if self.fixtures.is_some() {
+        if self.fixtures().is_some() {
             list.extend(Fixtures::resources());
         }
         list
@@ -186,7 +186,7 @@ impl SwitchboardServer {
                 .with_description("One thread's messages that you can see, in order (JSON).")
                 .with_mime_type("application/json"),
         ];
-        if self.fixtures.is_some() {
+        if self.fixtures().is_some() {
             list.extend(Fixtures::templates());
         }
         list
@@ -194,7 +194,7 @@ impl SwitchboardServer {
 
     /// Reads a resource for the caller bound to this server.
     pub(crate) async fn read(&self, uri: String) -> Result<ReadResourceResult, ErrorData> {
-        if self.fixtures.is_some()
+        if self.fixtures().is_some()
             && let Some(result) = Fixtures::read(&uri)
         {
             return Ok(result);
@@ -223,7 +223,7 @@ impl SwitchboardServer {
         let sink = context.sink().clone();
         self.add_listener(|l| l.sinks.push(sink.clone()));
         let announcements = async {
-            let Some(fixtures) = &self.fixtures else {
+            let Some(fixtures) = self.fixtures() else {
                 return std::future::pending().await;
             };
             let mut changes = fixtures.announcements();

@@ -93,8 +93,6 @@ pub struct SwitchboardServer {
     /// Set behind `switchboard serve`: each request acts for the agent of its token, with
     /// that token's state (see [`SwitchboardServer::for_request`]).
     callers: Option<Arc<Callers>>,
-    /// The conformance suite's fixtures (`serve --conformance-fixtures` only).
-    pub(crate) fixtures: Option<Arc<Fixtures>>,
     pub(crate) hub: Hub,
     pub(crate) subscriptions: Arc<Subscriptions>,
     pub(crate) tool_router: ToolRouter<Self>,
@@ -113,24 +111,26 @@ impl SwitchboardServer {
     /// A connection of a shared server: it acts for nobody until a request binds it to
     /// its caller.
     pub(crate) fn for_callers(callers: Arc<Callers>) -> Self {
-        let mut server = Self::with_state(
+        Self::with_state(
             callers.anonymous.clone(),
             Some(callers.clone()),
             callers.hub.clone(),
-        );
-        server.fixtures = callers.fixtures.clone();
-        server
+        )
     }
 
     fn with_state(state: Arc<Mutex<State>>, callers: Option<Arc<Callers>>, hub: Hub) -> Self {
         SwitchboardServer {
             state,
             callers,
-            fixtures: None,
             hub,
             subscriptions: Arc::new(Subscriptions::default()),
             tool_router: Self::tool_router(),
         }
+    }
+
+    /// The conformance suite's fixtures (`serve --conformance-fixtures` only).
+    pub(crate) fn fixtures(&self) -> Option<&Fixtures> {
+        self.callers.as_ref()?.fixtures.as_deref()
     }
 
     /// This server as it must serve one request: itself over stdio; behind `switchboard
@@ -275,7 +275,7 @@ impl SwitchboardServer {
     /// prompts, completions, logging and list-change notifications.
     #[allow(deprecated)] // logging: the 2025-11-25 scenarios still use it
     pub(crate) fn config(&self) -> ServerConfig {
-        let capabilities = if self.fixtures.is_some() {
+        let capabilities = if self.fixtures().is_some() {
             ServerCapabilities::builder()
                 .enable_tools()
                 .enable_tool_list_changed()

@@ -136,29 +136,27 @@ pub fn mcp(global: &Global, args: McpArgs) -> Result<()> {
     }
     let mut store = open_store(global)?;
     tracing::info!(db = %store.path().display(), agent = ?args.agent, "serving MCP over stdio");
-    if let Some(agent) = &args.agent {
-        // A named agent is present from the start, so others can already message it.
-        agent::register(
-            &mut store,
-            &agent::Registration {
-                name: agent.clone(),
-                ..Default::default()
-            },
-        )?;
+    // The repository's human and a named agent are present from the start, so others
+    // can already message them.
+    let here = std::env::current_dir()?;
+    let names = [agent::local_human(&here).ok(), args.agent.clone()];
+    for name in names.into_iter().flatten() {
+        let registration = agent::Registration {
+            name: name.clone(),
+            ..Default::default()
+        };
+        agent::register(&mut store, &name, &registration)?;
     }
     // Started inside a worktree bound to a session: serve that session (unless told
     // otherwise, or the session belongs to another agent).
     let bound = match &args.session {
         Some(_) => None,
-        None => worktree::containing(&mut store, &std::env::current_dir()?)?
+        None => worktree::containing(&mut store, &here)?
             .and_then(|w| w.session.zip(w.agent))
             .filter(|(_, owner)| args.agent.as_ref().is_none_or(|a| a == owner))
             .map(|(session, _)| session),
     };
-    let identity = Identity {
-        agent: args.agent,
-        session: None,
-    };
+    let identity = args.agent.map(Identity::named).unwrap_or_default();
     let server = SwitchboardServer::new(store, identity, ProcessInfo::current())?;
     if let Some(id) = &args.session {
         server.claim_session(id).with_context(|| {

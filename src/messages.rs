@@ -32,6 +32,7 @@ impl Participant {
         };
         agent::register(
             store,
+            &name,
             &agent::Registration {
                 name: name.clone(),
                 ..Default::default()

@@ -82,4 +82,12 @@ impl Repo {
     pub async fn agent(&self, args: &[&str]) -> AgentClient {
         self.agent_in(&self.path, args).await
     }
+
+    /// Starts `switchboard mcp` with no arguments in `dir`, as the committed configuration
+    /// of the MCP client `client` (e.g. `claude-code`) would, and connects as that client.
+    pub async fn instance_in(&self, client: &str, dir: &Path) -> AgentClient {
+        AgentClient::spawn_as(client, &bin(), &["mcp"], dir, &[])
+            .await
+            .unwrap()
+    }
 }

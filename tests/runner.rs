@@ -6,5 +6,6 @@ mod editor;
 mod messaging;
 mod process;
 mod references;
+mod scenarios;
 mod serve;
 mod worktrees;

@@ -249,3 +249,38 @@ fn print_config_gives_each_client_the_url_and_a_token_from_the_environment() {
         "{text}"
     );
 }
+
+/// (e) over HTTP: a token acts only for its own agent, so another agent's token cannot
+/// end, update or re-register what is not its own.
+#[tokio::test]
+async fn a_token_changes_only_its_own_agents_things() {
+    let repo = Repo::new();
+    let served = Served::start(&repo);
+    let alpha = AgentClient::http(&served.url, &token(&repo, "alpha"), discover())
+        .await
+        .unwrap();
+    let beta = AgentClient::http(&served.url, &token(&repo, "beta"), discover())
+        .await
+        .unwrap();
+    let started = ok(&alpha, "session_start", json!({"intent": "mine"})).await;
+    let id = started["session"]["id"].clone();
+    for (tool, args) in [
+        ("session_end", json!({"session": id})),
+        ("session_update", json!({"session": id, "intent": "taken"})),
+        (
+            "agent_register",
+            json!({"name": "alpha", "role": "reviewer"}),
+        ),
+    ] {
+        let out = beta.call(tool, args).await.unwrap();
+        assert!(out.is_error, "{tool} by beta should be refused");
+        assert!(
+            out.text.contains("you ('beta') may not"),
+            "{tool}: {}",
+            out.text
+        );
+    }
+    let session = ok(&alpha, "session_get", json!({"session": id})).await;
+    assert_eq!(session["status"], "active");
+    assert_eq!(session["intent"], "mine");
+}

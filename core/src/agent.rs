@@ -81,6 +81,57 @@ pub fn validate_name(name: &str) -> Result<AgentKind> {
     Ok(AgentKind::Agent)
 }
 
+/// Length of the random suffix that makes an instance's name its own.
+const INSTANCE_SUFFIX_LEN: usize = 4;
+
+/// A readable name of its own for one agent instance: the product behind `client` (an MCP
+/// client's `clientInfo.name` such as `claude-code`, or an agent name such as
+/// `claude-k3f9`) plus a random suffix, e.g. `claude-m2p7`. Two instances started from
+/// one committed configuration thus never share a name (and an inbox).
+pub fn instance_name(client: &str) -> String {
+    let suffix: String = ulid::Ulid::generate()
+        .to_string()
+        .to_ascii_lowercase()
+        .chars()
+        .rev()
+        .take(INSTANCE_SUFFIX_LEN)
+        .collect();
+    format!("{}-{suffix}", product_of(client))
+}
+
+/// The short product name of an MCP client or agent name: `claude-code` → `claude`,
+/// `codex-mcp-client` → `codex`, `Visual Studio Code` → `copilot`, `claude-k3f9` →
+/// `claude`; otherwise the client's first word, else `agent`.
+fn product_of(client: &str) -> String {
+    let lower = client.to_ascii_lowercase();
+    const KNOWN: &[(&str, &str)] = &[
+        ("claude", "claude"),
+        ("codex", "codex"),
+        ("gemini", "gemini"),
+        ("cursor", "cursor"),
+        ("visual studio code", "copilot"),
+        ("vscode", "copilot"),
+        ("copilot", "copilot"),
+        ("windsurf", "windsurf"),
+        ("zed", "zed"),
+    ];
+    if let Some((_, product)) = KNOWN.iter().find(|(needle, _)| lower.contains(needle)) {
+        return (*product).to_string();
+    }
+    let word: String = lower
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .find(|w| !w.is_empty())
+        .unwrap_or_default()
+        .chars()
+        .take(MAX_NAME_LEN - INSTANCE_SUFFIX_LEN - 1)
+        .collect();
+    if word.is_empty() || RESERVED_NAMES.contains(&word.as_str()) {
+        "agent".into()
+    } else {
+        word
+    }
+}
+
 /// Validates a role name (same characters as agent names; nothing reserved).
 pub fn validate_role(role: &str) -> Result<()> {
     check_slug("role", role)
@@ -134,10 +185,12 @@ pub struct Registration {
     pub description: Option<String>,
 }
 
-/// Registers a participant, or updates the given fields of an existing one. Idempotent:
-/// registering the same thing again changes nothing and writes no event.
-pub fn register(store: &mut Store, reg: &Registration) -> Result<Agent> {
+/// Registers a participant, or updates the given fields of an existing one, as `actor`
+/// (see [`crate::permission`]: an agent registers only itself). Idempotent: registering
+/// the same thing again changes nothing and writes no event.
+pub fn register(store: &mut Store, actor: &str, reg: &Registration) -> Result<Agent> {
     validate_name(&reg.name)?;
+    crate::permission::register_agent(actor, &reg.name)?;
     if let Some(role) = &reg.role {
         validate_role(role)?;
     }
@@ -150,7 +203,7 @@ pub fn register(store: &mut Store, reg: &Registration) -> Result<Agent> {
     }
     let cutoff = store.stale_cutoff();
     store.write(|tx| {
-        ensure(tx, reg, &reg.name, Timestamp::now())?;
+        ensure(tx, reg, actor, Timestamp::now())?;
         fetch(tx, &reg.name, cutoff)
     })
 }
@@ -304,6 +357,26 @@ mod tests {
     use crate::store::tests::temp_store;
 
     #[test]
+    fn instance_names_are_readable_valid_and_distinct() {
+        for (client, product) in [
+            ("claude-code", "claude"),
+            ("codex-mcp-client", "codex"),
+            ("gemini-cli-mcp-client", "gemini"),
+            ("Visual Studio Code", "copilot"),
+            ("claude-k3f9", "claude"),
+            ("mcp", "mcp"),
+            ("", "agent"),
+            ("Everyone!", "agent"),
+        ] {
+            let a = instance_name(client);
+            let b = instance_name(client);
+            assert!(a.starts_with(&format!("{product}-")), "{client} -> {a}");
+            assert_eq!(validate_name(&a).unwrap(), AgentKind::Agent, "{a}");
+            assert_ne!(a, b, "two instances of {client} got one name");
+        }
+    }
+
+    #[test]
     fn name_rules_table() {
         let cases: &[(&str, Option<AgentKind>)] = &[
             ("claude", Some(AgentKind::Agent)),
@@ -364,10 +437,10 @@ mod tests {
             role: Some("reviewer".into()),
             description: Some("reviews PRs".into()),
         };
-        let first = register(&mut store, &reg).unwrap();
+        let first = register(&mut store, "human:test", &reg).unwrap();
         assert_eq!(first.kind, AgentKind::Agent);
         let events = store.latest_event_seq().unwrap();
-        let again = register(&mut store, &reg).unwrap();
+        let again = register(&mut store, "human:test", &reg).unwrap();
         assert_eq!(again.registered_at, first.registered_at);
         assert_eq!(
             store.latest_event_seq().unwrap(),
@@ -376,6 +449,7 @@ mod tests {
         );
         let renamed = register(
             &mut store,
+            "claude",
             &Registration {
                 name: "claude".into(),
                 role: Some("lead".into()),
@@ -388,6 +462,7 @@ mod tests {
         assert_eq!(store.latest_event_seq().unwrap(), events + 1);
         register(
             &mut store,
+            "human:ada",
             &Registration {
                 name: "human:ada".into(),
                 ..Default::default()
@@ -411,7 +486,7 @@ mod tests {
             description: None,
         };
         assert!(
-            register(&mut store, &bad_role)
+            register(&mut store, "human:test", &bad_role)
                 .unwrap_err()
                 .to_string()
                 .contains("not a valid role")
@@ -421,7 +496,7 @@ mod tests {
             role: None,
             description: Some("x".repeat(2001)),
         };
-        assert!(register(&mut store, &long).is_err());
+        assert!(register(&mut store, "human:test", &long).is_err());
         assert!(list(&mut store).unwrap().is_empty());
         assert_eq!(store.latest_event_seq().unwrap(), 0);
     }

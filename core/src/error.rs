@@ -28,6 +28,9 @@ pub enum Error {
     /// The caller has no identity yet (adapters decide what to tell it to call).
     #[error("{0}")]
     NoIdentity(String),
+    /// The caller may not change this: it belongs to someone else (the message says who may).
+    #[error("{0}")]
+    Forbidden(String),
     /// A credential was missing, unknown, revoked or expired.
     #[error("{0}")]
     Unauthorized(String),
@@ -73,6 +76,7 @@ impl Error {
                 | Error::Ambiguous { .. }
                 | Error::Conflict(_)
                 | Error::NoIdentity(_)
+                | Error::Forbidden(_)
                 | Error::Unauthorized(_)
                 | Error::Git(_)
         )

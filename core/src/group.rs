@@ -117,6 +117,15 @@ pub(crate) fn find(conn: &Connection, name: &str) -> Result<Option<Group>> {
     Ok(Some(group))
 }
 
+/// Every group's name, in order.
+pub(crate) fn names(conn: &Connection) -> Result<Vec<String>> {
+    let names = conn
+        .prepare_cached("SELECT name FROM groups ORDER BY name")?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(names)
+}
+
 fn require(conn: &Connection, name: &str) -> Result<Group> {
     find(conn, name)?.ok_or_else(|| Error::NotFound {
         kind: "group",
@@ -185,6 +194,16 @@ pub fn update(
     }
     store.write(|tx| {
         let before = require(tx, name)?;
+        // A role member never counts as the actor itself.
+        let changed: Vec<&str> = add
+            .iter()
+            .chain(&remove)
+            .map(|m| match m.kind {
+                MemberKind::Agent => m.name.as_str(),
+                MemberKind::Role => "role:",
+            })
+            .collect();
+        crate::permission::change_group(actor, name, &before.created_by, &changed)?;
         if let Some(missing) = remove.iter().find(|m| !before.members.contains(m)) {
             return Err(Error::Invalid(format!(
                 "'{}' is not a member of group '{name}'",
@@ -214,6 +233,7 @@ pub fn update(
 pub fn delete(store: &mut Store, actor: &str, name: &str) -> Result<Group> {
     store.write(|tx| {
         let group = require(tx, name)?;
+        crate::permission::delete_group(actor, name, &group.created_by)?;
         tx.prepare_cached("DELETE FROM groups WHERE name = ?1")?
             .execute([name])?;
         event::append(
@@ -229,13 +249,7 @@ pub fn delete(store: &mut Store, actor: &str, name: &str) -> Result<Group> {
 
 /// Every group, by name.
 pub fn list(store: &mut Store) -> Result<Vec<Group>> {
-    store.read(|tx| {
-        let names: Vec<String> = tx
-            .prepare_cached("SELECT name FROM groups ORDER BY name")?
-            .query_map([], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
-        names.iter().map(|n| require(tx, n)).collect()
-    })
+    store.read(|tx| names(tx)?.iter().map(|n| require(tx, n)).collect())
 }
 
 /// The agents a group stands for now: its agent members plus every agent holding one of
@@ -262,6 +276,7 @@ mod tests {
     fn register(store: &mut Store, name: &str, role: Option<&str>) {
         agent::register(
             store,
+            name,
             &Registration {
                 name: name.into(),
                 role: role.map(Into::into),

@@ -16,6 +16,7 @@ pub mod group;
 pub mod id;
 pub mod location;
 pub mod message;
+pub mod permission;
 pub mod process;
 pub mod render;
 pub mod session;

@@ -337,7 +337,8 @@ fn expand_recipients(conn: &Connection, author: &str, to: &[String]) -> Result<V
                 let holders = agent::with_role(conn, name)?;
                 if holders.is_empty() {
                     return Err(Error::Invalid(format!(
-                        "unknown recipient '{expr}': no group by that name and no agent has that role; nothing was sent"
+                        "unknown recipient '{expr}': no group by that name and no agent has that role; nothing was sent. {}",
+                        known_addresses(conn)?
                     )));
                 }
                 holders
@@ -347,11 +348,12 @@ fn expand_recipients(conn: &Connection, author: &str, to: &[String]) -> Result<V
             agent::validate_name(expr).map_err(|e| {
                 Error::Invalid(format!("recipient '{expr}': {e}; nothing was sent"))
             })?;
-            agent::require(conn, expr).map_err(|_| {
-                Error::Invalid(format!(
-                    "unknown recipient '{expr}': no agent or human by that name has registered; nothing was sent"
-                ))
-            })?;
+            if agent::require(conn, expr).is_err() {
+                return Err(Error::Invalid(format!(
+                    "unknown recipient '{expr}': no agent or human by that name has registered; nothing was sent. {}",
+                    known_addresses(conn)?
+                )));
+            }
             agents.push(expr.to_string());
         }
     }
@@ -364,6 +366,24 @@ fn expand_recipients(conn: &Connection, author: &str, to: &[String]) -> Result<V
         ));
     }
     Ok(agents)
+}
+
+/// Most names an unknown-recipient error lists.
+const MAX_LISTED_NAMES: usize = 40;
+
+/// "Known: alpha, human:ada, @reviewers, …": who can be addressed, for an error.
+fn known_addresses(conn: &Connection) -> Result<String> {
+    let mut names = agent::all_names(conn)?;
+    names.extend(group::names(conn)?.into_iter().map(|g| format!("@{g}")));
+    names.push("@everyone".into());
+    let more = names.len().saturating_sub(MAX_LISTED_NAMES);
+    names.truncate(MAX_LISTED_NAMES);
+    let mut text = format!("Known: {}", names.join(", "));
+    if more > 0 {
+        text.push_str(&format!(" and {more} more (agent_list, group_list)"));
+    }
+    text.push('.');
+    Ok(text)
 }
 
 /// Everyone who wrote or received a message of `thread`.
@@ -987,6 +1007,7 @@ mod tests {
         ] {
             agent::register(
                 &mut store,
+                name,
                 &Registration {
                     name: name.into(),
                     role: role.map(Into::into),

@@ -17,6 +17,7 @@ use crate::agent::{self, Registration};
 use crate::clock::Timestamp;
 use crate::event::{self, kind};
 use crate::id::{self, IdKind, new_id};
+use crate::permission;
 use crate::process::{self, ProcessInfo};
 use crate::{Error, Result, Store};
 
@@ -426,6 +427,115 @@ pub fn start(store: &mut Store, new: &NewSession) -> Result<Session> {
     })
 }
 
+/// What an agent's `session_start` asks for.
+#[derive(Debug, Clone, Default)]
+pub struct Begin {
+    /// The agent beginning; `None` only with `join`, meaning "whoever the session is for".
+    pub agent: Option<String>,
+    /// The serving process.
+    pub process: Option<ProcessInfo>,
+    /// The session this agent's server already serves (bound at start-up or begun earlier).
+    pub current: Option<String>,
+    /// Join this existing session (e.g. one spawned for the agent) instead.
+    pub join: Option<String>,
+    pub intent: Option<String>,
+    pub role: Option<String>,
+    /// Parent of a new session.
+    pub parent: Option<String>,
+    /// Start a new session even though `current` is open (ending it `abandoned`).
+    pub replace: bool,
+}
+
+/// How [`begin`] went.
+#[derive(Debug, Clone)]
+pub struct Begun {
+    pub session: Session,
+    /// What happened, in words for the agent: started, joined, or kept the current one.
+    pub note: String,
+}
+
+/// What `session_start` does, for every surface:
+/// - with `join`: claims that session for the agent's process;
+/// - with an open `current` session and no `replace`: keeps working in it, updating its
+///   intent and role when given (a server bound to a spawned session never loses it this way);
+/// - otherwise: starts a new session (ending `current`, if still open, as superseded).
+pub fn begin(store: &mut Store, b: &Begin) -> Result<Begun> {
+    let process = b.process.clone().unwrap_or_else(ProcessInfo::current);
+    if let Some(id) = &b.join {
+        let session = claim(
+            store,
+            id,
+            &Claim {
+                agent: b.agent.as_deref(),
+                process: &process,
+                intent: b.intent.as_deref(),
+                role: b.role.as_deref(),
+            },
+        )?;
+        let note = format!("joined session {}", session.id);
+        return Ok(Begun { session, note });
+    }
+    let current = match &b.current {
+        Some(id) => {
+            Some(get(store, id)?).filter(|s| matches!(s.status, Status::Active | Status::Stale))
+        }
+        None => None,
+    };
+    if let Some(current) = current.filter(|_| !b.replace) {
+        if b.parent
+            .as_ref()
+            .is_some_and(|p| current.parent.as_deref() != Some(p.as_str()))
+        {
+            return Err(Error::Conflict(format!(
+                "you are already in session {} (parent {}); a parent can only be given to a new \
+                 session: pass replace: true to end this one and start another",
+                current.id,
+                current.parent.as_deref().unwrap_or("none")
+            )));
+        }
+        let session = if b.intent.is_some() || b.role.is_some() {
+            let change = SessionUpdate {
+                intent: b.intent.clone(),
+                role: b.role.clone(),
+            };
+            update(store, &current.id, &change, &current.agent)?
+        } else {
+            current
+        };
+        let note = format!(
+            "continuing your session {} (not a new one; to start a separate session pass replace: true)",
+            session.id
+        );
+        return Ok(Begun { session, note });
+    }
+    let Some(agent) = b.agent.clone() else {
+        return Err(Error::NoIdentity(
+            "give agent: your agent name (a-z, 0-9, '_' or '-'), e.g. \"claude\"".into(),
+        ));
+    };
+    let Some(intent) = b.intent.clone() else {
+        return Err(Error::Invalid(
+            "give intent: one sentence on what you will do".into(),
+        ));
+    };
+    let session = start(
+        store,
+        &NewSession {
+            agent,
+            role: b.role.clone(),
+            intent,
+            parent: b.parent.clone(),
+            process: Some(process),
+            supersedes: b.current.clone(),
+        },
+    )?;
+    let note = match &b.current {
+        Some(old) if b.replace => format!("started session {} (replacing {old})", session.id),
+        _ => format!("started session {}", session.id),
+    };
+    Ok(Begun { session, note })
+}
+
 /// Spawns a subtask: a child session of `parent` (the caller's session), to be worked by
 /// `child.agent`. The child is unclaimed until that agent's process claims it.
 pub fn spawn(store: &mut Store, parent: &str, child: &NewSession, actor: &str) -> Result<Session> {
@@ -690,6 +800,7 @@ pub fn update(store: &mut Store, id: &str, change: &SessionUpdate, actor: &str) 
     store.write(|tx| {
         let session = lookup(tx, id, cutoff)?;
         require_open(&session, "update")?;
+        permission::update_session(actor, &session.id, &session.agent)?;
         let now = Timestamp::now();
         tx.prepare_cached(
             "UPDATE sessions SET intent = COALESCE(?2, intent), role = COALESCE(?3, role), last_seen_at = ?4 WHERE id = ?1",
@@ -712,6 +823,8 @@ pub fn end(
     let cutoff = store.stale_cutoff();
     store.write(|tx| {
         let session = lookup(tx, id, cutoff)?;
+        let parent = permission::parent_agent(tx, &session.id)?;
+        permission::end_session(actor, &session.id, &session.agent, parent.as_deref())?;
         close(
             tx,
             &session,

@@ -54,6 +54,7 @@ impl Repo {
         let mut store = Store::open(&at.path, settings.clone())?;
         agent::register(
             &mut store,
+            &human,
             &agent::Registration {
                 name: human.clone(),
                 ..Default::default()

@@ -75,10 +75,7 @@ impl Callers {
             return Ok(state.clone());
         }
         let store = Store::open(&self.db, self.settings.clone())?;
-        let identity = Identity {
-            agent: Some(caller.agent.clone()),
-            session: None,
-        };
+        let identity = Identity::named(caller.agent.clone());
         let state = State::new(store, identity, self.process.clone(), self.checkout.clone());
         let state = Arc::new(Mutex::new(state));
         states.insert(caller.token.clone(), state.clone());

@@ -26,7 +26,7 @@ pub struct Outcome {
 
 /// One connected MCP client.
 pub struct AgentClient {
-    service: RunningService<RoleClient, ()>,
+    service: RunningService<RoleClient, ClientConfig>,
     /// Process id of the server, when it is a child process.
     pub server_pid: Option<u32>,
 }
@@ -36,6 +36,18 @@ impl AgentClient {
     /// child does not inherit `SWITCHBOARD_DB`, `SWITCHBOARD_AGENT` or `SWITCHBOARD_SESSION`
     /// (pass them in `env` to set them). Its stderr goes to this process's stderr.
     pub async fn spawn(
+        program: &Path,
+        args: &[&str],
+        cwd: &Path,
+        env: &[(&str, &str)],
+    ) -> Result<Self, ClientError> {
+        Self::spawn_as("rmcp", program, args, cwd, env).await
+    }
+
+    /// Like [`AgentClient::spawn`], announcing itself as the MCP client `client`
+    /// (`clientInfo.name`, e.g. `claude-code`).
+    pub async fn spawn_as(
+        client: &str,
         program: &Path,
         args: &[&str],
         cwd: &Path,
@@ -51,9 +63,11 @@ impl AgentClient {
         }
         let transport = TokioChildProcess::new(command)?;
         let server_pid = transport.id();
-        let mut client = Self::connect(transport).await?;
-        client.server_pid = server_pid;
-        Ok(client)
+        let service = client_config(client).serve(transport).await?;
+        Ok(AgentClient {
+            service,
+            server_pid,
+        })
     }
 
     /// Connects over any transport (e.g. one end of `tokio::io::duplex`).
@@ -62,7 +76,7 @@ impl AgentClient {
         T: IntoTransport<RoleClient, E, A>,
         E: std::error::Error + Send + Sync + 'static,
     {
-        let service = ().serve(transport).await?;
+        let service = client_config("rmcp").serve(transport).await?;
         Ok(AgentClient {
             service,
             server_pid: None,
@@ -78,7 +92,9 @@ impl AgentClient {
         lifecycle: rmcp::service::ClientLifecycleMode,
     ) -> Result<Self, ClientError> {
         use rmcp::ClientServiceExt;
-        let service = ().serve_with_lifecycle(http_transport(url, token), lifecycle).await?;
+        let service = client_config("rmcp")
+            .serve_with_lifecycle(http_transport(url, token), lifecycle)
+            .await?;
         Ok(AgentClient {
             service,
             server_pid: None,
@@ -134,6 +150,14 @@ impl AgentClient {
         self.service.cancel().await?;
         Ok(())
     }
+}
+
+/// What a client announces at `initialize`: its name, nothing more.
+fn client_config(name: &str) -> ClientConfig {
+    ClientConfig::new(
+        Default::default(),
+        rmcp::model::Implementation::new(name, env!("CARGO_PKG_VERSION")),
+    )
 }
 
 /// A streamable HTTP client transport to `url` sending `Authorization: Bearer <token>`.

@@ -7,10 +7,10 @@ use rmcp::handler::server::tool::ToolCallContext;
 use rmcp::model::SetLevelRequestParams;
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CompleteRequestParams, CompleteResult,
-    GetPromptRequestParams, GetPromptResponse, ListPromptsResult, ListResourceTemplatesResult,
-    ListResourcesResult, ListToolsResult, PaginatedRequestParams, ProtocolVersion,
-    ReadResourceRequestParams, ReadResourceResponse, ServerConfig, SubscribeRequestParams,
-    SubscriptionFilter, Tool, UnsubscribeRequestParams,
+    GetPromptRequestParams, GetPromptResponse, InitializeRequestParams, InitializeResult,
+    ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult, ListToolsResult,
+    PaginatedRequestParams, ProtocolVersion, ReadResourceRequestParams, ReadResourceResponse,
+    ServerConfig, SubscribeRequestParams, SubscriptionFilter, Tool, UnsubscribeRequestParams,
 };
 use rmcp::service::{RequestContext, SubscriptionContext};
 use rmcp::{ErrorData, RoleServer, ServerHandler};
@@ -21,6 +21,16 @@ use crate::server::{Counted, SwitchboardServer};
 impl ServerHandler for SwitchboardServer {
     fn get_info(&self) -> ServerConfig {
         self.config()
+    }
+
+    async fn initialize(
+        &self,
+        request: InitializeRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<InitializeResult, ErrorData> {
+        context.peer.set_peer_info(request.clone());
+        self.name_instance(&request.client_info.name);
+        self.negotiate_initialize(&request)
     }
 
     async fn list_tools(
@@ -60,6 +70,9 @@ impl ServerHandler for SwitchboardServer {
         {
             return fixtures.call(request, &context).await;
         }
+        // A client that never sent `initialize` (the 2026-07-28 era) is named here.
+        let client = context.peer.peer_info().map(|i| i.client_info.name.clone());
+        self.name_instance(client.as_deref().unwrap_or("agent"));
         let this = self.for_request(&context.extensions)?;
         let _call = Counted::enter(&this.hub.calls);
         let call = ToolCallContext::new(&this, request, context);

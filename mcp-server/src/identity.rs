@@ -1,16 +1,39 @@
 //! Who this server acts for: an agent name and its current session.
 
-use switchboard_core::Error;
+use switchboard_core::{Error, agent};
 
 /// The identity of the agent a server serves. The agent comes from `--agent` /
-/// `SWITCHBOARD_AGENT`, the session claimed at start-up, or the first `session_start`.
+/// `SWITCHBOARD_AGENT`, the session claimed at start-up (`--session`, or the one bound to
+/// the worktree the server started in), a token (over HTTP), else a name of this
+/// instance's own given when the client connects ([`Identity::name_instance`]), which the
+/// agent may still change in its first `session_start`.
 #[derive(Debug, Clone, Default)]
 pub struct Identity {
     pub agent: Option<String>,
     pub session: Option<String>,
+    /// The agent name was made up for this instance, not chosen: the agent may replace it
+    /// with a name of its own until it has a session.
+    pub provisional: bool,
 }
 
 impl Identity {
+    /// An identity fixed by the user (`--agent`) or a token.
+    pub fn named(agent: impl Into<String>) -> Identity {
+        Identity {
+            agent: Some(agent.into()),
+            ..Identity::default()
+        }
+    }
+
+    /// Gives an instance with no name yet one of its own, made from its client's name
+    /// (`clientInfo.name`, e.g. `claude-code` → `claude-m2p7`).
+    pub fn name_instance(&mut self, client: &str) {
+        if self.agent.is_none() {
+            self.agent = Some(agent::instance_name(client));
+            self.provisional = true;
+        }
+    }
+
     /// The agent, or an error telling the caller how to get one.
     pub fn agent(&self) -> Result<&str, Error> {
         self.agent.as_deref().ok_or_else(|| {
@@ -36,24 +59,33 @@ impl Identity {
         explicit.map_or_else(|| self.session(), Ok)
     }
 
-    /// The agent to act as, if any is known or `requested`. Refuses a `requested` name
-    /// that contradicts the known one.
-    pub fn known_agent(&self, requested: Option<&str>) -> Result<Option<String>, Error> {
-        match (self.agent.as_deref(), requested) {
-            (Some(known), Some(asked)) if known != asked => Err(Error::Conflict(format!(
-                "this server already acts for agent '{known}' (from --agent, SWITCHBOARD_AGENT or an \
-                 earlier session_start); omit agent or pass '{known}'. Each agent runs its own server."
-            ))),
-            (known, asked) => Ok(known.or(asked).map(str::to_string)),
+    /// The agent joining a session: `requested` or the known one, or `None` ("whoever the
+    /// session is for") while the known one is provisional.
+    pub fn joining_agent(&self, requested: Option<&str>) -> Result<Option<String>, Error> {
+        if requested.is_none() && self.provisional && self.session.is_none() {
+            return Ok(None);
         }
+        self.resolve_agent(requested).map(Some)
     }
 
-    /// Like [`Identity::known_agent`], but an agent is required.
+    /// The agent to act as: the known one, or `requested` when none is known or the known
+    /// one is provisional and no session was started under it yet. Refuses a `requested`
+    /// name that contradicts a fixed one, saying how to serve another agent.
     pub fn resolve_agent(&self, requested: Option<&str>) -> Result<String, Error> {
-        self.known_agent(requested)?.ok_or_else(|| {
-            Error::NoIdentity(
+        let replaceable = self.provisional && self.session.is_none();
+        match (self.agent.as_deref(), requested) {
+            (Some(known), Some(asked)) if known != asked && !replaceable => {
+                Err(Error::Conflict(format!(
+                    "this server acts for agent '{known}' (from --agent, SWITCHBOARD_AGENT, its \
+                     token or its session); omit agent. To be '{asked}', restart the server with \
+                     `switchboard mcp --agent {asked}` (each agent instance runs its own server)."
+                )))
+            }
+            (_, Some(asked)) => Ok(asked.to_string()),
+            (Some(known), None) => Ok(known.to_string()),
+            (None, None) => Err(Error::NoIdentity(
                 "give agent: your agent name (a-z, 0-9, '_' or '-'), e.g. \"claude\"".into(),
-            )
-        })
+            )),
+        }
     }
 }

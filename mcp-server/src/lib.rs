@@ -14,6 +14,7 @@ pub mod http;
 mod identity;
 mod live;
 mod messaging;
+mod playbook;
 pub mod reference;
 mod reply;
 mod resources;
@@ -23,7 +24,8 @@ mod tools;
 mod worktrees;
 
 pub use callers::Caller;
-pub use server::{INSTRUCTIONS, Identity, SwitchboardServer};
+pub use playbook::INSTRUCTIONS;
+pub use server::{Identity, SwitchboardServer};
 
 use rmcp::ServiceExt;
 

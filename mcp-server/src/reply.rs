@@ -94,13 +94,16 @@ pub struct Started {
     pub session: Session,
     /// Unread messages waiting for you (see inbox_read).
     pub unread: u64,
+    /// What happened: started, joined, or continuing your session.
+    pub note: String,
 }
 
 impl Render for Started {
     fn render(&self) -> String {
         format!(
-            "You are '{}'. Session {} is yours ({}). {} unread message(s).\n{}",
+            "You are '{}'; {}. Session {} is yours ({}). {} unread message(s).\n{}",
             self.agent.name,
+            self.note,
             self.session.id,
             self.session.status,
             self.unread,

@@ -20,16 +20,6 @@ use crate::live::Live;
 use crate::reply::{Render, reply};
 use crate::resources::Subscriptions;
 
-/// The short playbook every agent receives at initialisation.
-pub const INSTRUCTIONS: &str = "\
-Switchboard coordinates several coding agents working on one repository.
-1. First call session_start with your agent name and a one-line intent; it returns your identity, session and unread count.
-2. Keep your intent current with session_update; call session_heartbeat during long work.
-3. Subtask for another agent: session_spawn. Alternative approach: session_fork. Who does what: session_list, session_tree.
-4. Talk: message_send (to names, human:<name>, @group, @role, @everyone), message_reply, inbox_read, message_read / message_ack. To wait for an answer: message_wait.
-5. When done: session_end with status completed, failed or abandoned and a short reason.
-Ids accept any unique prefix; ids are time-ordered, so that is usually 10+ characters after the type prefix.";
-
 /// How often ordinary tool calls refresh the caller's last-seen time.
 const TOUCH_INTERVAL: Duration = Duration::from_secs(10);
 
@@ -293,14 +283,38 @@ impl SwitchboardServer {
                 .enable_resources_subscribe()
                 .build()
         };
-        server_config(capabilities)
+        ServerConfig::new(capabilities)
+            .with_server_info(
+                Implementation::new("switchboard", env!("CARGO_PKG_VERSION"))
+                    .with_title("Switchboard"),
+            )
+            .with_instructions(self.instructions())
     }
-}
 
-fn server_config(capabilities: ServerCapabilities) -> ServerConfig {
-    ServerConfig::new(capabilities)
-        .with_server_info(
-            Implementation::new("switchboard", env!("CARGO_PKG_VERSION")).with_title("Switchboard"),
-        )
-        .with_instructions(INSTRUCTIONS)
+    /// The playbook, opened by who this server acts for (a shared server acts for a
+    /// different agent per request, so it gives only the playbook).
+    fn instructions(&self) -> String {
+        if self.callers.is_some() {
+            return crate::playbook::INSTRUCTIONS.to_string();
+        }
+        let mut state = self.lock();
+        let State {
+            store,
+            identity,
+            checkout,
+            ..
+        } = &mut *state;
+        let human = crate::playbook::local_human(checkout);
+        crate::playbook::instructions(store, identity, human.as_deref())
+    }
+
+    /// Gives a stdio server that acts for nobody yet a name of this agent instance's own,
+    /// made from its client's name (`clientInfo.name`), so that instances started from one
+    /// committed configuration never share a name. A shared server's identity comes from
+    /// each request's token instead.
+    pub(crate) fn name_instance(&self, client: &str) {
+        if self.callers.is_none() {
+            self.lock().identity.name_instance(client);
+        }
+    }
 }

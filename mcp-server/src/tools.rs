@@ -8,7 +8,7 @@ use serde::Deserialize;
 use switchboard_core::agent::{self, Registration};
 use switchboard_core::message;
 use switchboard_core::session::{
-    self, Claim, EndStatus, Filter, NewSession, SessionUpdate, Status,
+    self, Begin, Begun, EndStatus, Filter, NewSession, SessionUpdate, Status,
 };
 use switchboard_core::worktree;
 
@@ -20,23 +20,28 @@ use switchboard_core::session::{Session, SessionPage, SessionTree};
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct RegisterArgs {
-    /// Agent name (a-z 0-9 _ -, max 32) or human:<name>.
-    pub name: String,
+    /// Default: you. Only humans register others.
+    pub name: Option<String>,
+    /// Your role, e.g. reviewer: messages to @reviewer reach you.
     pub role: Option<String>,
+    /// What you do, for the others.
     pub description: Option<String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct StartArgs {
-    /// Your agent name, e.g. claude. Needed once unless the server was started with --agent.
-    pub agent: Option<String>,
-    /// What you will do, one sentence. Required unless resuming.
+    /// What you will do, one sentence. Needed for a new session; in a session you already have, it updates the intent.
     pub intent: Option<String>,
+    /// Only to take a name other than the one this server gave you (see whoami).
+    pub agent: Option<String>,
+    /// Your role, e.g. reviewer (messages to @reviewer reach you).
     pub role: Option<String>,
-    /// Parent session if this is a subtask.
+    /// Parent session of a new session (for a subtask you started yourself).
     pub parent: Option<String>,
-    /// Join this existing session (e.g. spawned for you) instead of starting one.
+    /// Join this existing session, e.g. one spawned for you.
     pub session: Option<String>,
+    /// Start a new session even though you already have one (which ends as abandoned).
+    pub replace: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -84,7 +89,7 @@ pub struct GetArgs {
 pub struct SpawnArgs {
     /// The subtask, one sentence.
     pub intent: String,
-    /// Who works it. Default: you.
+    /// Who works it. Default: a new agent named after you (e.g. claude-m2p7); pass your name to work it yourself.
     pub agent: Option<String>,
     pub role: Option<String>,
     /// Also create its own worktree (from your HEAD).
@@ -97,7 +102,7 @@ pub struct ForkArgs {
     pub intent: String,
     /// Session to fork. Default: yours.
     pub from: Option<String>,
-    /// Who works it. Default: you.
+    /// Who works it. Default: a new agent named after you (e.g. claude-m2p7); pass your name to work it yourself.
     pub agent: Option<String>,
     pub role: Option<String>,
     /// Also create its own worktree (from the source's HEAD).
@@ -112,8 +117,9 @@ pub struct TreeArgs {
     pub max_depth: Option<u32>,
 }
 
-/// A session created by `actor` for `agent` (default: the actor itself) to work; its
-/// process is unknown until that agent's server claims it.
+/// A session created by `actor` for `agent` (default: a new instance named after the
+/// actor, e.g. `claude-m2p7`) to work; its process is unknown until that agent's server
+/// claims it.
 fn handed_over(
     actor: &str,
     agent: Option<String>,
@@ -121,7 +127,7 @@ fn handed_over(
     intent: String,
 ) -> NewSession {
     NewSession {
-        agent: agent.unwrap_or_else(|| actor.to_string()),
+        agent: agent.unwrap_or_else(|| agent::instance_name(actor)),
         role,
         intent,
         ..Default::default()
@@ -165,13 +171,16 @@ impl SwitchboardServer {
         annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
     )]
     async fn agent_register(&self, Parameters(args): Parameters<RegisterArgs>) -> CallToolResult {
-        let reg = Registration {
-            name: args.name,
-            role: args.role,
-            description: args.description,
-        };
-        self.run(move |st| agent::register(&mut st.store, &reg))
-            .await
+        self.run(move |st| {
+            let actor = st.identity.agent()?.to_string();
+            let reg = Registration {
+                name: args.name.unwrap_or_else(|| actor.clone()),
+                role: args.role,
+                description: args.description,
+            };
+            agent::register(&mut st.store, &actor, &reg)
+        })
+        .await
     }
 
     /// List agents with role, last seen and live session count.
@@ -188,7 +197,7 @@ impl SwitchboardServer {
         .await
     }
 
-    /// Call first. Starts your session (replacing your previous one) or joins one spawned for you (session), and sets who you are.
+    /// Call first. Starts your session, or continues the one you already have (a server started in a spawned worktree already has it), or joins one spawned for you (session).
     #[tool(
         input_schema = schema::input::<StartArgs>(),
         output_schema = schema::output::<Started>(),
@@ -196,34 +205,28 @@ impl SwitchboardServer {
     )]
     async fn session_start(&self, Parameters(args): Parameters<StartArgs>) -> CallToolResult {
         self.run(move |st| {
-            let session = match &args.session {
-                Some(id) => {
-                    let agent = st.identity.known_agent(args.agent.as_deref())?;
-                    let claim = Claim {
-                        agent: agent.as_deref(),
-                        process: &st.process,
-                        intent: args.intent.as_deref(),
-                        role: args.role.as_deref(),
-                    };
-                    session::claim(&mut st.store, id, &claim)?
-                }
-                None => {
-                    let new = NewSession {
-                        agent: st.identity.resolve_agent(args.agent.as_deref())?,
-                        role: args.role,
-                        intent: args.intent.unwrap_or_default(),
-                        parent: args.parent,
-                        process: Some(st.process.clone()),
-                        supersedes: st.identity.session.clone(),
-                    };
-                    session::start(&mut st.store, &new)?
-                }
+            let agent = match &args.session {
+                Some(_) => st.identity.joining_agent(args.agent.as_deref())?,
+                None => Some(st.identity.resolve_agent(args.agent.as_deref())?),
             };
+            let begin = Begin {
+                agent,
+                process: Some(st.process.clone()),
+                current: st.identity.session.clone(),
+                join: args.session,
+                intent: args.intent,
+                role: args.role,
+                parent: args.parent,
+                replace: args.replace.unwrap_or(false),
+            };
+            let Begun { session, note } = session::begin(&mut st.store, &begin)?;
             st.identity.agent = Some(session.agent.clone());
+            st.identity.provisional = false;
             st.identity.session = Some(session.id.clone());
             Ok(Started {
                 agent: agent::get(&mut st.store, &session.agent)?,
                 unread: message::unread(&mut st.store, &session.agent)?,
+                note,
                 session,
             })
         })
@@ -315,7 +318,7 @@ impl SwitchboardServer {
             .await
     }
 
-    /// Create a subtask: a child of your session for another agent (or you). That agent joins with session_start {session}.
+    /// Create a subtask: a child of your session for another agent. With worktree: true, an agent started in that worktree serves it; else it joins with session_start {session}.
     #[tool(
         input_schema = schema::input::<SpawnArgs>(),
         output_schema = schema::output::<Session>(),

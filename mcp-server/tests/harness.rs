@@ -22,10 +22,7 @@ impl Harness {
     /// A fresh server on this harness's database, as one agent process would have.
     pub fn server(&self, agent: Option<&str>) -> SwitchboardServer {
         let store = Store::open(&self.db, Settings::default()).unwrap();
-        let identity = Identity {
-            agent: agent.map(str::to_string),
-            session: None,
-        };
+        let identity = agent.map(Identity::named).unwrap_or_default();
         SwitchboardServer::new(store, identity, ProcessInfo::current()).unwrap()
     }
 

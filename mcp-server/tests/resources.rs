@@ -37,7 +37,7 @@ async fn resources_list_and_read() {
     let h = Harness::new();
     let lead = h.client(Some("lead")).await;
     ok(&lead, "session_start", json!({"intent": "lead"})).await;
-    ok(&lead, "agent_register", json!({"name": "ann"})).await;
+    ok(&h.client(Some("ann")).await, "agent_register", json!({})).await;
     let ann_server = h.server(Some("ann"));
     let (watcher, _rx) = ResourceWatcher::new();
     let ann = watcher.serve(serve(ann_server)).await.unwrap();
@@ -125,7 +125,7 @@ async fn listen_notifies_when_another_server_writes() {
     let h = Harness::new();
     let lead = h.client(Some("lead")).await;
     ok(&lead, "session_start", json!({"intent": "lead"})).await;
-    ok(&lead, "agent_register", json!({"name": "ann"})).await;
+    ok(&h.client(Some("ann")).await, "agent_register", json!({})).await;
     let ann = ()
         .serve_with_lifecycle(
             serve(h.server(Some("ann"))),

@@ -243,7 +243,15 @@ async fn remove_prune_and_worktrees_for_spawned_and_forked_sessions() {
     assert!(!child_path.exists());
     let report = ok(&lead, "worktree_prune", json!({})).await;
     assert_eq!(report["dry_run"], true);
-    let nobody = h.harness.client(None).await;
-    let msg = refused(&nobody, "worktree_create", json!({"name": "x"})).await;
-    assert!(msg.contains("session_start"), "{msg}");
+    let other = h.harness.client(Some("other")).await;
+    let msg = refused(
+        &other,
+        "worktree_remove",
+        json!({"name": fork["worktree"]["name"], "force": true}),
+    )
+    .await;
+    assert!(
+        msg.contains("may not remove") && msg.contains("'alt'") && msg.contains("human"),
+        "{msg}"
+    );
 }

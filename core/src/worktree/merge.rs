@@ -8,7 +8,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::status::{diff_of, dirty_files};
-use super::{Worktree, backup, get, resolve_commit};
+use super::{Worktree, backup, get_to_change, resolve_commit};
 use crate::clock::Timestamp;
 use crate::event::{self, kind};
 use crate::{Error, Result, Store, git};
@@ -146,7 +146,7 @@ pub fn merge(
     strategy: Strategy,
     message: Option<&str>,
 ) -> Result<MergeOutcome> {
-    let w = get(store, name)?;
+    let w = get_to_change(store, actor, "merge", name)?;
     let repo = PathBuf::from(&w.repo);
     let into = target_branch(&w, into)?;
     git::check_branch(&repo, &into)?;
@@ -338,7 +338,7 @@ pub struct SyncOutcome {
 /// worktree and a predicted conflict; if the rebase still conflicts it is aborted and the
 /// worktree left as it was. A backup ref of the branch is written first.
 pub fn sync(store: &mut Store, actor: &str, name: &str) -> Result<SyncOutcome> {
-    let w = get(store, name)?;
+    let w = get_to_change(store, actor, "sync", name)?;
     let path = PathBuf::from(&w.path);
     let repo = PathBuf::from(&w.repo);
     let onto = match &w.base_ref {

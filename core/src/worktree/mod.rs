@@ -29,6 +29,7 @@ use crate::config::{self, Config};
 use crate::event::{self, kind};
 use crate::git::{self, RepoPaths};
 use crate::id::{self, IdKind};
+use crate::permission;
 use crate::{Error, Result, Store};
 
 /// Where worktrees go unless `.switchboard.toml` says otherwise.
@@ -175,6 +176,27 @@ pub(crate) fn all(conn: &Connection) -> Result<Vec<Worktree>> {
 /// One worktree by name.
 pub fn get(store: &mut Store, name: &str) -> Result<Worktree> {
     store.read(|tx| require(tx, name))
+}
+
+/// One worktree by name, for `actor` to `doing` ("merge", "sync", "remove"): refused
+/// unless `actor` owns it, is the agent of its session's parent, or is a human
+/// (see [`crate::permission`]).
+pub(crate) fn get_to_change(
+    store: &mut Store,
+    actor: &str,
+    doing: &str,
+    name: &str,
+) -> Result<Worktree> {
+    store.read(|tx| {
+        let w = require(tx, name)?;
+        let owner = w.agent.as_deref().unwrap_or(&w.created_by);
+        let parent = match &w.session {
+            Some(session) => permission::parent_agent(tx, session)?,
+            None => None,
+        };
+        permission::change_worktree(actor, doing, &w.name, owner, parent.as_deref())?;
+        Ok(w)
+    })
 }
 
 /// The worktree whose checkout contains `dir`, if Switchboard made it.
@@ -487,7 +509,7 @@ pub fn remove(
     force: bool,
     delete_branch: bool,
 ) -> Result<Removed> {
-    let worktree = get(store, name)?;
+    let worktree = get_to_change(store, actor, "remove", name)?;
     let path = PathBuf::from(&worktree.path);
     let repo_dir = PathBuf::from(&worktree.repo);
     let mut backups = Vec::new();

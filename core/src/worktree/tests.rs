@@ -258,7 +258,7 @@ fn a_conflicting_merge_is_refused_and_changes_no_ref_or_file() {
     let w = conflicting(&mut f);
     let refs = f.refs();
     let status = f.git(&["status", "--porcelain"]);
-    let err = merge(&mut f.store, "me", &w.name, None, Strategy::Merge, None).unwrap_err();
+    let err = merge(&mut f.store, "tester", &w.name, None, Strategy::Merge, None).unwrap_err();
     assert!(
         err.to_string().contains("would conflict in: a.txt"),
         "{err}"
@@ -288,7 +288,7 @@ fn a_merge_touching_dirty_target_files_is_refused() {
     );
     std::fs::write(f.root.join("b.txt"), "my local edit\n").unwrap();
     let refs = f.refs();
-    let err = merge(&mut f.store, "me", "d", None, Strategy::Merge, None).unwrap_err();
+    let err = merge(&mut f.store, "tester", "d", None, Strategy::Merge, None).unwrap_err();
     assert!(
         err.to_string()
             .contains("uncommitted changes to files the merge would change: b.txt"),
@@ -309,7 +309,7 @@ fn untracked_and_unrelated_dirty_files_in_the_target_survive_a_merge() {
     f.commit_in(Path::new(&w.path), "c.txt", "new\n", "add c");
     std::fs::write(f.root.join("notes.txt"), "my notes\n").unwrap();
     std::fs::write(f.root.join("keep.txt"), "edited, not committed\n").unwrap();
-    let out = merge(&mut f.store, "me", "m", None, Strategy::Merge, None).unwrap();
+    let out = merge(&mut f.store, "tester", "m", None, Strategy::Merge, None).unwrap();
     assert_eq!(out.files, ["c.txt"]);
     assert_eq!(
         out.checkout.as_deref(),
@@ -346,7 +346,7 @@ fn fast_forward_and_squash_give_the_right_history() {
     let w = f.create("ff").worktree;
     f.commit_in(Path::new(&w.path), "x.txt", "1\n", "step one");
     f.commit_in(Path::new(&w.path), "x.txt", "2\n", "step two");
-    let out = merge(&mut f.store, "me", "ff", None, Strategy::Ff, None).unwrap();
+    let out = merge(&mut f.store, "tester", "ff", None, Strategy::Ff, None).unwrap();
     assert_eq!(
         f.head(&f.root),
         f.head(Path::new(&w.path)),
@@ -359,9 +359,9 @@ fn fast_forward_and_squash_give_the_right_history() {
     f.commit_in(Path::new(&s.path), "y.txt", "2\n", "tune y");
     f.commit("z.txt", "main moves on\n", "main commit");
     let before = f.head(&f.root);
-    let err = merge(&mut f.store, "me", "sq", None, Strategy::Ff, None).unwrap_err();
+    let err = merge(&mut f.store, "tester", "sq", None, Strategy::Ff, None).unwrap_err();
     assert!(err.to_string().contains("cannot fast-forward"), "{err}");
-    let out = merge(&mut f.store, "me", "sq", None, Strategy::Squash, None).unwrap();
+    let out = merge(&mut f.store, "tester", "sq", None, Strategy::Squash, None).unwrap();
     let parents = f.git(&["rev-list", "--parents", "-n", "1", "HEAD"]);
     assert_eq!(
         parents.split_whitespace().collect::<Vec<_>>(),
@@ -383,7 +383,7 @@ fn a_merge_into_a_branch_nobody_has_checked_out_moves_only_that_ref() {
     let root = f.root.clone();
     let w = create(
         &mut f.store,
-        "me",
+        "tester",
         &root,
         &NewWorktree {
             name: "r".into(),
@@ -395,7 +395,7 @@ fn a_merge_into_a_branch_nobody_has_checked_out_moves_only_that_ref() {
     .worktree;
     f.commit_in(Path::new(&w.path), "r.txt", "r\n", "release fix");
     let main_before = f.head(&f.root);
-    let out = merge(&mut f.store, "me", "r", None, Strategy::Merge, None).unwrap();
+    let out = merge(&mut f.store, "tester", "r", None, Strategy::Merge, None).unwrap();
     assert_eq!(out.into, "release");
     assert_eq!(out.checkout, None);
     assert_eq!(f.git(&["rev-parse", "release"]).trim(), out.commit);
@@ -415,7 +415,7 @@ fn a_conflicting_rebase_is_aborted_and_the_worktree_left_as_it_was() {
     f.commit_in(&path, "a.txt", "one\n", "change back");
     f.commit("a.txt", "main\n", "main edit");
     let head = f.head(&path);
-    let err = sync(&mut f.store, "me", "rb").unwrap_err();
+    let err = sync(&mut f.store, "tester", "rb").unwrap_err();
     assert!(
         err.to_string()
             .contains("aborted and the worktree is as it was"),
@@ -433,7 +433,7 @@ fn a_conflicting_rebase_is_aborted_and_the_worktree_left_as_it_was() {
     let clean = f.create("ok").worktree;
     f.commit_in(Path::new(&clean.path), "o.txt", "o\n", "own file");
     f.commit("m.txt", "m\n", "main moves");
-    let synced = sync(&mut f.store, "me", "ok").unwrap();
+    let synced = sync(&mut f.store, "tester", "ok").unwrap();
     assert!(!synced.up_to_date);
     assert_eq!(
         f.git(&["merge-base", "main", "sb/ok"]).trim(),
@@ -443,16 +443,60 @@ fn a_conflicting_rebase_is_aborted_and_the_worktree_left_as_it_was() {
 }
 
 #[test]
+fn only_the_owner_its_parent_and_humans_may_merge_sync_or_remove() {
+    let mut f = Fixture::new();
+    let w = conflicting(&mut f);
+    let err = merge(
+        &mut f.store,
+        "intruder",
+        &w.name,
+        None,
+        Strategy::Merge,
+        None,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("may not merge worktree") && err.contains("'tester'"),
+        "{err}"
+    );
+    let err = sync(&mut f.store, "intruder", &w.name)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("may not sync"), "{err}");
+    let err = remove(&mut f.store, "intruder", &w.name, true, false)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("may not remove"), "{err}");
+    assert!(
+        Path::new(&w.path).exists(),
+        "a refused remove removed nothing"
+    );
+    // A human may (here the merge is refused for its conflict, not for who asks).
+    let err = merge(
+        &mut f.store,
+        "human:ada",
+        &w.name,
+        None,
+        Strategy::Merge,
+        None,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("would conflict"), "{err}");
+}
+
+#[test]
 fn remove_refuses_dirty_and_unmerged_work_and_lists_it() {
     let mut f = Fixture::new();
     let w = f.create("rm").worktree;
     let path = PathBuf::from(&w.path);
     std::fs::write(path.join("draft.txt"), "unsaved idea\n").unwrap();
-    let err = remove(&mut f.store, "me", "rm", false, false).unwrap_err();
+    let err = remove(&mut f.store, "tester", "rm", false, false).unwrap_err();
     assert!(err.to_string().contains("uncommitted: draft.txt"), "{err}");
     git_in(&path, &["add", "draft.txt"]);
     git_in(&path, &["commit", "-q", "-m", "precious commit"]);
-    let err = remove(&mut f.store, "me", "rm", false, false).unwrap_err();
+    let err = remove(&mut f.store, "tester", "rm", false, false).unwrap_err();
     assert!(err.to_string().contains("precious commit"), "{err}");
     assert!(path.exists(), "refusals change nothing");
     assert_eq!(list(&mut f.store).unwrap().len(), 1);
@@ -466,7 +510,7 @@ fn a_forced_remove_leaves_a_backup_ref_to_restore_from() {
     f.commit_in(&path, "work.txt", "work\n", "work to keep");
     std::fs::write(path.join("wip.txt"), "wip\n").unwrap();
     git_in(&path, &["add", "wip.txt"]);
-    let removed = remove(&mut f.store, "me", "gone", true, true).unwrap();
+    let removed = remove(&mut f.store, "tester", "gone", true, true).unwrap();
     assert!(removed.branch_deleted && !path.exists());
     assert!(f.git(&["branch", "--list", "sb/gone"]).is_empty());
     let branch_backup = removed
@@ -499,13 +543,27 @@ fn prune_dry_run_changes_nothing_and_apply_cleans_up() {
     std::fs::remove_dir_all(&w.path).unwrap();
     let root = f.root.clone();
     let before = f.git(&["worktree", "list", "--porcelain"]);
-    let report = prune(&mut f.store, "me", &root, false, Duration::from_secs(3600)).unwrap();
+    let report = prune(
+        &mut f.store,
+        "tester",
+        &root,
+        false,
+        Duration::from_secs(3600),
+    )
+    .unwrap();
     assert!(report.dry_run);
     assert_eq!(report.missing_folders, ["lost"]);
     assert!(!report.stale_admin_entries.is_empty());
     assert_eq!(f.git(&["worktree", "list", "--porcelain"]), before);
     assert_eq!(list(&mut f.store).unwrap().len(), 1);
-    prune(&mut f.store, "me", &root, true, Duration::from_secs(3600)).unwrap();
+    prune(
+        &mut f.store,
+        "tester",
+        &root,
+        true,
+        Duration::from_secs(3600),
+    )
+    .unwrap();
     assert!(list(&mut f.store).unwrap().is_empty());
     assert!(!f.git(&["worktree", "list"]).contains("lost"));
 }
@@ -603,7 +661,7 @@ fn a_repository_whose_first_commit_is_empty_works() {
         ["f.txt"],
         "the env file is excluded, the new file is changed"
     );
-    merge(&mut f.store, "me", "e", None, Strategy::Merge, None).unwrap();
+    merge(&mut f.store, "tester", "e", None, Strategy::Merge, None).unwrap();
     assert!(f.root.join("f.txt").exists());
 }
 

@@ -1,0 +1,71 @@
+//! The server's `instructions`: a short playbook, opened by who the agent is when the
+//! server knows it (a server bound to a spawned session says which, so the agent works in
+//! it instead of starting another).
+
+use switchboard_core::{Store, agent, session};
+
+use crate::identity::Identity;
+
+/// The steps every agent receives.
+pub const INSTRUCTIONS: &str = "\
+Switchboard coordinates several coding agents working on one repository.
+1. Begin with session_start {intent: one sentence on what you will do}. In a session you already have, it continues that session.
+2. Keep your intent current with session_update; call session_heartbeat during long work.
+3. Subtask for another agent: session_spawn (worktree: true gives it its own checkout). Alternative approach: session_fork. Who does what: session_list, session_tree; who edits a file: who_has.
+4. Talk: message_send (to agent names, human:<name>, @group, @role, @everyone), message_reply, inbox_read. To wait for an answer: message_wait. Mark handled mail with message_read or message_ack.
+5. When done: session_end with status completed, failed or abandoned and a short reason.
+Ids accept any unique prefix; ids are time-ordered, so that is usually 10+ characters after the type prefix.";
+
+/// The instructions for a server acting as `identity`: who it is, then [`INSTRUCTIONS`].
+/// `human` is the repository's person, when known.
+pub(crate) fn instructions(store: &mut Store, identity: &Identity, human: Option<&str>) -> String {
+    let mut lines = Vec::new();
+    if let Some(who) = who(store, identity) {
+        lines.push(who);
+    }
+    if let Some(human) = human {
+        lines.push(format!("The repository's human is {human}."));
+    }
+    lines.push(INSTRUCTIONS.to_string());
+    lines.join("\n")
+}
+
+/// "You are …": the agent's name and, when bound, its session, task, parent and worktree.
+fn who(store: &mut Store, identity: &Identity) -> Option<String> {
+    let name = identity.agent.as_deref()?;
+    let Some(id) = identity.session.as_deref() else {
+        let origin = if identity.provisional {
+            " (a name of this agent instance; other instances get their own)"
+        } else {
+            ""
+        };
+        return Some(format!("You are '{name}'{origin}."));
+    };
+    let Ok(s) = session::get(store, id) else {
+        return Some(format!("You are '{name}', in session {id}."));
+    };
+    let mut text = format!(
+        "You are '{name}', already in session {} (\"{}\")",
+        s.id, s.intent
+    );
+    if let Some(parent) = s.parent.as_deref() {
+        let by = session::get(store, parent)
+            .map(|p| format!(" by '{}'", p.agent))
+            .unwrap_or_default();
+        text.push_str(&format!(", a subtask of {parent}{by}"));
+    }
+    text.push('.');
+    if let Some(w) = &s.worktree {
+        text.push_str(&format!(
+            " Your worktree: {} (branch {}); work and commit there.",
+            w.path, w.branch
+        ));
+    }
+    text.push_str(" Do not start another session: session_start continues this one.");
+    Some(text)
+}
+
+/// The repository's person as seen from `dir`, if git (or `$USER`) names one.
+pub(crate) fn local_human(dir: &std::path::Path) -> Option<String> {
+    agent::local_human(dir).ok()
+}

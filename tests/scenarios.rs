@@ -1,0 +1,250 @@
+//! Agents working together, played the way an LLM agent would: real `switchboard mcp`
+//! processes started from one committed configuration (no `--agent`), following the
+//! server's instructions literally, reading only the tool results.
+
+use serde_json::{Value, json};
+use switchboard_mcp::client::AgentClient;
+
+use crate::common::Repo;
+
+async fn ok(client: &AgentClient, tool: &str, args: Value) -> Value {
+    client
+        .call_ok(tool, args)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+async fn refused(client: &AgentClient, tool: &str, args: Value) -> String {
+    let out = client.call(tool, args).await.unwrap();
+    assert!(
+        out.is_error,
+        "{tool} should have been refused, got {:?}",
+        out.structured
+    );
+    out.text
+}
+
+fn text(value: &Value, pointer: &str) -> String {
+    value
+        .pointer(pointer)
+        .and_then(Value::as_str)
+        .unwrap_or_else(|| panic!("{pointer} missing in {value}"))
+        .to_string()
+}
+
+/// (a) A lead spawns two workers with worktrees; each worker's server is started in its
+/// worktree from the same committed configuration and the worker does exactly what the
+/// instructions say. The genealogy stays intact: no worker starts a new root.
+#[tokio::test]
+async fn workers_started_in_their_worktrees_keep_the_genealogy() {
+    let repo = Repo::new();
+    let lead = repo.instance_in("claude-code", &repo.path).await;
+    let started = ok(
+        &lead,
+        "session_start",
+        json!({"intent": "ship the parser rewrite"}),
+    )
+    .await;
+    let root = text(&started, "/session/id");
+    let mut workers = Vec::new();
+    for task in ["rewrite the lexer", "update the docs"] {
+        let child = ok(
+            &lead,
+            "session_spawn",
+            json!({"intent": task, "worktree": true}),
+        )
+        .await;
+        let path = std::path::PathBuf::from(text(&child, "/worktree/path"));
+        let worker = repo.instance_in("claude-code", &path).await;
+        // The worker's instructions say who it is and where it works.
+        let instructions = worker.instructions().unwrap();
+        let id = text(&child, "/id");
+        assert!(
+            instructions.contains(&format!("already in session {id}"))
+                && instructions.contains(task)
+                && instructions.contains(&format!("a subtask of {root}"))
+                && instructions.contains(&path.display().to_string()),
+            "{instructions}"
+        );
+        // Step 1 of the playbook, literally.
+        let begun = ok(&worker, "session_start", json!({"intent": task})).await;
+        assert_eq!(text(&begun, "/session/id"), id, "joined, not replaced");
+        assert!(text(&begun, "/note").contains("continuing"), "{begun}");
+        assert_eq!(
+            begun["session"]["process"]["pid"],
+            json!(worker.server_pid.unwrap())
+        );
+        workers.push((worker, id, text(&child, "/agent")));
+    }
+    assert_ne!(workers[0].2, workers[1].2, "each worker is its own agent");
+    let tree = ok(&lead, "session_tree", json!({})).await;
+    let rendered = tree.to_string();
+    for (_, id, _) in &workers {
+        assert!(rendered.contains(id.as_str()), "{id} missing from {tree}");
+    }
+    let sessions = ok(&lead, "session_list", json!({})).await;
+    let sessions = sessions["sessions"].as_array().unwrap();
+    assert_eq!(sessions.len(), 3, "no stray root sessions: {sessions:?}");
+    for s in sessions {
+        assert_eq!(s["status"], "active", "{s}");
+        if s["id"] != json!(root) {
+            assert_eq!(s["parent"], json!(root), "{s}");
+        }
+    }
+}
+
+/// (b) Two instances from one committed configuration get distinct, readable identities
+/// and separate inboxes; the repository's human is addressable before using the CLI.
+#[tokio::test]
+async fn two_instances_from_one_config_have_their_own_names_and_inboxes() {
+    let repo = Repo::new();
+    let first = repo.instance_in("claude-code", &repo.path).await;
+    let second = repo.instance_in("claude-code", &repo.path).await;
+    let a = ok(&first, "session_start", json!({"intent": "lead"})).await;
+    let b = ok(&second, "session_start", json!({"intent": "help"})).await;
+    let (a, b) = (text(&a, "/agent/name"), text(&b, "/agent/name"));
+    assert!(
+        a.starts_with("claude-") && b.starts_with("claude-"),
+        "{a} {b}"
+    );
+    assert_ne!(a, b);
+    ok(
+        &second,
+        "message_send",
+        json!({"to": [a], "body": "which parser do I take?"}),
+    )
+    .await;
+    let a_inbox = ok(&first, "inbox_read", json!({})).await;
+    let b_inbox = ok(&second, "inbox_read", json!({})).await;
+    assert_eq!(a_inbox["messages"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        b_inbox["messages"].as_array().unwrap().len(),
+        0,
+        "the question is not in the asker's own inbox"
+    );
+    // The human of the checkout (git user.name "Ada Lovelace") is known without having
+    // used the CLI, and the instructions name them.
+    assert!(
+        first.instructions().unwrap().contains("human:ada-lovelace"),
+        "{:?}",
+        first.instructions()
+    );
+    ok(
+        &first,
+        "message_send",
+        json!({"to": ["human:ada-lovelace"], "body": "done for today"}),
+    )
+    .await;
+    let inbox = repo.cli_json(&["inbox"]);
+    assert_eq!(inbox["messages"][0]["body"], "done for today", "{inbox}");
+}
+
+/// (e) Authorization follows identity over stdio: owner, another agent, the parent's
+/// agent and a human, on end, update, register, merge, remove and group edits.
+#[tokio::test]
+async fn only_owners_parents_and_humans_change_what_is_theirs() {
+    let repo = Repo::new();
+    let lead = repo.agent(&["--agent", "lead"]).await;
+    let other = repo.agent(&["--agent", "other"]).await;
+    ok(&lead, "session_start", json!({"intent": "lead"})).await;
+    ok(&other, "session_start", json!({"intent": "meddle"})).await;
+    let child = ok(
+        &lead,
+        "session_spawn",
+        json!({"intent": "work", "agent": "worker", "worktree": true}),
+    )
+    .await;
+    let id = text(&child, "/id");
+    let tree = text(&child, "/worktree/name");
+    let path = std::path::PathBuf::from(text(&child, "/worktree/path"));
+    let worker = repo.agent_in(&path, &["--agent", "worker"]).await;
+    ok(&worker, "session_start", json!({})).await;
+    std::fs::write(path.join("w.txt"), "w\n").unwrap();
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .args(args)
+            .current_dir(&path)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+    };
+    git(&["add", "w.txt"]);
+    git(&["commit", "-q", "-m", "worker commit"]);
+
+    // Another agent may change nothing of the worker's, and is told who may.
+    let msg = refused(&other, "session_end", json!({"session": id})).await;
+    assert!(
+        msg.contains("may not end") && msg.contains("'worker'") && msg.contains("'lead'"),
+        "{msg}"
+    );
+    let msg = refused(
+        &other,
+        "session_update",
+        json!({"session": id, "intent": "mine now"}),
+    )
+    .await;
+    assert!(msg.contains("only its owner 'worker' or a human"), "{msg}");
+    let msg = refused(
+        &other,
+        "agent_register",
+        json!({"name": "worker", "role": "reviewer"}),
+    )
+    .await;
+    assert!(msg.contains("registers only itself"), "{msg}");
+    let msg = refused(&other, "worktree_merge", json!({"name": tree})).await;
+    assert!(msg.contains("may not merge"), "{msg}");
+    let msg = refused(
+        &other,
+        "worktree_remove",
+        json!({"name": tree, "force": true}),
+    )
+    .await;
+    assert!(msg.contains("may not remove"), "{msg}");
+    assert!(path.exists());
+
+    // The parent's agent may not rewrite the worker's task, but may merge and end it.
+    let msg = refused(
+        &lead,
+        "session_update",
+        json!({"session": id, "intent": "something else"}),
+    )
+    .await;
+    assert!(msg.contains("only its owner 'worker'"), "{msg}");
+    ok(&lead, "worktree_merge", json!({"name": tree})).await;
+    let ended = ok(
+        &lead,
+        "session_end",
+        json!({"session": id, "status": "abandoned", "reason": "enough"}),
+    )
+    .await;
+    assert_eq!(ended["status"], "abandoned");
+
+    // Groups: the creator changes them; others may only join or leave.
+    ok(
+        &lead,
+        "group_create",
+        json!({"name": "team", "members": ["lead"]}),
+    )
+    .await;
+    let msg = refused(
+        &other,
+        "group_update",
+        json!({"name": "team", "remove": ["lead"]}),
+    )
+    .await;
+    assert!(msg.contains("only add or remove yourself"), "{msg}");
+    ok(
+        &other,
+        "group_update",
+        json!({"name": "team", "add": ["other"]}),
+    )
+    .await;
+    let msg = refused(&other, "group_delete", json!({"name": "team"})).await;
+    assert!(msg.contains("may not delete group 'team'"), "{msg}");
+
+    // A human may act on everything, and is recorded as the actor.
+    let other_session = ok(&other, "whoami", json!({})).await;
+    let other_id = text(&other_session, "/session/id");
+    let out = repo.cli(&["session", "end", &other_id, "--reason", "stop meddling"]);
+    assert!(out.contains("ended by human:ada-lovelace"), "{out}");
+}

@@ -115,7 +115,7 @@ fn summary(tool: &str, args: &Value, out: &Value) -> String {
             format!(
                 " → woke for {} from {}{}",
                 first["id"].as_str().unwrap_or("?"),
-                first["from"].as_str().unwrap_or("?"),
+                first["sender"].as_str().unwrap_or("?"),
                 quote(first["body"].as_str())
             )
         }

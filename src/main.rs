@@ -106,11 +106,25 @@ fn main() -> std::process::ExitCode {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("switchboard: {e:#}");
-            if let Some(switchboard_core::Error::NotFound { kind, .. }) = e.downcast_ref() {
-                eprintln!("hint: list them with `switchboard {kind}s`");
+            if let Some(switchboard_core::Error::NotFound { kind, .. }) = e.downcast_ref()
+                && let Some(command) = listing_command(kind)
+            {
+                eprintln!("hint: list them with `{command}`");
             }
             std::process::ExitCode::FAILURE
         }
+    }
+}
+
+/// The command that lists records of `kind`, for a not-found hint.
+fn listing_command(kind: &str) -> Option<&'static str> {
+    match kind {
+        "session" => Some("switchboard sessions"),
+        "agent" => Some("switchboard agents"),
+        "worktree" => Some("switchboard worktrees"),
+        "message" | "thread" => Some("switchboard inbox"),
+        "token" => Some("switchboard token list"),
+        _ => None,
     }
 }
 

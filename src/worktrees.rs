@@ -59,7 +59,13 @@ pub enum WorktreeCommand {
         json: bool,
     },
     /// Rebase a worktree's branch onto its base (aborts cleanly on conflict).
-    Sync { name: String },
+    Sync {
+        name: String,
+        /// On conflict, leave the rebase stopped in the worktree (and print how to finish or
+        /// abort it) instead of aborting.
+        #[arg(long)]
+        keep_conflict: bool,
+    },
     /// Remove a worktree (refuses uncommitted or unmerged work unless --force).
     Remove {
         name: String,
@@ -160,9 +166,18 @@ pub fn run(global: &Global, command: WorktreeCommand) -> Result<()> {
             }
             println!("{}", render::merged(&m));
         }
-        WorktreeCommand::Sync { name } => {
-            let s = worktree::sync(&mut store, &me, &name)?;
-            if s.up_to_date {
+        WorktreeCommand::Sync {
+            name,
+            keep_conflict,
+        } => {
+            let s = worktree::sync(&mut store, &me, &name, keep_conflict)?;
+            if let Some(stop) = &s.stopped {
+                println!(
+                    "the rebase stopped at a conflict in {}. {}",
+                    stop.files.join(", "),
+                    stop.resolve
+                );
+            } else if s.up_to_date {
                 println!("{} already contains its base", s.branch);
             } else {
                 println!(

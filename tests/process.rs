@@ -19,18 +19,16 @@ async fn a_real_stdio_server_serves_a_client_and_records_its_pid() {
     let repo = Repo::new();
     let claude = repo.agent(&["--agent", "claude"]).await;
     assert!(claude.instructions().unwrap().contains("session_start"));
-    assert_eq!(claude.tools().await.unwrap().len(), 37);
+    assert_eq!(claude.tools().await.unwrap().len(), 38);
     let started = ok(
         &claude,
         "session_start",
         json!({"intent": "refactor the parser"}),
     )
     .await;
-    assert_eq!(started["agent"]["name"], "claude");
-    assert_eq!(
-        started["session"]["process"]["pid"],
-        claude.server_pid.unwrap()
-    );
+    assert_eq!(started["agent"], "claude");
+    let who = ok(&claude, "whoami", json!({})).await;
+    assert_eq!(who["session"]["process"]["pid"], claude.server_pid.unwrap());
     let db = repo.path.join(".git/switchboard/state.db");
     assert!(db.exists(), "state lives in the git common dir");
     claude.stop().await.unwrap();
@@ -281,4 +279,25 @@ fn the_demo_runs_real_agents_and_leaves_its_scratch_repository() {
     assert_eq!(page.sessions.len(), 4, "{statuses:?}");
     assert_eq!(statuses.iter().filter(|s| *s == "completed").count(), 3);
     assert_eq!(statuses.iter().filter(|s| *s == "failed").count(), 1);
+}
+
+#[test]
+fn the_cli_says_which_command_lists_what_was_not_found() {
+    let repo = Repo::new();
+    for (args, hint) in [
+        (
+            vec!["session", "show", "ses_0000000000"],
+            "switchboard sessions",
+        ),
+        (vec!["worktree", "diff", "nope"], "switchboard worktrees"),
+        (vec!["thread", "thr_0000000000"], "switchboard inbox"),
+    ] {
+        let out = repo.cli_in(&repo.path, &args);
+        assert!(!out.status.success());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(&format!("hint: list them with `{hint}`")),
+            "{args:?}: {stderr}"
+        );
+    }
 }

@@ -70,8 +70,9 @@ async fn workers_started_in_their_worktrees_keep_the_genealogy() {
         let begun = ok(&worker, "session_start", json!({"intent": task})).await;
         assert_eq!(text(&begun, "/session/id"), id, "joined, not replaced");
         assert!(text(&begun, "/note").contains("continuing"), "{begun}");
+        let who = ok(&worker, "whoami", json!({})).await;
         assert_eq!(
-            begun["session"]["process"]["pid"],
+            who["session"]["process"]["pid"],
             json!(worker.server_pid.unwrap())
         );
         workers.push((worker, id, text(&child, "/agent")));
@@ -102,7 +103,7 @@ async fn two_instances_from_one_config_have_their_own_names_and_inboxes() {
     let second = repo.instance_in("claude-code", &repo.path).await;
     let a = ok(&first, "session_start", json!({"intent": "lead"})).await;
     let b = ok(&second, "session_start", json!({"intent": "help"})).await;
-    let (a, b) = (text(&a, "/agent/name"), text(&b, "/agent/name"));
+    let (a, b) = (text(&a, "/agent"), text(&b, "/agent"));
     assert!(
         a.starts_with("claude-") && b.starts_with("claude-"),
         "{a} {b}"
@@ -247,4 +248,203 @@ async fn only_owners_parents_and_humans_change_what_is_theirs() {
     let other_id = text(&other_session, "/session/id");
     let out = repo.cli(&["session", "end", &other_id, "--reason", "stop meddling"]);
     assert!(out.contains("ended by human:ada-lovelace"), "{out}");
+}
+
+fn ids(messages: &Value) -> Vec<String> {
+    messages
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// (c) Ask and answer: a wait returns each message once per session, so an agent that
+/// waits again is not handed the same question; a reply marks the question read.
+#[tokio::test]
+async fn waits_never_return_the_same_message_twice() {
+    let repo = Repo::new();
+    let lead = repo.agent(&["--agent", "lead"]).await;
+    let worker = repo.agent(&["--agent", "worker"]).await;
+    ok(&lead, "session_start", json!({"intent": "lead"})).await;
+    ok(&worker, "session_start", json!({"intent": "work"})).await;
+    let question = ok(
+        &worker,
+        "message_send",
+        json!({"to": ["lead"], "body": "tabs or spaces?"}),
+    )
+    .await;
+    let first = ok(&lead, "message_wait", json!({"timeout_secs": 5})).await;
+    assert_eq!(ids(&first["messages"]), [text(&question, "/id")]);
+    // The lead waits again without reading: the question is not handed over twice.
+    let again = ok(&lead, "message_wait", json!({"timeout_secs": 1})).await;
+    assert_eq!(again["messages"], json!([]), "{again}");
+    assert_eq!(again["timed_out"], true);
+    assert_eq!(
+        again["older_unread"], 1,
+        "it says the question is still unread"
+    );
+    // Answering marks the question read; the worker waits for the answer in the thread.
+    ok(
+        &lead,
+        "message_reply",
+        json!({"message": text(&question, "/id"), "body": "spaces"}),
+    )
+    .await;
+    let status = ok(&lead, "status", json!({})).await;
+    assert_eq!(status["unread"], 0, "{status}");
+    let answer = ok(
+        &worker,
+        "message_wait",
+        json!({"thread": text(&question, "/thread"), "timeout_secs": 5}),
+    )
+    .await;
+    assert_eq!(answer["messages"][0]["body"], "spaces");
+    let after = ok(&worker, "message_wait", json!({"timeout_secs": 1})).await;
+    assert_eq!(after["messages"], json!([]), "{after}");
+    // An inbox look counts as being shown too.
+    ok(
+        &worker,
+        "message_send",
+        json!({"to": ["lead"], "body": "thanks"}),
+    )
+    .await;
+    let inbox = ok(&lead, "inbox_read", json!({"unread_only": true})).await;
+    assert_eq!(inbox["messages"].as_array().unwrap().len(), 1);
+    let waited = ok(&lead, "message_wait", json!({"timeout_secs": 1})).await;
+    assert_eq!(waited["messages"], json!([]), "{waited}");
+}
+
+/// (d) The parent learns what its children do without polling: a notice from
+/// `switchboard` when a child's worktree has commits ready, when a merge of it is refused,
+/// and when it ends; `status` says what needs the parent.
+#[tokio::test]
+async fn the_parent_is_told_when_a_child_is_ready_refused_or_ends() {
+    let repo = Repo::new();
+    std::fs::write(repo.path.join("shared.txt"), "base\n").unwrap();
+    repo.git(&["add", "shared.txt"]);
+    repo.git(&["commit", "-q", "-m", "shared"]);
+    let lead = repo.agent(&["--agent", "lead"]).await;
+    ok(&lead, "session_start", json!({"intent": "lead"})).await;
+    let child = ok(
+        &lead,
+        "session_spawn",
+        json!({"intent": "change shared", "agent": "worker", "worktree": true}),
+    )
+    .await;
+    let path = std::path::PathBuf::from(text(&child, "/worktree/path"));
+    let tree = text(&child, "/worktree/name");
+    let worker = repo.agent_in(&path, &["--agent", "worker"]).await;
+    ok(&worker, "session_start", json!({})).await;
+    let git_in = |dir: &std::path::Path, args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+    };
+    std::fs::write(path.join("shared.txt"), "worker\n").unwrap();
+    git_in(&path, &["commit", "-q", "-am", "worker change"]);
+    ok(&worker, "session_heartbeat", json!({})).await;
+    let ready = ok(&lead, "message_wait", json!({"timeout_secs": 5})).await;
+    let notice = &ready["messages"][0];
+    assert_eq!(notice["sender"], "switchboard", "{ready}");
+    assert!(
+        text(notice, "/subject").contains("ready to merge")
+            && text(notice, "/body").contains("worktree_merge"),
+        "{notice}"
+    );
+
+    // The main checkout moves on in a conflicting way; the worker's merge is refused.
+    std::fs::write(repo.path.join("shared.txt"), "lead\n").unwrap();
+    repo.git(&["commit", "-q", "-am", "lead change"]);
+    let out = worker
+        .call("worktree_merge", json!({"name": tree}))
+        .await
+        .unwrap();
+    assert!(
+        out.is_error && out.text.contains("would conflict"),
+        "{}",
+        out.text
+    );
+    let refused = ok(&lead, "message_wait", json!({"timeout_secs": 5})).await;
+    let notice = &refused["messages"][0];
+    assert!(
+        text(notice, "/subject").contains("refused") && notice["priority"] == "high",
+        "{notice}"
+    );
+    // The worker's status shows the conflict with its base.
+    let status = ok(&worker, "status", json!({})).await;
+    assert_eq!(
+        status["worktree"]["conflicts"],
+        json!(["shared.txt"]),
+        "{status}"
+    );
+    assert_eq!(status["session"]["parent_agent"], "lead");
+
+    ok(
+        &worker,
+        "session_end",
+        json!({"reason": "done, needs a rebase"}),
+    )
+    .await;
+    let ended = ok(&lead, "message_wait", json!({"timeout_secs": 5})).await;
+    let notice = &ended["messages"][0];
+    assert!(
+        text(notice, "/body").contains("ended completed: done, needs a rebase"),
+        "{notice}"
+    );
+    let status = ok(&lead, "status", json!({})).await;
+    assert_eq!(status["children"][0]["status"], "completed", "{status}");
+    let needs: Vec<&str> = status["needs_you"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(
+        needs
+            .iter()
+            .any(|n| n.contains("completed with 1 unmerged commit(s): worktree_merge")),
+        "{status}"
+    );
+}
+
+/// Two sessions editing the same lines without committing are a conflict on the radar,
+/// and `who_has` knows about an edit without an explicit heartbeat.
+#[tokio::test]
+async fn the_radar_sees_uncommitted_edits_to_the_same_lines() {
+    let repo = Repo::new();
+    std::fs::write(repo.path.join("shared.txt"), "one\ntwo\nthree\n").unwrap();
+    repo.git(&["add", "shared.txt"]);
+    repo.git(&["commit", "-q", "-m", "shared"]);
+    let lead = repo.agent(&["--agent", "lead"]).await;
+    ok(&lead, "session_start", json!({"intent": "lead"})).await;
+    let mut names = Vec::new();
+    for (agent, line) in [("a", "two (a)"), ("b", "two (b)")] {
+        let child = ok(
+            &lead,
+            "session_spawn",
+            json!({"intent": "edit", "agent": agent, "worktree": true}),
+        )
+        .await;
+        let path = std::path::PathBuf::from(text(&child, "/worktree/path"));
+        std::fs::write(path.join("shared.txt"), format!("one\n{line}\nthree\n")).unwrap();
+        let worker = repo.agent_in(&path, &["--agent", agent]).await;
+        // Any tool call records what the agent is changing (the first one is due at once).
+        ok(&worker, "status", json!({})).await;
+        names.push(text(&child, "/worktree/name"));
+    }
+    let who = ok(&lead, "who_has", json!({"path": "shared.txt"})).await;
+    assert_eq!(who["holders"].as_array().unwrap().len(), 2, "{who}");
+    let radar = ok(&lead, "worktree_conflicts", json!({})).await;
+    let finding = radar["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["a"] == json!(names[0]) && f["b"] == json!(names[1]))
+        .unwrap_or_else(|| panic!("{radar}"));
+    assert_eq!(finding["would_conflict"], true, "{finding}");
+    assert_eq!(finding["conflicting_files"], json!(["shared.txt"]));
 }

@@ -128,7 +128,7 @@ async fn http_and_stdio_agents_wake_each_others_waits_across_processes() {
         .expect("the stdio wait was not woken")
         .unwrap();
     assert_eq!(out["messages"][0]["body"], "from http", "{out}");
-    assert_eq!(out["messages"][0]["from"], "claude");
+    assert_eq!(out["messages"][0]["sender"], "claude");
 }
 
 #[tokio::test]

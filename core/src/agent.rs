@@ -14,6 +14,8 @@ use crate::{Error, Result, Store};
 
 /// Names no agent may take: they are addresses or words with a meaning of their own.
 pub const RESERVED_NAMES: &[&str] = &["all", "everyone", "system", "switchboard", "human"];
+/// The sender of Switchboard's own notices; never listed, never a recipient.
+pub const SYSTEM: &str = "switchboard";
 const HUMAN_PREFIX: &str = "human:";
 const MAX_NAME_LEN: usize = 32;
 const MAX_DESCRIPTION_LEN: usize = 2000;
@@ -326,7 +328,7 @@ pub(crate) fn with_role(conn: &Connection, role: &str) -> Result<Vec<String>> {
 /// Every registered participant's name.
 pub(crate) fn all_names(conn: &Connection) -> Result<Vec<String>> {
     let names = conn
-        .prepare_cached("SELECT name FROM agents ORDER BY name")?
+        .prepare_cached("SELECT name FROM agents WHERE name <> 'switchboard' ORDER BY name")?
         .query_map([], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
     Ok(names)
@@ -343,7 +345,9 @@ pub fn get(store: &mut Store, name: &str) -> Result<Agent> {
 pub fn list(store: &mut Store) -> Result<Vec<Agent>> {
     let cutoff = store.stale_cutoff();
     store.read(|tx| {
-        let mut stmt = tx.prepare_cached(&select_sql("ORDER BY a.last_seen_at DESC, a.name"))?;
+        let mut stmt = tx.prepare_cached(&select_sql(
+            "WHERE a.name <> 'switchboard' ORDER BY a.last_seen_at DESC, a.name",
+        ))?;
         let agents = stmt
             .query_map(named_params! {":cutoff": cutoff.millis()}, from_row)?
             .collect::<rusqlite::Result<_>>()?;

@@ -15,12 +15,18 @@ pub(crate) fn run(dir: &Path, args: &[&str]) -> Result<String> {
     if output.status.success() {
         return Ok(String::from_utf8_lossy(&output.stdout).into_owned());
     }
+    // Some commands (e.g. `commit` with nothing to commit) explain themselves on stdout.
     let stderr = String::from_utf8_lossy(&output.stderr);
-    Err(Error::Git(format!(
-        "git {} failed: {}",
-        args.join(" "),
-        stderr.trim()
-    )))
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let said = match stderr.trim() {
+        "" => stdout.trim(),
+        text => text,
+    };
+    let said = match said {
+        "" => format!("exit status {}", output.status),
+        text => text.to_string(),
+    };
+    Err(Error::Git(format!("git {} failed: {said}", args.join(" "))))
 }
 
 /// Runs git and returns its exit code and standard output, for commands whose failure is

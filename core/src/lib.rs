@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod agent;
+pub mod briefing;
 pub mod clock;
 pub mod config;
 pub mod error;

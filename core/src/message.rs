@@ -121,8 +121,10 @@ pub struct Message {
     pub seq: i64,
     pub thread: String,
     pub reply_to: Option<String>,
-    pub from: String,
-    pub from_session: Option<String>,
+    /// Who wrote it.
+    pub sender: String,
+    /// The session it was written in.
+    pub sender_session: Option<String>,
     /// The recipients as addressed (names, `@group`, `@role`, `@everyone`).
     pub to: Vec<String>,
     pub subject: Option<String>,
@@ -195,8 +197,8 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Message> {
         id: r.get(1)?,
         thread: r.get(2)?,
         reply_to: r.get(3)?,
-        from: r.get(4)?,
-        from_session: r.get(5)?,
+        sender: r.get(4)?,
+        sender_session: r.get(5)?,
         to: serde_json::from_str(&to).unwrap_or_default(),
         subject: r.get(7)?,
         body: if deleted_at.is_some() {
@@ -390,7 +392,7 @@ fn known_addresses(conn: &Connection) -> Result<String> {
 fn participants(conn: &Connection, thread: &str) -> Result<Vec<String>> {
     let names = conn
         .prepare_cached(
-            "SELECT author FROM messages WHERE thread_id = ?1
+            "SELECT author FROM messages WHERE thread_id = ?1 AND author <> 'switchboard'
              UNION SELECT d.recipient FROM deliveries d JOIN messages m ON m.seq = d.message_seq WHERE m.thread_id = ?1
              ORDER BY 1",
         )?
@@ -441,6 +443,45 @@ fn insert(
     });
     event::append(conn, kind::MESSAGE_SENT, Some(&author.agent), &payload, now)?;
     fetch(conn, &author.agent, &id)
+}
+
+/// A notice from Switchboard itself (sender [`agent::SYSTEM`]) to `recipient`, in a new
+/// thread, inside the caller's transaction: e.g. a parent told that its child ended.
+pub(crate) fn notice(
+    conn: &Connection,
+    recipient: &str,
+    subject: &str,
+    body: &str,
+    priority: Priority,
+    refs: Vec<Reference>,
+    now: Timestamp,
+) -> Result<Message> {
+    let author = Author {
+        agent: agent::SYSTEM.to_string(),
+        session: None,
+    };
+    let draft = Draft {
+        to: vec![recipient.to_string()],
+        subject: Some(subject.to_string()),
+        body: body.to_string(),
+        priority,
+        ack_required: false,
+        refs,
+    };
+    let thread = new_id(IdKind::Thread);
+    conn.prepare_cached(
+        "INSERT INTO threads (id, subject, created_by, created_at, last_message_at) VALUES (?1, ?2, ?3, ?4, ?4)",
+    )?
+    .execute((&thread, subject, agent::SYSTEM, now.millis()))?;
+    insert(
+        conn,
+        &author,
+        &draft,
+        &thread,
+        None,
+        &[recipient.to_string()],
+        now,
+    )
 }
 
 fn ensure_author(conn: &Connection, author: &Author, now: Timestamp) -> Result<()> {
@@ -504,7 +545,7 @@ pub fn reply(
         if draft.to.is_empty() {
             draft.to = recipients.clone();
         }
-        insert(
+        let sent = insert(
             tx,
             author,
             &draft,
@@ -512,7 +553,18 @@ pub fn reply(
             Some(&original.id),
             &recipients,
             now,
-        )
+        )?;
+        // Answering a message is reading it.
+        if original.state == Some(DeliveryState::Delivered) {
+            mark_in(
+                tx,
+                &author.agent,
+                std::slice::from_ref(&original.id),
+                false,
+                now,
+            )?;
+        }
+        Ok(sent)
     })
 }
 
@@ -564,6 +616,8 @@ pub struct InboxFilter {
     /// Continue after a previous page (its `next_cursor`).
     pub cursor: Option<String>,
     pub limit: Option<u32>,
+    /// Only messages this session has not been shown yet (see [`arrivals`]).
+    pub unseen_by: Option<String>,
 }
 
 /// A page of the inbox: unread messages first, then read ones, each newest first.
@@ -694,6 +748,12 @@ fn inbox_part(
         sql.push_str(" AND d.message_seq > :since");
         values.push((":since", Box::new(since)));
     }
+    if let Some(session) = &filter.unseen_by {
+        sql.push_str(
+            " AND NOT EXISTS (SELECT 1 FROM shown s WHERE s.session_id = :session AND s.message_seq = d.message_seq)",
+        );
+        values.push((":session", Box::new(session.clone())));
+    }
     sql.push_str(" ORDER BY d.message_seq DESC LIMIT :limit");
     let params: Vec<(&str, &dyn ToSql)> = values.iter().map(|(n, v)| (*n, v.as_ref())).collect();
     let rows = conn
@@ -716,23 +776,76 @@ pub fn unread(store: &mut Store, viewer: &str) -> Result<u64> {
     store.read(|tx| unread_count(tx, viewer))
 }
 
+/// What a wait found: messages new to the waiting session, oldest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Arrivals {
+    pub messages: Vec<Message>,
+    /// The viewer's other unread messages, not returned here: shown to this session
+    /// before (by an earlier wait or inbox look), or not matching the filter.
+    pub older_unread: u64,
+}
+
 /// The viewer's unread, not deleted messages matching `filter` (its `unread_only`,
-/// `cursor` and `limit` are ignored), oldest first: what a waiter is woken for.
-pub fn unread_matching(
+/// `cursor` and `limit` are ignored), oldest first, that `session` has not been shown yet;
+/// they are recorded as shown, so the next call does not return them again. Without a
+/// session, every matching unread message is returned and nothing is recorded.
+pub fn arrivals(
     store: &mut Store,
     viewer: &str,
+    session: Option<&str>,
     filter: &InboxFilter,
-) -> Result<Vec<Message>> {
+) -> Result<Arrivals> {
     let filter = InboxFilter {
         unread_only: true,
         cursor: None,
         limit: Some(MAX_PAGE),
+        unseen_by: session.map(str::to_string),
         ..filter.clone()
     };
     let mut page = inbox(store, viewer, &filter)?;
     page.messages.retain(|m| m.deleted_at.is_none());
     page.messages.reverse();
-    Ok(page.messages)
+    if let Some(session) = session {
+        show(store, session, &page.messages)?;
+    }
+    let older_unread = page.unread.saturating_sub(page.messages.len() as u64);
+    Ok(Arrivals {
+        messages: page.messages,
+        older_unread,
+    })
+}
+
+/// An inbox page as [`inbox`] gives it, recording its messages as shown to `session`
+/// (an agent's look at its inbox: a later wait does not return them again).
+pub fn look(
+    store: &mut Store,
+    viewer: &str,
+    session: Option<&str>,
+    filter: &InboxFilter,
+) -> Result<InboxPage> {
+    let page = inbox(store, viewer, filter)?;
+    if let Some(session) = session {
+        show(store, session, &page.messages)?;
+    }
+    Ok(page)
+}
+
+/// Records `messages` as shown to `session` (bookkeeping, no event).
+fn show(store: &mut Store, session: &str, messages: &[Message]) -> Result<()> {
+    if messages.is_empty() {
+        return Ok(());
+    }
+    let session = store.read(|tx| id::resolve(tx, IdKind::Session, session))?;
+    store.write(|tx| {
+        let now = Timestamp::now().millis();
+        let mut insert = tx.prepare_cached(
+            "INSERT OR IGNORE INTO shown (session_id, message_seq, shown_at) VALUES (?1, ?2, ?3)",
+        )?;
+        for m in messages {
+            insert.execute((&session, m.seq, now))?;
+        }
+        Ok(())
+    })
 }
 
 /// Marks messages read (`acked = false`) or acknowledged (which also reads them) for
@@ -743,39 +856,55 @@ pub fn mark(store: &mut Store, viewer: &str, ids: &[String], acked: bool) -> Res
             "give the ids of the messages to mark".into(),
         ));
     }
-    store.write(|tx| {
-        let now = Timestamp::now();
-        let mut changed = Vec::new();
-        let mut threads = Vec::new();
-        let mut out = Vec::new();
-        for id in ids {
-            let m = lookup(tx, viewer, id)?;
-            if m.state.is_none() {
-                return Err(Error::Conflict(format!(
-                    "you are not a recipient of {} (you wrote it); only recipients read or acknowledge",
-                    m.id
-                )));
-            }
-            let sql = if acked {
-                "UPDATE deliveries SET read_at = COALESCE(read_at, ?3), acked_at = ?3
+    store.write(|tx| mark_in(tx, viewer, ids, acked, Timestamp::now()))
+}
+
+/// [`mark`] inside a transaction.
+fn mark_in(
+    tx: &Connection,
+    viewer: &str,
+    ids: &[String],
+    acked: bool,
+    now: Timestamp,
+) -> Result<Vec<Message>> {
+    let mut changed = Vec::new();
+    let mut threads = Vec::new();
+    let mut out = Vec::new();
+    for id in ids {
+        let m = lookup(tx, viewer, id)?;
+        if m.state.is_none() {
+            return Err(Error::Conflict(format!(
+                "you are not a recipient of {} (you wrote it); only recipients read or acknowledge",
+                m.id
+            )));
+        }
+        let sql = if acked {
+            "UPDATE deliveries SET read_at = COALESCE(read_at, ?3), acked_at = ?3
                  WHERE recipient = ?1 AND message_seq = ?2 AND acked_at IS NULL"
-            } else {
-                "UPDATE deliveries SET read_at = ?3 WHERE recipient = ?1 AND message_seq = ?2 AND read_at IS NULL"
-            };
-            if tx.prepare_cached(sql)?.execute((viewer, m.seq, now.millis()))? > 0 {
-                changed.push(m.id.clone());
-                threads.push(m.thread.clone());
-            }
-            out.push(fetch(tx, viewer, &m.id)?);
+        } else {
+            "UPDATE deliveries SET read_at = ?3 WHERE recipient = ?1 AND message_seq = ?2 AND read_at IS NULL"
+        };
+        if tx
+            .prepare_cached(sql)?
+            .execute((viewer, m.seq, now.millis()))?
+            > 0
+        {
+            changed.push(m.id.clone());
+            threads.push(m.thread.clone());
         }
-        if !changed.is_empty() {
-            let kind = if acked { kind::MESSAGE_ACKED } else { kind::MESSAGE_READ };
-            threads.dedup();
-            let payload = serde_json::json!({"ids": changed, "threads": threads, "by": viewer});
-            event::append(tx, kind, Some(viewer), &payload, now)?;
-        }
-        Ok(out)
-    })
+        out.push(fetch(tx, viewer, &m.id)?);
+    }
+    if !changed.is_empty() {
+        let kind = if acked {
+            kind::MESSAGE_ACKED
+        } else {
+            kind::MESSAGE_READ
+        };
+        threads.dedup();
+        let payload = serde_json::json!({"ids": changed, "threads": threads, "by": viewer});
+        event::append(tx, kind, Some(viewer), &payload, now)?;
+    }
+    Ok(out)
 }
 
 /// A message its author sent, with every recipient's state.
@@ -830,10 +959,10 @@ fn deliveries(conn: &Connection, seq: i64) -> Result<Vec<Delivery>> {
 /// Loads a message for a change by its author; refuses anyone else and tombstones.
 fn own_live(conn: &Connection, viewer: &str, id: &str, doing: &str) -> Result<Message> {
     let m = lookup(conn, viewer, id)?;
-    if m.from != viewer {
+    if m.sender != viewer {
         return Err(Error::Conflict(format!(
             "only its author ({}) may {doing} {}",
-            m.from, m.id
+            m.sender, m.id
         )));
     }
     if m.deleted_at.is_some() {

@@ -235,7 +235,7 @@ fn message_header(m: &Message) -> String {
     format!(
         "{} {} → {}{priority}{ack} ({}, {}){subject}",
         m.id,
-        m.from,
+        m.sender,
         m.to.join(", "),
         state_word(m),
         m.sent_at.to_rfc3339()
@@ -571,4 +571,63 @@ pub fn tokens(list: &[Token], now: Timestamp) -> String {
         ],
         &rows,
     )
+}
+
+/// A briefing ("what now?") in a few lines.
+pub fn briefing(b: &crate::briefing::Briefing) -> String {
+    let mut lines = vec![match &b.session {
+        Some(s) => format!(
+            "You are '{}', in session {} ({}): {}",
+            b.agent,
+            s.id,
+            s.status,
+            clip(&s.intent, INTENT_WIDTH)
+        ),
+        None => format!("You are '{}', with no session yet.", b.agent),
+    }];
+    if let Some(s) = &b.session
+        && let (Some(parent), Some(by)) = (&s.parent, &s.parent_agent)
+    {
+        lines.push(format!("Subtask of {parent} by {by}: report to {by}."));
+    }
+    lines.push(format!("{} unread message(s).", b.unread));
+    for h in &b.newest {
+        let title = h.subject.as_deref().unwrap_or(&h.preview);
+        lines.push(format!(
+            "  {} from {} [{}]: {}",
+            h.id,
+            h.sender,
+            h.priority.as_str(),
+            clip(title, INTENT_WIDTH)
+        ));
+    }
+    if let Some(w) = &b.worktree {
+        lines.push(format!(
+            "Worktree {} at {} (branch {}): {} dirty, {} ahead, {} behind{}",
+            w.name,
+            w.path,
+            w.branch,
+            w.dirty,
+            w.ahead,
+            w.behind,
+            if w.conflicts.is_empty() {
+                String::new()
+            } else {
+                format!(", would conflict in {}", w.conflicts.join(", "))
+            }
+        ));
+    }
+    for c in &b.children {
+        lines.push(format!(
+            "  child {} {} ({}): {}",
+            c.id,
+            c.agent,
+            c.status,
+            clip(&c.intent, INTENT_WIDTH)
+        ));
+    }
+    for need in &b.needs_you {
+        lines.push(format!("Needs you: {need}"));
+    }
+    lines.join("\n")
 }

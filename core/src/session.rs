@@ -17,6 +17,7 @@ use crate::agent::{self, Registration};
 use crate::clock::Timestamp;
 use crate::event::{self, kind};
 use crate::id::{self, IdKind, new_id};
+use crate::message::{self, Priority, RefKind, Reference};
 use crate::permission;
 use crate::process::{self, ProcessInfo};
 use crate::{Error, Result, Store};
@@ -642,8 +643,10 @@ pub struct Claim<'a> {
 fn check_owner(session: &Session, agent: Option<&str>) -> Result<()> {
     match agent {
         Some(agent) if agent != session.agent => Err(Error::Conflict(format!(
-            "session {} belongs to agent '{}', not '{agent}'; act only on your own sessions",
-            session.id, session.agent
+            "session {} belongs to agent '{}', not '{agent}'; act only on your own sessions. \
+             To work it as '{}', start a server for that agent: `switchboard mcp --session {}` \
+             (without --agent), or `switchboard mcp` inside its worktree.",
+            session.id, session.agent, session.agent, session.id
         ))),
         _ => Ok(()),
     }
@@ -683,6 +686,16 @@ pub fn heartbeat(
         agent::touch(tx, &session.agent, now)?;
         if let Some(work) = work {
             record_work(tx, &session.id, work, now)?;
+            let before = session.work.as_ref().map_or(0, |w| w.unmerged);
+            if work.unmerged > before && work.files.iter().all(|f| !f.uncommitted) {
+                let body = format!(
+                    "{}'s worktree {} (branch {}) has {} commit(s) not yet merged, nothing uncommitted. \
+                     Review with worktree_diff {{name: \"{}\"}}, merge with worktree_merge.",
+                    session.agent, work.worktree, work.branch, work.unmerged, work.worktree
+                );
+                let subject = format!("{} has commits ready to merge", work.worktree);
+                tell_parent(tx, &session, agent, &subject, &body, Priority::Normal, now)?;
+            }
         }
         let payload = serde_json::json!({"session": session.id, "files": work.map(|w| w.files.len())});
         event::append(tx, kind::SESSION_HEARTBEAT, Some(agent), &payload, now)?;
@@ -848,6 +861,7 @@ fn close(
     cutoff: Timestamp,
 ) -> Result<Session> {
     require_open(session, "end")?;
+    let reason_text = reason.map(str::trim).filter(|r| !r.is_empty());
     let reason = reason
         .map(str::trim)
         .filter(|r| !r.is_empty())
@@ -864,7 +878,52 @@ fn close(
     ))?;
     let ended = fetch(conn, &session.id, cutoff)?;
     event::append(conn, kind::SESSION_ENDED, Some(actor), &ended, now)?;
+    let mut body = format!(
+        "{}'s session {} (\"{}\") ended {}",
+        ended.agent, ended.id, ended.intent, ended.status
+    );
+    if let Some(reason) = reason_text {
+        body.push_str(&format!(": {reason}"));
+    }
+    body.push('.');
+    if let Some(w) = &ended.worktree {
+        let unmerged = ended.work.as_ref().map_or(0, |w| w.unmerged);
+        body.push_str(&format!(
+            " Its worktree {} (branch {}) had {unmerged} unmerged commit(s) at its last heartbeat: \
+             worktree_diff to review, worktree_merge to merge, worktree_remove when done.",
+            w.name, w.branch
+        ));
+    }
+    let subject = format!("{} ended {}", ended.agent, ended.status);
+    tell_parent(conn, &ended, actor, &subject, &body, Priority::Normal, now)?;
     Ok(ended)
+}
+
+/// Tells the agent of `session`'s parent session about it with a notice from Switchboard
+/// (so a lead learns what its children do without polling), unless that agent is the
+/// `actor` (it knows) or the session's own agent.
+pub(crate) fn tell_parent(
+    conn: &Connection,
+    session: &Session,
+    actor: &str,
+    subject: &str,
+    body: &str,
+    priority: Priority,
+    now: Timestamp,
+) -> Result<()> {
+    let Some(parent) = permission::parent_agent(conn, &session.id)? else {
+        return Ok(());
+    };
+    if parent == actor || parent == session.agent {
+        return Ok(());
+    }
+    let refs = vec![Reference {
+        kind: RefKind::Session,
+        target: session.id.clone(),
+        lines: None,
+    }];
+    message::notice(conn, &parent, subject, body, priority, refs, now)?;
+    Ok(())
 }
 
 /// One session by id or unique prefix.

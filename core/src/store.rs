@@ -18,6 +18,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("store/002_messaging.sql"),
     include_str!("store/003_worktrees.sql"),
     include_str!("store/004_tokens.sql"),
+    include_str!("store/005_shown.sql"),
 ];
 
 /// How long a writer waits for another process's write lock before giving up.
@@ -365,7 +366,13 @@ pub(crate) mod tests {
         });
         assert!(result.is_err());
         let count: i64 = store
-            .read(|tx| Ok(tx.query_row("SELECT COUNT(*) FROM agents", [], |r| r.get(0))?))
+            .read(|tx| {
+                Ok(
+                    tx.query_row("SELECT COUNT(*) FROM agents WHERE name = 'a'", [], |r| {
+                        r.get(0)
+                    })?,
+                )
+            })
             .unwrap();
         assert_eq!(count, 0);
     }

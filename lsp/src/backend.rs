@@ -293,7 +293,7 @@ impl Backend {
                     MessageType::WARNING,
                     format!(
                         "Urgent message from {}: {}",
-                        m.from,
+                        m.sender,
                         text.lines().next().unwrap_or("")
                     ),
                 )

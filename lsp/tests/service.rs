@@ -308,7 +308,7 @@ async fn commands_act_as_the_human_through_the_core() {
     let mut f = Fixture::new().await;
     let agent = f.agent_session("claude");
     let sent = f.lsp.request("workspace/executeCommand", json!({"command": "switchboard.send", "arguments": [{"to": ["claude"], "body": "please rebase", "priority": "high"}]})).await.unwrap();
-    assert_eq!(sent["from"], HUMAN);
+    assert_eq!(sent["sender"], HUMAN);
     let question = message::send(
         &mut f.store,
         &Author {

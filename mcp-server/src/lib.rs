@@ -5,6 +5,7 @@
 //! come back as `isError` results whose text says what was wrong and what to do.
 #![forbid(unsafe_code)]
 
+mod args;
 mod callers;
 #[cfg(feature = "client")]
 pub mod client;

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use rmcp::handler::server::wrapper::Parameters;
+use crate::args::Args;
 use rmcp::model::CallToolResult;
 use rmcp::service::RequestContext;
 use rmcp::{RoleServer, tool, tool_router};
@@ -169,20 +169,30 @@ pub struct Hits {
     pub hits: Vec<Hit>,
 }
 
-/// What a wait returned: matching unread messages, or a timeout.
+/// What a wait returned: matching unread messages new to your session, or a timeout.
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct Waited {
     pub messages: Vec<Message>,
+    /// Your other unread messages, not returned here (shown to you before, or not matching
+    /// the filter): see inbox_read.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub older_unread: u64,
     pub timed_out: bool,
     /// The server is shutting down: reconnect (or restart it) and call message_wait again.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub shutdown: bool,
+    /// A value of yours that was changed (e.g. a timeout over the limit).
+    pub note: Option<String>,
 }
 
 /// Every group.
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct Groups {
     pub groups: Vec<Group>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 fn author(identity: &Identity) -> Result<Author, switchboard_core::Error> {
@@ -251,7 +261,7 @@ impl Render for Hits {
             .map(|h| {
                 format!(
                     "{} {} from {}: {}",
-                    h.message.id, h.message.thread, h.message.from, h.snippet
+                    h.message.id, h.message.thread, h.message.sender, h.snippet
                 )
             })
             .collect::<Vec<_>>()
@@ -261,14 +271,23 @@ impl Render for Hits {
 
 impl Render for Waited {
     fn render(&self) -> String {
-        if self.timed_out {
-            return "timed out: no matching message arrived".into();
+        let mut text = if self.timed_out {
+            "timed out: no new matching message arrived".to_string()
+        } else if self.shutdown {
+            "the Switchboard server is shutting down: reconnect and call message_wait again".into()
+        } else {
+            switchboard_core::render::messages(&self.messages)
+        };
+        if let Some(note) = &self.note {
+            text.push_str(&format!("\n{note}"));
         }
-        if self.shutdown {
-            return "the Switchboard server is shutting down: reconnect and call message_wait again"
-                .into();
+        if self.older_unread > 0 {
+            text.push_str(&format!(
+                "\n{} other unread message(s), shown before or not matching: inbox_read {{unread_only: true}}",
+                self.older_unread
+            ));
         }
-        switchboard_core::render::messages(&self.messages)
+        text
     }
 }
 
@@ -305,7 +324,7 @@ impl SwitchboardServer {
         output_schema = schema::output::<Message>(),
         annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = false)
     )]
-    async fn message_send(&self, Parameters(args): Parameters<SendArgs>) -> CallToolResult {
+    async fn message_send(&self, Args(args): Args<SendArgs>) -> CallToolResult {
         self.run(move |st| {
             let draft = Draft {
                 to: args.to,
@@ -326,7 +345,7 @@ impl SwitchboardServer {
         output_schema = schema::output::<Message>(),
         annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = false)
     )]
-    async fn message_reply(&self, Parameters(args): Parameters<ReplyArgs>) -> CallToolResult {
+    async fn message_reply(&self, Args(args): Args<ReplyArgs>) -> CallToolResult {
         self.run(move |st| {
             let draft = Draft {
                 to: args.to.unwrap_or_default(),
@@ -347,7 +366,7 @@ impl SwitchboardServer {
         output_schema = schema::output::<InboxPage>(),
         annotations(read_only_hint = true, open_world_hint = false)
     )]
-    async fn inbox_read(&self, Parameters(args): Parameters<InboxArgs>) -> CallToolResult {
+    async fn inbox_read(&self, Args(args): Args<InboxArgs>) -> CallToolResult {
         self.run(move |st| {
             let filter = InboxFilter {
                 unread_only: args.unread_only.unwrap_or(false),
@@ -357,8 +376,10 @@ impl SwitchboardServer {
                 since: args.since,
                 cursor: args.cursor,
                 limit: args.limit,
+                unseen_by: None,
             };
-            message::inbox(&mut st.store, &viewer(&st.identity)?, &filter)
+            let me = viewer(&st.identity)?;
+            message::look(&mut st.store, &me, st.identity.session.as_deref(), &filter)
         })
         .await
     }
@@ -369,7 +390,7 @@ impl SwitchboardServer {
         output_schema = schema::output::<Messages>(),
         annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
     )]
-    async fn message_read(&self, Parameters(args): Parameters<IdsArgs>) -> CallToolResult {
+    async fn message_read(&self, Args(args): Args<IdsArgs>) -> CallToolResult {
         self.mark(args.ids, false).await
     }
 
@@ -379,7 +400,7 @@ impl SwitchboardServer {
         output_schema = schema::output::<Messages>(),
         annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
     )]
-    async fn message_ack(&self, Parameters(args): Parameters<IdsArgs>) -> CallToolResult {
+    async fn message_ack(&self, Args(args): Args<IdsArgs>) -> CallToolResult {
         self.mark(args.ids, true).await
     }
 
@@ -389,7 +410,7 @@ impl SwitchboardServer {
         output_schema = schema::output::<MessageDetail>(),
         annotations(read_only_hint = true, open_world_hint = false)
     )]
-    async fn message_get(&self, Parameters(args): Parameters<MessageArgs>) -> CallToolResult {
+    async fn message_get(&self, Args(args): Args<MessageArgs>) -> CallToolResult {
         self.run(move |st| {
             let me = viewer(&st.identity)?;
             let message = message::get(&mut st.store, &me, &args.message)?;
@@ -409,7 +430,7 @@ impl SwitchboardServer {
         output_schema = schema::output::<Message>(),
         annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = false)
     )]
-    async fn message_edit(&self, Parameters(args): Parameters<EditArgs>) -> CallToolResult {
+    async fn message_edit(&self, Args(args): Args<EditArgs>) -> CallToolResult {
         self.run(move |st| {
             message::edit(
                 &mut st.store,
@@ -428,7 +449,7 @@ impl SwitchboardServer {
         output_schema = schema::output::<Message>(),
         annotations(read_only_hint = false, destructive_hint = true, idempotent_hint = false, open_world_hint = false)
     )]
-    async fn message_delete(&self, Parameters(args): Parameters<DeleteArgs>) -> CallToolResult {
+    async fn message_delete(&self, Args(args): Args<DeleteArgs>) -> CallToolResult {
         self.run(move |st| message::delete(&mut st.store, &viewer(&st.identity)?, &args.message))
             .await
     }
@@ -439,7 +460,7 @@ impl SwitchboardServer {
         output_schema = schema::output::<Thread>(),
         annotations(read_only_hint = true, open_world_hint = false)
     )]
-    async fn thread_get(&self, Parameters(args): Parameters<ThreadArgs>) -> CallToolResult {
+    async fn thread_get(&self, Args(args): Args<ThreadArgs>) -> CallToolResult {
         self.run(move |st| message::thread(&mut st.store, &viewer(&st.identity)?, &args.thread))
             .await
     }
@@ -450,7 +471,7 @@ impl SwitchboardServer {
         output_schema = schema::output::<SentList>(),
         annotations(read_only_hint = true, open_world_hint = false)
     )]
-    async fn message_sent(&self, Parameters(args): Parameters<SentArgs>) -> CallToolResult {
+    async fn message_sent(&self, Args(args): Args<SentArgs>) -> CallToolResult {
         self.run(move |st| {
             Ok(SentList {
                 sent: message::sent(
@@ -470,7 +491,7 @@ impl SwitchboardServer {
         output_schema = schema::output::<Hits>(),
         annotations(read_only_hint = true, open_world_hint = false)
     )]
-    async fn message_search(&self, Parameters(args): Parameters<SearchArgs>) -> CallToolResult {
+    async fn message_search(&self, Args(args): Args<SearchArgs>) -> CallToolResult {
         self.run(move |st| {
             let filter = InboxFilter {
                 unread_only: args.unread_only.unwrap_or(false),
@@ -487,7 +508,7 @@ impl SwitchboardServer {
         .await
     }
 
-    /// Block until an unread message matching the filter is for you (returns at once if one is), or timeout.
+    /// Block until a message matching the filter arrives for you (returns at once if one is waiting). Returns each message once per session: unread messages you were already shown are counted in older_unread, not repeated.
     #[tool(
         input_schema = schema::input::<WaitArgs>(),
         output_schema = schema::output::<Waited>(),
@@ -495,14 +516,14 @@ impl SwitchboardServer {
     )]
     async fn message_wait(
         &self,
-        Parameters(args): Parameters<WaitArgs>,
+        Args(args): Args<WaitArgs>,
         context: RequestContext<RoleServer>,
     ) -> CallToolResult {
-        let timeout = Duration::from_secs(
-            args.timeout_secs
-                .unwrap_or(DEFAULT_WAIT_SECS)
-                .min(MAX_WAIT_SECS),
-        );
+        let asked = args.timeout_secs.unwrap_or(DEFAULT_WAIT_SECS);
+        let note = (asked > MAX_WAIT_SECS).then(|| {
+            format!("timeout_secs {asked} is over the longest wait: waited {MAX_WAIT_SECS}")
+        });
+        let timeout = Duration::from_secs(asked.min(MAX_WAIT_SECS));
         let deadline = tokio::time::Instant::now() + timeout;
         let filter = InboxFilter {
             from: args.from,
@@ -518,28 +539,34 @@ impl SwitchboardServer {
             let check = filter.clone();
             let found = self
                 .blocking(move |st| {
-                    message::unread_matching(&mut st.store, &viewer(&st.identity)?, &check)
+                    let me = viewer(&st.identity)?;
+                    message::arrivals(&mut st.store, &me, st.identity.session.as_deref(), &check)
                 })
                 .await;
-            match found {
+            let older_unread = match found {
                 Err(e) => return reply::<Waited>(Err(e)),
-                Ok(messages) if !messages.is_empty() => {
+                Ok(arrived) if !arrived.messages.is_empty() => {
                     return reply(Ok(Waited {
-                        messages,
+                        messages: arrived.messages,
+                        older_unread: arrived.older_unread,
                         timed_out: false,
                         shutdown: false,
+                        note,
                     }));
                 }
-                Ok(_) => {}
-            }
+                Ok(arrived) => arrived.older_unread,
+            };
+            let waited = |timed_out, shutdown| Waited {
+                messages: Vec::new(),
+                older_unread,
+                timed_out,
+                shutdown,
+                note: note.clone(),
+            };
             tokio::select! {
                 () = context.ct.cancelled() => return failure("message_wait was cancelled".into()),
-                () = tokio::time::sleep_until(deadline) => {
-                    return reply(Ok(Waited { messages: Vec::new(), timed_out: true, shutdown: false }));
-                }
-                () = self.hub.stopping.cancelled() => {
-                    return reply(Ok(Waited { messages: Vec::new(), timed_out: false, shutdown: true }));
-                }
+                () = tokio::time::sleep_until(deadline) => return reply(Ok(waited(true, false))),
+                () = self.hub.stopping.cancelled() => return reply(Ok(waited(false, true))),
                 changed = changes.changed() => {
                     if changed.is_err() {
                         return failure("switchboard stopped watching for changes; call message_wait again".into());
@@ -555,7 +582,7 @@ impl SwitchboardServer {
         output_schema = schema::output::<Group>(),
         annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = false)
     )]
-    async fn group_create(&self, Parameters(args): Parameters<GroupCreateArgs>) -> CallToolResult {
+    async fn group_create(&self, Args(args): Args<GroupCreateArgs>) -> CallToolResult {
         self.run(move |st| {
             let me = viewer(&st.identity)?;
             group::create(
@@ -575,7 +602,7 @@ impl SwitchboardServer {
         output_schema = schema::output::<Group>(),
         annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = false)
     )]
-    async fn group_update(&self, Parameters(args): Parameters<GroupUpdateArgs>) -> CallToolResult {
+    async fn group_update(&self, Args(args): Args<GroupUpdateArgs>) -> CallToolResult {
         self.run(move |st| {
             let me = viewer(&st.identity)?;
             group::update(
@@ -609,7 +636,7 @@ impl SwitchboardServer {
         output_schema = schema::output::<Group>(),
         annotations(read_only_hint = false, destructive_hint = true, idempotent_hint = false, open_world_hint = false)
     )]
-    async fn group_delete(&self, Parameters(args): Parameters<GroupArgs>) -> CallToolResult {
+    async fn group_delete(&self, Args(args): Args<GroupArgs>) -> CallToolResult {
         self.run(move |st| {
             let me = viewer(&st.identity)?;
             group::delete(&mut st.store, &me, &args.name)

@@ -9,10 +9,10 @@ use crate::identity::Identity;
 /// The steps every agent receives.
 pub const INSTRUCTIONS: &str = "\
 Switchboard coordinates several coding agents working on one repository.
-1. Begin with session_start {intent: one sentence on what you will do}. In a session you already have, it continues that session.
-2. Keep your intent current with session_update; call session_heartbeat during long work.
+1. Begin with session_start {intent: one sentence on what you will do}. In a session you already have, it continues that session. It answers like status.
+2. What now? status: your task, unread mail, your worktree, your subtasks and what needs you. Keep your intent current with session_update.
 3. Subtask for another agent: session_spawn (worktree: true gives it its own checkout). Alternative approach: session_fork. Who does what: session_list, session_tree; who edits a file: who_has.
-4. Talk: message_send (to agent names, human:<name>, @group, @role, @everyone), message_reply, inbox_read. To wait for an answer: message_wait. Mark handled mail with message_read or message_ack.
+4. Talk: message_send (to agent names, human:<name>, @group, @role, @everyone), message_reply (marks the message read). To wait for an answer: message_wait (each message comes once). You are told when your subtasks end or have commits to merge.
 5. When done: session_end with status completed, failed or abandoned and a short reason.
 Ids accept any unique prefix; ids are time-ordered, so that is usually 10+ characters after the type prefix.";
 

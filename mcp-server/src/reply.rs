@@ -5,6 +5,7 @@ use rmcp::model::{CallToolResult, ContentBlock};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use switchboard_core::agent::Agent;
+use switchboard_core::briefing::Briefing;
 use switchboard_core::clock::Timestamp;
 use switchboard_core::process::ProcessInfo;
 use switchboard_core::session::{Session, SessionPage, SessionTree};
@@ -22,7 +23,10 @@ pub(crate) fn reply<T: Serialize + Render>(result: Result<T, Error>) -> CallTool
         Ok(value) => {
             let mut out = CallToolResult::success(vec![ContentBlock::text(value.render())]);
             match serde_json::to_value(&value) {
-                Ok(json) => out.structured_content = Some(json),
+                Ok(mut json) => {
+                    drop_nulls(&mut json);
+                    out.structured_content = Some(json)
+                }
                 Err(e) => return failure(format!("internal error: cannot encode the result: {e}")),
             }
             out
@@ -36,13 +40,35 @@ pub(crate) fn reply<T: Serialize + Render>(result: Result<T, Error>) -> CallTool
     }
 }
 
+/// Removes every `null` member of every object in `value`: an absent field says the
+/// same for fewer characters, and the output schemas (see `schema::output`) declare such
+/// fields optional instead of nullable.
+pub(crate) fn drop_nulls(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(map) => {
+            map.retain(|_, v| !v.is_null());
+            map.values_mut().for_each(drop_nulls);
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(drop_nulls),
+        _ => {}
+    }
+}
+
 /// Which tool lists the records of `kind`.
 fn lookup_hint(kind: &str) -> &'static str {
     match kind {
         "agent" => "List agents with agent_list.",
-        _ => {
+        "session" => {
             "List sessions with session_list (ids are time-ordered: a unique prefix is usually 10+ characters)."
         }
+        "worktree" => "List worktrees with worktree_list (names, not paths).",
+        "message" => {
+            "Find your messages with inbox_read, message_sent or message_search (a unique id prefix is usually 10+ characters)."
+        }
+        "thread" => "Thread ids are in your messages (inbox_read, message_sent).",
+        "group" => "List groups with group_list.",
+        "token" => "Tokens are managed by humans with `switchboard token list`.",
+        _ => "Check the id or name you gave.",
     }
 }
 
@@ -87,28 +113,25 @@ impl Render for AgentList {
     }
 }
 
-/// What `session_start` gives an agent to begin with.
+/// What `session_start` gives an agent to begin with: what happened, then the same
+/// briefing as `status`.
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct Started {
-    pub agent: Agent,
-    pub session: Session,
-    /// Unread messages waiting for you (see inbox_read).
-    pub unread: u64,
     /// What happened: started, joined, or continuing your session.
     pub note: String,
+    #[serde(flatten)]
+    pub briefing: Briefing,
 }
 
 impl Render for Started {
     fn render(&self) -> String {
-        format!(
-            "You are '{}'; {}. Session {} is yours ({}). {} unread message(s).\n{}",
-            self.agent.name,
-            self.note,
-            self.session.id,
-            self.session.status,
-            self.unread,
-            render::session_detail(&self.session, Timestamp::now())
-        )
+        format!("{}.\n{}", self.note, render::briefing(&self.briefing))
+    }
+}
+
+impl Render for Briefing {
+    fn render(&self) -> String {
+        render::briefing(self)
     }
 }
 

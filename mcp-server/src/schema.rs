@@ -9,8 +9,9 @@ use rmcp::model::JsonObject;
 use schemars::JsonSchema;
 use serde_json::{Map, Value};
 
-/// The `inputSchema` of `T`: optional parameters are plain types (omit them rather than
-/// send null), enums are inlined, and the `$schema` and integer `format` noise is gone.
+/// The `inputSchema` of `T`, self-contained (every `$ref` inlined: a model sees the whole
+/// shape of every parameter), with optional parameters as plain types (omit them rather
+/// than send null), and without the `$schema` and integer `format` noise.
 pub(crate) fn input<T: JsonSchema + 'static>() -> Arc<JsonObject> {
     let Ok(schema) = schema_for_input::<T>() else {
         // Every parameter type is a struct, so this cannot happen; fall back to the raw schema.
@@ -22,57 +23,42 @@ pub(crate) fn input<T: JsonSchema + 'static>() -> Arc<JsonObject> {
         .remove("$defs")
         .and_then(|d| d.as_object().cloned())
         .unwrap_or_default();
-    let required: Vec<Value> = root
-        .get("required")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    if let Some(Value::Object(props)) = root.get_mut("properties") {
-        for (name, prop) in props.iter_mut() {
-            let optional = !required.contains(&Value::String(name.clone()));
-            simplify_property(prop, &defs, optional);
-        }
+    let mut value = Value::Object(root);
+    inline_refs(&mut value, &defs, 0);
+    optional_not_null(&mut value);
+    strip_integer_formats(&mut value);
+    match value {
+        Value::Object(map) => Arc::new(map),
+        _ => schema,
     }
-    Arc::new(root)
 }
 
-fn simplify_property(prop: &mut Value, defs: &Map<String, Value>, optional: bool) {
-    let Value::Object(map) = prop else { return };
-    // `anyOf: [{$ref}, {type: null}]` (an optional enum) → the referenced schema itself.
-    if let Some(Value::Array(options)) = map.get("anyOf") {
-        let referenced = options.iter().find_map(|o| {
-            let name = o.get("$ref")?.as_str()?.rsplit('/').next()?;
-            defs.get(name).cloned()
-        });
-        if let Some(Value::Object(def)) = referenced {
-            map.remove("anyOf");
-            for (k, v) in def {
-                if k != "description" && k != "title" {
-                    map.insert(k, v);
-                }
-            }
-        }
-    }
-    if let Some(Value::String(name)) = map.get("$ref").cloned()
-        && let Some(Value::Object(def)) = defs.get(name.rsplit('/').next().unwrap_or_default())
+/// How deep [`inline_refs`] follows references (parameter types are not recursive).
+const MAX_INLINE_DEPTH: usize = 8;
+
+/// Replaces every `{"$ref": "#/$defs/X"}` in `schema` by the definition of `X` (keeping
+/// the referring node's own description).
+fn inline_refs(schema: &mut Value, defs: &Map<String, Value>, depth: usize) {
+    let Value::Object(map) = schema else { return };
+    if depth < MAX_INLINE_DEPTH
+        && let Some(Value::String(reference)) = map.get("$ref").cloned()
+        && let Some(Value::Object(def)) = defs.get(reference.rsplit('/').next().unwrap_or_default())
     {
         map.remove("$ref");
         for (k, v) in def {
-            if k != "description" && k != "title" {
+            if k != "title" && k != "description" && !map.contains_key(k) {
                 map.insert(k.clone(), v.clone());
             }
         }
     }
-    if optional && let Some(Value::Array(types)) = map.get("type") {
-        let non_null: Vec<Value> = types
-            .iter()
-            .filter(|t| t.as_str() != Some("null"))
-            .cloned()
-            .collect();
-        if non_null.len() == 1 {
-            map.insert("type".into(), non_null[0].clone());
-        }
+    for child in children(map) {
+        inline_refs(child, defs, depth + 1);
     }
+}
+
+/// Drops `format: int32`-style annotations (noise to a model) at every depth.
+fn strip_integer_formats(schema: &mut Value) {
+    let Value::Object(map) = schema else { return };
     if map
         .get("format")
         .and_then(Value::as_str)
@@ -80,19 +66,100 @@ fn simplify_property(prop: &mut Value, defs: &Map<String, Value>, optional: bool
     {
         map.remove("format");
     }
+    children(map).for_each(strip_integer_formats);
 }
 
-/// The `outputSchema` of `T`: what it serialises to, without titles, descriptions and
+/// The `outputSchema` of `T`: what a result serialises to once its nulls are dropped
+/// (`reply::drop_nulls`): nullable fields become optional ones of a single type, which
+/// every client parses without portability warnings. Without titles, descriptions and
 /// `$schema` (field names speak for themselves).
 pub(crate) fn output<T: JsonSchema + 'static>() -> Arc<JsonObject> {
     let mut value = Value::Object(schema_for_output::<T>().as_ref().clone());
     strip_docs(&mut value);
+    optional_not_null(&mut value);
     match value {
         Value::Object(mut map) => {
             map.remove("$schema");
             Arc::new(map)
         }
         _ => schema_for_output::<T>(),
+    }
+}
+
+/// Every sub-schema of `schema` (values of schema positions), for walkers.
+fn children(map: &mut Map<String, Value>) -> impl Iterator<Item = &mut Value> {
+    map.iter_mut().flat_map(|(key, value)| {
+        let nested: Vec<&mut Value> = match (key.as_str(), value) {
+            ("properties" | "$defs", Value::Object(m)) => m.values_mut().collect(),
+            ("anyOf" | "oneOf" | "allOf" | "prefixItems", Value::Array(a)) => {
+                a.iter_mut().collect()
+            }
+            ("items" | "additionalProperties" | "not", v) => vec![v],
+            _ => Vec::new(),
+        };
+        nested
+    })
+}
+
+/// Whether `schema` admits null: `type: [.., "null"]` or an `anyOf` branch `{type: null}`.
+fn is_nullable(schema: &Value) -> bool {
+    let null = Value::String("null".into());
+    match schema {
+        Value::Object(m) => {
+            m.get("type")
+                .and_then(Value::as_array)
+                .is_some_and(|t| t.contains(&null))
+                || m.get("anyOf")
+                    .and_then(Value::as_array)
+                    .is_some_and(|branches| branches.iter().any(|b| b.get("type") == Some(&null)))
+        }
+        _ => false,
+    }
+}
+
+/// Makes a nullable schema its non-null part: `type: [T, "null"]` → `type: T`;
+/// `anyOf: [X, {type: null}]` → X.
+fn without_null(schema: &mut Value) {
+    let Value::Object(map) = schema else { return };
+    if let Some(Value::Array(types)) = map.get_mut("type") {
+        types.retain(|t| t.as_str() != Some("null"));
+        if types.len() == 1 {
+            let only = types.remove(0);
+            map.insert("type".into(), only);
+        }
+    }
+    if let Some(Value::Array(branches)) = map.get_mut("anyOf") {
+        branches.retain(|b| b.get("type").and_then(Value::as_str) != Some("null"));
+        if branches.len() == 1
+            && let Value::Object(only) = branches.remove(0)
+        {
+            map.remove("anyOf");
+            map.extend(only);
+        }
+    }
+}
+
+/// Turns every nullable property into an optional one of a single type (dropping it from
+/// `required`), at every depth.
+fn optional_not_null(schema: &mut Value) {
+    let Value::Object(map) = schema else { return };
+    let mut optional = Vec::new();
+    if let Some(Value::Object(props)) = map.get_mut("properties") {
+        for (name, prop) in props.iter_mut() {
+            if is_nullable(prop) {
+                without_null(prop);
+                optional.push(Value::String(name.clone()));
+            }
+        }
+    }
+    if let Some(Value::Array(required)) = map.get_mut("required") {
+        required.retain(|r| !optional.contains(r));
+        if required.is_empty() {
+            map.remove("required");
+        }
+    }
+    for child in children(map) {
+        optional_not_null(child);
     }
 }
 
@@ -111,21 +178,7 @@ fn strip_docs(schema: &mut Value) {
     {
         map.remove("format");
     }
-    for key in ["properties", "$defs"] {
-        if let Some(Value::Object(children)) = map.get_mut(key) {
-            children.values_mut().for_each(strip_docs);
-        }
-    }
-    for key in ["anyOf", "oneOf", "allOf", "prefixItems"] {
-        if let Some(Value::Array(children)) = map.get_mut(key) {
-            children.iter_mut().for_each(strip_docs);
-        }
-    }
-    for key in ["items", "additionalProperties", "not"] {
-        if let Some(child) = map.get_mut(key) {
-            strip_docs(child);
-        }
-    }
+    children(map).for_each(strip_docs);
 }
 
 #[cfg(test)]
@@ -183,10 +236,10 @@ mod tests {
             serde_json::json!({
                 "type": "object",
                 "properties": {
-                    "description": {"type": ["string", "null"]},
+                    "description": {"type": "string"},
                     "count": {"type": "integer", "minimum": 0}
                 },
-                "required": ["description", "count"]
+                "required": ["count"]
             })
         );
     }

@@ -242,9 +242,11 @@ impl State {
         }
     }
 
-    /// Refreshes the current session's last-seen time, at most every [`TOUCH_INTERVAL`].
+    /// Refreshes the current session's last-seen time and work context, at most every
+    /// [`TOUCH_INTERVAL`].
     fn touch_if_due(&mut self) {
-        let Some(id) = self.identity.session.clone() else {
+        let (Some(id), Some(agent)) = (self.identity.session.clone(), self.identity.agent.clone())
+        else {
             return;
         };
         if self
@@ -254,7 +256,7 @@ impl State {
             return;
         }
         self.last_touch = Some(Instant::now());
-        if let Err(e) = session::touch(&mut self.store, &id) {
+        if let Err(e) = switchboard_core::worktree::refresh(&mut self.store, &id, &agent) {
             tracing::warn!(error = %e, session = %id, "could not refresh last-seen");
         }
     }

@@ -1,12 +1,12 @@
 //! The MCP tools. Each parses its input, calls one core function, and shapes the result.
 
-use rmcp::handler::server::wrapper::Parameters;
+use crate::args::Args;
 use rmcp::model::CallToolResult;
 use rmcp::{tool, tool_router};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use switchboard_core::agent::{self, Registration};
-use switchboard_core::message;
+use switchboard_core::briefing::{self, Briefing};
 use switchboard_core::session::{
     self, Begin, Begun, EndStatus, Filter, NewSession, SessionUpdate, Status,
 };
@@ -170,7 +170,7 @@ impl SwitchboardServer {
         output_schema = schema::output::<Agent>(),
         annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
     )]
-    async fn agent_register(&self, Parameters(args): Parameters<RegisterArgs>) -> CallToolResult {
+    async fn agent_register(&self, Args(args): Args<RegisterArgs>) -> CallToolResult {
         self.run(move |st| {
             let actor = st.identity.agent()?.to_string();
             let reg = Registration {
@@ -203,7 +203,7 @@ impl SwitchboardServer {
         output_schema = schema::output::<Started>(),
         annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = false)
     )]
-    async fn session_start(&self, Parameters(args): Parameters<StartArgs>) -> CallToolResult {
+    async fn session_start(&self, Args(args): Args<StartArgs>) -> CallToolResult {
         self.run(move |st| {
             let agent = match &args.session {
                 Some(_) => st.identity.joining_agent(args.agent.as_deref())?,
@@ -224,11 +224,22 @@ impl SwitchboardServer {
             st.identity.provisional = false;
             st.identity.session = Some(session.id.clone());
             Ok(Started {
-                agent: agent::get(&mut st.store, &session.agent)?,
-                unread: message::unread(&mut st.store, &session.agent)?,
                 note,
-                session,
+                briefing: briefing::of(&mut st.store, &session.agent, Some(&session.id))?,
             })
+        })
+        .await
+    }
+
+    /// What now? Your session and task, unread mail (newest headers), your worktree's state, your children, and what needs you.
+    #[tool(
+        output_schema = schema::output::<Briefing>(),
+        annotations(read_only_hint = true, open_world_hint = false)
+    )]
+    async fn status(&self) -> CallToolResult {
+        self.run(|st| {
+            let me = st.identity.agent()?.to_string();
+            briefing::of(&mut st.store, &me, st.identity.session.as_deref())
         })
         .await
     }
@@ -239,7 +250,7 @@ impl SwitchboardServer {
         output_schema = schema::output::<Session>(),
         annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
     )]
-    async fn session_heartbeat(&self, Parameters(args): Parameters<SessionArg>) -> CallToolResult {
+    async fn session_heartbeat(&self, Args(args): Args<SessionArg>) -> CallToolResult {
         self.run(move |st| {
             let actor = st.identity.agent()?.to_string();
             let id = st.identity.session_or(args.session.as_deref())?.to_string();
@@ -254,7 +265,7 @@ impl SwitchboardServer {
         output_schema = schema::output::<Session>(),
         annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
     )]
-    async fn session_update(&self, Parameters(args): Parameters<UpdateArgs>) -> CallToolResult {
+    async fn session_update(&self, Args(args): Args<UpdateArgs>) -> CallToolResult {
         self.run(move |st| {
             let actor = st.identity.agent()?.to_string();
             let id = st.identity.session_or(args.session.as_deref())?.to_string();
@@ -273,7 +284,7 @@ impl SwitchboardServer {
         output_schema = schema::output::<Session>(),
         annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = false)
     )]
-    async fn session_end(&self, Parameters(args): Parameters<EndArgs>) -> CallToolResult {
+    async fn session_end(&self, Args(args): Args<EndArgs>) -> CallToolResult {
         self.run(move |st| {
             let actor = st.identity.agent()?.to_string();
             let id = st.identity.session_or(args.session.as_deref())?.to_string();
@@ -293,7 +304,7 @@ impl SwitchboardServer {
         output_schema = schema::output::<SessionPage>(),
         annotations(read_only_hint = true, open_world_hint = false)
     )]
-    async fn session_list(&self, Parameters(args): Parameters<ListArgs>) -> CallToolResult {
+    async fn session_list(&self, Args(args): Args<ListArgs>) -> CallToolResult {
         self.run(move |st| {
             let filter = Filter {
                 agent: args.agent,
@@ -313,7 +324,7 @@ impl SwitchboardServer {
         output_schema = schema::output::<Session>(),
         annotations(read_only_hint = true, open_world_hint = false)
     )]
-    async fn session_get(&self, Parameters(args): Parameters<GetArgs>) -> CallToolResult {
+    async fn session_get(&self, Args(args): Args<GetArgs>) -> CallToolResult {
         self.run(move |st| session::get(&mut st.store, &args.session))
             .await
     }
@@ -324,7 +335,7 @@ impl SwitchboardServer {
         output_schema = schema::output::<Session>(),
         annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = false)
     )]
-    async fn session_spawn(&self, Parameters(args): Parameters<SpawnArgs>) -> CallToolResult {
+    async fn session_spawn(&self, Args(args): Args<SpawnArgs>) -> CallToolResult {
         self.run(move |st| {
             let actor = st.identity.agent()?.to_string();
             let parent = st.identity.session()?.to_string();
@@ -341,7 +352,7 @@ impl SwitchboardServer {
         output_schema = schema::output::<Session>(),
         annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = false)
     )]
-    async fn session_fork(&self, Parameters(args): Parameters<ForkArgs>) -> CallToolResult {
+    async fn session_fork(&self, Args(args): Args<ForkArgs>) -> CallToolResult {
         self.run(move |st| {
             let actor = st.identity.agent()?.to_string();
             let from = st.identity.session_or(args.from.as_deref())?.to_string();
@@ -365,7 +376,7 @@ impl SwitchboardServer {
         output_schema = schema::output::<SessionTree>(),
         annotations(read_only_hint = true, open_world_hint = false)
     )]
-    async fn session_tree(&self, Parameters(args): Parameters<TreeArgs>) -> CallToolResult {
+    async fn session_tree(&self, Args(args): Args<TreeArgs>) -> CallToolResult {
         self.run(move |st| {
             let id = st.identity.session_or(args.session.as_deref())?.to_string();
             session::tree(&mut st.store, &id, args.max_depth)

@@ -1,7 +1,7 @@
 //! The worktree tools: one isolated checkout per session, its status and diff, merging
 //! back, syncing, safe removal, and who is changing what.
 
-use rmcp::handler::server::wrapper::Parameters;
+use crate::args::Args;
 use rmcp::model::CallToolResult;
 use rmcp::{tool, tool_router};
 use schemars::JsonSchema;
@@ -33,32 +33,40 @@ pub struct CreateArgs {
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
-pub struct NameArgs {
-    pub name: String,
+pub struct SyncArgs {
+    /// Worktree name (see worktree_list). Default: yours.
+    pub name: Option<String>,
+    /// On conflict, leave the rebase stopped in the worktree for you to resolve (the answer says how) instead of aborting.
+    pub keep_conflict: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct DiffArgs {
-    pub name: String,
+    /// Worktree name (see worktree_list). Default: yours.
+    pub name: Option<String>,
     /// Include the patch text (max 256 KiB).
     pub patch: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct MergeArgs {
-    pub name: String,
+    /// Worktree name (see worktree_list). Default: yours.
+    pub name: Option<String>,
     /// Target branch. Default: the branch it was made from.
     pub into: Option<String>,
-    /// Default merge.
+    /// ff, merge (default) or squash.
     pub strategy: Option<Strategy>,
+    /// Commit message of a merge or squash.
     pub message: Option<String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct RemoveArgs {
-    pub name: String,
+    /// Worktree name (see worktree_list). Default: yours.
+    pub name: Option<String>,
     /// Remove even with uncommitted or unmerged work (a backup ref is kept).
     pub force: Option<bool>,
+    /// Also delete its branch (a backup ref is kept).
     pub delete_branch: Option<bool>,
 }
 
@@ -170,6 +178,11 @@ fn actor(st: &crate::server::State) -> Result<String, Error> {
     Ok(st.identity.agent()?.to_string())
 }
 
+/// The worktree `name`, or by default the caller's own.
+fn own_or(st: &mut crate::server::State, name: Option<String>) -> Result<String, Error> {
+    worktree::named_or_own(&mut st.store, name, st.identity.session.as_deref())
+}
+
 #[tool_router(router = worktree_tools, vis = "pub(crate)")]
 impl SwitchboardServer {
     /// Create an isolated worktree for a session (default: yours) from your HEAD; returns path, branch, base and ports.
@@ -178,7 +191,7 @@ impl SwitchboardServer {
         output_schema = schema::output::<Created>(),
         annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = false)
     )]
-    async fn worktree_create(&self, Parameters(args): Parameters<CreateArgs>) -> CallToolResult {
+    async fn worktree_create(&self, Args(args): Args<CreateArgs>) -> CallToolResult {
         self.run(move |st| {
             let me = actor(st)?;
             let new = NewWorktree {
@@ -212,9 +225,12 @@ impl SwitchboardServer {
         output_schema = schema::output::<WorktreeDiff>(),
         annotations(read_only_hint = true, open_world_hint = false)
     )]
-    async fn worktree_diff(&self, Parameters(args): Parameters<DiffArgs>) -> CallToolResult {
-        self.run(move |st| worktree::diff(&mut st.store, &args.name, args.patch.unwrap_or(false)))
-            .await
+    async fn worktree_diff(&self, Args(args): Args<DiffArgs>) -> CallToolResult {
+        self.run(move |st| {
+            let name = own_or(st, args.name)?;
+            worktree::diff(&mut st.store, &name, args.patch.unwrap_or(false))
+        })
+        .await
     }
 
     /// Merge a worktree's branch back. Refuses (changing nothing) on conflict or dirty target files; keeps a backup ref.
@@ -223,14 +239,15 @@ impl SwitchboardServer {
         output_schema = schema::output::<MergeOutcome>(),
         annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = false)
     )]
-    async fn worktree_merge(&self, Parameters(args): Parameters<MergeArgs>) -> CallToolResult {
+    async fn worktree_merge(&self, Args(args): Args<MergeArgs>) -> CallToolResult {
         self.run(move |st| {
             let me = actor(st)?;
+            let name = own_or(st, args.name)?;
             let strategy = args.strategy.unwrap_or_default();
             worktree::merge(
                 &mut st.store,
                 &me,
-                &args.name,
+                &name,
                 args.into.as_deref(),
                 strategy,
                 args.message.as_deref(),
@@ -239,16 +256,22 @@ impl SwitchboardServer {
         .await
     }
 
-    /// Rebase a worktree's branch onto its base's tip; on conflict it aborts and changes nothing.
+    /// Rebase a worktree's branch onto its base's tip; on conflict it aborts and changes nothing (or, with keep_conflict, stops there for you to resolve).
     #[tool(
-        input_schema = schema::input::<NameArgs>(),
+        input_schema = schema::input::<SyncArgs>(),
         output_schema = schema::output::<SyncOutcome>(),
         annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
     )]
-    async fn worktree_sync(&self, Parameters(args): Parameters<NameArgs>) -> CallToolResult {
+    async fn worktree_sync(&self, Args(args): Args<SyncArgs>) -> CallToolResult {
         self.run(move |st| {
             let me = actor(st)?;
-            worktree::sync(&mut st.store, &me, &args.name)
+            let name = own_or(st, args.name)?;
+            worktree::sync(
+                &mut st.store,
+                &me,
+                &name,
+                args.keep_conflict.unwrap_or(false),
+            )
         })
         .await
     }
@@ -259,13 +282,14 @@ impl SwitchboardServer {
         output_schema = schema::output::<Removed>(),
         annotations(read_only_hint = false, destructive_hint = true, idempotent_hint = false, open_world_hint = false)
     )]
-    async fn worktree_remove(&self, Parameters(args): Parameters<RemoveArgs>) -> CallToolResult {
+    async fn worktree_remove(&self, Args(args): Args<RemoveArgs>) -> CallToolResult {
         self.run(move |st| {
             let me = actor(st)?;
+            let name = own_or(st, args.name)?;
             worktree::remove(
                 &mut st.store,
                 &me,
-                &args.name,
+                &name,
                 args.force.unwrap_or(false),
                 args.delete_branch.unwrap_or(false),
             )
@@ -279,7 +303,7 @@ impl SwitchboardServer {
         output_schema = schema::output::<PruneReport>(),
         annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
     )]
-    async fn worktree_prune(&self, Parameters(args): Parameters<PruneArgs>) -> CallToolResult {
+    async fn worktree_prune(&self, Args(args): Args<PruneArgs>) -> CallToolResult {
         self.run(move |st| {
             let me = actor(st)?;
             let idle = std::time::Duration::from_secs(
@@ -311,7 +335,7 @@ impl SwitchboardServer {
         output_schema = schema::output::<Holders>(),
         annotations(read_only_hint = true, open_world_hint = false)
     )]
-    async fn who_has(&self, Parameters(args): Parameters<WhoHasArgs>) -> CallToolResult {
+    async fn who_has(&self, Args(args): Args<WhoHasArgs>) -> CallToolResult {
         self.run(move |st| {
             Ok(Holders {
                 holders: session::who_has(&mut st.store, &args.path)?,

@@ -131,12 +131,9 @@ async fn two_agents_with_two_tokens_in_two_eras_see_each_others_messages() {
     let claude = served.client("claude", legacy()).await;
     let codex = served.client("codex", discover()).await;
     let started = ok(&claude, "session_start", json!({"intent": "backend"})).await;
-    assert_eq!(
-        started["session"]["agent"], "claude",
-        "the token names the agent"
-    );
+    assert_eq!(started["agent"], "claude", "the token names the agent");
     let started = ok(&codex, "session_start", json!({"intent": "frontend"})).await;
-    assert_eq!(started["session"]["agent"], "codex");
+    assert_eq!(started["agent"], "codex");
 
     ok(
         &claude,
@@ -146,7 +143,7 @@ async fn two_agents_with_two_tokens_in_two_eras_see_each_others_messages() {
     .await;
     let inbox = ok(&codex, "inbox_read", json!({})).await;
     assert_eq!(inbox["messages"][0]["body"], "API is ready");
-    assert_eq!(inbox["messages"][0]["from"], "claude");
+    assert_eq!(inbox["messages"][0]["sender"], "claude");
     let id = inbox["messages"][0]["id"].as_str().unwrap().to_string();
     ok(
         &codex,
@@ -156,7 +153,7 @@ async fn two_agents_with_two_tokens_in_two_eras_see_each_others_messages() {
     .await;
     let inbox = ok(&claude, "inbox_read", json!({})).await;
     assert_eq!(inbox["messages"][0]["body"], "thanks");
-    assert_eq!(inbox["messages"][0]["from"], "codex");
+    assert_eq!(inbox["messages"][0]["sender"], "codex");
 
     // The 2026-07-28 client is stateless, yet its session is remembered between requests.
     let me = ok(&codex, "whoami", json!({})).await;
@@ -264,7 +261,7 @@ async fn the_token_not_the_client_decides_who_is_calling() {
         json!({"to": ["claude"], "body": "note to self"}),
     )
     .await;
-    assert_eq!(sent["from"], "claude");
+    assert_eq!(sent["sender"], "claude");
 }
 
 #[tokio::test]

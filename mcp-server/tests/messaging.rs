@@ -50,9 +50,9 @@ async fn send_reply_thread_inbox_read_ack_and_sent() {
         }),
     )
     .await;
-    assert_eq!(sent["from"], "lead");
+    assert_eq!(sent["sender"], "lead");
     assert!(
-        sent["from_session"].as_str().unwrap().starts_with("ses_"),
+        sent["sender_session"].as_str().unwrap().starts_with("ses_"),
         "the author's session is recorded"
     );
     assert_eq!(sent["to"], json!(["@reviewer"]));
@@ -324,8 +324,8 @@ async fn wait_returns_at_once_for_unread_and_wakes_for_a_send_from_another_serve
     .await;
     assert_eq!(
         filtered,
-        json!({"messages": [], "timed_out": true}),
-        "a timeout is a normal result"
+        json!({"messages": [], "older_unread": 2, "timed_out": true}),
+        "a timeout is a normal result, and says what else is unread"
     );
 }
 

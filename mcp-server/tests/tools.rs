@@ -40,6 +40,7 @@ async fn tool_list_schemas_and_annotations_snapshot() {
             "session_start",
             "session_tree",
             "session_update",
+            "status",
             "thread_get",
             "who_has",
             "whoami",
@@ -141,7 +142,7 @@ async fn without_identity_tools_say_exactly_what_to_call() {
         json!({"agent": "claude", "intent": "work"}),
     )
     .await;
-    assert_eq!(started["agent"]["name"], "claude");
+    assert_eq!(started["agent"], "claude");
 }
 
 #[tokio::test]
@@ -154,17 +155,18 @@ async fn session_start_returns_identity_and_session_and_sets_whoami() {
         json!({"agent": "claude", "intent": "fix the parser", "role": "dev"}),
     )
     .await;
-    assert_eq!(started["agent"]["name"], "claude");
-    assert_eq!(started["agent"]["role"], "dev");
-    assert_eq!(started["agent"]["live_sessions"], 1);
+    assert_eq!(started["agent"], "claude");
+    assert_eq!(started["unread"], 0);
+    assert_eq!(started["children"], json!([]));
     let session = &started["session"];
     assert!(session["id"].as_str().unwrap().starts_with("ses_"));
     assert_eq!(session["status"], "active");
     assert_eq!(session["intent"], "fix the parser");
-    assert_eq!(session["process"]["pid"], std::process::id());
     let who = ok(&client, "whoami", json!({})).await;
     assert_eq!(who["agent"], "claude");
     assert_eq!(who["session"]["id"], session["id"]);
+    assert_eq!(who["session"]["role"], "dev");
+    assert_eq!(who["session"]["process"]["pid"], std::process::id());
     assert_eq!(who["hint"], Value::Null);
     let msg = refused(
         &client,
@@ -365,14 +367,15 @@ async fn spawn_fork_and_tree() {
     .await;
     assert_eq!(joined["session"]["id"], child["id"]);
     assert_eq!(joined["session"]["intent"], "write the docs, with examples");
-    assert_eq!(joined["session"]["process"]["pid"], std::process::id());
+    let who = ok(&writer, "whoami", json!({})).await;
+    assert_eq!(who["session"]["process"]["pid"], std::process::id());
     let msg = refused(&writer, "session_start", json!({"session": fork["id"]})).await;
     assert!(msg.contains("belongs to agent 'video'"), "{msg}");
 
     // A server with no identity yet joins a spawned session and becomes its agent.
     let video = h.client(None).await;
     let joined = ok(&video, "session_start", json!({"session": fork["id"]})).await;
-    assert_eq!(joined["agent"]["name"], "video");
+    assert_eq!(joined["agent"], "video");
     assert_eq!(ok(&video, "whoami", json!({})).await["agent"], "video");
 }
 
@@ -439,4 +442,111 @@ async fn malformed_arguments_are_tool_errors_and_unknown_tools_protocol_errors()
     let msg = refused(&client, "session_list", json!({"limit": "ten"})).await;
     assert!(msg.contains("failed to deserialize parameters"), "{msg}");
     assert!(client.call("no_such_tool", json!({})).await.is_err());
+}
+
+/// Every input schema is self-contained: a model (and a client that does not resolve
+/// references) sees the whole shape of every parameter.
+#[test]
+fn input_schemas_have_no_unresolved_references() {
+    fn refs(value: &Value, at: String, found: &mut Vec<String>) {
+        match value {
+            Value::Object(map) => {
+                for (key, child) in map {
+                    if key == "$ref" || key == "$defs" {
+                        found.push(format!("{at}/{key}"));
+                    }
+                    refs(child, format!("{at}/{key}"), found);
+                }
+            }
+            Value::Array(items) => {
+                for (i, child) in items.iter().enumerate() {
+                    refs(child, format!("{at}/{i}"), found);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut found = Vec::new();
+    for tool in switchboard_mcp::SwitchboardServer::tool_definitions() {
+        let schema = Value::Object(tool.input_schema.as_ref().clone());
+        refs(&schema, tool.name.to_string(), &mut found);
+    }
+    assert!(found.is_empty(), "references in input schemas: {found:?}");
+    let send = switchboard_mcp::SwitchboardServer::tool_definitions()
+        .into_iter()
+        .find(|t| t.name == "message_send")
+        .unwrap();
+    let reference = &send.input_schema["properties"]["refs"]["items"];
+    assert_eq!(
+        reference["properties"]["kind"]["enum"][0], "file",
+        "{reference}"
+    );
+}
+
+#[tokio::test]
+async fn not_found_errors_name_the_listing_tool_of_their_kind() {
+    let h = Harness::new();
+    let client = h.client(Some("claude")).await;
+    ok(
+        &client,
+        "session_start",
+        json!({"intent": "look things up"}),
+    )
+    .await;
+    for (tool, args, listing) in [
+        (
+            "session_get",
+            json!({"session": "ses_0000000000"}),
+            "session_list",
+        ),
+        ("worktree_diff", json!({"name": "nope"}), "worktree_list"),
+        (
+            "message_get",
+            json!({"message": "msg_0000000000"}),
+            "inbox_read",
+        ),
+        (
+            "thread_get",
+            json!({"thread": "thr_0000000000"}),
+            "inbox_read",
+        ),
+        ("group_delete", json!({"name": "nope"}), "group_list"),
+    ] {
+        let msg = refused(&client, tool, args).await;
+        assert!(msg.contains(listing), "{tool}: {msg}");
+    }
+}
+
+#[tokio::test]
+async fn a_bad_value_names_its_parameter_and_a_clamped_one_says_so() {
+    let h = Harness::new();
+    let lead = h.client(Some("lead")).await;
+    let ann = h.client(Some("ann")).await;
+    ok(&lead, "session_start", json!({"intent": "lead"})).await;
+    ok(&ann, "session_start", json!({"intent": "help"})).await;
+    let msg = refused(
+        &lead,
+        "message_send",
+        json!({"to": ["ann"], "body": "x", "priority": "asap"}),
+    )
+    .await;
+    assert!(
+        msg.contains("parameter `priority`: unknown variant `asap`"),
+        "{msg}"
+    );
+    ok(&lead, "message_send", json!({"to": ["ann"], "body": "hi"})).await;
+    let got = ok(&ann, "message_wait", json!({"timeout_secs": 700})).await;
+    assert!(
+        got["note"]
+            .as_str()
+            .unwrap()
+            .contains("timeout_secs 700 is over the longest wait: waited 600"),
+        "{got}"
+    );
+    // Your own worktree is the default; without one, the error says what to give.
+    let msg = refused(&ann, "worktree_diff", json!({})).await;
+    assert!(
+        msg.contains("give name: you have no worktree of your own"),
+        "{msg}"
+    );
 }

@@ -114,9 +114,10 @@ async fn create_list_diff_heartbeat_and_who_has() {
     assert_eq!(who["holders"][0]["uncommitted"], false);
     let started = ok(&alpha, "session_start", json!({"session": beat["id"]})).await;
     assert_eq!(
-        started["session"]["worktree"]["name"], "wa",
+        started["worktree"]["name"], "wa",
         "session_start reports the worktree"
     );
+    assert_eq!(started["worktree"]["ahead"], 1, "{started}");
 
     let msg = refused(&alpha, "worktree_create", json!({"name": "../escape"})).await;
     assert!(msg.contains("not a valid worktree name"), "{msg}");

@@ -1,8 +1,10 @@
 // Independent client test: the MCP Inspector CLI (@modelcontextprotocol/inspector@2.12.0, `--cli`) against
 // the switchboard binary, over streamable HTTP (bearer header) and over stdio.
 //
-//   tools/list --strict              must exit 0: no error-severity schema portability finding. Warnings are
-//                                    collected from stderr and summarised (they do not fail the run).
+//   tools/list --strict              must exit 0 and report no schema portability finding at all: every
+//                                    error AND warning is parsed from stderr, counted against the Inspector's
+//                                    summary line, and printed (grouped by rule, then one line each); any
+//                                    finding fails the step.
 //   initialize --protocol-era legacy must report 2025-11-25 (the Inspector's default era for ad-hoc runs),
 //   tools/call session_start         must exit 0 with the session in the output, in that era.
 //   initialize --protocol-era modern must report 2026-07-28 (server/discover, no fallback to initialize),
@@ -100,7 +102,7 @@ async function step(name, fn) {
     const note = await fn();
     results[name] = `PASS (${((Date.now() - t0) / 1000).toFixed(1)}s)${note ? ` ${note}` : ''}`;
   } catch (e) {
-    console.error(`[inspector ${name}] FAILED:`, e);
+    console.error(`[inspector ${name}] FAILED:`, e instanceof Check ? e.message : e);
     results[name] = `FAIL: ${e?.message}`.slice(0, 600);
   }
 }
@@ -126,8 +128,14 @@ async function toolsListStrict(kind, target) {
     for (const f of findings) counted[f.severity] += 1;
     check(counted.error === errors && counted.warning === warnings,
       `parsed ${counted.error} errors/${counted.warning} warnings but the Inspector says "${summary}"`);
+  } else {
+    // No finding parsed: the run must not have printed any in a shape the parser missed.
+    check(!/^(Warning|Error): /m.test(r.stderr) && (!summary || /^0 errors?, 0 warnings?/.test(summary)),
+      `--strict printed findings the parser did not recognise: ${r.stderr.slice(-1500)}`);
   }
   warningsReport[kind] = { summary: summary ?? '0 errors, 0 warnings', lines: summarise(findings), findings };
+  // Zero findings required: a portable schema draws no warning either.
+  check(findings.length === 0, `--strict reported ${summary} (listed below; the full report is in ${opt.report ?? 'stderr'})`);
   return `${tools.length} tools; ${summary ?? 'no portability findings'}`;
 }
 
@@ -155,7 +163,7 @@ async function sessionStart(kind, target, agent, era) {
   const session = result.structuredContent?.session;
   check(session, `no structuredContent.session: ${JSON.stringify(result).slice(0, 500)}`);
   check(String(session.id).startsWith('ses_'), `no ses_ id: ${JSON.stringify(session)}`);
-  check(session.agent === agent, `session.agent ${session.agent}, expected ${agent}`);
+  check(result.structuredContent.agent === agent, `agent ${result.structuredContent.agent}, expected ${agent}`);
   check(session.intent === 'inspector' && session.status === 'active', `session: ${JSON.stringify(session)}`);
   const text = (result.content ?? []).map((c) => c.text ?? '').join('\n');
   check(text.includes(session.id), `text content does not name the session: ${text}`);
@@ -187,8 +195,14 @@ await step('stdio tools/call session_start (modern)', () => sessionStart('stdio'
 
 console.log(`inspector cli (@modelcontextprotocol/inspector@${INSPECTOR_VERSION}, node ${process.version}) results:`);
 for (const [k, v] of Object.entries(results)) console.log(`  ${k.padEnd(40)} ${v}`);
+const findingLine = (f) => `${f.severity} ${f.tool} ${f.path}: ${f.issue}`;
+let printed = null;
 for (const [kind, w] of Object.entries(warningsReport)) {
-  console.log(`  schema portability warnings (${kind}): ${w.summary}`);
+  console.log(`  schema portability findings (${kind}): ${w.summary}`);
   for (const line of w.lines) console.log(`    ${line}`);
+  const all = w.findings.map(findingLine).join('\n');
+  if (all && all === printed) console.log('    (the same findings, one by one, as listed above)');
+  else if (all) console.log(all.replace(/^/gm, '    '));
+  printed = all;
 }
 process.exit(Object.values(results).every((v) => v.startsWith('PASS')) ? 0 : 1);

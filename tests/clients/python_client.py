@@ -142,7 +142,7 @@ async def run_combo(combo: str, binary: str, repo: str, url: str) -> None:
             # 3. session_start
             started = tool_ok(await client.call_tool("session_start", {"intent": f"python sdk {combo}"}), "session_start")
             session = started.get("session") or {}
-            check(session.get("agent") == me, f"session_start: session.agent is {session.get('agent')!r}, expected {me!r}: {started!r}"[:600])
+            check(started.get("agent") == me, f"session_start: agent is {started.get('agent')!r}, expected {me!r}: {started!r}"[:600])
             check(str(session.get("id", "")).startswith("ses_"), f"session_start: no ses_ id: {started!r}"[:600])
             check(session.get("status") == "active", f"session_start: status {session.get('status')!r}")
             log(combo, f"session_start -> {session['id']}")
@@ -153,7 +153,7 @@ async def run_combo(combo: str, binary: str, repo: str, url: str) -> None:
                 await client.call_tool("message_send", {"to": [peer], "body": out_body, "subject": "sdk test"}),
                 "message_send",
             )
-            check(sent.get("from") == me, f"message_send: from {sent.get('from')!r}, expected {me!r}")
+            check(sent.get("sender") == me, f"message_send: from {sent.get('sender')!r}, expected {me!r}")
             check(sent.get("to") == [peer], f"message_send: to {sent.get('to')!r}")
             check(sent.get("body") == out_body, f"message_send: body {sent.get('body')!r}")
             check(str(sent.get("id", "")).startswith("msg_"), f"message_send: id {sent.get('id')!r}")
@@ -182,7 +182,7 @@ async def run_combo(combo: str, binary: str, repo: str, url: str) -> None:
             woke = tool_ok(box["result"], "message_wait")
             check(woke.get("timed_out") is False, f"message_wait timed_out={woke.get('timed_out')!r}: {woke!r}"[:600])
             check(wake_body in bodies(woke.get("messages", [])), f"message_wait messages lack {wake_body!r}: {woke!r}"[:600])
-            check(all(m.get("from") == peer for m in woke["messages"]), f"message_wait: a message not from {peer}: {woke!r}"[:600])
+            check(all(m.get("sender") == peer for m in woke["messages"]), f"message_wait: a message not from {peer}: {woke!r}"[:600])
             check(waited < WAIT_SECS, f"message_wait took {waited:.1f}s (it was not woken, it timed out)")
             log(combo, f"message_wait woken by another process after {waited:.2f}s")
 

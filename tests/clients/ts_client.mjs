@@ -162,7 +162,7 @@ async function runCombo(kind) {
     // 3. session_start (the SDK also validates structuredContent against the tool's outputSchema)
     const started = toolOk(await client.callTool({ name: 'session_start', arguments: { intent: `ts sdk ${kind}` } }, undefined, reqOpts), 'session_start');
     const session = started.session ?? {};
-    check(session.agent === me, `session_start: session.agent is ${session.agent}, expected ${me}: ${clip(started)}`);
+    check(started.agent === me, `session_start: agent is ${started.agent}, expected ${me}: ${clip(started)}`);
     check(String(session.id).startsWith('ses_'), `session_start: no ses_ id: ${clip(started)}`);
     check(session.status === 'active', `session_start: status ${session.status}`);
     log(`session_start -> ${session.id}`);
@@ -170,7 +170,7 @@ async function runCombo(kind) {
     // 4. message_send to another agent, checked from another process
     const outBody = `hello from ${me} ${stamp}`;
     const sent = toolOk(await client.callTool({ name: 'message_send', arguments: { to: [peer], body: outBody, subject: 'sdk test' } }, undefined, reqOpts), 'message_send');
-    check(sent.from === me, `message_send: from ${sent.from}, expected ${me}`);
+    check(sent.sender === me, `message_send: from ${sent.sender}, expected ${me}`);
     check(JSON.stringify(sent.to) === JSON.stringify([peer]), `message_send: to ${clip(sent.to)}`);
     check(sent.body === outBody, `message_send: body ${sent.body}`);
     check(String(sent.id).startsWith('msg_'), `message_send: id ${sent.id}`);
@@ -193,7 +193,7 @@ async function runCombo(kind) {
     const waited = (Date.now() - t0) / 1000;
     check(woke.timed_out === false, `message_wait timed_out=${woke.timed_out}: ${clip(woke)}`);
     check(bodies(woke.messages ?? []).includes(wakeBody), `message_wait messages lack ${wakeBody}: ${clip(woke)}`);
-    check(woke.messages.every((m) => m.from === peer), `message_wait: a message not from ${peer}: ${clip(woke)}`);
+    check(woke.messages.every((m) => m.sender === peer), `message_wait: a message not from ${peer}: ${clip(woke)}`);
     check(waited < WAIT_SECS, `message_wait took ${waited}s (it was not woken, it timed out)`);
     log(`message_wait woken by another process after ${waited.toFixed(2)}s`);
 

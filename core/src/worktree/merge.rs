@@ -89,6 +89,48 @@ fn merge_tree(dir: &Path, a: &str, b: &str) -> Result<std::result::Result<String
     }
 }
 
+/// The files a merge of `w`'s current work (its HEAD, plus uncommitted changes to tracked
+/// files) into its base branch would conflict in now; empty without a base branch.
+pub fn base_conflicts(w: &Worktree) -> Result<Vec<String>> {
+    let repo = Path::new(&w.repo);
+    let Some(base) = &w.base_ref else {
+        return Ok(Vec::new());
+    };
+    let Ok(base_tip) = resolve_commit(repo, &format!("refs/heads/{base}")) else {
+        return Ok(Vec::new());
+    };
+    let tip = working_tip(Path::new(&w.path))?;
+    Ok(merge_tree(repo, &base_tip, &tip)?.err().unwrap_or_default())
+}
+
+/// Whether everything on `w`'s branch is already in its base branch, even when its
+/// commits are not (a squash merge, a cherry-pick): merging it would change nothing.
+pub(crate) fn applied_to_base(w: &Worktree) -> Result<bool> {
+    let repo = Path::new(&w.repo);
+    let Some(base) = &w.base_ref else {
+        return Ok(false);
+    };
+    let (Ok(base_tip), Ok(tip)) = (
+        resolve_commit(repo, &format!("refs/heads/{base}")),
+        resolve_commit(repo, &format!("refs/heads/{}", w.branch)),
+    ) else {
+        return Ok(false);
+    };
+    let base_tree = git::run(repo, &["rev-parse", &format!("{base_tip}^{{tree}}")])?;
+    Ok(merge_tree(repo, &base_tip, &tip)?.is_ok_and(|tree| tree == base_tree.trim()))
+}
+
+/// A commit holding the checkout's current work: HEAD, or, when tracked files have
+/// uncommitted changes, a snapshot commit of them (`git stash create`, which changes no
+/// ref, index or file).
+fn working_tip(dir: &Path) -> Result<String> {
+    let snapshot = git::run(dir, &["stash", "create", "switchboard: radar snapshot"])?;
+    match snapshot.trim() {
+        "" => resolve_commit(dir, "HEAD"),
+        sha => Ok(sha.to_string()),
+    }
+}
+
 /// The checkout (if any) that has `branch` checked out.
 fn checkout_of(repo: &Path, branch: &str) -> Result<Option<PathBuf>> {
     let listing = git::run(repo, &["worktree", "list", "--porcelain"])?;
@@ -154,6 +196,20 @@ pub fn merge(
         .map_err(|_| Error::Invalid(format!("there is no branch '{into}' to merge into")))?;
     let tip = resolve_commit(&repo, &format!("refs/heads/{}", w.branch))?;
     if is_ancestor(&repo, &tip, &into_tip)? {
+        let uncommitted = if Path::new(&w.path).exists() {
+            dirty_files(Path::new(&w.path))?
+        } else {
+            Vec::new()
+        };
+        if !uncommitted.is_empty() {
+            return Err(Error::Conflict(format!(
+                "nothing to merge yet: the changes in worktree {} are not committed. Commit {} in {} \
+                 (git add, git commit), then merge.",
+                w.name,
+                uncommitted.join(", "),
+                w.path
+            )));
+        }
         return Err(Error::Conflict(format!(
             "nothing to merge: {into} already contains {}",
             w.branch
@@ -162,19 +218,29 @@ pub fn merge(
     let tree = match merge_tree(&repo, &into_tip, &tip)? {
         Ok(tree) => tree,
         Err(files) => {
-            return Err(Error::Conflict(format!(
-                "merging {} into {into} would conflict in: {}. Nothing was changed; sync the worktree \
-                 (worktree_sync) or resolve by hand.",
-                w.branch,
-                files.join(", ")
-            )));
+            return Err(refused(
+                store,
+                actor,
+                &w,
+                format!(
+                    "merging {} into {into} would conflict in: {}. Nothing was changed; sync the worktree \
+                     (worktree_sync) or resolve by hand.",
+                    w.branch,
+                    files.join(", ")
+                ),
+            ));
         }
     };
     if strategy == Strategy::Ff && !is_ancestor(&repo, &into_tip, &tip)? {
-        return Err(Error::Conflict(format!(
-            "cannot fast-forward {into}: it has commits {} lacks. Use merge or squash, or sync first.",
-            w.branch
-        )));
+        return Err(refused(
+            store,
+            actor,
+            &w,
+            format!(
+                "cannot fast-forward {into}: it has commits {} lacks. Use merge or squash, or sync first.",
+                w.branch
+            ),
+        ));
     }
     let files: Vec<String> = git::run(&repo, &["diff", "--name-only", &into_tip, &tree])?
         .lines()
@@ -187,12 +253,17 @@ pub fn merge(
             .filter(|f| files.contains(f))
             .collect();
         if !touched.is_empty() {
-            return Err(Error::Conflict(format!(
-                "{} has uncommitted changes to files the merge would change: {}. Nothing was changed; \
-                 commit or stash them first.",
-                dir.display(),
-                touched.join(", ")
-            )));
+            return Err(refused(
+                store,
+                actor,
+                &w,
+                format!(
+                    "{} has uncommitted changes to files the merge would change: {}. Nothing was changed; \
+                     commit or stash them first.",
+                    dir.display(),
+                    touched.join(", ")
+                ),
+            ));
         }
     }
     let message = match (message, strategy) {
@@ -240,6 +311,33 @@ pub fn merge(
         .map(|_| ())
     })?;
     Ok(outcome)
+}
+
+/// A refused merge of `w`: the refusal, after telling the agent of its session's parent
+/// (when that agent is not the one asking), who may need to step in.
+fn refused(store: &mut Store, actor: &str, w: &Worktree, reason: String) -> Error {
+    let Some(id) = &w.session else {
+        return Error::Conflict(reason);
+    };
+    let told = crate::session::get(store, id).and_then(|session| {
+        store.write(|tx| {
+            let subject = format!("merge of {} refused", w.name);
+            let body = format!("{actor} tried to merge worktree {}: {reason}", w.name);
+            crate::session::tell_parent(
+                tx,
+                &session,
+                actor,
+                &subject,
+                &body,
+                crate::message::Priority::High,
+                Timestamp::now(),
+            )
+        })
+    });
+    if let Err(e) = told {
+        tracing::warn!(error = %e, worktree = %w.name, "could not tell the parent of a refused merge");
+    }
+    Error::Conflict(reason)
 }
 
 /// Merges with the user's git in the checkout that has the target branch, so its files
@@ -332,12 +430,31 @@ pub struct SyncOutcome {
     /// Restore with `git update-ref refs/heads/<branch> <backup>` (or `git reset --hard <backup>` in the worktree).
     pub backup: String,
     pub up_to_date: bool,
+    /// Asked to keep a conflicting rebase: it stopped at the conflict, in the worktree.
+    pub stopped: Option<RebaseStop>,
+}
+
+/// A rebase left stopped at a conflict, for the agent to resolve in its worktree.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RebaseStop {
+    /// Files with conflict markers.
+    pub files: Vec<String>,
+    /// Exactly what to run, in the worktree, to finish or to give up.
+    pub resolve: String,
 }
 
 /// Rebases the worktree's branch onto the current tip of its base. Refuses a dirty
 /// worktree and a predicted conflict; if the rebase still conflicts it is aborted and the
 /// worktree left as it was. A backup ref of the branch is written first.
-pub fn sync(store: &mut Store, actor: &str, name: &str) -> Result<SyncOutcome> {
+///
+/// With `keep_conflict`, a conflicting rebase is instead left stopped at the conflict in the
+/// worktree (after the backup), and the outcome says exactly how to continue or abort.
+pub fn sync(
+    store: &mut Store,
+    actor: &str,
+    name: &str,
+    keep_conflict: bool,
+) -> Result<SyncOutcome> {
     let w = get_to_change(store, actor, "sync", name)?;
     let path = PathBuf::from(&w.path);
     let repo = PathBuf::from(&w.repo);
@@ -354,6 +471,7 @@ pub fn sync(store: &mut Store, actor: &str, name: &str) -> Result<SyncOutcome> {
         head: head.clone(),
         backup: String::new(),
         up_to_date: is_ancestor(&repo, &onto, &head)?,
+        stopped: None,
     };
     if outcome.up_to_date {
         return Ok(outcome);
@@ -366,9 +484,10 @@ pub fn sync(store: &mut Store, actor: &str, name: &str) -> Result<SyncOutcome> {
             dirty.join(", ")
         )));
     }
-    if let Err(files) = merge_tree(&repo, &onto, &head)? {
+    if !keep_conflict && let Err(files) = merge_tree(&repo, &onto, &head)? {
         return Err(Error::Conflict(format!(
-            "rebasing {} onto {} would conflict in: {}. Nothing was changed.",
+            "rebasing {} onto {} would conflict in: {}. Nothing was changed. To resolve it yourself, \
+             sync again with keep_conflict: true (the rebase then stops at the conflict in the worktree).",
             w.branch,
             &onto[..10.min(onto.len())],
             files.join(", ")
@@ -378,6 +497,22 @@ pub fn sync(store: &mut Store, actor: &str, name: &str) -> Result<SyncOutcome> {
     if let Err(e) = git::run(&path, &["rebase", &onto]) {
         let files =
             git::run(&path, &["diff", "--name-only", "--diff-filter=U"]).unwrap_or_default();
+        let files: Vec<String> = files.lines().map(str::to_string).collect();
+        if keep_conflict && !files.is_empty() {
+            outcome.stopped = Some(RebaseStop {
+                resolve: format!(
+                    "In {}: edit {} to resolve the conflict markers, then `git add <files>` and \
+                     `GIT_EDITOR=true git rebase --continue` (repeat while it stops). To give up: \
+                     `git rebase --abort`. The branch before the sync is kept at {}.",
+                    w.path,
+                    files.join(", "),
+                    outcome.backup
+                ),
+                files,
+            });
+            outcome.head = resolve_commit(&path, "HEAD")?;
+            return Ok(outcome);
+        }
         let _ = git::run(&path, &["rebase", "--abort"]);
         let after = if resolve_commit(&path, "HEAD")? == head {
             " and the worktree is as it was".to_string()
@@ -386,7 +521,7 @@ pub fn sync(store: &mut Store, actor: &str, name: &str) -> Result<SyncOutcome> {
         };
         return Err(Error::Conflict(format!(
             "the rebase stopped ({e}); conflicting files: {}. It was aborted{after}.",
-            files.lines().collect::<Vec<_>>().join(", ")
+            files.join(", ")
         )));
     }
     outcome.head = resolve_commit(&path, "HEAD")?;
@@ -442,7 +577,7 @@ pub fn conflicts(store: &mut Store) -> Result<ConflictReport> {
             .into_iter()
             .map(|c| c.path)
             .collect();
-        let tip = resolve_commit(Path::new(&w.path), "HEAD")?;
+        let tip = working_tip(Path::new(&w.path))?;
         work.push((w, files, tip));
     }
     let mut findings = Vec::new();

@@ -20,9 +20,10 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 pub use merge::{
-    Conflict, ConflictReport, MergeOutcome, Strategy, SyncOutcome, conflicts, merge, sync,
+    Conflict, ConflictReport, MergeOutcome, RebaseStop, Strategy, SyncOutcome, base_conflicts,
+    conflicts, merge, sync,
 };
-pub use status::{ChangedFile, CommitInfo, WorktreeDiff, WorktreeStatus, diff, list};
+pub use status::{ChangedFile, CommitInfo, WorktreeDiff, WorktreeStatus, diff, list, status};
 
 use crate::clock::Timestamp;
 use crate::config::{self, Config};
@@ -176,6 +177,33 @@ pub(crate) fn all(conn: &Connection) -> Result<Vec<Worktree>> {
 /// One worktree by name.
 pub fn get(store: &mut Store, name: &str) -> Result<Worktree> {
     store.read(|tx| require(tx, name))
+}
+
+/// `name`, or by default the worktree of `session` (the caller's own): the name to act on.
+pub fn named_or_own(
+    store: &mut Store,
+    name: Option<String>,
+    session: Option<&str>,
+) -> Result<String> {
+    if let Some(name) = name {
+        return Ok(name);
+    }
+    let own: Option<String> = match session {
+        Some(session) => store.read(|tx| {
+            Ok(tx
+                .prepare_cached(
+                    "SELECT name FROM worktrees WHERE session_id = ?1 ORDER BY created_at LIMIT 1",
+                )?
+                .query_row([session], |r| r.get(0))
+                .optional()?)
+        })?,
+        None => None,
+    };
+    own.ok_or_else(|| {
+        Error::Invalid(
+            "give name: you have no worktree of your own (worktree_list lists them)".into(),
+        )
+    })
 }
 
 /// One worktree by name, for `actor` to `doing` ("merge", "sync", "remove"): refused
@@ -515,7 +543,11 @@ pub fn remove(
     let mut backups = Vec::new();
     if path.exists() {
         let dirty = status::dirty_files(&path)?;
-        let unmerged = status::unmerged_anywhere(&repo_dir, &worktree.branch)?;
+        let mut unmerged = status::unmerged_anywhere(&repo_dir, &worktree.branch)?;
+        if !unmerged.is_empty() && merge::applied_to_base(&worktree)? {
+            // Squash-merged or cherry-picked: its changes are all in the base already.
+            unmerged.clear();
+        }
         if !force && (!dirty.is_empty() || !unmerged.is_empty()) {
             return Err(Error::Conflict(lost_work_message(
                 &worktree, &dirty, &unmerged,
@@ -722,6 +754,27 @@ pub fn heartbeat(
         None
     });
     crate::session::heartbeat(store, &session, agent, process, work.as_ref())
+}
+
+/// Bookkeeping on an agent's activity (its tool calls): its open session `id` was seen
+/// now and, when it works in a worktree, what it is changing is recorded, so `who_has` and
+/// the conflict radar answer from the current state rather than the last explicit heartbeat.
+pub fn refresh(store: &mut Store, id: &str, agent: &str) -> Result<()> {
+    let (open, in_worktree): (bool, bool) = store.read(|tx| {
+        Ok(tx
+            .prepare_cached(
+                "SELECT s.status = 'active', EXISTS (SELECT 1 FROM worktrees w WHERE w.session_id = s.id)
+                 FROM sessions s WHERE s.id = ?1",
+            )?
+            .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?
+            .unwrap_or((false, false)))
+    })?;
+    match (open, in_worktree) {
+        (true, true) => heartbeat(store, id, agent, None).map(|_| ()),
+        (true, false) => crate::session::touch(store, id),
+        _ => Ok(()),
+    }
 }
 
 /// Creates the worktree of a just-created `session` (named after its agent and id),

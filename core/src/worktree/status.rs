@@ -171,6 +171,16 @@ pub(crate) fn unmerged_anywhere(repo_dir: &Path, branch: &str) -> Result<Vec<Com
         .collect()
 }
 
+/// Live status of one worktree.
+pub fn status(store: &mut Store, name: &str) -> Result<WorktreeStatus> {
+    let w = super::get(store, name)?;
+    let live = match &w.session {
+        Some(id) => session::get(store, id).is_ok_and(|s| s.status == Status::Active),
+        None => false,
+    };
+    status_of(w, live)
+}
+
 /// Live status of every worktree, computed in parallel (one git2 handle per thread).
 pub fn list(store: &mut Store) -> Result<Vec<WorktreeStatus>> {
     let records = store.read(|tx| super::all(tx))?;

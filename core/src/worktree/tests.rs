@@ -415,7 +415,7 @@ fn a_conflicting_rebase_is_aborted_and_the_worktree_left_as_it_was() {
     f.commit_in(&path, "a.txt", "one\n", "change back");
     f.commit("a.txt", "main\n", "main edit");
     let head = f.head(&path);
-    let err = sync(&mut f.store, "tester", "rb").unwrap_err();
+    let err = sync(&mut f.store, "tester", "rb", false).unwrap_err();
     assert!(
         err.to_string()
             .contains("aborted and the worktree is as it was"),
@@ -433,7 +433,7 @@ fn a_conflicting_rebase_is_aborted_and_the_worktree_left_as_it_was() {
     let clean = f.create("ok").worktree;
     f.commit_in(Path::new(&clean.path), "o.txt", "o\n", "own file");
     f.commit("m.txt", "m\n", "main moves");
-    let synced = sync(&mut f.store, "tester", "ok").unwrap();
+    let synced = sync(&mut f.store, "tester", "ok", false).unwrap();
     assert!(!synced.up_to_date);
     assert_eq!(
         f.git(&["merge-base", "main", "sb/ok"]).trim(),
@@ -460,7 +460,7 @@ fn only_the_owner_its_parent_and_humans_may_merge_sync_or_remove() {
         err.contains("may not merge worktree") && err.contains("'tester'"),
         "{err}"
     );
-    let err = sync(&mut f.store, "intruder", &w.name)
+    let err = sync(&mut f.store, "intruder", &w.name, false)
         .unwrap_err()
         .to_string();
     assert!(err.contains("may not sync"), "{err}");
@@ -817,4 +817,72 @@ fn heartbeats_record_work_so_who_has_can_answer() {
         1,
         "ended sessions no longer hold files"
     );
+}
+
+#[test]
+fn a_squash_merged_worktree_is_removed_without_force() {
+    let mut f = Fixture::new();
+    let s = f.create("sq").worktree;
+    f.commit_in(Path::new(&s.path), "y.txt", "1\n", "add y");
+    f.commit("z.txt", "main moves on\n", "main commit");
+    merge(&mut f.store, "tester", "sq", None, Strategy::Squash, None).unwrap();
+    // Its commits are not on main (the squash made a new one), but its changes are.
+    let removed = remove(&mut f.store, "tester", "sq", false, false).unwrap();
+    assert!(!Path::new(&s.path).exists());
+    assert!(
+        !removed.backups.is_empty(),
+        "the branch tip is still backed up"
+    );
+}
+
+#[test]
+fn a_conflicting_sync_can_be_kept_stopped_for_the_agent_to_resolve() {
+    let mut f = Fixture::new();
+    f.commit("a.txt", "one\n", "a");
+    let w = f.create("kc").worktree;
+    let path = PathBuf::from(&w.path);
+    f.commit_in(&path, "a.txt", "branch\n", "branch edit");
+    f.commit("a.txt", "main\n", "main edit");
+    let err = sync(&mut f.store, "tester", "kc", false)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("keep_conflict: true"), "{err}");
+    let out = sync(&mut f.store, "tester", "kc", true).unwrap();
+    let stop = out.stopped.expect("stopped at the conflict");
+    assert_eq!(stop.files, ["a.txt"]);
+    assert!(
+        stop.resolve.contains("git rebase --continue")
+            && stop.resolve.contains("git rebase --abort"),
+        "{}",
+        stop.resolve
+    );
+    assert!(
+        std::fs::read_to_string(path.join("a.txt"))
+            .unwrap()
+            .contains("<<<<<<<")
+    );
+    git_in(&path, &["rebase", "--abort"]);
+}
+
+#[test]
+fn merging_work_that_is_only_uncommitted_says_what_to_commit() {
+    let mut f = Fixture::new();
+    let w = f.create("uc").worktree;
+    std::fs::write(Path::new(&w.path).join("new.txt"), "new\n").unwrap();
+    let err = merge(&mut f.store, "tester", "uc", None, Strategy::Merge, None)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("not committed") && err.contains("new.txt") && err.contains(&w.path),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_failed_git_command_says_why() {
+    let f = Fixture::new();
+    let err = git::run(&f.root, &["commit", "-m", "nothing here"])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("nothing to commit"), "{err}");
 }

@@ -72,7 +72,7 @@ export class CommandHandlers {
           ? node.group.messages[node.group.messages.length - 1]
           : undefined;
     if (!message) throw new Error('Reply needs a message or a thread');
-    const body = await askBody(`Reply to ${message.from}`);
+    const body = await askBody(`Reply to ${message.sender}`);
     if (body === undefined) return;
     await this.api.reply({ repo: node.repo, message: message.id, body });
   }

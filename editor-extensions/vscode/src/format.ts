@@ -90,7 +90,7 @@ export function messageIcon(m: Message): Icon {
 }
 
 export function messageDescription(m: Message): string {
-  const parts = [m.from];
+  const parts = [m.sender];
   if (m.priority !== 'normal') parts.push(m.priority);
   if (m.ack_required && m.state !== 'acked') parts.push('ack requested');
   if (isUnread(m)) parts.push('unread');
@@ -134,7 +134,7 @@ export function groupThreads(messages: Message[]): ThreadGroup[] {
 }
 
 export function threadDescription(g: ThreadGroup): string {
-  const from = [...new Set(g.messages.map((m) => m.from))].join(', ');
+  const from = [...new Set(g.messages.map((m) => m.sender))].join(', ');
   const parts = [from];
   if (g.unread > 0) parts.push(`${g.unread} unread`);
   if (g.priority === 'urgent' || g.priority === 'high') parts.push(g.priority);
@@ -154,7 +154,7 @@ export function renderThread(t: Thread): string {
     const flags = [m.priority !== 'normal' ? m.priority : '', m.state ?? '', m.edited_at ? 'edited' : '']
       .filter(Boolean)
       .join(', ');
-    out.push(`## ${m.from} → ${m.to.join(', ')} — ${formatTime(m.sent_at)}${flags ? ` (${flags})` : ''}`, '');
+    out.push(`## ${m.sender} → ${m.to.join(', ')} — ${formatTime(m.sent_at)}${flags ? ` (${flags})` : ''}`, '');
     out.push(m.deleted_at ? '_(deleted)_' : (m.body ?? ''), '');
     out.push(`<!-- ${m.id} -->`, '');
   }

@@ -180,12 +180,18 @@ export interface Message {
   body?: string | null;
   deleted_at?: string | null;
   edited_at?: string | null;
-  from: string;
-  from_session?: string | null;
   id: string;
   priority: Priority;
   refs: Reference[];
   reply_to?: string | null;
+  /**
+   * Who wrote it.
+   */
+  sender: string;
+  /**
+   * The session it was written in.
+   */
+  sender_session?: string | null;
   sent_at: string;
   /**
    * Position in the repository's message order; use as a `since` cursor.

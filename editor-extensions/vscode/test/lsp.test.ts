@@ -75,7 +75,7 @@ test('switchboard lsp serves state and pushes stateChanged for changes made by o
   const inbox = after.repos[0].inbox;
   assert.equal(inbox.unread, 1);
   const [msg] = inbox.recent;
-  assert.deepEqual([msg.from, msg.subject, msg.body, msg.state], ['codex', 'Review?', 'Please review sb/codex', 'delivered']);
+  assert.deepEqual([msg.sender, msg.subject, msg.body, msg.state], ['codex', 'Review?', 'Please review sb/codex', 'delivered']);
 
   const thread = await conn.sendRequest<Thread>(Methods.thread, { thread: msg.thread });
   assert.deepEqual(thread.messages.map((m) => m.id), [msg.id]);

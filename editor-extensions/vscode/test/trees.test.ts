@@ -79,7 +79,7 @@ test('messages tree groups threads, unread first, with counts, priority and open
           recent: [
             message('msg_3', 3, { thread: 'thr_B', subject: 'Deploy?', priority: 'urgent' }),
             message('msg_1', 1, { thread: 'thr_A', subject: 'Old news', state: 'read' }),
-            message('msg_4', 4, { thread: 'thr_B', from: 'codex', ack_required: true }),
+            message('msg_4', 4, { thread: 'thr_B', sender: 'codex', ack_required: true }),
             message('msg_5', 5, { thread: 'thr_C', state: 'acked', body: 'done\nmore' }),
           ],
         },

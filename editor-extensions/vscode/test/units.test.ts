@@ -61,7 +61,7 @@ test('a thread renders as Markdown with every message in order', () => {
     participants: ['claude', 'human:ada'],
     messages: [
       message('msg_1', 1, { body: 'Can I deploy?', priority: 'urgent' }),
-      message('msg_2', 2, { from: 'human:ada', to: ['claude'], body: null, deleted_at: '2026-11-21T13:20:00Z', state: null }),
+      message('msg_2', 2, { sender: 'human:ada', to: ['claude'], body: null, deleted_at: '2026-11-21T13:20:00Z', state: null }),
     ],
   });
   assert.equal(

@@ -72,7 +72,7 @@ function M.inbox()
       local lines = { ("Inbox: %d unread"):format(page.unread), "" }
       for _, m in ipairs(page.messages) do
         local body = m.body ~= vim.NIL and m.body or "(deleted)"
-        table.insert(lines, ("%s  %s [%s] %s"):format(m.id, m.from, m.state ~= vim.NIL and m.state or "sent", body:gsub("\n", " ")))
+        table.insert(lines, ("%s  %s [%s] %s"):format(m.id, m.sender, m.state ~= vim.NIL and m.state or "sent", body:gsub("\n", " ")))
       end
       local buf = vim.api.nvim_create_buf(false, true)
       vim.api.nvim_buf_set_lines(buf, 0, -1, false, lines)

@@ -41,7 +41,7 @@ function M.threads(messages)
     if (rank[m.priority] or 1) > (rank[t.priority] or 1) then
       t.priority = m.priority
     end
-    t.from[m.from] = true
+    t.from[m.sender] = true
   end
   return order
 end
@@ -72,7 +72,7 @@ function M.render(state)
       local count = t.unread > 0 and ("(" .. t.unread .. ") ") or ""
       local priority = t.priority ~= "normal" and ("[" .. t.priority .. "] ") or ""
       local title = t.subject or one_line(t.first.body ~= vim.NIL and t.first.body or "(deleted)", 50)
-      table.insert(lines, "  " .. count .. priority .. t.first.from .. ": " .. title)
+      table.insert(lines, "  " .. count .. priority .. t.first.sender .. ": " .. title)
       table.insert(items, { kind = "thread", thread = t.id, message = t.first })
     end
     heading("")
@@ -104,7 +104,7 @@ end
 function M.thread(t)
   local lines = { "Thread " .. t.id .. " — " .. (t.subject ~= vim.NIL and t.subject or "(no subject)"), "participants: " .. table.concat(t.participants, ", "), "" }
   for _, m in ipairs(t.messages) do
-    table.insert(lines, ("%s → %s  %s  [%s]"):format(m.from, table.concat(m.to, ", "), m.sent_at, m.state ~= vim.NIL and m.state or "sent"))
+    table.insert(lines, ("%s → %s  %s  [%s]"):format(m.sender, table.concat(m.to, ", "), m.sent_at, m.state ~= vim.NIL and m.state or "sent"))
     local body = m.body ~= vim.NIL and m.body or "(deleted)"
     for _, l in ipairs(vim.split(body, "\n")) do
       table.insert(lines, "    " .. l)

@@ -18,7 +18,7 @@ export function message(id: string, seq: number, extra: Partial<Message> = {}): 
     id,
     seq,
     thread: 'thr_A',
-    from: 'claude',
+    sender: 'claude',
     to: ['human:ada'],
     priority: 'normal',
     ack_required: false,

@@ -1,0 +1,219 @@
+//! "What now?" in one answer: an agent's session and task, its unread mail, its
+//! worktree's state, its children's states, and what needs it. `status` and
+//! `session_start` answer with it; so will the session-start hooks.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::message::{self, InboxFilter, Priority};
+use crate::session::{self, Filter, Session, Status};
+use crate::worktree;
+use crate::{Result, Store};
+
+/// How many unread headers a briefing shows.
+const NEWEST: u32 = 5;
+/// Longest message preview, in characters.
+const PREVIEW_CHARS: usize = 120;
+
+/// Everything an agent needs to decide its next step.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Briefing {
+    /// Who you are.
+    pub agent: String,
+    /// Your session, if you have one.
+    pub session: Option<SessionBrief>,
+    /// Unread messages for you.
+    pub unread: u64,
+    /// The newest unread messages, briefly (message_get or inbox_read for the rest).
+    pub newest: Vec<Header>,
+    /// Your session's worktree, live.
+    pub worktree: Option<WorktreeState>,
+    /// Your session's direct children (subtasks you spawned).
+    pub children: Vec<Child>,
+    /// What needs you now, most pressing first.
+    pub needs_you: Vec<String>,
+}
+
+/// A session, briefly.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct SessionBrief {
+    pub id: String,
+    pub intent: String,
+    pub status: Status,
+    pub parent: Option<String>,
+    /// The agent of the parent session: the one to report to.
+    pub parent_agent: Option<String>,
+}
+
+/// A message, briefly.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Header {
+    pub id: String,
+    pub sender: String,
+    pub subject: Option<String>,
+    /// The start of the body.
+    pub preview: String,
+    pub priority: Priority,
+}
+
+/// A worktree's live state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct WorktreeState {
+    pub name: String,
+    pub path: String,
+    pub branch: String,
+    /// Files with uncommitted changes.
+    pub dirty: u32,
+    /// Commits not on its base, and base commits it lacks.
+    pub ahead: u32,
+    pub behind: u32,
+    /// Files a merge into its base would conflict in now.
+    pub conflicts: Vec<String>,
+}
+
+/// A child session, briefly.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Child {
+    pub id: String,
+    pub agent: String,
+    pub intent: String,
+    pub status: Status,
+    pub worktree: Option<String>,
+    /// Commits on its worktree's branch not yet merged.
+    pub unmerged: Option<u32>,
+}
+
+/// The briefing of `agent`, in `session` when it has one.
+pub fn of(store: &mut Store, agent: &str, session: Option<&str>) -> Result<Briefing> {
+    let inbox = message::inbox(
+        store,
+        agent,
+        &InboxFilter {
+            unread_only: true,
+            limit: Some(NEWEST),
+            ..Default::default()
+        },
+    )?;
+    let newest: Vec<Header> = inbox.messages.iter().map(header).collect();
+    let mut briefing = Briefing {
+        agent: agent.to_string(),
+        session: None,
+        unread: inbox.unread,
+        newest,
+        worktree: None,
+        children: Vec::new(),
+        needs_you: Vec::new(),
+    };
+    if let Some(urgent) = inbox.messages.iter().find(|m| m.priority >= Priority::High) {
+        briefing.needs_you.push(format!(
+            "{} priority message {} from {}: read it (message_get)",
+            urgent.priority.as_str(),
+            urgent.id,
+            urgent.sender
+        ));
+    }
+    let Some(id) = session else {
+        return Ok(briefing);
+    };
+    let own = session::get(store, id)?;
+    let parent_agent = match &own.parent {
+        Some(p) => Some(session::get(store, p)?.agent),
+        None => None,
+    };
+    if let Some(w) = &own.worktree {
+        briefing.worktree = Some(worktree_state(store, &w.name)?);
+    }
+    let children = session::list(
+        store,
+        &Filter {
+            parent: Some(own.id.clone()),
+            limit: Some(session::MAX_LIST_LIMIT),
+            ..Default::default()
+        },
+    )?
+    .sessions;
+    for child in children {
+        if let Some(need) = need_of(&child) {
+            briefing.needs_you.push(need);
+        }
+        briefing.children.push(Child {
+            unmerged: child.work.as_ref().map(|w| w.unmerged),
+            worktree: child.worktree.as_ref().map(|w| w.name.clone()),
+            id: child.id,
+            agent: child.agent,
+            intent: child.intent,
+            status: child.status,
+        });
+    }
+    if let Some(w) = &briefing.worktree
+        && !w.conflicts.is_empty()
+    {
+        briefing.needs_you.push(format!(
+            "your worktree would conflict with its base in {}: worktree_sync to rebase",
+            w.conflicts.join(", ")
+        ));
+    }
+    briefing.session = Some(SessionBrief {
+        id: own.id,
+        intent: own.intent,
+        status: own.status,
+        parent: own.parent,
+        parent_agent,
+    });
+    Ok(briefing)
+}
+
+fn header(m: &message::Message) -> Header {
+    let body = m.body.as_deref().unwrap_or("(deleted)");
+    let mut preview: String = body.chars().take(PREVIEW_CHARS).collect();
+    if body.chars().count() > PREVIEW_CHARS {
+        preview.push('…');
+    }
+    Header {
+        id: m.id.clone(),
+        sender: m.sender.clone(),
+        subject: m.subject.clone(),
+        preview,
+        priority: m.priority,
+    }
+}
+
+/// What a child needs from its parent, if anything.
+fn need_of(child: &Session) -> Option<String> {
+    let who = format!("{} ({})", child.agent, child.id);
+    let unmerged = child.work.as_ref().map_or(0, |w| w.unmerged);
+    match (child.status, &child.worktree) {
+        (Status::Stale, _) => Some(format!(
+            "{who} is stale ({}): ask a human, or end it with session_end",
+            child.stale_reason.as_deref().unwrap_or("no heartbeat")
+        )),
+        (Status::Completed, Some(w)) if unmerged > 0 => Some(format!(
+            "{who} completed with {unmerged} unmerged commit(s): worktree_merge {{name: \"{}\"}}",
+            w.name
+        )),
+        (Status::Failed, _) => Some(format!(
+            "{who} failed: {}",
+            child.end_reason.as_deref().unwrap_or("no reason given")
+        )),
+        _ => None,
+    }
+}
+
+/// The live state of worktree `name`.
+fn worktree_state(store: &mut Store, name: &str) -> Result<WorktreeState> {
+    let status = worktree::status(store, name)?;
+    let conflicts = if status.exists {
+        worktree::base_conflicts(&status.worktree)?
+    } else {
+        Vec::new()
+    };
+    Ok(WorktreeState {
+        name: status.worktree.name,
+        path: status.worktree.path,
+        branch: status.worktree.branch,
+        dirty: status.dirty,
+        ahead: status.ahead,
+        behind: status.behind,
+        conflicts,
+    })
+}

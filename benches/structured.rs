@@ -41,14 +41,20 @@ fn git(dir: &Path, args: &[&str]) {
 #[derive(Default)]
 struct Meter {
     by_tool: BTreeMap<String, (u32, usize)>,
+    /// Every call and its structured result, in order (written out with `STRUCTURED_DUMP=FILE`,
+    /// to read the results as the model would).
+    transcript: Vec<String>,
 }
 
 impl Meter {
     async fn call(&mut self, agent: &AgentClient, tool: &str, args: Value) -> Value {
-        let outcome = agent.call(tool, args).await.expect("call");
+        let outcome = agent.call(tool, args.clone()).await.expect("call");
         assert!(!outcome.is_error, "{tool} failed: {}", outcome.text);
         let structured = outcome.structured.expect("structured content");
-        let size = serde_json::to_string(&structured).expect("encode").len();
+        let encoded = serde_json::to_string(&structured).expect("encode");
+        let size = encoded.len();
+        self.transcript
+            .push(format!("{tool} {args}\n  -> {encoded}"));
         let entry = self.by_tool.entry(tool.to_string()).or_default();
         entry.0 += 1;
         entry.1 += size;
@@ -238,6 +244,9 @@ fn main() {
         .map(|(t, (c, n))| (t.clone(), json!({"calls": c, "chars": n})))
         .collect();
     let out = json!({"workflow": {"calls": calls, "total_chars": meter.total(), "by_tool": by_tool}, "tool_list": list});
+    if let Some(dump) = std::env::var_os("STRUCTURED_DUMP") {
+        std::fs::write(&dump, meter.transcript.join("\n") + "\n").unwrap();
+    }
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("structured.json");
     std::fs::write(&path, serde_json::to_string_pretty(&out).unwrap() + "\n").unwrap();
     println!("written to {}", path.display());

@@ -51,20 +51,19 @@ impl Agent {
         Ok(out)
     }
 
-    /// Waits for the task message, marks it read and answers it; returns its seq.
-    async fn take_task(&self) -> Result<Value> {
+    /// Waits for the task message and answers it (which marks it read).
+    async fn take_task(&self) -> Result<()> {
         let got = self
             .call("message_wait", json!({"timeout_secs": 30}))
             .await?;
         let task = &got["messages"][0];
-        self.call("message_read", json!({"ids": [task["id"]]}))
-            .await?;
+        // Replying marks the task read.
         self.call(
             "message_reply",
             json!({"message": task["id"], "body": "On it."}),
         )
         .await?;
-        Ok(task["seq"].clone())
+        Ok(())
     }
 
     async fn stop(self) -> Result<()> {
@@ -106,7 +105,7 @@ fn summary(tool: &str, args: &Value, out: &Value) -> String {
                 " → {} to {}{}",
                 out["id"].as_str().unwrap_or("?"),
                 to.join(", "),
-                quote(out["body"].as_str())
+                quote(args["body"].as_str())
             )
         }
         "message_wait" if out["timed_out"] == true => " → timed out".into(),
@@ -155,7 +154,7 @@ fn summary(tool: &str, args: &Value, out: &Value) -> String {
         }
         "worktree_merge" => format!(
             " → {} merged into {} ({} files), backup {}",
-            out["branch"].as_str().unwrap_or("?"),
+            out["worktree"].as_str().unwrap_or("?"),
             out["into"].as_str().unwrap_or("?"),
             out["files"].as_array().map_or(0, Vec::len),
             out["backup"].as_str().unwrap_or("?")
@@ -167,13 +166,11 @@ fn summary(tool: &str, args: &Value, out: &Value) -> String {
             out["worktree"]["name"].as_str().unwrap_or("?"),
             quote(out["intent"].as_str())
         ),
-        "message_read" | "message_ack" => {
-            format!(
-                " → {} {}",
-                out["messages"][0]["id"].as_str().unwrap_or("?"),
-                out["messages"][0]["state"].as_str().unwrap_or("?")
-            )
-        }
+        "message_read" => format!(
+            " → {} {}",
+            out["marked"][0].as_str().unwrap_or("?"),
+            if args["ack"] == true { "acked" } else { "read" }
+        ),
         _ => {
             let session = out.get("session").unwrap_or(out);
             let id = session["id"].as_str().unwrap_or("?");
@@ -304,7 +301,7 @@ async fn script(repo: &Path) -> Result<()> {
     let form_dir = worktree_path(&form)?;
     let backend = Agent::start("backend", &api_dir, None).await?;
     let frontend = Agent::start("frontend", &form_dir, None).await?;
-    let backend_task = backend.take_task().await?;
+    backend.take_task().await?;
     backend.call("session_heartbeat", json!({})).await?;
     frontend.take_task().await?;
 
@@ -312,10 +309,7 @@ async fn script(repo: &Path) -> Result<()> {
     let question = frontend
         .call("message_send", json!({"to": ["lead"], "priority": "high", "body": "Should the form offer 'remember me'?"}))
         .await?;
-    let backend_waits = backend.call(
-        "message_wait",
-        json!({"from": "lead", "since": backend_task, "timeout_secs": 30}),
-    );
+    let backend_waits = backend.call("message_wait", json!({"from": "lead", "timeout_secs": 30}));
     let lead_answers = async {
         let asked = lead
             .call(
@@ -324,8 +318,6 @@ async fn script(repo: &Path) -> Result<()> {
             )
             .await?;
         let question_id = asked["messages"][0]["id"].clone();
-        lead.call("message_read", json!({"ids": [question_id]}))
-            .await?;
         lead.call(
             "message_reply",
             json!({"message": question_id, "body": "Yes: remember for 30 days."}),
@@ -342,11 +334,14 @@ async fn script(repo: &Path) -> Result<()> {
     let answer = frontend
         .call(
             "message_wait",
-            json!({"thread": question["thread"], "since": question["seq"], "timeout_secs": 30}),
+            json!({"thread": question["thread"], "timeout_secs": 30}),
         )
         .await?;
     frontend
-        .call("message_ack", json!({"ids": [answer["messages"][0]["id"]]}))
+        .call(
+            "message_read",
+            json!({"ids": [answer["messages"][0]["id"]], "ack": true}),
+        )
         .await?;
     backend
         .call(

@@ -19,7 +19,7 @@ async fn a_real_stdio_server_serves_a_client_and_records_its_pid() {
     let repo = Repo::new();
     let claude = repo.agent(&["--agent", "claude"]).await;
     assert!(claude.instructions().unwrap().contains("session_start"));
-    assert_eq!(claude.tools().await.unwrap().len(), 38);
+    assert_eq!(claude.tools().await.unwrap().len(), 37);
     let started = ok(
         &claude,
         "session_start",
@@ -259,7 +259,7 @@ fn the_demo_runs_real_agents_and_leaves_its_scratch_repository() {
         "message_send",
         "message_wait → woke for",
         "message_reply",
-        "message_ack",
+        "message_read",
         "session_end",
         "remember me",
         "in worktree",

@@ -25,12 +25,15 @@ pub struct Briefing {
     /// Unread messages for you.
     pub unread: u64,
     /// The newest unread messages, briefly (message_get or inbox_read for the rest).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub newest: Vec<Header>,
     /// Your session's worktree, live.
     pub worktree: Option<WorktreeState>,
     /// Your session's direct children (subtasks you spawned).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub children: Vec<Child>,
     /// What needs you now, most pressing first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub needs_you: Vec<String>,
 }
 
@@ -68,6 +71,7 @@ pub struct WorktreeState {
     pub ahead: u32,
     pub behind: u32,
     /// Files a merge into its base would conflict in now.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conflicts: Vec<String>,
 }
 

@@ -104,6 +104,46 @@ pub struct Reference {
     pub lines: Option<String>,
 }
 
+impl std::str::FromStr for Reference {
+    type Err = Error;
+
+    /// `file:PATH`, `file:PATH:12` or `file:PATH:12-40`, `commit:SHA`, `session:ID`,
+    /// `message:ID` (checked further when the message is sent).
+    fn from_str(text: &str) -> Result<Self> {
+        let bad = || {
+            Error::Invalid(format!(
+                "reference '{text}': write file:PATH[:12-40], commit:SHA, session:ID or message:ID"
+            ))
+        };
+        let (kind, rest) = text.trim().split_once(':').ok_or_else(bad)?;
+        let kind = match kind {
+            "file" => RefKind::File,
+            "commit" => RefKind::Commit,
+            "session" => RefKind::Session,
+            "message" => RefKind::Message,
+            _ => return Err(bad()),
+        };
+        let (target, lines) = match rest.rsplit_once(':') {
+            Some((path, lines))
+                if kind == RefKind::File
+                    && !lines.is_empty()
+                    && lines.chars().all(|c| c.is_ascii_digit() || c == '-') =>
+            {
+                (path, Some(lines.to_string()))
+            }
+            _ => (rest, None),
+        };
+        if target.trim().is_empty() {
+            return Err(bad());
+        }
+        Ok(Reference {
+            kind,
+            target: target.to_string(),
+            lines,
+        })
+    }
+}
+
 /// A recipient's progress with a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
@@ -1171,6 +1211,41 @@ mod tests {
             .iter()
             .map(|d| d.recipient.clone())
             .collect()
+    }
+
+    #[test]
+    fn references_parse_from_their_short_form() {
+        type Parsed<'a> = Option<(RefKind, &'a str, Option<&'a str>)>;
+        let cases: &[(&str, Parsed<'_>)] = &[
+            ("file:src/lib.rs", Some((RefKind::File, "src/lib.rs", None))),
+            (
+                "file:src/lib.rs:12-40",
+                Some((RefKind::File, "src/lib.rs", Some("12-40"))),
+            ),
+            (
+                "file:src/lib.rs:7",
+                Some((RefKind::File, "src/lib.rs", Some("7"))),
+            ),
+            ("commit:abc123", Some((RefKind::Commit, "abc123", None))),
+            (
+                "session:ses_01abc",
+                Some((RefKind::Session, "ses_01abc", None)),
+            ),
+            (
+                "message:msg_01abc",
+                Some((RefKind::Message, "msg_01abc", None)),
+            ),
+            ("src/lib.rs", None),
+            ("url:http://x", None),
+            ("file:", None),
+        ];
+        for (text, want) in cases {
+            let got = text.parse::<Reference>().ok();
+            let got = got
+                .as_ref()
+                .map(|r| (r.kind, r.target.as_str(), r.lines.as_deref()));
+            assert_eq!(got, *want, "{text}");
+        }
     }
 
     #[test]

@@ -22,6 +22,7 @@ mod resources;
 mod schema;
 mod server;
 mod tools;
+mod views;
 mod worktrees;
 
 pub use callers::Caller;

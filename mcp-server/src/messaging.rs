@@ -17,6 +17,7 @@ use switchboard_core::message::{
 use crate::reply::{Render, failure, reply};
 use crate::schema;
 use crate::server::{Counted, Identity, SwitchboardServer};
+use crate::views::{self, InboxView, SentView, ThreadView};
 
 /// Default and longest `message_wait`.
 const DEFAULT_WAIT_SECS: u64 = 60;
@@ -28,37 +29,43 @@ pub struct SendArgs {
     pub to: Vec<String>,
     /// Markdown, up to 64 KiB.
     pub body: String,
+    /// One line.
     pub subject: Option<String>,
     /// Default normal.
     pub priority: Option<Priority>,
-    /// Ask recipients to message_ack.
+    /// Ask recipients to acknowledge.
     pub ack_required: Option<bool>,
-    /// Files (target path, lines "12-40"), commits, sessions or messages.
-    pub refs: Option<Vec<Reference>>,
+    /// Pointers: file:PATH[:12-40], commit:SHA, session:ID, message:ID.
+    pub refs: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct ReplyArgs {
-    /// Message id to answer.
+    /// Message id.
     pub message: String,
+    /// Markdown.
     pub body: String,
-    /// Default: everyone else in the thread.
+    /// Default: the thread's other participants.
     pub to: Option<Vec<String>>,
+    /// One line.
     pub subject: Option<String>,
+    /// Default normal.
     pub priority: Option<Priority>,
+    /// Ask recipients to acknowledge.
     pub ack_required: Option<bool>,
-    pub refs: Option<Vec<Reference>>,
+    /// Pointers: file:PATH[:12-40], commit:SHA, session:ID, message:ID.
+    pub refs: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct InboxArgs {
+    /// Only unread.
     pub unread_only: Option<bool>,
+    /// Only from this sender.
     pub from: Option<String>,
+    /// Only this thread.
     pub thread: Option<String>,
-    pub min_priority: Option<Priority>,
-    /// Only messages with seq above this.
-    pub since: Option<i64>,
-    /// next_cursor of the previous page.
+    /// next_cursor of the last page.
     pub cursor: Option<String>,
     /// Default 20.
     pub limit: Option<u32>,
@@ -68,110 +75,138 @@ pub struct InboxArgs {
 pub struct IdsArgs {
     /// Message ids.
     pub ids: Vec<String>,
+    /// Acknowledge too (when the sender asked, ack_required).
+    pub ack: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct MessageArgs {
+    /// Message id.
     pub message: String,
-    /// Include earlier versions of an edited message.
+    /// Include earlier versions.
     pub history: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct EditArgs {
+    /// Message id.
     pub message: String,
+    /// New text.
     pub body: String,
+    /// New subject.
     pub subject: Option<String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct DeleteArgs {
+    /// Message id.
     pub message: String,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct ThreadArgs {
+    /// Thread id.
     pub thread: String,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct SentArgs {
-    /// Only messages with seq below this (paging).
+    /// Only seq below this (paging).
     pub before: Option<i64>,
+    /// Default 20.
     pub limit: Option<u32>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct SearchArgs {
-    /// Words to find (word* for prefixes).
+    /// Words (word* for prefixes).
     pub query: String,
+    /// Only from this sender.
     pub from: Option<String>,
+    /// Only this thread.
     pub thread: Option<String>,
-    pub min_priority: Option<Priority>,
-    pub unread_only: Option<bool>,
-    pub limit: Option<u32>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct WaitArgs {
+    /// Only from this sender.
     pub from: Option<String>,
+    /// Only this thread (e.g. an answer).
     pub thread: Option<String>,
+    /// This priority or higher.
     pub min_priority: Option<Priority>,
-    /// Ignore messages with seq up to this.
-    pub since: Option<i64>,
     /// Default 60, max 600.
     pub timeout_secs: Option<u64>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct GroupCreateArgs {
+    /// Group name.
     pub name: String,
     /// Agent names or role:<role>.
     pub members: Option<Vec<String>>,
+    /// What it is for.
     pub description: Option<String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct GroupUpdateArgs {
+    /// Group name.
     pub name: String,
     /// Agent names or role:<role>.
     pub add: Option<Vec<String>>,
+    /// Agent names or role:<role>.
     pub remove: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct GroupArgs {
+    /// Group name.
     pub name: String,
 }
 
-/// Messages, e.g. after marking them.
-#[derive(Debug, Serialize, Deserialize, JsonSchema)]
-pub struct Messages {
+/// Messages just marked read or acknowledged.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Marked {
+    /// The ids marked (in full).
+    pub marked: Vec<String>,
+    #[serde(skip)]
     pub messages: Vec<Message>,
+    /// Unread messages left in your inbox.
+    pub unread: u64,
 }
 
 /// One message and, on request, its earlier versions.
-#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct MessageDetail {
+    #[serde(serialize_with = "views::message")]
+    #[schemars(with = "views::MessageView")]
     pub message: Message,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub history: Vec<Version>,
 }
 
 /// What the caller sent, with each recipient's state.
-#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct SentList {
+    #[serde(serialize_with = "views::sent")]
+    #[schemars(with = "Vec<views::SentMessageView>")]
     pub sent: Vec<SentMessage>,
 }
 
 /// Search results.
-#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct Hits {
+    #[serde(serialize_with = "views::hits")]
+    #[schemars(with = "Vec<views::HitView>")]
     pub hits: Vec<Hit>,
 }
 
 /// What a wait returned: matching unread messages new to your session, or a timeout.
-#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct Waited {
+    #[serde(serialize_with = "views::messages")]
+    #[schemars(with = "Vec<views::MessageView>")]
     pub messages: Vec<Message>,
     /// Your other unread messages, not returned here (shown to you before, or not matching
     /// the filter): see inbox_read.
@@ -189,6 +224,11 @@ pub struct Waited {
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct Groups {
     pub groups: Vec<Group>,
+}
+
+/// References in their short form (`file:src/lib.rs:12-40`).
+fn parse_refs(refs: Option<Vec<String>>) -> Result<Vec<Reference>, switchboard_core::Error> {
+    refs.unwrap_or_default().iter().map(|r| r.parse()).collect()
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -212,9 +252,13 @@ impl Render for Message {
     }
 }
 
-impl Render for Messages {
+impl Render for Marked {
     fn render(&self) -> String {
-        switchboard_core::render::messages(&self.messages)
+        format!(
+            "{}\n{} unread left",
+            switchboard_core::render::messages(&self.messages),
+            self.unread
+        )
     }
 }
 
@@ -308,8 +352,11 @@ impl SwitchboardServer {
     async fn mark(&self, ids: Vec<String>, acked: bool) -> CallToolResult {
         self.run(move |st| {
             let me = viewer(&st.identity)?;
-            Ok(Messages {
-                messages: message::mark(&mut st.store, &me, &ids, acked)?,
+            let messages = message::mark(&mut st.store, &me, &ids, acked)?;
+            Ok(Marked {
+                marked: messages.iter().map(|m| m.id.clone()).collect(),
+                unread: message::unread(&mut st.store, &me)?,
+                messages,
             })
         })
         .await
@@ -318,65 +365,63 @@ impl SwitchboardServer {
 
 #[tool_router(router = message_tools, vis = "pub(crate)")]
 impl SwitchboardServer {
-    /// Send a message; starts a thread. Unknown recipients fail the whole send.
+    /// Send a message in a new thread. An unknown recipient fails the whole send.
     #[tool(
         input_schema = schema::input::<SendArgs>(),
-        output_schema = schema::output::<Message>(),
+        output_schema = schema::output::<SentView>(),
         annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = false)
     )]
     async fn message_send(&self, Args(args): Args<SendArgs>) -> CallToolResult {
-        self.run(move |st| {
+        self.run_lean::<SentView, _, _>(move |st| {
             let draft = Draft {
                 to: args.to,
                 subject: args.subject,
                 body: args.body,
                 priority: args.priority.unwrap_or_default(),
                 ack_required: args.ack_required.unwrap_or(false),
-                refs: args.refs.unwrap_or_default(),
+                refs: parse_refs(args.refs)?,
             };
             message::send(&mut st.store, &author(&st.identity)?, &draft)
         })
         .await
     }
 
-    /// Reply in a message's thread.
+    /// Reply in a message's thread (marks it read).
     #[tool(
         input_schema = schema::input::<ReplyArgs>(),
-        output_schema = schema::output::<Message>(),
+        output_schema = schema::output::<SentView>(),
         annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = false)
     )]
     async fn message_reply(&self, Args(args): Args<ReplyArgs>) -> CallToolResult {
-        self.run(move |st| {
+        self.run_lean::<SentView, _, _>(move |st| {
             let draft = Draft {
                 to: args.to.unwrap_or_default(),
                 subject: args.subject,
                 body: args.body,
                 priority: args.priority.unwrap_or_default(),
                 ack_required: args.ack_required.unwrap_or(false),
-                refs: args.refs.unwrap_or_default(),
+                refs: parse_refs(args.refs)?,
             };
             message::reply(&mut st.store, &author(&st.identity)?, &args.message, &draft)
         })
         .await
     }
 
-    /// Your inbox, unread first (does not mark read).
+    /// Your inbox, unread first. Does not mark read.
     #[tool(
         input_schema = schema::input::<InboxArgs>(),
-        output_schema = schema::output::<InboxPage>(),
+        output_schema = schema::output::<InboxView>(),
         annotations(read_only_hint = true, open_world_hint = false)
     )]
     async fn inbox_read(&self, Args(args): Args<InboxArgs>) -> CallToolResult {
-        self.run(move |st| {
+        self.run_lean::<InboxView, _, _>(move |st| {
             let filter = InboxFilter {
                 unread_only: args.unread_only.unwrap_or(false),
                 from: args.from,
                 thread: args.thread,
-                min_priority: args.min_priority,
-                since: args.since,
                 cursor: args.cursor,
                 limit: args.limit,
-                unseen_by: None,
+                ..Default::default()
             };
             let me = viewer(&st.identity)?;
             message::look(&mut st.store, &me, st.identity.session.as_deref(), &filter)
@@ -384,27 +429,17 @@ impl SwitchboardServer {
         .await
     }
 
-    /// Mark messages read.
+    /// Mark messages read (ack: true also acknowledges them).
     #[tool(
         input_schema = schema::input::<IdsArgs>(),
-        output_schema = schema::output::<Messages>(),
+        output_schema = schema::output::<Marked>(),
         annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
     )]
     async fn message_read(&self, Args(args): Args<IdsArgs>) -> CallToolResult {
-        self.mark(args.ids, false).await
+        self.mark(args.ids, args.ack.unwrap_or(false)).await
     }
 
-    /// Acknowledge messages (marks them read too).
-    #[tool(
-        input_schema = schema::input::<IdsArgs>(),
-        output_schema = schema::output::<Messages>(),
-        annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
-    )]
-    async fn message_ack(&self, Args(args): Args<IdsArgs>) -> CallToolResult {
-        self.mark(args.ids, true).await
-    }
-
-    /// Get one message you sent or received.
+    /// One message you sent or received.
     #[tool(
         input_schema = schema::input::<MessageArgs>(),
         output_schema = schema::output::<MessageDetail>(),
@@ -424,14 +459,14 @@ impl SwitchboardServer {
         .await
     }
 
-    /// Edit your own message (earlier versions are kept).
+    /// Edit your message (earlier versions are kept).
     #[tool(
         input_schema = schema::input::<EditArgs>(),
-        output_schema = schema::output::<Message>(),
+        output_schema = schema::output::<SentView>(),
         annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = false)
     )]
     async fn message_edit(&self, Args(args): Args<EditArgs>) -> CallToolResult {
-        self.run(move |st| {
+        self.run_lean::<SentView, _, _>(move |st| {
             message::edit(
                 &mut st.store,
                 &viewer(&st.identity)?,
@@ -443,29 +478,33 @@ impl SwitchboardServer {
         .await
     }
 
-    /// Delete your own message; recipients see a tombstone.
+    /// Delete your message; recipients see a tombstone.
     #[tool(
         input_schema = schema::input::<DeleteArgs>(),
-        output_schema = schema::output::<Message>(),
+        output_schema = schema::output::<SentView>(),
         annotations(read_only_hint = false, destructive_hint = true, idempotent_hint = false, open_world_hint = false)
     )]
     async fn message_delete(&self, Args(args): Args<DeleteArgs>) -> CallToolResult {
-        self.run(move |st| message::delete(&mut st.store, &viewer(&st.identity)?, &args.message))
-            .await
+        self.run_lean::<SentView, _, _>(move |st| {
+            message::delete(&mut st.store, &viewer(&st.identity)?, &args.message)
+        })
+        .await
     }
 
-    /// A thread's messages that you can see, in order.
+    /// A thread's messages you can see, in order.
     #[tool(
         input_schema = schema::input::<ThreadArgs>(),
-        output_schema = schema::output::<Thread>(),
+        output_schema = schema::output::<ThreadView>(),
         annotations(read_only_hint = true, open_world_hint = false)
     )]
     async fn thread_get(&self, Args(args): Args<ThreadArgs>) -> CallToolResult {
-        self.run(move |st| message::thread(&mut st.store, &viewer(&st.identity)?, &args.thread))
-            .await
+        self.run_lean::<ThreadView, _, _>(move |st| {
+            message::thread(&mut st.store, &viewer(&st.identity)?, &args.thread)
+        })
+        .await
     }
 
-    /// What you sent, newest first, with each recipient's state (delivered/read/acked).
+    /// What you sent, newest first, with each recipient's state.
     #[tool(
         input_schema = schema::input::<SentArgs>(),
         output_schema = schema::output::<SentList>(),
@@ -494,11 +533,8 @@ impl SwitchboardServer {
     async fn message_search(&self, Args(args): Args<SearchArgs>) -> CallToolResult {
         self.run(move |st| {
             let filter = InboxFilter {
-                unread_only: args.unread_only.unwrap_or(false),
                 from: args.from,
                 thread: args.thread,
-                min_priority: args.min_priority,
-                limit: args.limit,
                 ..Default::default()
             };
             Ok(Hits {
@@ -508,7 +544,7 @@ impl SwitchboardServer {
         .await
     }
 
-    /// Block until a message matching the filter arrives for you (returns at once if one is waiting). Returns each message once per session: unread messages you were already shown are counted in older_unread, not repeated.
+    /// Block until a message for you arrives (at once if one waits). Each message comes once per session.
     #[tool(
         input_schema = schema::input::<WaitArgs>(),
         output_schema = schema::output::<Waited>(),
@@ -529,7 +565,6 @@ impl SwitchboardServer {
             from: args.from,
             thread: args.thread,
             min_priority: args.min_priority,
-            since: args.since,
             ..Default::default()
         };
         let _counted = Counted::enter(&self.hub.waits);
@@ -576,7 +611,7 @@ impl SwitchboardServer {
         }
     }
 
-    /// Create a group (members: agent names or role:<role>), addressed as @name.
+    /// Create a group, addressed as @name.
     #[tool(
         input_schema = schema::input::<GroupCreateArgs>(),
         output_schema = schema::output::<Group>(),
@@ -616,7 +651,7 @@ impl SwitchboardServer {
         .await
     }
 
-    /// List groups and their members.
+    /// Groups and their members.
     #[tool(
         output_schema = schema::output::<Groups>(),
         annotations(read_only_hint = true, open_world_hint = false)

@@ -8,13 +8,13 @@ use crate::identity::Identity;
 
 /// The steps every agent receives.
 pub const INSTRUCTIONS: &str = "\
-Switchboard coordinates several coding agents working on one repository.
-1. Begin with session_start {intent: one sentence on what you will do}. In a session you already have, it continues that session. It answers like status.
-2. What now? status: your task, unread mail, your worktree, your subtasks and what needs you. Keep your intent current with session_update.
-3. Subtask for another agent: session_spawn (worktree: true gives it its own checkout). Alternative approach: session_fork. Who does what: session_list, session_tree; who edits a file: who_has.
-4. Talk: message_send (to agent names, human:<name>, @group, @role, @everyone), message_reply (marks the message read). To wait for an answer: message_wait (each message comes once). You are told when your subtasks end or have commits to merge.
-5. When done: session_end with status completed, failed or abandoned and a short reason.
-Ids accept any unique prefix; ids are time-ordered, so that is usually 10+ characters after the type prefix.";
+Switchboard coordinates several coding agents on one repository.
+1. Begin with session_start {intent}. In a session you already have (e.g. in a spawned worktree) it continues it.
+2. status answers \"what now?\": your task, unread mail, worktree, subtasks and what needs you.
+3. Subtask for another agent: session_spawn (worktree: true gives it a checkout). Other approach: session_fork.
+4. Talk: message_send (names, human:<name>, @group, @role, @everyone), message_reply (marks read), message_wait (each message once). You are told when subtasks end or have commits to merge.
+5. Done: session_end {status, reason}.
+Ids accept a unique prefix (usually 10+ characters).";
 
 /// The instructions for a server acting as `identity`: who it is, then [`INSTRUCTIONS`].
 /// `human` is the repository's person, when known.

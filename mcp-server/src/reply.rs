@@ -104,6 +104,8 @@ impl Render for Agent {
 /// Every registered participant.
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct AgentList {
+    #[serde(serialize_with = "crate::views::agents")]
+    #[schemars(with = "Vec<crate::views::AgentView>")]
     pub agents: Vec<Agent>,
 }
 

@@ -26,7 +26,7 @@ pub(crate) fn input<T: JsonSchema + 'static>() -> Arc<JsonObject> {
     let mut value = Value::Object(root);
     inline_refs(&mut value, &defs, 0);
     optional_not_null(&mut value);
-    strip_integer_formats(&mut value);
+    compact_input(&mut value);
     match value {
         Value::Object(map) => Arc::new(map),
         _ => schema,
@@ -56,8 +56,11 @@ fn inline_refs(schema: &mut Value, defs: &Map<String, Value>, depth: usize) {
     }
 }
 
-/// Drops `format: int32`-style annotations (noise to a model) at every depth.
-fn strip_integer_formats(schema: &mut Value) {
+/// What a model needs of a parameter schema and no more, at every depth: no
+/// `format: int32`-style annotations or `minimum: 0` (a bad value is refused with the
+/// parameter named), and a choice of documented constants (`oneOf: [{const}, …]`, from
+/// an enum with doc comments) as a plain `enum`.
+fn compact_input(schema: &mut Value) {
     let Value::Object(map) = schema else { return };
     if map
         .get("format")
@@ -66,7 +69,19 @@ fn strip_integer_formats(schema: &mut Value) {
     {
         map.remove("format");
     }
-    children(map).for_each(strip_integer_formats);
+    if map.get("minimum").and_then(Value::as_u64) == Some(0) {
+        map.remove("minimum");
+    }
+    let constants: Option<Vec<Value>> = map
+        .get("oneOf")
+        .and_then(Value::as_array)
+        .and_then(|options| options.iter().map(|o| o.get("const").cloned()).collect());
+    if let Some(constants) = constants {
+        map.remove("oneOf");
+        map.insert("type".into(), Value::String("string".into()));
+        map.insert("enum".into(), Value::Array(constants));
+    }
+    children(map).for_each(compact_input);
 }
 
 /// The `outputSchema` of `T`: what a result serialises to once its nulls are dropped
@@ -213,7 +228,7 @@ mod tests {
                 "properties": {
                     "name": {"type": "string", "description": "Needed."},
                     "colour": {"type": "string", "enum": ["Red", "Blue"], "description": "Maybe."},
-                    "limit": {"type": "integer", "minimum": 0}
+                    "limit": {"type": "integer"}
                 },
                 "required": ["name"]
             })

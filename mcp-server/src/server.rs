@@ -19,6 +19,7 @@ pub use crate::identity::Identity;
 use crate::live::Live;
 use crate::reply::{Render, reply};
 use crate::resources::Subscriptions;
+use crate::views::Lean;
 
 /// How often ordinary tool calls refresh the caller's last-seen time.
 const TOUCH_INTERVAL: Duration = Duration::from_secs(10);
@@ -223,6 +224,17 @@ impl SwitchboardServer {
         F: FnOnce(&mut State) -> Result<T, Error> + Send + 'static,
     {
         reply(self.blocking(op).await)
+    }
+
+    /// Runs `op` like [`Self::run`], answering with the lean view `V` of its result (see
+    /// [`crate::views`]).
+    pub(crate) async fn run_lean<V, T, F>(&self, op: F) -> CallToolResult
+    where
+        T: Render + Send + 'static,
+        V: Serialize + for<'a> From<&'a T> + Send + 'static,
+        F: FnOnce(&mut State) -> Result<T, Error> + Send + 'static,
+    {
+        reply(self.blocking(op).await.map(Lean::<T, V>::of))
     }
 }
 

@@ -7,46 +7,43 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use switchboard_core::agent::{self, Registration};
 use switchboard_core::briefing::{self, Briefing};
-use switchboard_core::session::{
-    self, Begin, Begun, EndStatus, Filter, NewSession, SessionUpdate, Status,
-};
+use switchboard_core::session::{self, Begin, Begun, EndStatus, Filter, NewSession, SessionUpdate};
 use switchboard_core::worktree;
 
 use crate::reply::{AgentList, Started, WhoAmI};
 use crate::schema;
 use crate::server::SwitchboardServer;
-use switchboard_core::agent::Agent;
-use switchboard_core::session::{Session, SessionPage, SessionTree};
+use crate::views::{AgentView, SessionChange, SessionView, SessionsView, TreeView};
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct RegisterArgs {
-    /// Default: you. Only humans register others.
+    /// Default: you (only humans register others).
     pub name: Option<String>,
-    /// Your role, e.g. reviewer: messages to @reviewer reach you.
+    /// e.g. reviewer: @reviewer reaches you.
     pub role: Option<String>,
-    /// What you do, for the others.
+    /// What you do.
     pub description: Option<String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct StartArgs {
-    /// What you will do, one sentence. Needed for a new session; in a session you already have, it updates the intent.
+    /// What you will do, one sentence (updates a session you have).
     pub intent: Option<String>,
-    /// Only to take a name other than the one this server gave you (see whoami).
+    /// Only to pick a name other than yours (whoami).
     pub agent: Option<String>,
-    /// Your role, e.g. reviewer (messages to @reviewer reach you).
+    /// e.g. reviewer: @reviewer reaches you.
     pub role: Option<String>,
-    /// Parent session of a new session (for a subtask you started yourself).
+    /// Parent of a new session.
     pub parent: Option<String>,
-    /// Join this existing session, e.g. one spawned for you.
+    /// Join this session, e.g. one spawned for you.
     pub session: Option<String>,
-    /// Start a new session even though you already have one (which ends as abandoned).
+    /// Start anew, abandoning the session you have.
     pub replace: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct SessionArg {
-    /// Session id or unique prefix. Default: yours.
+    /// Default: yours.
     pub session: Option<String>,
 }
 
@@ -54,7 +51,9 @@ pub struct SessionArg {
 pub struct UpdateArgs {
     /// Default: yours.
     pub session: Option<String>,
+    /// One sentence.
     pub intent: Option<String>,
+    /// e.g. reviewer.
     pub role: Option<String>,
 }
 
@@ -62,18 +61,19 @@ pub struct UpdateArgs {
 pub struct EndArgs {
     /// Default: yours.
     pub session: Option<String>,
-    /// Default: completed.
+    /// Default completed.
     pub status: Option<EndStatus>,
+    /// Why, briefly.
     pub reason: Option<String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct ListArgs {
+    /// Only this agent's.
     pub agent: Option<String>,
-    pub status: Option<Status>,
-    /// Only active, non-stale sessions.
+    /// Only live (active, not stale).
     pub live_only: Option<bool>,
-    /// Children of this session.
+    /// Only children of this session.
     pub parent: Option<String>,
     /// Default 50.
     pub limit: Option<u32>,
@@ -81,7 +81,7 @@ pub struct ListArgs {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct GetArgs {
-    /// Session id or unique prefix.
+    /// Session id or prefix.
     pub session: String,
 }
 
@@ -89,23 +89,21 @@ pub struct GetArgs {
 pub struct SpawnArgs {
     /// The subtask, one sentence.
     pub intent: String,
-    /// Who works it. Default: a new agent named after you (e.g. claude-m2p7); pass your name to work it yourself.
+    /// Who works it. Default: a new agent named after you.
     pub agent: Option<String>,
-    pub role: Option<String>,
-    /// Also create its own worktree (from your HEAD).
+    /// Give it a worktree (from your HEAD).
     pub worktree: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct ForkArgs {
-    /// The alternative approach, one sentence.
+    /// The approach, one sentence.
     pub intent: String,
     /// Session to fork. Default: yours.
     pub from: Option<String>,
-    /// Who works it. Default: a new agent named after you (e.g. claude-m2p7); pass your name to work it yourself.
+    /// Who works it. Default: a new agent named after you.
     pub agent: Option<String>,
-    pub role: Option<String>,
-    /// Also create its own worktree (from the source's HEAD).
+    /// Give it a worktree (from the source's HEAD).
     pub worktree: Option<bool>,
 }
 
@@ -113,22 +111,14 @@ pub struct ForkArgs {
 pub struct TreeArgs {
     /// Default: yours.
     pub session: Option<String>,
-    /// Levels up and down (default 32).
-    pub max_depth: Option<u32>,
 }
 
 /// A session created by `actor` for `agent` (default: a new instance named after the
 /// actor, e.g. `claude-m2p7`) to work; its process is unknown until that agent's server
 /// claims it.
-fn handed_over(
-    actor: &str,
-    agent: Option<String>,
-    role: Option<String>,
-    intent: String,
-) -> NewSession {
+fn handed_over(actor: &str, agent: Option<String>, intent: String) -> NewSession {
     NewSession {
         agent: agent.unwrap_or_else(|| agent::instance_name(actor)),
-        role,
         intent,
         ..Default::default()
     }
@@ -164,14 +154,14 @@ fn with_worktree(
 
 #[tool_router(router = session_tools, vis = "pub(crate)")]
 impl SwitchboardServer {
-    /// Register or update an agent (idempotent). session_start registers you automatically.
+    /// Set your role and description (session_start registers you).
     #[tool(
         input_schema = schema::input::<RegisterArgs>(),
-        output_schema = schema::output::<Agent>(),
+        output_schema = schema::output::<AgentView>(),
         annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
     )]
     async fn agent_register(&self, Args(args): Args<RegisterArgs>) -> CallToolResult {
-        self.run(move |st| {
+        self.run_lean::<AgentView, _, _>(move |st| {
             let actor = st.identity.agent()?.to_string();
             let reg = Registration {
                 name: args.name.unwrap_or_else(|| actor.clone()),
@@ -183,7 +173,7 @@ impl SwitchboardServer {
         .await
     }
 
-    /// List agents with role, last seen and live session count.
+    /// Agents with role, last seen and live sessions.
     #[tool(
         output_schema = schema::output::<AgentList>(),
         annotations(read_only_hint = true, open_world_hint = false)
@@ -197,7 +187,7 @@ impl SwitchboardServer {
         .await
     }
 
-    /// Call first. Starts your session, or continues the one you already have (a server started in a spawned worktree already has it), or joins one spawned for you (session).
+    /// Call first. Starts your session, continues the one you have (e.g. in a spawned worktree), or joins one (session).
     #[tool(
         input_schema = schema::input::<StartArgs>(),
         output_schema = schema::output::<Started>(),
@@ -231,7 +221,7 @@ impl SwitchboardServer {
         .await
     }
 
-    /// What now? Your session and task, unread mail (newest headers), your worktree's state, your children, and what needs you.
+    /// What now? Your task, unread mail, worktree state, subtasks and what needs you.
     #[tool(
         output_schema = schema::output::<Briefing>(),
         annotations(read_only_hint = true, open_world_hint = false)
@@ -244,14 +234,14 @@ impl SwitchboardServer {
         .await
     }
 
-    /// Record that the session is alive and working.
+    /// Say you are alive during long work (tool calls also do).
     #[tool(
         input_schema = schema::input::<SessionArg>(),
-        output_schema = schema::output::<Session>(),
+        output_schema = schema::output::<SessionChange>(),
         annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
     )]
     async fn session_heartbeat(&self, Args(args): Args<SessionArg>) -> CallToolResult {
-        self.run(move |st| {
+        self.run_lean::<SessionChange, _, _>(move |st| {
             let actor = st.identity.agent()?.to_string();
             let id = st.identity.session_or(args.session.as_deref())?.to_string();
             worktree::heartbeat(&mut st.store, &id, &actor, Some(&st.process))
@@ -259,14 +249,14 @@ impl SwitchboardServer {
         .await
     }
 
-    /// Change a session's intent and/or role.
+    /// Change a session's intent or role.
     #[tool(
         input_schema = schema::input::<UpdateArgs>(),
-        output_schema = schema::output::<Session>(),
+        output_schema = schema::output::<SessionChange>(),
         annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
     )]
     async fn session_update(&self, Args(args): Args<UpdateArgs>) -> CallToolResult {
-        self.run(move |st| {
+        self.run_lean::<SessionChange, _, _>(move |st| {
             let actor = st.identity.agent()?.to_string();
             let id = st.identity.session_or(args.session.as_deref())?.to_string();
             let change = SessionUpdate {
@@ -278,14 +268,14 @@ impl SwitchboardServer {
         .await
     }
 
-    /// End a session as completed, failed or abandoned, with a reason.
+    /// End a session: completed, failed or abandoned.
     #[tool(
         input_schema = schema::input::<EndArgs>(),
-        output_schema = schema::output::<Session>(),
+        output_schema = schema::output::<SessionChange>(),
         annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = false)
     )]
     async fn session_end(&self, Args(args): Args<EndArgs>) -> CallToolResult {
-        self.run(move |st| {
+        self.run_lean::<SessionChange, _, _>(move |st| {
             let actor = st.identity.agent()?.to_string();
             let id = st.identity.session_or(args.session.as_deref())?.to_string();
             let status = args.status.unwrap_or(EndStatus::Completed);
@@ -298,65 +288,65 @@ impl SwitchboardServer {
         .await
     }
 
-    /// List sessions, newest first. Status stale = active but its process is gone or silent.
+    /// Sessions, newest first. stale = its process is gone or silent.
     #[tool(
         input_schema = schema::input::<ListArgs>(),
-        output_schema = schema::output::<SessionPage>(),
+        output_schema = schema::output::<SessionsView>(),
         annotations(read_only_hint = true, open_world_hint = false)
     )]
     async fn session_list(&self, Args(args): Args<ListArgs>) -> CallToolResult {
-        self.run(move |st| {
+        self.run_lean::<SessionsView, _, _>(move |st| {
             let filter = Filter {
                 agent: args.agent,
-                status: args.status,
                 live_only: args.live_only.unwrap_or(false),
                 parent: args.parent,
                 limit: args.limit,
+                ..Default::default()
             };
             session::list(&mut st.store, &filter)
         })
         .await
     }
 
-    /// Get one session.
+    /// One session.
     #[tool(
         input_schema = schema::input::<GetArgs>(),
-        output_schema = schema::output::<Session>(),
+        output_schema = schema::output::<SessionView>(),
         annotations(read_only_hint = true, open_world_hint = false)
     )]
     async fn session_get(&self, Args(args): Args<GetArgs>) -> CallToolResult {
-        self.run(move |st| session::get(&mut st.store, &args.session))
+        self.run_lean::<SessionView, _, _>(move |st| session::get(&mut st.store, &args.session))
             .await
     }
 
-    /// Create a subtask: a child of your session for another agent. With worktree: true, an agent started in that worktree serves it; else it joins with session_start {session}.
+    /// Subtask for another agent, a child of your session. With worktree, an agent started there serves it; else it joins with session_start {session}.
     #[tool(
         input_schema = schema::input::<SpawnArgs>(),
-        output_schema = schema::output::<Session>(),
+        output_schema = schema::output::<SessionView>(),
         annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = false)
     )]
     async fn session_spawn(&self, Args(args): Args<SpawnArgs>) -> CallToolResult {
-        self.run(move |st| {
+        self.run_lean::<SessionView, _, _>(move |st| {
             let actor = st.identity.agent()?.to_string();
             let parent = st.identity.session()?.to_string();
-            let child = handed_over(&actor, args.agent, args.role, args.intent);
+            let child = handed_over(&actor, args.agent, args.intent);
             let child = session::spawn(&mut st.store, &parent, &child, &actor)?;
             with_worktree(st, &actor, child, None, args.worktree.unwrap_or(false))
         })
         .await
     }
 
-    /// Fork a session: a sibling trying an alternative approach from the same point.
+    /// Fork a session: a sibling trying another approach.
     #[tool(
         input_schema = schema::input::<ForkArgs>(),
-        output_schema = schema::output::<Session>(),
+        output_schema = schema::output::<SessionView>(),
         annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = false)
     )]
     async fn session_fork(&self, Args(args): Args<ForkArgs>) -> CallToolResult {
-        self.run(move |st| {
+        self.run_lean::<SessionView, _, _>(move |st| {
             let actor = st.identity.agent()?.to_string();
             let from = st.identity.session_or(args.from.as_deref())?.to_string();
-            let alt = handed_over(&actor, args.agent, args.role, args.intent);
+            let alt = handed_over(&actor, args.agent, args.intent);
             let alt = session::fork(&mut st.store, &from, &alt, &actor)?;
             let source = session::get(&mut st.store, &from)?;
             with_worktree(
@@ -370,21 +360,21 @@ impl SwitchboardServer {
         .await
     }
 
-    /// The whole genealogy (parents, children, forks) of a session.
+    /// Genealogy (parents, children, forks) of a session.
     #[tool(
         input_schema = schema::input::<TreeArgs>(),
-        output_schema = schema::output::<SessionTree>(),
+        output_schema = schema::output::<TreeView>(),
         annotations(read_only_hint = true, open_world_hint = false)
     )]
     async fn session_tree(&self, Args(args): Args<TreeArgs>) -> CallToolResult {
-        self.run(move |st| {
+        self.run_lean::<TreeView, _, _>(move |st| {
             let id = st.identity.session_or(args.session.as_deref())?.to_string();
-            session::tree(&mut st.store, &id, args.max_depth)
+            session::tree(&mut st.store, &id, None)
         })
         .await
     }
 
-    /// Who this server acts for: agent, session, state database.
+    /// Who this server acts for: agent, session, process, state file.
     #[tool(
         output_schema = schema::output::<WhoAmI>(),
         annotations(read_only_hint = true, open_world_hint = false)

@@ -16,77 +16,78 @@ use switchboard_core::{Error, render};
 use crate::reply::Render;
 use crate::schema;
 use crate::server::SwitchboardServer;
+use crate::views::{self, DiffView, MergeView};
 
 /// Sessions that ended longer ago than this are reported by worktree_prune by default.
 const DEFAULT_IDLE_DAYS: u64 = 7;
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct CreateArgs {
-    /// Folder name under the worktree root (letters, digits, - _ .).
+    /// Folder name (letters, digits, - _ .).
     pub name: String,
     /// Commit-ish to start from. Default: your HEAD.
     pub base: Option<String>,
-    /// Branch to create, or an existing one to check out. Default sb/<name>.
+    /// Branch to create or check out. Default sb/<name>.
     pub branch: Option<String>,
-    /// Session to bind. Default: yours.
-    pub session: Option<String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct SyncArgs {
-    /// Worktree name (see worktree_list). Default: yours.
+    /// Worktree (worktree_list). Default: yours.
     pub name: Option<String>,
-    /// On conflict, leave the rebase stopped in the worktree for you to resolve (the answer says how) instead of aborting.
+    /// On conflict, leave the rebase stopped for you to resolve.
     pub keep_conflict: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct DiffArgs {
-    /// Worktree name (see worktree_list). Default: yours.
+    /// Worktree (worktree_list). Default: yours.
     pub name: Option<String>,
-    /// Include the patch text (max 256 KiB).
+    /// Include the patch (max 256 KiB).
     pub patch: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct MergeArgs {
-    /// Worktree name (see worktree_list). Default: yours.
+    /// Worktree (worktree_list). Default: yours.
     pub name: Option<String>,
-    /// Target branch. Default: the branch it was made from.
+    /// Default: the branch it came from.
     pub into: Option<String>,
-    /// ff, merge (default) or squash.
+    /// Default merge.
     pub strategy: Option<Strategy>,
-    /// Commit message of a merge or squash.
+    /// Commit message.
     pub message: Option<String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct RemoveArgs {
-    /// Worktree name (see worktree_list). Default: yours.
+    /// Worktree (worktree_list). Default: yours.
     pub name: Option<String>,
-    /// Remove even with uncommitted or unmerged work (a backup ref is kept).
+    /// Remove anyway (backup kept).
     pub force: Option<bool>,
-    /// Also delete its branch (a backup ref is kept).
+    /// Delete its branch too (backup kept).
     pub delete_branch: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct PruneArgs {
-    /// Clean up for real (default: a dry-run listing).
+    /// Clean up (default: dry run).
     pub apply: Option<bool>,
-    /// Report worktrees of sessions ended this many days ago (default 7).
+    /// Ended this many days ago (default 7).
     pub ended_days: Option<u64>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct WhoHasArgs {
-    /// Repository-relative file path.
+    /// Repository-relative path.
     pub path: String,
 }
 
 /// Every worktree with live status.
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct WorktreeList {
+    #[serde(serialize_with = "views::worktrees")]
+    #[schemars(with = "Vec<views::WorktreeLine>")]
     pub worktrees: Vec<WorktreeStatus>,
 }
 
@@ -94,6 +95,8 @@ pub struct WorktreeList {
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct Holders {
     pub path: String,
+    #[serde(serialize_with = "views::holders")]
+    #[schemars(with = "Vec<views::HolderView>")]
     pub holders: Vec<Holder>,
 }
 
@@ -185,7 +188,7 @@ fn own_or(st: &mut crate::server::State, name: Option<String>) -> Result<String,
 
 #[tool_router(router = worktree_tools, vis = "pub(crate)")]
 impl SwitchboardServer {
-    /// Create an isolated worktree for a session (default: yours) from your HEAD; returns path, branch, base and ports.
+    /// Create a worktree (default: for your session) from your HEAD.
     #[tool(
         input_schema = schema::input::<CreateArgs>(),
         output_schema = schema::output::<Created>(),
@@ -198,14 +201,14 @@ impl SwitchboardServer {
                 name: args.name,
                 base: args.base,
                 branch: args.branch,
-                session: args.session.or_else(|| st.identity.session.clone()),
+                session: st.identity.session.clone(),
             };
             worktree::create(&mut st.store, &me, &st.checkout, &new)
         })
         .await
     }
 
-    /// Worktrees with live status: branch, ahead/behind base, dirty files, last commit, agent.
+    /// Worktrees with live status: branch, ahead/behind, dirty files, last commit, agent.
     #[tool(
         output_schema = schema::output::<WorktreeList>(),
         annotations(read_only_hint = true, open_world_hint = false)
@@ -219,28 +222,28 @@ impl SwitchboardServer {
         .await
     }
 
-    /// A worktree's changes against its base: files (+/-), uncommitted files, unmerged commits, optional patch.
+    /// A worktree's changes against its base: files, uncommitted, unmerged commits, optional patch.
     #[tool(
         input_schema = schema::input::<DiffArgs>(),
-        output_schema = schema::output::<WorktreeDiff>(),
+        output_schema = schema::output::<DiffView>(),
         annotations(read_only_hint = true, open_world_hint = false)
     )]
     async fn worktree_diff(&self, Args(args): Args<DiffArgs>) -> CallToolResult {
-        self.run(move |st| {
+        self.run_lean::<DiffView, _, _>(move |st| {
             let name = own_or(st, args.name)?;
             worktree::diff(&mut st.store, &name, args.patch.unwrap_or(false))
         })
         .await
     }
 
-    /// Merge a worktree's branch back. Refuses (changing nothing) on conflict or dirty target files; keeps a backup ref.
+    /// Merge a worktree's branch back; refuses (changing nothing) on conflict or dirty target files. Keeps a backup ref.
     #[tool(
         input_schema = schema::input::<MergeArgs>(),
-        output_schema = schema::output::<MergeOutcome>(),
+        output_schema = schema::output::<MergeView>(),
         annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = false)
     )]
     async fn worktree_merge(&self, Args(args): Args<MergeArgs>) -> CallToolResult {
-        self.run(move |st| {
+        self.run_lean::<MergeView, _, _>(move |st| {
             let me = actor(st)?;
             let name = own_or(st, args.name)?;
             let strategy = args.strategy.unwrap_or_default();
@@ -256,7 +259,7 @@ impl SwitchboardServer {
         .await
     }
 
-    /// Rebase a worktree's branch onto its base's tip; on conflict it aborts and changes nothing (or, with keep_conflict, stops there for you to resolve).
+    /// Rebase a worktree onto its base's tip; on conflict aborts, changing nothing (keep_conflict: stop there to resolve).
     #[tool(
         input_schema = schema::input::<SyncArgs>(),
         output_schema = schema::output::<SyncOutcome>(),
@@ -276,7 +279,7 @@ impl SwitchboardServer {
         .await
     }
 
-    /// Remove a worktree. Refuses uncommitted or unmerged work (listing it) unless force; force keeps a backup ref.
+    /// Remove a worktree; refuses uncommitted or unmerged work (listing it) unless force. Keeps a backup ref.
     #[tool(
         input_schema = schema::input::<RemoveArgs>(),
         output_schema = schema::output::<Removed>(),
@@ -297,7 +300,7 @@ impl SwitchboardServer {
         .await
     }
 
-    /// List (or with apply, clean) worktree entries whose folders are gone and worktrees of long-ended sessions.
+    /// List (apply: clean) worktrees whose folders are gone or whose sessions ended long ago.
     #[tool(
         input_schema = schema::input::<PruneArgs>(),
         output_schema = schema::output::<PruneReport>(),
@@ -320,7 +323,7 @@ impl SwitchboardServer {
         .await
     }
 
-    /// Conflict radar: overlapping changed files between worktrees (and each vs its base), and whether merges would conflict.
+    /// Conflict radar: overlapping changes between worktrees and bases, and which merges would conflict.
     #[tool(
         output_schema = schema::output::<ConflictReport>(),
         annotations(read_only_hint = true, open_world_hint = false)
@@ -329,7 +332,7 @@ impl SwitchboardServer {
         self.run(|st| worktree::conflicts(&mut st.store)).await
     }
 
-    /// Which live sessions are changing a file (from their heartbeats).
+    /// Who is changing a file now.
     #[tool(
         input_schema = schema::input::<WhoHasArgs>(),
         output_schema = schema::output::<Holders>(),

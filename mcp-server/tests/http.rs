@@ -261,7 +261,8 @@ async fn the_token_not_the_client_decides_who_is_calling() {
         json!({"to": ["claude"], "body": "note to self"}),
     )
     .await;
-    assert_eq!(sent["sender"], "claude");
+    let got = ok(&claude, "message_get", json!({"message": sent["id"]})).await;
+    assert_eq!(got["message"]["sender"], "claude");
 }
 
 #[tokio::test]

@@ -46,17 +46,21 @@ async fn send_reply_thread_inbox_read_ack_and_sent() {
         json!({
             "to": ["@reviewer"], "subject": "Review PR 12", "body": "Please look at `parser.rs`.",
             "priority": "high", "ack_required": true,
-            "refs": [{"kind": "file", "target": "src/parser.rs", "lines": "10-40"}]
+            "refs": ["file:src/parser.rs:10-40"]
         }),
     )
     .await;
-    assert_eq!(sent["sender"], "lead");
-    assert!(
-        sent["sender_session"].as_str().unwrap().starts_with("ses_"),
-        "the author's session is recorded"
-    );
+    // The answer says where it went; it does not echo what was just written.
     assert_eq!(sent["to"], json!(["@reviewer"]));
-    assert_eq!(sent["refs"][0]["lines"], "10-40");
+    assert!(
+        sent["thread"].as_str().unwrap().starts_with("thr_"),
+        "{sent}"
+    );
+    assert_eq!(sent.get("body"), None, "{sent}");
+    let got = ok(&lead, "message_get", json!({"message": sent["id"]})).await;
+    assert_eq!(got["message"]["sender"], "lead");
+    assert_eq!(got["message"]["refs"][0]["lines"], "10-40");
+    assert_eq!(got["message"]["ack_required"], true);
 
     let inbox = ok(&ann, "inbox_read", json!({})).await;
     assert_eq!(inbox["unread"], 1);
@@ -97,10 +101,17 @@ async fn send_reply_thread_inbox_read_ack_and_sent() {
         .collect();
     assert_eq!(bodies, ["Please look at `parser.rs`.", "Looks good."]);
 
+    // Ann replied, which read the message for her; bob acknowledges it.
     let read = ok(&ann, "message_read", json!({"ids": [sent["id"]]})).await;
-    assert_eq!(read["messages"][0]["state"], "read");
-    let acked = ok(&bob, "message_ack", json!({"ids": [sent["id"]]})).await;
-    assert_eq!(acked["messages"][0]["state"], "acked");
+    assert_eq!(read["marked"], json!([sent["id"]]));
+    assert_eq!(read["unread"], 0);
+    let acked = ok(
+        &bob,
+        "message_read",
+        json!({"ids": [sent["id"]], "ack": true}),
+    )
+    .await;
+    assert_eq!(acked["marked"], json!([sent["id"]]));
     let mine = ok(&lead, "message_sent", json!({})).await;
     let states: Vec<(String, String)> = mine["sent"][0]["deliveries"]
         .as_array()
@@ -120,7 +131,12 @@ async fn send_reply_thread_inbox_read_ack_and_sent() {
             ("bob".into(), "acked".into())
         ]
     );
-    let msg = refused(&lead, "message_ack", json!({"ids": [sent["id"]]})).await;
+    let msg = refused(
+        &lead,
+        "message_read",
+        json!({"ids": [sent["id"]], "ack": true}),
+    )
+    .await;
     assert!(msg.contains("not a recipient"), "{msg}");
 }
 
@@ -298,10 +314,7 @@ async fn wait_returns_at_once_for_unread_and_wakes_for_a_send_from_another_serve
     let waiting = tokio::spawn(async move {
         let started = Instant::now();
         let out = ann
-            .call_ok(
-                "message_wait",
-                json!({"since": early["seq"], "timeout_secs": 30}),
-            )
+            .call_ok("message_wait", json!({"timeout_secs": 30}))
             .await
             .unwrap();
         (out, started.elapsed(), ann)

@@ -21,7 +21,6 @@ async fn tool_list_schemas_and_annotations_snapshot() {
             "group_list",
             "group_update",
             "inbox_read",
-            "message_ack",
             "message_delete",
             "message_edit",
             "message_get",
@@ -94,15 +93,18 @@ async fn tool_list_schemas_and_annotations_snapshot() {
     );
     let listed = serde_json::to_value(&tools).unwrap();
     insta::assert_json_snapshot!("tool_list", listed);
-    let context = switchboard_mcp::reference::context_size();
+    // What the model is shown: names, descriptions and input schemas of every tool, and
+    // the server's instructions (here for an instance with a name of its own).
+    let instructions = client.instructions().unwrap();
+    let context = switchboard_mcp::reference::context_size() + instructions.len();
     let whole = switchboard_mcp::reference::tool_list_size();
     println!(
-        "tool list: {context} characters of names, descriptions and input schemas \
-         (budget for the finished product: 15000); {whole} with output schemas and annotations"
+        "model-facing tool list: {context} characters (budget 12000); \
+         {whole} for the whole tools/list with output schemas and annotations"
     );
     assert!(
-        context < 15_000,
-        "the tools cost {context} characters of agent context"
+        context < 12_000,
+        "the tools and instructions cost {context} characters of agent context"
     );
     assert!(client.instructions().unwrap().contains("session_start"));
 }
@@ -157,7 +159,7 @@ async fn session_start_returns_identity_and_session_and_sets_whoami() {
     .await;
     assert_eq!(started["agent"], "claude");
     assert_eq!(started["unread"], 0);
-    assert_eq!(started["children"], json!([]));
+    assert_eq!(started.get("children"), None, "no subtasks: left out");
     let session = &started["session"];
     assert!(session["id"].as_str().unwrap().starts_with("ses_"));
     assert_eq!(session["status"], "active");
@@ -281,7 +283,7 @@ async fn heartbeat_update_get_list_and_end() {
     ok(&other, "session_start", json!({"intent": "other work"})).await;
     let all = ok(&client, "session_list", json!({})).await;
     assert_eq!(all["sessions"].as_array().unwrap().len(), 2);
-    assert_eq!(all["truncated"], false);
+    assert_eq!(all.get("truncated"), None, "false is left out");
     let mine = ok(&client, "session_list", json!({"agent": "claude"})).await;
     assert_eq!(mine["sessions"][0]["id"], id.as_str());
     let prefix = &id[..8];
@@ -298,15 +300,15 @@ async fn heartbeat_update_get_list_and_end() {
         (ended["status"].as_str(), ended["end_reason"].as_str()),
         (Some("failed"), Some("blocked on review"))
     );
-    assert!(ended["ended_at"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(ended.get("ended_at"), None, "times only where they matter");
     let who = ok(&client, "whoami", json!({})).await;
     assert_eq!(who["session"], Value::Null, "ending your session clears it");
     let msg = refused(&client, "session_end", json!({"session": id})).await;
     assert!(msg.contains("already ended (failed"), "{msg}");
     let live = ok(&client, "session_list", json!({"live_only": true})).await;
     assert_eq!(live["sessions"].as_array().unwrap().len(), 1);
-    let failed = ok(&client, "session_list", json!({"status": "failed"})).await;
-    assert_eq!(failed["sessions"][0]["id"], id.as_str());
+    let got = ok(&client, "session_get", json!({"session": id})).await;
+    assert_eq!(got["status"], "failed");
 }
 
 #[tokio::test]
@@ -476,10 +478,11 @@ fn input_schemas_have_no_unresolved_references() {
         .into_iter()
         .find(|t| t.name == "message_send")
         .unwrap();
-    let reference = &send.input_schema["properties"]["refs"]["items"];
-    assert_eq!(
-        reference["properties"]["kind"]["enum"][0], "file",
-        "{reference}"
+    let refs = &send.input_schema["properties"]["refs"];
+    assert_eq!(refs["items"]["type"], "string", "{refs}");
+    assert!(
+        refs["description"].as_str().unwrap().contains("file:PATH"),
+        "{refs}"
     );
 }
 

@@ -264,6 +264,13 @@ async fn a_token_changes_only_its_own_agents_things() {
         .unwrap();
     let started = ok(&alpha, "session_start", json!({"intent": "mine"})).await;
     let id = started["session"]["id"].clone();
+    ok(&alpha, "worktree_create", json!({"name": "aw"})).await;
+    ok(
+        &alpha,
+        "group_create",
+        json!({"name": "team", "members": ["alpha"]}),
+    )
+    .await;
     for (tool, args) in [
         ("session_end", json!({"session": id})),
         ("session_update", json!({"session": id, "intent": "taken"})),
@@ -271,11 +278,15 @@ async fn a_token_changes_only_its_own_agents_things() {
             "agent_register",
             json!({"name": "alpha", "role": "reviewer"}),
         ),
+        ("worktree_merge", json!({"name": "aw"})),
+        ("worktree_remove", json!({"name": "aw", "force": true})),
+        ("group_update", json!({"name": "team", "remove": ["alpha"]})),
+        ("group_delete", json!({"name": "team"})),
     ] {
         let out = beta.call(tool, args).await.unwrap();
         assert!(out.is_error, "{tool} by beta should be refused");
         assert!(
-            out.text.contains("you ('beta') may not"),
+            out.text.contains("you ('beta') may"),
             "{tool}: {}",
             out.text
         );
@@ -283,4 +294,6 @@ async fn a_token_changes_only_its_own_agents_things() {
     let session = ok(&alpha, "session_get", json!({"session": id})).await;
     assert_eq!(session["status"], "active");
     assert_eq!(session["intent"], "mine");
+    let worktrees = ok(&alpha, "worktree_list", json!({})).await;
+    assert_eq!(worktrees["worktrees"][0]["name"], "aw", "still there");
 }

@@ -17,6 +17,7 @@ pub mod group;
 pub mod id;
 pub mod location;
 pub mod message;
+mod page;
 pub mod permission;
 pub mod process;
 pub mod render;

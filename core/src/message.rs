@@ -703,7 +703,7 @@ impl Cursor {
 
 /// Lists `viewer`'s inbox without changing anything (a peek).
 pub fn inbox(store: &mut Store, viewer: &str, filter: &InboxFilter) -> Result<InboxPage> {
-    let limit = filter.limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE) as usize;
+    let limit = crate::page::size(filter.limit, DEFAULT_PAGE, MAX_PAGE)? as usize;
     let start = filter.cursor.as_deref().map(Cursor::parse).transpose()?;
     if let Some(from) = &filter.from {
         agent::validate_name(from)?;
@@ -961,7 +961,7 @@ pub fn sent(
     before: Option<i64>,
     limit: Option<u32>,
 ) -> Result<Vec<SentMessage>> {
-    let limit = limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
+    let limit = crate::page::size(limit, DEFAULT_PAGE, MAX_PAGE)?;
     store.read(|tx| {
         let messages: Vec<Message> = tx
             .prepare_cached(&format!(
@@ -1130,7 +1130,7 @@ pub fn search(
     filter: &InboxFilter,
 ) -> Result<Vec<Hit>> {
     let query = fts_query(text)?;
-    let limit = filter.limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
+    let limit = crate::page::size(filter.limit, DEFAULT_PAGE, MAX_PAGE)?;
     store.read(|tx| {
         let thread = filter.thread.as_deref().map(|t| id::resolve(tx, IdKind::Thread, t)).transpose()?;
         let sql = format!(

@@ -958,10 +958,7 @@ pub fn list(store: &mut Store, filter: &Filter) -> Result<SessionPage> {
     if let Some(agent) = &filter.agent {
         agent::validate_name(agent)?;
     }
-    let limit = filter
-        .limit
-        .unwrap_or(DEFAULT_LIST_LIMIT)
-        .clamp(1, MAX_LIST_LIMIT);
+    let limit = crate::page::size(filter.limit, DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT)?;
     let cutoff = store.stale_cutoff();
     store.read(|tx| {
         let mut conditions = Vec::new();
@@ -1041,9 +1038,7 @@ pub struct SessionTree {
 /// for a fork without parent), then down through children and forks, at most
 /// `max_depth` levels each way.
 pub fn tree(store: &mut Store, id_or_prefix: &str, max_depth: Option<u32>) -> Result<SessionTree> {
-    let depth = max_depth
-        .unwrap_or(DEFAULT_TREE_DEPTH)
-        .clamp(1, MAX_TREE_DEPTH);
+    let depth = crate::page::size(max_depth, DEFAULT_TREE_DEPTH, MAX_TREE_DEPTH)?;
     let cutoff = store.stale_cutoff();
     store.read(|tx| {
         let focus = id::resolve(tx, IdKind::Session, id_or_prefix)?;

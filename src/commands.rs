@@ -139,13 +139,15 @@ pub fn mcp(global: &Global, args: McpArgs) -> Result<()> {
     // The repository's human and a named agent are present from the start, so others
     // can already message them.
     let here = std::env::current_dir()?;
-    let names = [agent::local_human(&here).ok(), args.agent.clone()];
-    for name in names.into_iter().flatten() {
+    if let Err(e) = agent::register_local_human(&mut store, &here) {
+        tracing::warn!(error = %e, "the repository's human is not registered");
+    }
+    if let Some(name) = &args.agent {
         let registration = agent::Registration {
             name: name.clone(),
             ..Default::default()
         };
-        agent::register(&mut store, &name, &registration)?;
+        agent::register(&mut store, name, &registration)?;
     }
     // Started inside a worktree bound to a session: serve that session (unless told
     // otherwise, or the session belongs to another agent).

@@ -280,13 +280,13 @@ async fn script(repo: &Path) -> Result<()> {
     let api = lead
         .call(
             "session_spawn",
-            json!({"agent": "backend", "intent": "Build the login API", "role": "backend", "worktree": true}),
+            json!({"agent": "backend", "intent": "Build the login API", "worktree": true}),
         )
         .await?;
     let form = lead
         .call(
             "session_spawn",
-            json!({"agent": "frontend", "intent": "Build the login form", "role": "frontend", "worktree": true}),
+            json!({"agent": "frontend", "intent": "Build the login form", "worktree": true}),
         )
         .await?;
     lead.call("message_send", json!({"to": ["backend"], "subject": "Your task", "body": "Build POST /login, rate-limited."}))
@@ -314,10 +314,16 @@ async fn script(repo: &Path) -> Result<()> {
         let asked = lead
             .call(
                 "message_wait",
-                json!({"from": "frontend", "min_priority": "high", "timeout_secs": 30}),
+                json!({"from": "frontend", "timeout_secs": 30}),
             )
             .await?;
-        let question_id = asked["messages"][0]["id"].clone();
+        // The wait hands over everything new from the frontend, once: its "On it." and
+        // the urgent question.
+        let question_id = asked["messages"]
+            .as_array()
+            .and_then(|all| all.iter().find(|m| m["priority"] == "high"))
+            .map(|m| m["id"].clone())
+            .ok_or_else(|| anyhow!("the frontend's question did not arrive: {asked}"))?;
         lead.call(
             "message_reply",
             json!({"message": question_id, "body": "Yes: remember for 30 days."}),

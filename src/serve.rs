@@ -182,6 +182,12 @@ pub fn serve(global: &Global, args: ServeArgs) -> Result<()> {
         checkout: std::env::current_dir()?,
         conformance_fixtures: args.conformance_fixtures,
     };
+    // The repository's human can be messaged from the start.
+    let mut store = switchboard_core::Store::open(&options.db, options.settings.clone())?;
+    if let Err(e) = switchboard_core::agent::register_local_human(&mut store, &options.checkout) {
+        tracing::warn!(error = %e, "the repository's human is not registered");
+    }
+    drop(store);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

@@ -66,6 +66,12 @@ async fn workers_started_in_their_worktrees_keep_the_genealogy() {
                 && instructions.contains(&path.display().to_string()),
             "{instructions}"
         );
+        // What the model is shown stays within budget for a bound worker too.
+        let shown = switchboard_mcp::reference::context_size() + instructions.len();
+        assert!(
+            shown < 12_000,
+            "{shown} characters of tools and instructions"
+        );
         // Step 1 of the playbook, literally.
         let begun = ok(&worker, "session_start", json!({"intent": task})).await;
         assert_eq!(text(&begun, "/session/id"), id, "joined, not replaced");
@@ -356,6 +362,12 @@ async fn the_parent_is_told_when_a_child_is_ready_refused_or_ends() {
         "{notice}"
     );
 
+    // A second commit is no news: the parent was told once.
+    std::fs::write(path.join("more.txt"), "more\n").unwrap();
+    git_in(&path, &["add", "more.txt"]);
+    git_in(&path, &["commit", "-q", "-m", "more"]);
+    ok(&worker, "session_heartbeat", json!({})).await;
+
     // The main checkout moves on in a conflicting way; the worker's merge is refused.
     std::fs::write(repo.path.join("shared.txt"), "lead\n").unwrap();
     repo.git(&["commit", "-q", "-am", "lead change"]);
@@ -369,6 +381,11 @@ async fn the_parent_is_told_when_a_child_is_ready_refused_or_ends() {
         out.text
     );
     let refused = ok(&lead, "message_wait", json!({"timeout_secs": 5})).await;
+    assert_eq!(
+        refused["messages"].as_array().unwrap().len(),
+        1,
+        "{refused}"
+    );
     let notice = &refused["messages"][0];
     assert!(
         text(notice, "/subject").contains("refused") && notice["priority"] == "high",
@@ -406,7 +423,7 @@ async fn the_parent_is_told_when_a_child_is_ready_refused_or_ends() {
     assert!(
         needs
             .iter()
-            .any(|n| n.contains("completed with 1 unmerged commit(s): worktree_merge")),
+            .any(|n| n.contains("completed with 2 unmerged commit(s): worktree_merge")),
         "{status}"
     );
 }

@@ -101,6 +101,19 @@ pub fn instance_name(client: &str) -> String {
     format!("{}-{suffix}", product_of(client))
 }
 
+/// An [`instance_name`] for `client` that no participant has yet (a few tries; the
+/// suffix makes a clash rare in the first place).
+pub fn free_instance_name(store: &mut Store, client: &str) -> String {
+    let mut name = instance_name(client);
+    for _ in 0..8 {
+        if get(store, &name).is_err() {
+            break;
+        }
+        name = instance_name(client);
+    }
+    name
+}
+
 /// The short product name of an MCP client or agent name: `claude-code` → `claude`,
 /// `codex-mcp-client` → `codex`, `Visual Studio Code` → `copilot`, `claude-k3f9` →
 /// `claude`; otherwise the client's first word, else `agent`.
@@ -177,6 +190,18 @@ pub fn local_human(dir: &std::path::Path) -> Result<String> {
         .or_else(|| std::env::var("USER").ok())
         .unwrap_or_else(|| "local".into());
     human_name(&name)
+}
+
+/// Registers the repository's person as seen from `dir` (see [`local_human`]), so agents
+/// can message them before they ever use the CLI; returns their name.
+pub fn register_local_human(store: &mut Store, dir: &std::path::Path) -> Result<String> {
+    let name = local_human(dir)?;
+    let registration = Registration {
+        name: name.clone(),
+        ..Default::default()
+    };
+    register(store, &name, &registration)?;
+    Ok(name)
 }
 
 /// What `register` records. `None` fields keep their current value.
@@ -325,11 +350,13 @@ pub(crate) fn with_role(conn: &Connection, role: &str) -> Result<Vec<String>> {
     Ok(names)
 }
 
-/// Every registered participant's name.
+/// Every registered participant's name (not [`SYSTEM`]), most recently seen first.
 pub(crate) fn all_names(conn: &Connection) -> Result<Vec<String>> {
     let names = conn
-        .prepare_cached("SELECT name FROM agents WHERE name <> 'switchboard' ORDER BY name")?
-        .query_map([], |r| r.get(0))?
+        .prepare_cached(
+            "SELECT name FROM agents WHERE name <> ?1 ORDER BY last_seen_at DESC, name",
+        )?
+        .query_map([SYSTEM], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
     Ok(names)
 }
@@ -346,10 +373,13 @@ pub fn list(store: &mut Store) -> Result<Vec<Agent>> {
     let cutoff = store.stale_cutoff();
     store.read(|tx| {
         let mut stmt = tx.prepare_cached(&select_sql(
-            "WHERE a.name <> 'switchboard' ORDER BY a.last_seen_at DESC, a.name",
+            "WHERE a.name <> :system ORDER BY a.last_seen_at DESC, a.name",
         ))?;
         let agents = stmt
-            .query_map(named_params! {":cutoff": cutoff.millis()}, from_row)?
+            .query_map(
+                named_params! {":cutoff": cutoff.millis(), ":system": SYSTEM},
+                from_row,
+            )?
             .collect::<rusqlite::Result<_>>()?;
         Ok(agents)
     })

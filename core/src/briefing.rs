@@ -1,6 +1,6 @@
 //! "What now?" in one answer: an agent's session and task, its unread mail, its
 //! worktree's state, its children's states, and what needs it. `status` and
-//! `session_start` answer with it; so will the session-start hooks.
+//! `session_start` answer with it.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -137,11 +137,19 @@ pub fn of(store: &mut Store, agent: &str, session: Option<&str>) -> Result<Brief
     )?
     .sessions;
     for child in children {
-        if let Some(need) = need_of(&child) {
+        // Live, not as of its last heartbeat: after a merge, nothing is left to merge.
+        let unmerged = match &child.worktree {
+            Some(w) => worktree::status(store, &w.name)
+                .ok()
+                .filter(|s| s.exists)
+                .map(|s| s.ahead),
+            None => None,
+        };
+        if let Some(need) = need_of(&child, unmerged) {
             briefing.needs_you.push(need);
         }
         briefing.children.push(Child {
-            unmerged: child.work.as_ref().map(|w| w.unmerged),
+            unmerged,
             worktree: child.worktree.as_ref().map(|w| w.name.clone()),
             id: child.id,
             agent: child.agent,
@@ -182,11 +190,13 @@ fn header(m: &message::Message) -> Header {
     }
 }
 
-/// What a child needs from its parent, if anything.
-fn need_of(child: &Session) -> Option<String> {
+/// What a child needs from its parent, if anything, given how many commits of its
+/// worktree (if it still has one) are not merged yet.
+fn need_of(child: &Session, unmerged: Option<u32>) -> Option<String> {
     let who = format!("{} ({})", child.agent, child.id);
-    let unmerged = child.work.as_ref().map_or(0, |w| w.unmerged);
-    match (child.status, &child.worktree) {
+    let worktree = child.worktree.as_ref().filter(|_| unmerged.is_some());
+    let unmerged = unmerged.unwrap_or(0);
+    match (child.status, worktree) {
         (Status::Stale, _) => Some(format!(
             "{who} is stale ({}): ask a human, or end it with session_end",
             child.stale_reason.as_deref().unwrap_or("no heartbeat")
@@ -195,9 +205,10 @@ fn need_of(child: &Session) -> Option<String> {
             "{who} completed with {unmerged} unmerged commit(s): worktree_merge {{name: \"{}\"}}",
             w.name
         )),
-        (Status::Failed, _) => Some(format!(
-            "{who} failed: {}",
-            child.end_reason.as_deref().unwrap_or("no reason given")
+        (Status::Failed, Some(w)) => Some(format!(
+            "{who} failed ({}): look at worktree {} and remove it (worktree_remove) when done",
+            child.end_reason.as_deref().unwrap_or("no reason given"),
+            w.name
         )),
         _ => None,
     }

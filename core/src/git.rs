@@ -47,6 +47,24 @@ pub(crate) fn run_code(dir: &Path, args: &[&str]) -> Result<(Option<i32>, String
     ))
 }
 
+/// Runs git like [`run`] with extra environment variables (e.g. a private
+/// `GIT_INDEX_FILE`).
+pub(crate) fn run_env(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Result<String> {
+    let mut cmd = command(dir, args);
+    cmd.envs(env.iter().copied());
+    let output = cmd
+        .output()
+        .map_err(|e| Error::io("cannot run git (is it installed and on PATH?)", e))?;
+    if output.status.success() {
+        return Ok(String::from_utf8_lossy(&output.stdout).into_owned());
+    }
+    Err(Error::Git(format!(
+        "git {} failed: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&output.stderr).trim()
+    )))
+}
+
 fn command(dir: &Path, args: &[&str]) -> Command {
     let mut cmd = Command::new("git");
     cmd.args(args)

@@ -104,6 +104,23 @@ pub struct Reference {
     pub lines: Option<String>,
 }
 
+impl std::fmt::Display for Reference {
+    /// The short form [`Reference::from_str`] reads: `file:src/lib.rs:12-40`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = match self.kind {
+            RefKind::File => "file",
+            RefKind::Commit => "commit",
+            RefKind::Session => "session",
+            RefKind::Message => "message",
+        };
+        write!(f, "{kind}:{}", self.target)?;
+        if let Some(lines) = &self.lines {
+            write!(f, ":{lines}")?;
+        }
+        Ok(())
+    }
+}
+
 impl std::str::FromStr for Reference {
     type Err = Error;
 
@@ -432,11 +449,11 @@ fn known_addresses(conn: &Connection) -> Result<String> {
 fn participants(conn: &Connection, thread: &str) -> Result<Vec<String>> {
     let names = conn
         .prepare_cached(
-            "SELECT author FROM messages WHERE thread_id = ?1 AND author <> 'switchboard'
+            "SELECT author FROM messages WHERE thread_id = ?1 AND author <> ?2
              UNION SELECT d.recipient FROM deliveries d JOIN messages m ON m.seq = d.message_seq WHERE m.thread_id = ?1
              ORDER BY 1",
         )?
-        .query_map([thread], |r| r.get(0))?
+        .query_map([thread, agent::SYSTEM], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
     Ok(names)
 }
@@ -572,6 +589,13 @@ pub fn reply(
                 .into_iter()
                 .filter(|p| *p != author.agent)
                 .collect();
+            if everyone.is_empty() && original.sender == agent::SYSTEM {
+                return Err(Error::Invalid(format!(
+                    "{} is a notice from switchboard, which reads no replies: message the agent it \
+                     is about (see its refs) with message_send",
+                    original.id
+                )));
+            }
             if everyone.is_empty() {
                 return Err(Error::Invalid(
                     "this thread has no other participants: give recipients".into(),
@@ -651,8 +675,6 @@ pub struct InboxFilter {
     /// A thread id or prefix.
     pub thread: Option<String>,
     pub min_priority: Option<Priority>,
-    /// Only messages with `seq` greater than this.
-    pub since: Option<i64>,
     /// Continue after a previous page (its `next_cursor`).
     pub cursor: Option<String>,
     pub limit: Option<u32>,
@@ -703,51 +725,62 @@ impl Cursor {
 
 /// Lists `viewer`'s inbox without changing anything (a peek).
 pub fn inbox(store: &mut Store, viewer: &str, filter: &InboxFilter) -> Result<InboxPage> {
-    let limit = crate::page::size(filter.limit, DEFAULT_PAGE, MAX_PAGE)? as usize;
-    let start = filter.cursor.as_deref().map(Cursor::parse).transpose()?;
-    if let Some(from) = &filter.from {
+    check_filter(filter)?;
+    store.read(|tx| inbox_in(tx, viewer, filter))
+}
+
+/// Refuses a filter that cannot match: a bad page size, cursor or sender name.
+fn check_filter(filter: &InboxFilter) -> Result<()> {
+    crate::page::size(filter.limit, DEFAULT_PAGE, MAX_PAGE, "limit")?;
+    filter.cursor.as_deref().map(Cursor::parse).transpose()?;
+    if let Some(from) = filter.from.as_deref().filter(|f| *f != agent::SYSTEM) {
         agent::validate_name(from)?;
     }
-    store.read(|tx| {
-        let thread = filter
-            .thread
-            .as_deref()
-            .map(|t| id::resolve(tx, IdKind::Thread, t))
-            .transpose()?;
-        let mut messages = Vec::new();
-        let mut next = None;
-        let parts: &[bool] = if filter.unread_only {
-            &[true]
-        } else {
-            &[true, false]
+    Ok(())
+}
+
+/// [`inbox`] inside a transaction, for a filter [`check_filter`] accepted.
+fn inbox_in(tx: &Connection, viewer: &str, filter: &InboxFilter) -> Result<InboxPage> {
+    let limit = crate::page::size(filter.limit, DEFAULT_PAGE, MAX_PAGE, "limit")? as usize;
+    let start = filter.cursor.as_deref().map(Cursor::parse).transpose()?;
+    let thread = filter
+        .thread
+        .as_deref()
+        .map(|t| id::resolve(tx, IdKind::Thread, t))
+        .transpose()?;
+    let mut messages = Vec::new();
+    let mut next = None;
+    let parts: &[bool] = if filter.unread_only {
+        &[true]
+    } else {
+        &[true, false]
+    };
+    for &unread in parts {
+        let below = match (start, unread) {
+            (Some(Cursor::Read(_)), true) => continue,
+            (Some(Cursor::Unread(seq)), true) | (Some(Cursor::Read(seq)), false) => seq,
+            _ => i64::MAX,
         };
-        for &unread in parts {
-            let below = match (start, unread) {
-                (Some(Cursor::Read(_)), true) => continue,
-                (Some(Cursor::Unread(seq)), true) | (Some(Cursor::Read(seq)), false) => seq,
-                _ => i64::MAX,
-            };
-            let want = limit + 1 - messages.len();
-            let page = inbox_part(tx, viewer, filter, thread.as_deref(), unread, below, want)?;
-            messages.extend(page);
-            if messages.len() > limit {
-                messages.truncate(limit);
-                let last = messages[limit - 1].seq;
-                next = Some(
-                    if messages[limit - 1].state == Some(DeliveryState::Delivered) {
-                        Cursor::Unread(last)
-                    } else {
-                        Cursor::Read(last)
-                    },
-                );
-                break;
-            }
+        let want = limit + 1 - messages.len();
+        let page = inbox_part(tx, viewer, filter, thread.as_deref(), unread, below, want)?;
+        messages.extend(page);
+        if messages.len() > limit {
+            messages.truncate(limit);
+            let last = messages[limit - 1].seq;
+            next = Some(
+                if messages[limit - 1].state == Some(DeliveryState::Delivered) {
+                    Cursor::Unread(last)
+                } else {
+                    Cursor::Read(last)
+                },
+            );
+            break;
         }
-        Ok(InboxPage {
-            messages,
-            unread: unread_count(tx, viewer)?,
-            next_cursor: next.map(Cursor::render),
-        })
+    }
+    Ok(InboxPage {
+        messages,
+        unread: unread_count(tx, viewer)?,
+        next_cursor: next.map(Cursor::render),
     })
 }
 
@@ -784,10 +817,6 @@ fn inbox_part(
         sql.push_str(" AND m.priority >= :priority");
         values.push((":priority", Box::new(p.rank())));
     }
-    if let Some(since) = filter.since {
-        sql.push_str(" AND d.message_seq > :since");
-        values.push((":since", Box::new(since)));
-    }
     if let Some(session) = &filter.unseen_by {
         sql.push_str(
             " AND NOT EXISTS (SELECT 1 FROM shown s WHERE s.session_id = :session AND s.message_seq = d.message_seq)",
@@ -816,6 +845,22 @@ pub fn unread(store: &mut Store, viewer: &str) -> Result<u64> {
     store.read(|tx| unread_count(tx, viewer))
 }
 
+/// Default and longest wait for a message, in seconds.
+pub const DEFAULT_WAIT_SECS: u64 = 60;
+pub const MAX_WAIT_SECS: u64 = 600;
+
+/// How long a wait asked for `asked` seconds lasts, and a note for the caller when that
+/// is less than it asked for.
+pub fn wait_timeout(asked: Option<u64>) -> (std::time::Duration, Option<String>) {
+    let asked = asked.unwrap_or(DEFAULT_WAIT_SECS);
+    let note = (asked > MAX_WAIT_SECS)
+        .then(|| format!("timeout_secs {asked} is over the longest wait: waited {MAX_WAIT_SECS}"));
+    (
+        std::time::Duration::from_secs(asked.min(MAX_WAIT_SECS)),
+        note,
+    )
+}
+
 /// What a wait found: messages new to the waiting session, oldest first.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Arrivals {
@@ -842,50 +887,55 @@ pub fn arrivals(
         unseen_by: session.map(str::to_string),
         ..filter.clone()
     };
-    let mut page = inbox(store, viewer, &filter)?;
-    page.messages.retain(|m| m.deleted_at.is_none());
-    page.messages.reverse();
-    if let Some(session) = session {
-        show(store, session, &page.messages)?;
-    }
-    let older_unread = page.unread.saturating_sub(page.messages.len() as u64);
-    Ok(Arrivals {
-        messages: page.messages,
-        older_unread,
+    check_filter(&filter)?;
+    store.write(|tx| {
+        let mut page = inbox_in(tx, viewer, &filter)?;
+        page.messages.retain(|m| m.deleted_at.is_none());
+        page.messages.reverse();
+        if let Some(session) = session {
+            show(tx, session, &page.messages)?;
+        }
+        let older_unread = page.unread.saturating_sub(page.messages.len() as u64);
+        Ok(Arrivals {
+            messages: page.messages,
+            older_unread,
+        })
     })
 }
 
 /// An inbox page as [`inbox`] gives it, recording its messages as shown to `session`
-/// (an agent's look at its inbox: a later wait does not return them again).
+/// (an agent's look at its inbox: a later wait does not return them again), in one
+/// transaction.
 pub fn look(
     store: &mut Store,
     viewer: &str,
     session: Option<&str>,
     filter: &InboxFilter,
 ) -> Result<InboxPage> {
-    let page = inbox(store, viewer, filter)?;
-    if let Some(session) = session {
-        show(store, session, &page.messages)?;
-    }
-    Ok(page)
+    check_filter(filter)?;
+    store.write(|tx| {
+        let page = inbox_in(tx, viewer, filter)?;
+        if let Some(session) = session {
+            show(tx, session, &page.messages)?;
+        }
+        Ok(page)
+    })
 }
 
 /// Records `messages` as shown to `session` (bookkeeping, no event).
-fn show(store: &mut Store, session: &str, messages: &[Message]) -> Result<()> {
+fn show(tx: &Connection, session: &str, messages: &[Message]) -> Result<()> {
     if messages.is_empty() {
         return Ok(());
     }
-    let session = store.read(|tx| id::resolve(tx, IdKind::Session, session))?;
-    store.write(|tx| {
-        let now = Timestamp::now().millis();
-        let mut insert = tx.prepare_cached(
-            "INSERT OR IGNORE INTO shown (session_id, message_seq, shown_at) VALUES (?1, ?2, ?3)",
-        )?;
-        for m in messages {
-            insert.execute((&session, m.seq, now))?;
-        }
-        Ok(())
-    })
+    let session = id::resolve(tx, IdKind::Session, session)?;
+    let now = Timestamp::now().millis();
+    let mut insert = tx.prepare_cached(
+        "INSERT OR IGNORE INTO shown (session_id, message_seq, shown_at) VALUES (?1, ?2, ?3)",
+    )?;
+    for m in messages {
+        insert.execute((&session, m.seq, now))?;
+    }
+    Ok(())
 }
 
 /// Marks messages read (`acked = false`) or acknowledged (which also reads them) for
@@ -961,7 +1011,7 @@ pub fn sent(
     before: Option<i64>,
     limit: Option<u32>,
 ) -> Result<Vec<SentMessage>> {
-    let limit = crate::page::size(limit, DEFAULT_PAGE, MAX_PAGE)?;
+    let limit = crate::page::size(limit, DEFAULT_PAGE, MAX_PAGE, "limit")?;
     store.read(|tx| {
         let messages: Vec<Message> = tx
             .prepare_cached(&format!(
@@ -1130,9 +1180,13 @@ pub fn search(
     filter: &InboxFilter,
 ) -> Result<Vec<Hit>> {
     let query = fts_query(text)?;
-    let limit = crate::page::size(filter.limit, DEFAULT_PAGE, MAX_PAGE)?;
+    let limit = crate::page::size(filter.limit, DEFAULT_PAGE, MAX_PAGE, "limit")?;
     store.read(|tx| {
-        let thread = filter.thread.as_deref().map(|t| id::resolve(tx, IdKind::Thread, t)).transpose()?;
+        let thread = filter
+            .thread
+            .as_deref()
+            .map(|t| id::resolve(tx, IdKind::Thread, t))
+            .transpose()?;
         let sql = format!(
             "SELECT {COLUMNS}, snippet(messages_fts, -1, '[', ']', '…', 16)
              FROM messages_fts f JOIN messages m ON m.seq = f.rowid
@@ -1142,7 +1196,6 @@ pub fn search(
                AND (:thread IS NULL OR m.thread_id = :thread)
                AND m.priority >= :priority
                AND (:unread = 0 OR (d.recipient IS NOT NULL AND d.read_at IS NULL))
-               AND m.seq > :since
              ORDER BY rank LIMIT :limit"
         );
         let hits = tx
@@ -1151,9 +1204,14 @@ pub fn search(
                 named_params! {
                     ":viewer": viewer, ":query": query, ":from": filter.from, ":thread": thread,
                     ":priority": filter.min_priority.unwrap_or(Priority::Low).rank(),
-                    ":unread": filter.unread_only, ":since": filter.since.unwrap_or(0), ":limit": limit,
+                    ":unread": filter.unread_only, ":limit": limit,
                 },
-                |r| Ok(Hit { message: from_row(r)?, snippet: r.get(18)? }),
+                |r| {
+                    Ok(Hit {
+                        message: from_row(r)?,
+                        snippet: r.get(18)?,
+                    })
+                },
             )?
             .collect::<rusqlite::Result<_>>()?;
         Ok(hits)
@@ -1240,6 +1298,9 @@ mod tests {
             ("file:", None),
         ];
         for (text, want) in cases {
+            if let Ok(parsed) = text.parse::<Reference>() {
+                assert_eq!(parsed.to_string(), *text, "round trip");
+            }
             let got = text.parse::<Reference>().ok();
             let got = got
                 .as_ref()
@@ -1500,12 +1561,14 @@ mod tests {
             "ann",
             &InboxFilter {
                 unread_only: true,
-                since: Some(page.messages[1].seq),
                 ..Default::default()
             },
         )
         .unwrap();
-        assert_eq!(unread.messages.iter().map(body).collect::<Vec<_>>(), ["m4"]);
+        assert_eq!(
+            unread.messages.iter().map(body).collect::<Vec<_>>(),
+            ["m4", "m2", "m1", "m0"]
+        );
         assert!(
             inbox(
                 &mut store,

@@ -315,6 +315,24 @@ fn check_text(what: &str, text: &str, max: usize) -> Result<String> {
     Ok(text.to_string())
 }
 
+/// Refuses a person's name (`human:…`) where an agent is meant: sessions are worked by
+/// agents; people act through the CLI and the editor.
+fn require_agent(name: &str) -> Result<()> {
+    if agent::validate_name(name)? == agent::AgentKind::Human {
+        return Err(Error::Invalid(format!(
+            "'{name}' names a person: sessions are worked by agents. Use an agent name (e.g. claude)."
+        )));
+    }
+    Ok(())
+}
+
+/// The agent who works a subtask spawned or forked by `actor`: `agent` if given, else a
+/// new instance named after the actor (e.g. `claude-m2p7`), since another process will
+/// work it.
+pub fn worker(actor: &str, agent: Option<String>) -> String {
+    agent.unwrap_or_else(|| agent::instance_name(actor))
+}
+
 /// Who works a new session and on what.
 #[derive(Debug, Clone, Default)]
 pub struct NewSession {
@@ -340,7 +358,7 @@ struct Draft {
 }
 
 fn validate(new: &NewSession) -> Result<(String, Option<String>)> {
-    agent::validate_name(&new.agent)?;
+    require_agent(&new.agent)?;
     if let Some(role) = &new.role {
         agent::validate_role(role)?;
     }
@@ -462,7 +480,25 @@ pub struct Begun {
 /// - otherwise: starts a new session (ending `current`, if still open, as superseded).
 pub fn begin(store: &mut Store, b: &Begin) -> Result<Begun> {
     let process = b.process.clone().unwrap_or_else(ProcessInfo::current);
+    let current = match &b.current {
+        Some(id) => {
+            Some(get(store, id)?).filter(|s| matches!(s.status, Status::Active | Status::Stale))
+        }
+        None => None,
+    };
     if let Some(id) = &b.join {
+        let target = get(store, id)?;
+        check_owner(&target, b.agent.as_deref())?;
+        let leaving = current.filter(|c| c.id != target.id);
+        if let Some(c) = &leaving
+            && !b.replace
+        {
+            return Err(Error::Conflict(format!(
+                "you are in session {} (\"{}\"); to work {} instead, pass replace: true \
+                 (your current session then ends as abandoned), or end it first with session_end",
+                c.id, c.intent, target.id
+            )));
+        }
         let session = claim(
             store,
             id,
@@ -473,15 +509,13 @@ pub fn begin(store: &mut Store, b: &Begin) -> Result<Begun> {
                 role: b.role.as_deref(),
             },
         )?;
+        if let Some(c) = leaving {
+            let reason = format!("superseded by {}", session.id);
+            end(store, &c.id, EndStatus::Abandoned, Some(&reason), &c.agent)?;
+        }
         let note = format!("joined session {}", session.id);
         return Ok(Begun { session, note });
     }
-    let current = match &b.current {
-        Some(id) => {
-            Some(get(store, id)?).filter(|s| matches!(s.status, Status::Active | Status::Stale))
-        }
-        None => None,
-    };
     if let Some(current) = current.filter(|_| !b.replace) {
         if b.parent
             .as_ref()
@@ -684,10 +718,14 @@ pub fn heartbeat(
         )?
         .execute((&session.id, now.millis(), process.map(|p| p.pid), process.map(|p| &p.host)))?;
         agent::touch(tx, &session.agent, now)?;
+        let moved = process.is_some_and(|p| session.process.as_ref() != Some(p));
+        let mut changed = moved;
         if let Some(work) = work {
+            changed |= work_changed(tx, &session, work)?;
             record_work(tx, &session.id, work, now)?;
             let before = session.work.as_ref().map_or(0, |w| w.unmerged);
-            if work.unmerged > before && work.files.iter().all(|f| !f.uncommitted) {
+            // Told once, when the first commits are ready (not on every later commit).
+            if before == 0 && work.unmerged > 0 && work.files.iter().all(|f| !f.uncommitted) {
                 let body = format!(
                     "{}'s worktree {} (branch {}) has {} commit(s) not yet merged, nothing uncommitted. \
                      Review with worktree_diff {{name: \"{}\"}}, merge with worktree_merge.",
@@ -697,10 +735,37 @@ pub fn heartbeat(
                 tell_parent(tx, &session, agent, &subject, &body, Priority::Normal, now)?;
             }
         }
-        let payload = serde_json::json!({"session": session.id, "files": work.map(|w| w.files.len())});
-        event::append(tx, kind::SESSION_HEARTBEAT, Some(agent), &payload, now)?;
+        // Only a change is news: an unchanged heartbeat wakes nobody.
+        if changed {
+            let payload = serde_json::json!({"session": session.id, "files": work.map(|w| w.files.len())});
+            event::append(tx, kind::SESSION_HEARTBEAT, Some(agent), &payload, now)?;
+        }
         fetch(tx, &session.id, cutoff)
     })
+}
+
+/// Whether `work` differs from what `session` last recorded (head, unmerged count, or any
+/// file's change).
+fn work_changed(conn: &Connection, session: &Session, work: &WorkContext) -> Result<bool> {
+    let Some(before) = &session.work else {
+        return Ok(true);
+    };
+    if before.head.as_deref() != Some(work.head.as_str()) || before.unmerged != work.unmerged {
+        return Ok(true);
+    }
+    let recorded: Vec<(String, u32, u32, bool)> = conn
+        .prepare_cached(
+            "SELECT path, added, removed, uncommitted FROM work_files WHERE session_id = ?1 ORDER BY path",
+        )?
+        .query_map([&session.id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut now: Vec<(String, u32, u32, bool)> = work
+        .files
+        .iter()
+        .map(|f| (f.path.clone(), f.added, f.removed, f.uncommitted))
+        .collect();
+    now.sort();
+    Ok(recorded != now)
 }
 
 fn record_work(conn: &Connection, session: &str, work: &WorkContext, now: Timestamp) -> Result<()> {
@@ -850,6 +915,24 @@ pub fn end(
     })
 }
 
+/// Ends a session its creator just made as `abandoned` with `reason`, whoever owns it
+/// (e.g. a spawned session whose worktree could not be created).
+pub(crate) fn abandon(store: &mut Store, id: &str, reason: &str, actor: &str) -> Result<Session> {
+    let cutoff = store.stale_cutoff();
+    store.write(|tx| {
+        let session = lookup(tx, id, cutoff)?;
+        close(
+            tx,
+            &session,
+            EndStatus::Abandoned,
+            Some(reason),
+            actor,
+            Timestamp::now(),
+            cutoff,
+        )
+    })
+}
+
 /// Ends `session` inside a transaction and writes `session.ended`.
 fn close(
     conn: &Connection,
@@ -887,10 +970,13 @@ fn close(
     }
     body.push('.');
     if let Some(w) = &ended.worktree {
-        let unmerged = ended.work.as_ref().map_or(0, |w| w.unmerged);
+        let unmerged = match &ended.work {
+            Some(work) => format!(" had {} unmerged commit(s) when last seen;", work.unmerged),
+            None => String::new(),
+        };
         body.push_str(&format!(
-            " Its worktree {} (branch {}) had {unmerged} unmerged commit(s) at its last heartbeat: \
-             worktree_diff to review, worktree_merge to merge, worktree_remove when done.",
+            " Its worktree {} (branch {}){unmerged} worktree_diff to review, worktree_merge to \
+             merge, worktree_remove when done.",
             w.name, w.branch
         ));
     }
@@ -958,7 +1044,7 @@ pub fn list(store: &mut Store, filter: &Filter) -> Result<SessionPage> {
     if let Some(agent) = &filter.agent {
         agent::validate_name(agent)?;
     }
-    let limit = crate::page::size(filter.limit, DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT)?;
+    let limit = crate::page::size(filter.limit, DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT, "limit")?;
     let cutoff = store.stale_cutoff();
     store.read(|tx| {
         let mut conditions = Vec::new();
@@ -1038,7 +1124,7 @@ pub struct SessionTree {
 /// for a fork without parent), then down through children and forks, at most
 /// `max_depth` levels each way.
 pub fn tree(store: &mut Store, id_or_prefix: &str, max_depth: Option<u32>) -> Result<SessionTree> {
-    let depth = crate::page::size(max_depth, DEFAULT_TREE_DEPTH, MAX_TREE_DEPTH)?;
+    let depth = crate::page::size(max_depth, DEFAULT_TREE_DEPTH, MAX_TREE_DEPTH, "max_depth")?;
     let cutoff = store.stale_cutoff();
     store.read(|tx| {
         let focus = id::resolve(tx, IdKind::Session, id_or_prefix)?;

@@ -1,6 +1,6 @@
 //! Who this server acts for: an agent name and its current session.
 
-use switchboard_core::{Error, agent};
+use switchboard_core::Error;
 
 /// The identity of the agent a server serves. The agent comes from `--agent` /
 /// `SWITCHBOARD_AGENT`, the session claimed at start-up (`--session`, or the one bound to
@@ -25,11 +25,11 @@ impl Identity {
         }
     }
 
-    /// Gives an instance with no name yet one of its own, made from its client's name
-    /// (`clientInfo.name`, e.g. `claude-code` → `claude-m2p7`).
-    pub fn name_instance(&mut self, client: &str) {
+    /// Gives an instance with no name yet `name`, one of its own (see
+    /// [`switchboard_core::agent::free_instance_name`]), which the agent may still replace.
+    pub fn name_instance(&mut self, name: String) {
         if self.agent.is_none() {
-            self.agent = Some(agent::instance_name(client));
+            self.agent = Some(name);
             self.provisional = true;
         }
     }
@@ -77,8 +77,9 @@ impl Identity {
             (Some(known), Some(asked)) if known != asked && !replaceable => {
                 Err(Error::Conflict(format!(
                     "this server acts for agent '{known}' (from --agent, SWITCHBOARD_AGENT, its \
-                     token or its session); omit agent. To be '{asked}', restart the server with \
-                     `switchboard mcp --agent {asked}` (each agent instance runs its own server)."
+                     token or its session); omit agent. To act as '{asked}', connect as it: \
+                     `switchboard mcp --agent {asked}` over stdio, or {asked}'s own token over HTTP \
+                     (each agent instance has its own server connection)."
                 )))
             }
             (_, Some(asked)) => Ok(asked.to_string()),

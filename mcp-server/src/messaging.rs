@@ -1,7 +1,5 @@
 //! The messaging tools: send, reply, read, wait, search, edit, delete and groups.
 
-use std::time::Duration;
-
 use crate::args::Args;
 use rmcp::model::CallToolResult;
 use rmcp::service::RequestContext;
@@ -19,11 +17,8 @@ use crate::schema;
 use crate::server::{Counted, Identity, SwitchboardServer};
 use crate::views::{self, InboxView, SentView, ThreadView};
 
-/// Default and longest `message_wait`.
-const DEFAULT_WAIT_SECS: u64 = 60;
-const MAX_WAIT_SECS: u64 = 600;
-
 #[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct SendArgs {
     /// Agent names, human:<name>, @group, @role or @everyone.
     pub to: Vec<String>,
@@ -40,6 +35,7 @@ pub struct SendArgs {
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ReplyArgs {
     /// Message id.
     pub message: String,
@@ -47,8 +43,6 @@ pub struct ReplyArgs {
     pub body: String,
     /// Default: the thread's other participants.
     pub to: Option<Vec<String>>,
-    /// One line.
-    pub subject: Option<String>,
     /// Default normal.
     pub priority: Option<Priority>,
     /// Ask recipients to acknowledge.
@@ -58,6 +52,7 @@ pub struct ReplyArgs {
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct InboxArgs {
     /// Only unread.
     pub unread_only: Option<bool>,
@@ -72,6 +67,7 @@ pub struct InboxArgs {
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct IdsArgs {
     /// Message ids.
     pub ids: Vec<String>,
@@ -80,6 +76,7 @@ pub struct IdsArgs {
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct MessageArgs {
     /// Message id.
     pub message: String,
@@ -88,6 +85,7 @@ pub struct MessageArgs {
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct EditArgs {
     /// Message id.
     pub message: String,
@@ -98,18 +96,21 @@ pub struct EditArgs {
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct DeleteArgs {
     /// Message id.
     pub message: String,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ThreadArgs {
     /// Thread id.
     pub thread: String,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct SentArgs {
     /// Only seq below this (paging).
     pub before: Option<i64>,
@@ -118,6 +119,7 @@ pub struct SentArgs {
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct SearchArgs {
     /// Words (word* for prefixes).
     pub query: String,
@@ -128,18 +130,18 @@ pub struct SearchArgs {
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct WaitArgs {
     /// Only from this sender.
     pub from: Option<String>,
-    /// Only this thread (e.g. an answer).
+    /// Only this thread (an answer).
     pub thread: Option<String>,
-    /// This priority or higher.
-    pub min_priority: Option<Priority>,
     /// Default 60, max 600.
     pub timeout_secs: Option<u64>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct GroupCreateArgs {
     /// Group name.
     pub name: String,
@@ -150,6 +152,7 @@ pub struct GroupCreateArgs {
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct GroupUpdateArgs {
     /// Group name.
     pub name: String,
@@ -160,6 +163,7 @@ pub struct GroupUpdateArgs {
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct GroupArgs {
     /// Group name.
     pub name: String,
@@ -365,7 +369,7 @@ impl SwitchboardServer {
 
 #[tool_router(router = message_tools, vis = "pub(crate)")]
 impl SwitchboardServer {
-    /// Send a message in a new thread. An unknown recipient fails the whole send.
+    /// Send a message (new thread); an unknown recipient fails it all.
     #[tool(
         input_schema = schema::input::<SendArgs>(),
         output_schema = schema::output::<SentView>(),
@@ -396,7 +400,7 @@ impl SwitchboardServer {
         self.run_lean::<SentView, _, _>(move |st| {
             let draft = Draft {
                 to: args.to.unwrap_or_default(),
-                subject: args.subject,
+                subject: None,
                 body: args.body,
                 priority: args.priority.unwrap_or_default(),
                 ack_required: args.ack_required.unwrap_or(false),
@@ -407,7 +411,7 @@ impl SwitchboardServer {
         .await
     }
 
-    /// Your inbox, unread first. Does not mark read.
+    /// Your inbox, unread first. Marks nothing read; message_wait will not return what it lists.
     #[tool(
         input_schema = schema::input::<InboxArgs>(),
         output_schema = schema::output::<InboxView>(),
@@ -544,7 +548,7 @@ impl SwitchboardServer {
         .await
     }
 
-    /// Block until a message for you arrives (at once if one waits). Each message comes once per session.
+    /// Block until a message for you arrives. Each comes once per session; older_unread counts unread ones shown before.
     #[tool(
         input_schema = schema::input::<WaitArgs>(),
         output_schema = schema::output::<Waited>(),
@@ -555,16 +559,11 @@ impl SwitchboardServer {
         Args(args): Args<WaitArgs>,
         context: RequestContext<RoleServer>,
     ) -> CallToolResult {
-        let asked = args.timeout_secs.unwrap_or(DEFAULT_WAIT_SECS);
-        let note = (asked > MAX_WAIT_SECS).then(|| {
-            format!("timeout_secs {asked} is over the longest wait: waited {MAX_WAIT_SECS}")
-        });
-        let timeout = Duration::from_secs(asked.min(MAX_WAIT_SECS));
+        let (timeout, note) = message::wait_timeout(args.timeout_secs);
         let deadline = tokio::time::Instant::now() + timeout;
         let filter = InboxFilter {
             from: args.from,
             thread: args.thread,
-            min_priority: args.min_priority,
             ..Default::default()
         };
         let _counted = Counted::enter(&self.hub.waits);

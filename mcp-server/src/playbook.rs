@@ -2,17 +2,17 @@
 //! server knows it (a server bound to a spawned session says which, so the agent works in
 //! it instead of starting another).
 
-use switchboard_core::{Store, agent, session};
+use switchboard_core::{Store, session};
 
 use crate::identity::Identity;
 
 /// The steps every agent receives.
 pub const INSTRUCTIONS: &str = "\
-Switchboard coordinates several coding agents on one repository.
-1. Begin with session_start {intent}. In a session you already have (e.g. in a spawned worktree) it continues it.
-2. status answers \"what now?\": your task, unread mail, worktree, subtasks and what needs you.
-3. Subtask for another agent: session_spawn (worktree: true gives it a checkout). Other approach: session_fork.
-4. Talk: message_send (names, human:<name>, @group, @role, @everyone), message_reply (marks read), message_wait (each message once). You are told when subtasks end or have commits to merge.
+Switchboard coordinates coding agents on one repository.
+1. session_start {intent} first; in a session you already have (e.g. a spawned worktree) it continues it.
+2. status: your task, unread mail, worktree, subtasks, what needs you.
+3. Subtasks: session_spawn (worktree: true gives a checkout); merge with worktree_diff then worktree_merge. Alternatives: session_fork.
+4. Talk: message_send (names, human:<name>, @group, @role, @everyone), message_reply, message_wait (each message once), message_read when handled. switchboard notifies you when subtasks end or have commits to merge.
 5. Done: session_end {status, reason}.
 Ids accept a unique prefix (usually 10+ characters).";
 
@@ -61,11 +61,5 @@ fn who(store: &mut Store, identity: &Identity) -> Option<String> {
             w.path, w.branch
         ));
     }
-    text.push_str(" Do not start another session: session_start continues this one.");
     Some(text)
-}
-
-/// The repository's person as seen from `dir`, if git (or `$USER`) names one.
-pub(crate) fn local_human(dir: &std::path::Path) -> Option<String> {
-    agent::local_human(dir).ok()
 }

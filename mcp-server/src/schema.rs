@@ -72,6 +72,11 @@ fn compact_input(schema: &mut Value) {
     if map.get("minimum").and_then(Value::as_u64) == Some(0) {
         map.remove("minimum");
     }
+    // Unknown parameters are refused with their name; saying so in every schema costs
+    // context for nothing.
+    if map.get("additionalProperties") == Some(&Value::Bool(false)) {
+        map.remove("additionalProperties");
+    }
     let constants: Option<Vec<Value>> = map
         .get("oneOf")
         .and_then(Value::as_array)

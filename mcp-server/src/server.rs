@@ -1,7 +1,7 @@
 //! The rmcp server: shared state, the blocking bridge to the core, and protocol plumbing.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -10,7 +10,7 @@ use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::model::{CallToolResult, Extensions, Implementation, ServerCapabilities, ServerConfig};
 use serde::Serialize;
 use switchboard_core::process::ProcessInfo;
-use switchboard_core::{Error, Settings, Store, session};
+use switchboard_core::{Error, Settings, Store, agent, session};
 use tokio_util::sync::CancellationToken;
 
 use crate::callers::{Caller, Callers};
@@ -87,6 +87,8 @@ pub struct SwitchboardServer {
     pub(crate) hub: Hub,
     pub(crate) subscriptions: Arc<Subscriptions>,
     pub(crate) tool_router: ToolRouter<Self>,
+    /// Set once this instance has a name (so later requests need not lock the state).
+    named: Arc<AtomicBool>,
 }
 
 impl SwitchboardServer {
@@ -116,6 +118,7 @@ impl SwitchboardServer {
             hub,
             subscriptions: Arc::new(Subscriptions::default()),
             tool_router: Self::tool_router(),
+            named: Arc::default(),
         }
     }
 
@@ -318,7 +321,7 @@ impl SwitchboardServer {
             checkout,
             ..
         } = &mut *state;
-        let human = crate::playbook::local_human(checkout);
+        let human = agent::local_human(checkout).ok();
         crate::playbook::instructions(store, identity, human.as_deref())
     }
 
@@ -327,8 +330,14 @@ impl SwitchboardServer {
     /// committed configuration never share a name. A shared server's identity comes from
     /// each request's token instead.
     pub(crate) fn name_instance(&self, client: &str) {
-        if self.callers.is_none() {
-            self.lock().identity.name_instance(client);
+        if self.callers.is_some() || self.named.swap(true, Ordering::SeqCst) {
+            return;
         }
+        let mut state = self.lock();
+        if state.identity.agent.is_some() {
+            return;
+        }
+        let name = agent::free_instance_name(&mut state.store, client);
+        state.identity.name_instance(name);
     }
 }

@@ -16,6 +16,7 @@ use crate::server::SwitchboardServer;
 use crate::views::{AgentView, SessionChange, SessionView, SessionsView, TreeView};
 
 #[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RegisterArgs {
     /// Default: you (only humans register others).
     pub name: Option<String>,
@@ -26,6 +27,7 @@ pub struct RegisterArgs {
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct StartArgs {
     /// What you will do, one sentence (updates a session you have).
     pub intent: Option<String>,
@@ -42,12 +44,14 @@ pub struct StartArgs {
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct SessionArg {
     /// Default: yours.
     pub session: Option<String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct UpdateArgs {
     /// Default: yours.
     pub session: Option<String>,
@@ -58,6 +62,7 @@ pub struct UpdateArgs {
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct EndArgs {
     /// Default: yours.
     pub session: Option<String>,
@@ -68,10 +73,11 @@ pub struct EndArgs {
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ListArgs {
     /// Only this agent's.
     pub agent: Option<String>,
-    /// Only live (active, not stale).
+    /// Only live ones.
     pub live_only: Option<bool>,
     /// Only children of this session.
     pub parent: Option<String>,
@@ -80,12 +86,14 @@ pub struct ListArgs {
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct GetArgs {
     /// Session id or prefix.
     pub session: String,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct SpawnArgs {
     /// The subtask, one sentence.
     pub intent: String,
@@ -96,6 +104,7 @@ pub struct SpawnArgs {
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ForkArgs {
     /// The approach, one sentence.
     pub intent: String,
@@ -108,24 +117,24 @@ pub struct ForkArgs {
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct TreeArgs {
     /// Default: yours.
     pub session: Option<String>,
 }
 
-/// A session created by `actor` for `agent` (default: a new instance named after the
-/// actor, e.g. `claude-m2p7`) to work; its process is unknown until that agent's server
-/// claims it.
+/// A session created by `actor` for [`session::worker`] to work; its process is unknown
+/// until that agent's server claims it.
 fn handed_over(actor: &str, agent: Option<String>, intent: String) -> NewSession {
     NewSession {
-        agent: agent.unwrap_or_else(|| agent::instance_name(actor)),
+        agent: session::worker(actor, agent),
         intent,
         ..Default::default()
     }
 }
 
-/// Gives a just-created session its own worktree when asked. If the worktree cannot be
-/// made, the session is ended `abandoned` with the reason, so nothing is left half-done.
+/// Gives a just-created session its own worktree when asked (see
+/// [`worktree::create_for_session`]: a failure ends the session).
 fn with_worktree(
     st: &mut crate::server::State,
     actor: &str,
@@ -136,20 +145,8 @@ fn with_worktree(
     if !wanted {
         return Ok(created);
     }
-    match worktree::create_for_session(&mut st.store, actor, &st.checkout, &created, base) {
-        Ok(_) => session::get(&mut st.store, &created.id),
-        Err(e) => {
-            let reason = format!("its worktree could not be created: {e}");
-            session::end(
-                &mut st.store,
-                &created.id,
-                EndStatus::Abandoned,
-                Some(&reason),
-                actor,
-            )?;
-            Err(e)
-        }
-    }
+    worktree::create_for_session(&mut st.store, actor, &st.checkout, &created, base)?;
+    session::get(&mut st.store, &created.id)
 }
 
 #[tool_router(router = session_tools, vis = "pub(crate)")]
@@ -187,7 +184,7 @@ impl SwitchboardServer {
         .await
     }
 
-    /// Call first. Starts your session, continues the one you have (e.g. in a spawned worktree), or joins one (session).
+    /// Call first: starts your session, continues the one you have, or joins one (session).
     #[tool(
         input_schema = schema::input::<StartArgs>(),
         output_schema = schema::output::<Started>(),
@@ -319,7 +316,7 @@ impl SwitchboardServer {
             .await
     }
 
-    /// Subtask for another agent, a child of your session. With worktree, an agent started there serves it; else it joins with session_start {session}.
+    /// Subtask for another agent (a child session). With worktree, an agent your human starts in that folder serves it; else it joins with session_start {session}.
     #[tool(
         input_schema = schema::input::<SpawnArgs>(),
         output_schema = schema::output::<SessionView>(),

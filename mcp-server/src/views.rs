@@ -234,7 +234,7 @@ pub(crate) fn agents<S: Serializer>(list: &[Agent], serializer: S) -> Result<S::
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct MessageView {
     pub id: String,
-    /// Position in the repository's message order (a `since` cursor).
+    /// Position in the repository's message order.
     pub seq: i64,
     pub thread: String,
     pub reply_to: Option<String>,
@@ -250,8 +250,9 @@ pub struct MessageView {
     /// The sender asks you to acknowledge (message_read with ack: true).
     #[serde(default, skip_serializing_if = "is_false")]
     pub ack_required: bool,
+    /// Pointers, in the form message_send takes: file:PATH[:12-40], commit:SHA, …
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub refs: Vec<Reference>,
+    pub refs: Vec<String>,
     pub sent_at: Timestamp,
     pub edited_at: Option<Timestamp>,
     pub deleted_at: Option<Timestamp>,
@@ -272,7 +273,7 @@ impl From<&Message> for MessageView {
             body: m.body.clone(),
             priority: m.priority,
             ack_required: m.ack_required,
-            refs: m.refs.clone(),
+            refs: m.refs.iter().map(Reference::to_string).collect(),
             sent_at: m.sent_at,
             edited_at: m.edited_at,
             deleted_at: m.deleted_at,

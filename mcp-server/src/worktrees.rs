@@ -22,6 +22,7 @@ use crate::views::{self, DiffView, MergeView};
 const DEFAULT_IDLE_DAYS: u64 = 7;
 
 #[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CreateArgs {
     /// Folder name (letters, digits, - _ .).
     pub name: String,
@@ -32,24 +33,27 @@ pub struct CreateArgs {
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct SyncArgs {
-    /// Worktree (worktree_list). Default: yours.
+    /// Default: your worktree.
     pub name: Option<String>,
     /// On conflict, leave the rebase stopped for you to resolve.
     pub keep_conflict: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct DiffArgs {
-    /// Worktree (worktree_list). Default: yours.
+    /// Default: your worktree.
     pub name: Option<String>,
     /// Include the patch (max 256 KiB).
     pub patch: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct MergeArgs {
-    /// Worktree (worktree_list). Default: yours.
+    /// Default: your worktree.
     pub name: Option<String>,
     /// Default: the branch it came from.
     pub into: Option<String>,
@@ -60,8 +64,9 @@ pub struct MergeArgs {
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RemoveArgs {
-    /// Worktree (worktree_list). Default: yours.
+    /// Default: your worktree.
     pub name: Option<String>,
     /// Remove anyway (backup kept).
     pub force: Option<bool>,
@@ -70,6 +75,7 @@ pub struct RemoveArgs {
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct PruneArgs {
     /// Clean up (default: dry run).
     pub apply: Option<bool>,
@@ -78,6 +84,7 @@ pub struct PruneArgs {
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct WhoHasArgs {
     /// Repository-relative path.
     pub path: String,
@@ -188,7 +195,7 @@ fn own_or(st: &mut crate::server::State, name: Option<String>) -> Result<String,
 
 #[tool_router(router = worktree_tools, vis = "pub(crate)")]
 impl SwitchboardServer {
-    /// Create a worktree (default: for your session) from your HEAD.
+    /// Create a worktree for your session, from your HEAD.
     #[tool(
         input_schema = schema::input::<CreateArgs>(),
         output_schema = schema::output::<Created>(),
@@ -332,7 +339,7 @@ impl SwitchboardServer {
         self.run(|st| worktree::conflicts(&mut st.store)).await
     }
 
-    /// Who is changing a file now.
+    /// Who is changing a file (as of their last Switchboard call).
     #[tool(
         input_schema = schema::input::<WhoHasArgs>(),
         output_schema = schema::output::<Holders>(),

@@ -125,7 +125,11 @@ async fn without_identity_tools_say_exactly_what_to_call() {
         "session_fork",
         "session_tree",
     ] {
-        let msg = refused(&client, tool, json!({"intent": "x"})).await;
+        let args = match tool {
+            "session_spawn" | "session_fork" | "session_update" => json!({"intent": "x"}),
+            _ => json!({}),
+        };
+        let msg = refused(&client, tool, args).await;
         assert!(msg.contains("session_start"), "{tool}: {msg}");
     }
     let msg = refused(
@@ -398,9 +402,13 @@ async fn session_errors_name_the_problem_for_every_session_tool() {
         ("session_end", "session"),
         ("session_get", "session"),
     ] {
-        let msg = refused(&lead, tool, json!({key: unknown, "intent": "x"})).await;
+        let args = |id: &str| match tool {
+            "session_fork" | "session_update" => json!({key: id, "intent": "x"}),
+            _ => json!({key: id}),
+        };
+        let msg = refused(&lead, tool, args(unknown)).await;
         assert!(msg.contains("no session matches"), "{tool}: {msg}");
-        let msg = refused(&lead, tool, json!({key: shared, "intent": "x"})).await;
+        let msg = refused(&lead, tool, args(shared)).await;
         assert!(
             msg.contains("matches more than one session"),
             "{tool}: {msg}"
@@ -552,4 +560,44 @@ async fn a_bad_value_names_its_parameter_and_a_clamped_one_says_so() {
         msg.contains("give name: you have no worktree of your own"),
         "{msg}"
     );
+}
+
+#[tokio::test]
+async fn an_agent_cannot_become_a_human_or_drop_its_session_by_joining_another() {
+    let h = Harness::new();
+    let client = h.client(None).await;
+    let msg = refused(
+        &client,
+        "session_start",
+        json!({"agent": "human:ada", "intent": "act as a person"}),
+    )
+    .await;
+    assert!(msg.contains("names a person"), "{msg}");
+    let mine = ok(&client, "session_start", json!({"intent": "mine"})).await;
+    let agent = mine["agent"].as_str().unwrap().to_string();
+    let other = ok(
+        &client,
+        "session_spawn",
+        json!({"intent": "later", "agent": agent}),
+    )
+    .await;
+    let msg = refused(&client, "session_start", json!({"session": other["id"]})).await;
+    assert!(msg.contains("pass replace: true"), "{msg}");
+    let switched = ok(
+        &client,
+        "session_start",
+        json!({"session": other["id"], "replace": true}),
+    )
+    .await;
+    assert_eq!(switched["session"]["id"], other["id"]);
+    let old = ok(
+        &client,
+        "session_get",
+        json!({"session": mine["session"]["id"]}),
+    )
+    .await;
+    assert_eq!(old["status"], "abandoned", "{old}");
+    // A parameter the tool does not have is named, not silently ignored.
+    let msg = refused(&client, "message_wait", json!({"since": 3})).await;
+    assert!(msg.contains("unknown field `since`"), "{msg}");
 }

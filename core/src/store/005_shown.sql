@@ -1,5 +1,5 @@
--- Which messages each session has been shown (by a wait, an inbox look or a hook), so a
--- wait returns each message once per session and nothing is announced twice.
+-- Which messages each session has been shown (by a wait or an inbox look), so a wait
+-- returns each message once per session.
 
 CREATE TABLE shown (
     session_id  TEXT NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,

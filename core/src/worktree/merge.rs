@@ -121,14 +121,63 @@ pub(crate) fn applied_to_base(w: &Worktree) -> Result<bool> {
 }
 
 /// A commit holding the checkout's current work: HEAD, or, when tracked files have
-/// uncommitted changes, a snapshot commit of them (`git stash create`, which changes no
-/// ref, index or file).
+/// uncommitted changes, a snapshot commit of them ([`snapshot`]). When no snapshot can be
+/// made (e.g. a rebase stopped at a conflict), HEAD: the radar then sees committed work.
 fn working_tip(dir: &Path) -> Result<String> {
-    let snapshot = git::run(dir, &["stash", "create", "switchboard: radar snapshot"])?;
-    match snapshot.trim() {
-        "" => resolve_commit(dir, "HEAD"),
-        sha => Ok(sha.to_string()),
+    let head = resolve_commit(dir, "HEAD")?;
+    match snapshot(dir, &head) {
+        Ok(Some(commit)) => Ok(commit),
+        Ok(None) => Ok(head),
+        Err(e) => {
+            tracing::debug!(error = %e, dir = %dir.display(), "no snapshot of uncommitted work");
+            Ok(head)
+        }
     }
+}
+
+/// A commit (on no branch) of `dir`'s tracked files as they are on disk, made through a
+/// private, randomly named index in the checkout's git directory: the checkout's own
+/// index, refs and files are untouched, so an agent working there is never in its way.
+/// `None` when nothing tracked differs from `head`.
+fn snapshot(dir: &Path, head: &str) -> Result<Option<String>> {
+    let git_dir = git::run(dir, &["rev-parse", "--absolute-git-dir"])?;
+    let index = Path::new(git_dir.trim()).join(format!(
+        "switchboard-snapshot-{}.index",
+        ulid::Ulid::generate()
+    ));
+    let index_env = index.to_string_lossy().into_owned();
+    let made = (|| {
+        let env = [("GIT_INDEX_FILE", index_env.as_str())];
+        git::run_env(dir, &env, &["read-tree", head])?;
+        git::run_env(dir, &env, &["add", "--update"])?;
+        let tree = git::run_env(dir, &env, &["write-tree"])?;
+        let head_tree = git::run(dir, &["rev-parse", &format!("{head}^{{tree}}")])?;
+        if tree.trim() == head_tree.trim() {
+            return Ok(None);
+        }
+        let author = [
+            ("GIT_AUTHOR_NAME", "switchboard"),
+            ("GIT_AUTHOR_EMAIL", "switchboard@localhost"),
+            ("GIT_COMMITTER_NAME", "switchboard"),
+            ("GIT_COMMITTER_EMAIL", "switchboard@localhost"),
+        ];
+        let commit = git::run_env(
+            dir,
+            &author,
+            &[
+                "commit-tree",
+                tree.trim(),
+                "-p",
+                head,
+                "-m",
+                "switchboard: snapshot of uncommitted work",
+            ],
+        )?;
+        Ok(Some(commit.trim().to_string()))
+    })();
+    // The index is ours alone; a leftover would only waste space.
+    let _ = std::fs::remove_file(&index);
+    made
 }
 
 /// The checkout (if any) that has `branch` checked out.
@@ -232,15 +281,11 @@ pub fn merge(
         }
     };
     if strategy == Strategy::Ff && !is_ancestor(&repo, &into_tip, &tip)? {
-        return Err(refused(
-            store,
-            actor,
-            &w,
-            format!(
-                "cannot fast-forward {into}: it has commits {} lacks. Use merge or squash, or sync first.",
-                w.branch
-            ),
-        ));
+        // The caller can fix this alone (another strategy): no one else needs to know.
+        return Err(Error::Conflict(format!(
+            "cannot fast-forward {into}: it has commits {} lacks. Use merge or squash, or sync first.",
+            w.branch
+        )));
     }
     let files: Vec<String> = git::run(&repo, &["diff", "--name-only", &into_tip, &tree])?
         .lines()
@@ -511,6 +556,16 @@ pub fn sync(
                 files,
             });
             outcome.head = resolve_commit(&path, "HEAD")?;
+            store.write(|tx| {
+                event::append(
+                    tx,
+                    kind::WORKTREE_SYNCED,
+                    Some(actor),
+                    &outcome,
+                    Timestamp::now(),
+                )
+                .map(|_| ())
+            })?;
             return Ok(outcome);
         }
         let _ = git::run(&path, &["rebase", "--abort"]);
@@ -549,7 +604,8 @@ pub struct Conflict {
     pub b: String,
     /// Files both change (committed or not).
     pub overlapping: Vec<String>,
-    /// Whether merging their committed work would conflict, and where.
+    /// Whether merging their work (committed, and uncommitted edits to tracked files)
+    /// would conflict, and where.
     pub would_conflict: bool,
     pub conflicting_files: Vec<String>,
 }

@@ -179,6 +179,16 @@ pub fn get(store: &mut Store, name: &str) -> Result<Worktree> {
     store.read(|tx| require(tx, name))
 }
 
+/// The name of `session`'s worktree (its first, if it made several), if it has one.
+fn of_session(conn: &Connection, session: &str) -> Result<Option<String>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT name FROM worktrees WHERE session_id = ?1 ORDER BY created_at LIMIT 1",
+        )?
+        .query_row([session], |r| r.get(0))
+        .optional()?)
+}
+
 /// `name`, or by default the worktree of `session` (the caller's own): the name to act on.
 pub fn named_or_own(
     store: &mut Store,
@@ -188,15 +198,8 @@ pub fn named_or_own(
     if let Some(name) = name {
         return Ok(name);
     }
-    let own: Option<String> = match session {
-        Some(session) => store.read(|tx| {
-            Ok(tx
-                .prepare_cached(
-                    "SELECT name FROM worktrees WHERE session_id = ?1 ORDER BY created_at LIMIT 1",
-                )?
-                .query_row([session], |r| r.get(0))
-                .optional()?)
-        })?,
+    let own = match session {
+        Some(session) => store.read(|tx| of_session(tx, session))?,
         None => None,
     };
     own.ok_or_else(|| {
@@ -716,15 +719,9 @@ pub fn prune(
 
 /// What the session's worktree is changing now, if it has one whose folder exists.
 fn work_context(store: &mut Store, session: &str) -> Result<Option<crate::session::WorkContext>> {
-    let bound = store.read(|tx| {
-        Ok(tx
-            .prepare_cached(
-                "SELECT name FROM worktrees WHERE session_id = ?1 ORDER BY created_at LIMIT 1",
-            )?
-            .query_row([session], |r| r.get::<_, String>(0))
-            .optional()?)
-    })?;
-    let Some(name) = bound else { return Ok(None) };
+    let Some(name) = store.read(|tx| of_session(tx, session))? else {
+        return Ok(None);
+    };
     let w = get(store, &name)?;
     if !Path::new(&w.path).exists() {
         return Ok(None);
@@ -779,7 +776,8 @@ pub fn refresh(store: &mut Store, id: &str, agent: &str) -> Result<()> {
 
 /// Creates the worktree of a just-created `session` (named after its agent and id),
 /// starting from `from`'s HEAD, or from the HEAD of `base_session`'s worktree when it has
-/// one (a fork starts where its source is).
+/// one (a fork starts where its source is). If it cannot be made, the session is ended
+/// `abandoned` with the reason, so nothing is left half-done, and the error is returned.
 pub fn create_for_session(
     store: &mut Store,
     actor: &str,
@@ -810,5 +808,10 @@ pub fn create_for_session(
         branch: None,
         session: Some(session.id.clone()),
     };
-    create(store, actor, start.as_deref().unwrap_or(from), &new)
+    create(store, actor, start.as_deref().unwrap_or(from), &new).inspect_err(|e| {
+        let reason = format!("its worktree could not be created: {e}");
+        if let Err(also) = crate::session::abandon(store, &session.id, &reason, actor) {
+            tracing::warn!(error = %also, session = %session.id, "could not end the session whose worktree failed");
+        }
+    })
 }

@@ -861,6 +861,9 @@ fn a_conflicting_sync_can_be_kept_stopped_for_the_agent_to_resolve() {
             .unwrap()
             .contains("<<<<<<<")
     );
+    // A rebase stopped at a conflict does not break the radar or the briefing.
+    conflicts(&mut f.store).unwrap();
+    base_conflicts(&w).unwrap();
     git_in(&path, &["rebase", "--abort"]);
 }
 

@@ -938,6 +938,51 @@ fn show(tx: &Connection, session: &str, messages: &[Message]) -> Result<()> {
     Ok(())
 }
 
+/// New mail a session has not heard of: unread messages for its agent that the session
+/// was neither shown (a wait, an inbox look) nor told of by an earlier notice.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct News {
+    pub count: u64,
+    pub newest: Message,
+}
+
+/// The [`News`] for `viewer` in `session` since it was last told, recording that it now
+/// has been (each message is announced once per session); `None` when there is none.
+pub fn news(store: &mut Store, viewer: &str, session: &str) -> Result<Option<News>> {
+    const UNHEARD: &str = "FROM deliveries d JOIN messages m ON m.seq = d.message_seq
+         WHERE d.recipient = :viewer AND d.read_at IS NULL AND m.deleted_at IS NULL
+           AND d.message_seq > (SELECT announced_seq FROM sessions WHERE id = :session)
+           AND NOT EXISTS (SELECT 1 FROM shown s WHERE s.session_id = :session AND s.message_seq = d.message_seq)";
+    let found = store.read(|tx| {
+        let session = id::resolve(tx, IdKind::Session, session)?;
+        let params = named_params! {":viewer": viewer, ":session": session};
+        let count: i64 = tx
+            .prepare_cached(&format!("SELECT COUNT(*) {UNHEARD}"))?
+            .query_row(params, |r| r.get(0))?;
+        let count = count.unsigned_abs();
+        if count == 0 {
+            return Ok(None);
+        }
+        let newest = tx
+            .prepare_cached(&format!(
+                "SELECT {COLUMNS} {UNHEARD} ORDER BY d.message_seq DESC LIMIT 1"
+            ))?
+            .query_row(params, from_row)?;
+        Ok(Some((session, News { count, newest })))
+    })?;
+    let Some((session, news)) = found else {
+        return Ok(None);
+    };
+    store.write(|tx| {
+        tx.prepare_cached(
+            "UPDATE sessions SET announced_seq = MAX(announced_seq, ?2) WHERE id = ?1",
+        )?
+        .execute((&session, news.newest.seq))?;
+        Ok(())
+    })?;
+    Ok(Some(news))
+}
+
 /// Marks messages read (`acked = false`) or acknowledged (which also reads them) for
 /// `viewer`, who must be a recipient of each. Returns them as the viewer now sees them.
 pub fn mark(store: &mut Store, viewer: &str, ids: &[String], acked: bool) -> Result<Vec<Message>> {

@@ -631,3 +631,24 @@ pub fn briefing(b: &crate::briefing::Briefing) -> String {
     }
     lines.join("\n")
 }
+
+/// A one-line notice of new mail, for the end of a tool result.
+pub fn news(n: &crate::message::News) -> String {
+    let m = &n.newest;
+    let about = m
+        .subject
+        .as_deref()
+        .or(m.body.as_deref())
+        .unwrap_or("(deleted)");
+    let priority = match m.priority {
+        Priority::Normal => String::new(),
+        p => format!(" [{}]", p.as_str()),
+    };
+    format!(
+        "{} new message(s) for you; newest {} from {}{priority}: \"{}\". Read with message_wait or inbox_read.",
+        n.count,
+        m.id,
+        m.sender,
+        clip(about, INTENT_WIDTH)
+    )
+}

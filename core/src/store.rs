@@ -19,6 +19,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("store/003_worktrees.sql"),
     include_str!("store/004_tokens.sql"),
     include_str!("store/005_shown.sql"),
+    include_str!("store/006_announced.sql"),
 ];
 
 /// How long a writer waits for another process's write lock before giving up.

@@ -75,8 +75,13 @@ impl ServerHandler for SwitchboardServer {
         self.name_instance(client.as_deref().unwrap_or("agent"));
         let this = self.for_request(&context.extensions)?;
         let _call = Counted::enter(&this.hub.calls);
+        let tool = request.name.clone();
         let call = ToolCallContext::new(&this, request, context);
-        this.tool_router.call(call).await
+        let mut response = this.tool_router.call(call).await?;
+        if let CallToolResponse::Complete(result) = &mut response {
+            this.tell_news(&tool, result).await;
+        }
+        Ok(response)
     }
 
     async fn list_resources(

@@ -97,6 +97,10 @@ pub(crate) fn output<T: JsonSchema + 'static>() -> Arc<JsonObject> {
     let mut value = Value::Object(schema_for_output::<T>().as_ref().clone());
     strip_docs(&mut value);
     optional_not_null(&mut value);
+    // Any result may end with a notice of new mail (see `SwitchboardServer::tell_news`).
+    if let Some(Value::Object(props)) = value.get_mut("properties") {
+        props.insert("mail".into(), serde_json::json!({"type": "string"}));
+    }
     match value {
         Value::Object(mut map) => {
             map.remove("$schema");
@@ -257,7 +261,8 @@ mod tests {
                 "type": "object",
                 "properties": {
                     "description": {"type": "string"},
-                    "count": {"type": "integer", "minimum": 0}
+                    "count": {"type": "integer", "minimum": 0},
+                    "mail": {"type": "string"}
                 },
                 "required": ["count"]
             })

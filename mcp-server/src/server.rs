@@ -21,6 +21,9 @@ use crate::reply::{Render, reply};
 use crate::resources::Subscriptions;
 use crate::views::Lean;
 
+/// Tools whose results show the caller's mail themselves: no notice is added to them.
+const SHOWS_MAIL: &[&str] = &["message_wait", "inbox_read", "status", "session_start"];
+
 /// How often ordinary tool calls refresh the caller's last-seen time.
 const TOUCH_INTERVAL: Duration = Duration::from_secs(10);
 
@@ -183,6 +186,42 @@ impl SwitchboardServer {
         identity.agent = Some(claimed.agent.clone());
         identity.session = Some(claimed.id.clone());
         Ok(claimed)
+    }
+
+    /// Tells the caller of new mail at the end of a tool's result (one line, in the
+    /// structured content as `mail` and in the text), once per message and session, so an
+    /// agent on a client without hooks learns of it on its next call. The tools that show
+    /// mail themselves (waits, the inbox, the briefings) only count as being told.
+    pub(crate) async fn tell_news(&self, tool: &str, result: &mut CallToolResult) {
+        if result.is_error == Some(true) {
+            return;
+        }
+        let found = self
+            .blocking(|st| {
+                let (Some(agent), Some(session)) =
+                    (st.identity.agent.clone(), st.identity.session.clone())
+                else {
+                    return Ok(None);
+                };
+                switchboard_core::message::news(&mut st.store, &agent, &session)
+            })
+            .await;
+        let news = match found {
+            Ok(Some(news)) => news,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not look for new mail");
+                return;
+            }
+        };
+        if SHOWS_MAIL.contains(&tool) {
+            return;
+        }
+        let line = switchboard_core::render::news(&news);
+        if let Some(serde_json::Value::Object(map)) = &mut result.structured_content {
+            map.insert("mail".into(), serde_json::Value::String(line.clone()));
+        }
+        result.content.push(rmcp::model::ContentBlock::text(line));
     }
 
     /// How many `message_wait` calls are waiting right now.

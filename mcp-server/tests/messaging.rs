@@ -406,3 +406,53 @@ async fn many_waiters_all_wake() {
         assert_eq!(ids(&out["messages"]), [m["id"].as_str().unwrap()]);
     }
 }
+
+#[tokio::test]
+async fn new_mail_is_announced_once_at_the_end_of_any_tool_result() {
+    let h = Harness::new();
+    let [lead, ann, _bob] = team(&h).await;
+    let sent = ok(
+        &lead,
+        "message_send",
+        json!({"to": ["ann"], "subject": "PR 12", "body": "review please", "priority": "urgent"}),
+    )
+    .await;
+    let out = ann.call("agent_list", json!({})).await.unwrap();
+    let mail = out.structured.unwrap()["mail"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        mail.contains("1 new message")
+            && mail.contains("from lead [urgent]")
+            && mail.contains("PR 12")
+            && mail.contains(sent["id"].as_str().unwrap()),
+        "{mail}"
+    );
+    assert!(out.text.contains(&mail), "the text says it too");
+    let again = ok(&ann, "agent_list", json!({})).await;
+    assert_eq!(again.get("mail"), None, "announced once");
+    // Being told is not being handed the message: the wait still returns it.
+    let got = ok(&ann, "message_wait", json!({"timeout_secs": 1})).await;
+    assert_eq!(ids(&got["messages"]), [sent["id"].as_str().unwrap()]);
+    // What an inbox look or a briefing showed is not announced again.
+    ok(
+        &lead,
+        "message_send",
+        json!({"to": ["ann"], "body": "second"}),
+    )
+    .await;
+    ok(&ann, "inbox_read", json!({})).await;
+    ok(
+        &lead,
+        "message_send",
+        json!({"to": ["ann"], "body": "third"}),
+    )
+    .await;
+    ok(&ann, "status", json!({})).await;
+    let quiet = ok(&ann, "group_list", json!({})).await;
+    assert_eq!(quiet.get("mail"), None, "{quiet}");
+    // The sender is not told of its own messages.
+    let lead_view = ok(&lead, "group_list", json!({})).await;
+    assert_eq!(lead_view.get("mail"), None, "{lead_view}");
+}

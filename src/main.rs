@@ -4,6 +4,7 @@
 
 mod commands;
 mod demo;
+mod hook;
 mod messages;
 mod serve;
 mod worktrees;
@@ -48,6 +49,8 @@ enum Command {
     /// Create, list or revoke the tokens agents use with `switchboard serve`.
     #[command(subcommand)]
     Token(serve::TokenCommand),
+    /// Run as a hook of an agent CLI: put new Switchboard mail into the agent's turn.
+    Hook(hook::HookArgs),
     /// Serve the editor companion (LSP) over stdio, or --check what it would show here.
     Lsp(commands::LspArgs),
     /// List sessions (newest first).
@@ -87,6 +90,7 @@ fn main() -> std::process::ExitCode {
         Command::Mcp(args) => commands::mcp(&cli.global, args),
         Command::Serve(args) => serve::serve(&cli.global, args),
         Command::Token(cmd) => serve::token(&cli.global, cmd),
+        Command::Hook(args) => hook::hook(&cli.global, args),
         Command::Lsp(args) => commands::lsp(&cli.global, args),
         Command::Sessions(args) => commands::sessions(&cli.global, args),
         Command::Session(cmd) => commands::session(&cli.global, cmd),

@@ -3,6 +3,7 @@
 
 mod common;
 mod editor;
+mod hooks;
 mod messaging;
 mod process;
 mod references;

@@ -9,6 +9,7 @@ pub mod agent;
 pub mod briefing;
 pub mod clock;
 pub mod config;
+pub mod delivery;
 pub mod error;
 pub mod event;
 pub mod feed;

@@ -946,41 +946,96 @@ pub struct News {
     pub newest: Message,
 }
 
-/// The [`News`] for `viewer` in `session` since it was last told, recording that it now
-/// has been (each message is announced once per session); `None` when there is none.
-pub fn news(store: &mut Store, viewer: &str, session: &str) -> Result<Option<News>> {
+/// What [`announce`] found: the newest unheard messages and how many there are in all.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Unheard {
+    /// Newest first, at most the limit asked for.
+    pub messages: Vec<Message>,
+    pub total: u64,
+}
+
+/// Unread messages for `viewer` that `session` has not heard of (neither shown nor told
+/// of before), newest first, at most `limit`, with their total; records that the session
+/// has now been told of all of them (each message is announced once per session).
+pub fn announce(store: &mut Store, viewer: &str, session: &str, limit: u32) -> Result<Unheard> {
     const UNHEARD: &str = "FROM deliveries d JOIN messages m ON m.seq = d.message_seq
          WHERE d.recipient = :viewer AND d.read_at IS NULL AND m.deleted_at IS NULL
            AND d.message_seq > (SELECT announced_seq FROM sessions WHERE id = :session)
            AND NOT EXISTS (SELECT 1 FROM shown s WHERE s.session_id = :session AND s.message_seq = d.message_seq)";
-    let found = store.read(|tx| {
+    let (session, unheard) = store.read(|tx| {
         let session = id::resolve(tx, IdKind::Session, session)?;
-        let params = named_params! {":viewer": viewer, ":session": session};
-        let count: i64 = tx
+        let whose = named_params! {":viewer": viewer, ":session": session};
+        let total: i64 = tx
             .prepare_cached(&format!("SELECT COUNT(*) {UNHEARD}"))?
-            .query_row(params, |r| r.get(0))?;
-        let count = count.unsigned_abs();
-        if count == 0 {
-            return Ok(None);
-        }
-        let newest = tx
-            .prepare_cached(&format!(
-                "SELECT {COLUMNS} {UNHEARD} ORDER BY d.message_seq DESC LIMIT 1"
+            .query_row(whose, |r| r.get(0))?;
+        let messages = if total == 0 {
+            Vec::new()
+        } else {
+            tx.prepare_cached(&format!(
+                "SELECT {COLUMNS} {UNHEARD} ORDER BY d.message_seq DESC LIMIT :limit"
             ))?
-            .query_row(params, from_row)?;
-        Ok(Some((session, News { count, newest })))
+            .query_map(
+                named_params! {":viewer": viewer, ":session": session, ":limit": limit},
+                from_row,
+            )?
+            .collect::<rusqlite::Result<_>>()?
+        };
+        let total = total.unsigned_abs();
+        Ok((session, Unheard { messages, total }))
     })?;
-    let Some((session, news)) = found else {
-        return Ok(None);
-    };
+    if let Some(newest) = unheard.messages.first() {
+        store.write(|tx| {
+            tx.prepare_cached(
+                "UPDATE sessions SET announced_seq = MAX(announced_seq, ?2) WHERE id = ?1",
+            )?
+            .execute((&session, newest.seq))?;
+            Ok(())
+        })?;
+    }
+    Ok(unheard)
+}
+
+/// The [`News`] for `viewer` in `session` since it was last told (see [`announce`]);
+/// `None` when there is none.
+pub fn news(store: &mut Store, viewer: &str, session: &str) -> Result<Option<News>> {
+    let mut unheard = announce(store, viewer, session, 1)?;
+    Ok(unheard.messages.pop().map(|newest| News {
+        count: unheard.total,
+        newest,
+    }))
+}
+
+/// Unread messages that should keep `session`'s agent from stopping — urgent ones, ones
+/// asking for an acknowledgement, and answers to messages it sent — that the session was
+/// not held for before, oldest first; records the hold, so a stop is held once per message.
+pub fn stop_holds(store: &mut Store, viewer: &str, session: &str) -> Result<Vec<Message>> {
     store.write(|tx| {
-        tx.prepare_cached(
-            "UPDATE sessions SET announced_seq = MAX(announced_seq, ?2) WHERE id = ?1",
-        )?
-        .execute((&session, news.newest.seq))?;
-        Ok(())
-    })?;
-    Ok(Some(news))
+        let session = id::resolve(tx, IdKind::Session, session)?;
+        let held: Vec<Message> = tx
+            .prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM deliveries d JOIN messages m ON m.seq = d.message_seq
+                 WHERE d.recipient = :viewer AND d.read_at IS NULL AND m.deleted_at IS NULL
+                   AND d.message_seq > (SELECT stop_held_seq FROM sessions WHERE id = :session)
+                   AND (m.priority = :urgent OR m.ack_required
+                        OR m.reply_to IN (SELECT id FROM messages WHERE author = :viewer))
+                 ORDER BY d.message_seq LIMIT :limit"
+            ))?
+            .query_map(
+                named_params! {
+                    ":viewer": viewer, ":session": session,
+                    ":urgent": Priority::Urgent.rank(), ":limit": MAX_PAGE,
+                },
+                from_row,
+            )?
+            .collect::<rusqlite::Result<_>>()?;
+        if let Some(last) = held.last() {
+            tx.prepare_cached(
+                "UPDATE sessions SET stop_held_seq = MAX(stop_held_seq, ?2) WHERE id = ?1",
+            )?
+            .execute((&session, last.seq))?;
+        }
+        Ok(held)
+    })
 }
 
 /// Marks messages read (`acked = false`) or acknowledged (which also reads them) for

@@ -48,6 +48,37 @@ pub fn is_alive(host: &str, pid: u32) -> bool {
     exists && !is_zombie(pid.as_raw_nonzero().get())
 }
 
+/// The parent of local process `pid`, from `/proc/<pid>/stat` (Linux); `None` when it is
+/// gone or cannot be read.
+pub fn parent_of(pid: u32) -> Option<u32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Format: `pid (comm) state ppid …`; comm may contain spaces and parentheses.
+    let end = stat.rfind(')')?;
+    let mut fields = stat[end + 1..].split_whitespace();
+    fields.next()?;
+    fields.next()?.parse().ok().filter(|p| *p > 0)
+}
+
+/// Most ancestors [`ancestors`] walks through.
+const MAX_ANCESTORS: usize = 64;
+
+/// The parent, grandparent, … of local process `pid`, nearest first (up to init).
+pub fn ancestors(pid: u32) -> Vec<u32> {
+    let mut chain = Vec::new();
+    let mut current = pid;
+    while let Some(parent) = parent_of(current) {
+        if chain.len() >= MAX_ANCESTORS || chain.contains(&parent) {
+            break;
+        }
+        chain.push(parent);
+        if parent == 1 {
+            break;
+        }
+        current = parent;
+    }
+    chain
+}
+
 /// A process that has exited but not been reaped still answers signals; on Linux its
 /// `/proc/<pid>/stat` state is `Z`.
 fn is_zombie(pid: i32) -> bool {
@@ -77,6 +108,21 @@ pub(crate) fn gone() -> ProcessInfo {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_child_knows_its_parent_and_ancestors() {
+        let mut child = std::process::Command::new("sleep")
+            .arg("5")
+            .spawn()
+            .unwrap();
+        assert_eq!(parent_of(child.id()), Some(std::process::id()));
+        let chain = ancestors(child.id());
+        assert_eq!(chain.first(), Some(&std::process::id()), "{chain:?}");
+        assert!(chain.len() >= 2, "{chain:?}");
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert_eq!(parent_of(child.id()), None, "gone");
+    }
 
     #[test]
     fn this_process_is_alive_and_a_finished_child_is_not() {

@@ -315,6 +315,40 @@ fn check_text(what: &str, text: &str, max: usize) -> Result<String> {
     Ok(text.to_string())
 }
 
+/// The agent client behind a serving process on this host: its parent (the program that
+/// started `switchboard mcp`, which also runs the client's hooks).
+fn client_of(p: &ProcessInfo) -> Option<u32> {
+    (p.host == process::this_host())
+        .then(|| process::parent_of(p.pid))
+        .flatten()
+}
+
+/// The live session served for the agent client that is an ancestor of the local process
+/// `pid` (nearest first): how a hook run by that client finds its agent's session.
+pub fn of_client(store: &mut Store, pid: u32) -> Result<Option<Session>> {
+    let cutoff = store.stale_cutoff();
+    let host = process::this_host();
+    store.read(|tx| {
+        let mut find = tx.prepare_cached(&format!(
+            "SELECT id FROM sessions s WHERE s.host = :host AND s.client_pid = :client AND {}
+             ORDER BY s.last_seen_at DESC LIMIT 1",
+            live_condition("s.")
+        ))?;
+        for ancestor in process::ancestors(pid) {
+            let found: Option<String> = find
+                .query_row(
+                    named_params! {":host": host, ":client": ancestor, ":cutoff": cutoff.millis()},
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if let Some(id) = found {
+                return fetch(tx, &id, cutoff).map(Some);
+            }
+        }
+        Ok(None)
+    })
+}
+
 /// Refuses a person's name (`human:…`) where an agent is meant: sessions are worked by
 /// agents; people act through the CLI and the editor.
 fn require_agent(name: &str) -> Result<()> {
@@ -389,13 +423,14 @@ fn insert(
     )?;
     let id = new_id(IdKind::Session);
     conn.prepare_cached(
-        "INSERT INTO sessions (id, agent, role, intent, parent_id, forked_from, status, pid, host, started_at, last_seen_at)
-         VALUES (:id, :agent, :role, :intent, :parent, :forked_from, 'active', :pid, :host, :now, :now)",
+        "INSERT INTO sessions (id, agent, role, intent, parent_id, forked_from, status, pid, host, client_pid, started_at, last_seen_at)
+         VALUES (:id, :agent, :role, :intent, :parent, :forked_from, 'active', :pid, :host, :client, :now, :now)",
     )?
     .execute(named_params! {
         ":id": id, ":agent": draft.agent, ":role": draft.role, ":intent": draft.intent,
         ":parent": draft.parent, ":forked_from": draft.forked_from,
         ":pid": draft.process.as_ref().map(|p| p.pid), ":host": draft.process.as_ref().map(|p| &p.host),
+        ":client": draft.process.as_ref().and_then(client_of),
         ":now": now.millis(),
     })?;
     let session = fetch(conn, &id, cutoff)?;
@@ -640,7 +675,7 @@ pub fn claim(store: &mut Store, id: &str, claim: &Claim<'_>) -> Result<Session> 
         let now = Timestamp::now();
         tx.prepare_cached(
             "UPDATE sessions SET pid = ?2, host = ?3, last_seen_at = ?4,
-                 intent = COALESCE(?5, intent), role = COALESCE(?6, role) WHERE id = ?1",
+                 intent = COALESCE(?5, intent), role = COALESCE(?6, role), client_pid = ?7 WHERE id = ?1",
         )?
         .execute((
             &session.id,
@@ -649,6 +684,7 @@ pub fn claim(store: &mut Store, id: &str, claim: &Claim<'_>) -> Result<Session> 
             now.millis(),
             &intent,
             claim.role,
+            client_of(claim.process),
         ))?;
         agent::touch(tx, &session.agent, now)?;
         let claimed = fetch(tx, &session.id, cutoff)?;

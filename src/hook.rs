@@ -1,0 +1,164 @@
+//! `switchboard hook CLIENT EVENT`: a hook of an agent CLI (Claude Code, Codex, Gemini CLI)
+//! that puts Switchboard mail into the agent's turn. It reads the client's hook JSON on
+//! stdin, finds the session of the agent whose client runs it (the client started that
+//! agent's `switchboard mcp` too), and answers in the client's own format. A hook must
+//! never break or hold up the agent: on any problem it prints nothing, says why on stderr
+//! and exits 0.
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Result;
+use clap::{Args, ValueEnum};
+use serde_json::{Value, json};
+use switchboard_core::delivery::{self, Recipient};
+use switchboard_core::{session, worktree};
+
+use crate::Global;
+use crate::commands::{locate, open_store};
+
+/// Largest hook input read from stdin.
+const MAX_INPUT: u64 = 1 << 20;
+/// How long to wait for the client to write its hook input.
+const INPUT_TIMEOUT: Duration = Duration::from_secs(2);
+
+#[derive(Debug, Args)]
+pub struct HookArgs {
+    /// The agent CLI running the hook.
+    client: Client,
+    /// The client's event name: SessionStart, PostToolUse, UserPromptSubmit or Stop (Claude
+    /// Code, Codex); SessionStart, AfterTool, BeforeAgent or AfterAgent (Gemini CLI).
+    event: String,
+}
+
+/// Agent CLIs with hooks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Client {
+    Claude,
+    Codex,
+    Gemini,
+}
+
+/// What a hook event is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Moment {
+    /// A session begins: the briefing.
+    Start,
+    /// After a tool call or before a prompt: new mail.
+    Turn,
+    /// The agent is about to stop: hold it for mail that needs an answer.
+    Stop,
+}
+
+impl Client {
+    fn moment(self, event: &str) -> Option<Moment> {
+        match (self, event) {
+            (_, "SessionStart") => Some(Moment::Start),
+            (Client::Claude | Client::Codex, "PostToolUse" | "UserPromptSubmit") => {
+                Some(Moment::Turn)
+            }
+            (Client::Claude | Client::Codex, "Stop") => Some(Moment::Stop),
+            (Client::Gemini, "AfterTool" | "BeforeAgent") => Some(Moment::Turn),
+            (Client::Gemini, "AfterAgent") => Some(Moment::Stop),
+            _ => None,
+        }
+    }
+
+    /// The client's answer that adds `text` to the agent's context.
+    fn context(self, event: &str, text: &str) -> Value {
+        json!({"hookSpecificOutput": {"hookEventName": event, "additionalContext": text}})
+    }
+
+    /// The client's answer that keeps the agent from stopping, telling it `reason`.
+    fn hold(self, reason: &str) -> Value {
+        let decision = match self {
+            Client::Claude | Client::Codex => "block",
+            Client::Gemini => "deny",
+        };
+        json!({"decision": decision, "reason": reason})
+    }
+}
+
+/// Runs the hook; always succeeds (problems go to stderr).
+pub fn hook(global: &Global, args: HookArgs) -> Result<()> {
+    match answer(global, &args) {
+        Ok(Some(out)) => println!("{out}"),
+        Ok(None) => {}
+        Err(e) => eprintln!("switchboard hook {:?} {}: {e:#}", args.client, args.event),
+    }
+    Ok(())
+}
+
+/// The JSON to print, if the hook has something to say.
+fn answer(global: &Global, args: &HookArgs) -> Result<Option<Value>> {
+    let Some(moment) = args.client.moment(&args.event) else {
+        anyhow::bail!("not an event Switchboard handles for this client; nothing to do");
+    };
+    let input = read_input()?;
+    if moment == Moment::Stop && input["stop_hook_active"] == true {
+        return Ok(None);
+    }
+    if let Some(cwd) = input["cwd"]
+        .as_str()
+        .map(PathBuf::from)
+        .filter(|d| d.is_dir())
+    {
+        std::env::set_current_dir(&cwd)?;
+    }
+    // A repository where Switchboard never ran has no mail: create nothing.
+    if !locate(global)?.path.exists() {
+        return Ok(None);
+    }
+    let mut store = open_store(global)?;
+    let Some(recipient) = recipient(&mut store)? else {
+        return Ok(None);
+    };
+    let said = match moment {
+        Moment::Start => Some(delivery::opening(&mut store, &recipient)?)
+            .map(|text| args.client.context(&args.event, &text)),
+        Moment::Turn => delivery::arrivals(&mut store, &recipient)?
+            .map(|text| args.client.context(&args.event, &text)),
+        Moment::Stop => {
+            delivery::hold(&mut store, &recipient)?.map(|reason| args.client.hold(&reason))
+        }
+    };
+    Ok(said)
+}
+
+/// The hook's input JSON (`null` when there is none or it is not JSON), read within
+/// [`INPUT_TIMEOUT`] so a client that keeps stdin open cannot hold the hook.
+fn read_input() -> Result<Value> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut text = String::new();
+        let read = std::io::stdin()
+            .take(MAX_INPUT)
+            .read_to_string(&mut text)
+            .map(|_| text);
+        let _ = tx.send(read);
+    });
+    let text = rx
+        .recv_timeout(INPUT_TIMEOUT)
+        .map_err(|_| anyhow::anyhow!("no hook input on stdin within {INPUT_TIMEOUT:?}"))??;
+    Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+/// The agent and session this hook serves: the live session whose MCP server was started
+/// by the same client process (an ancestor of this hook), else the session bound to the
+/// worktree the hook runs in.
+fn recipient(store: &mut switchboard_core::Store) -> Result<Option<Recipient>> {
+    let found = match session::of_client(store, std::process::id())? {
+        Some(s) => Some(s),
+        None => {
+            match worktree::containing(store, &std::env::current_dir()?)?.and_then(|w| w.session) {
+                Some(id) => Some(session::get(store, &id)?).filter(|s| s.is_live()),
+                None => None,
+            }
+        }
+    };
+    Ok(found.map(|s| Recipient {
+        agent: s.agent,
+        session: s.id,
+    }))
+}

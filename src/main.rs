@@ -5,6 +5,7 @@
 mod commands;
 mod demo;
 mod hook;
+mod install;
 mod messages;
 mod serve;
 mod worktrees;
@@ -49,6 +50,10 @@ enum Command {
     /// Create, list or revoke the tokens agents use with `switchboard serve`.
     #[command(subcommand)]
     Token(serve::TokenCommand),
+    /// Set this repository up for an agent client: its MCP server entry and its hooks.
+    Install(install::InstallArgs),
+    /// Remove what `install` added for an agent client.
+    Uninstall(install::UninstallArgs),
     /// Run as a hook of an agent CLI: put new Switchboard mail into the agent's turn.
     Hook(hook::HookArgs),
     /// Serve the editor companion (LSP) over stdio, or --check what it would show here.
@@ -91,6 +96,8 @@ fn main() -> std::process::ExitCode {
         Command::Serve(args) => serve::serve(&cli.global, args),
         Command::Token(cmd) => serve::token(&cli.global, cmd),
         Command::Hook(args) => hook::hook(&cli.global, args),
+        Command::Install(args) => install::install(args),
+        Command::Uninstall(args) => install::uninstall(args),
         Command::Lsp(args) => commands::lsp(&cli.global, args),
         Command::Sessions(args) => commands::sessions(&cli.global, args),
         Command::Session(cmd) => commands::session(&cli.global, cmd),

@@ -4,6 +4,7 @@
 mod common;
 mod editor;
 mod hooks;
+mod install;
 mod messaging;
 mod process;
 mod references;

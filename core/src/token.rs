@@ -164,8 +164,10 @@ pub fn authenticate(store: &mut Store, secret: &str) -> Result<Token> {
     })?;
     let token = found.ok_or_else(|| {
         Error::Unauthorized(
-            "the bearer token is not known here: check that you copied the whole \
-             'sbt_…' secret, or create a new one with `switchboard token create --agent <name>`"
+            "the bearer token is not known here: a token belongs to the repository whose \
+             `switchboard serve` it was created for, so create one in this repository with \
+             `switchboard token create --agent <name>`; also check that you copied the whole \
+             'sbt_…' secret"
                 .into(),
         )
     })?;

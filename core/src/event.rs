@@ -21,6 +21,7 @@ pub mod kind {
     pub const MESSAGE_SENT: &str = "message.sent";
     pub const MESSAGE_READ: &str = "message.read";
     pub const MESSAGE_ACKED: &str = "message.acked";
+    pub const MESSAGE_NOTIFIED: &str = "message.notified";
     pub const MESSAGE_EDITED: &str = "message.edited";
     pub const MESSAGE_DELETED: &str = "message.deleted";
     pub const GROUP_CHANGED: &str = "group.changed";

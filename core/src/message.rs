@@ -166,8 +166,18 @@ impl std::str::FromStr for Reference {
 #[serde(rename_all = "snake_case")]
 pub enum DeliveryState {
     Delivered,
+    /// Put in front of the recipient agent where it works (a hook, a notice, a wait or an
+    /// inbox look), not marked read yet.
+    Notified,
     Read,
     Acked,
+}
+
+impl DeliveryState {
+    /// Not read yet (delivered, or notified).
+    pub fn is_unread(self) -> bool {
+        matches!(self, DeliveryState::Delivered | DeliveryState::Notified)
+    }
 }
 
 /// A message as one participant sees it.
@@ -202,6 +212,8 @@ pub struct Message {
 pub struct Delivery {
     pub recipient: String,
     pub state: DeliveryState,
+    /// When the recipient agent was first told of it where it works.
+    pub notified_at: Option<Timestamp>,
     pub read_at: Option<Timestamp>,
     pub acked_at: Option<Timestamp>,
 }
@@ -228,7 +240,7 @@ pub struct Draft {
 
 const COLUMNS: &str = "m.seq, m.id, m.thread_id, m.reply_to, m.author, m.author_session, m.addressed_to, \
      m.subject, m.body, m.priority, m.ack_required, m.refs, m.created_at, m.edited_at, m.deleted_at, \
-     d.recipient IS NOT NULL, d.read_at, d.acked_at";
+     d.recipient IS NOT NULL, d.read_at, d.acked_at, d.notified_at";
 
 /// `FROM` clause joining the viewer's delivery (`:viewer`) to each message.
 const FROM_VISIBLE: &str =
@@ -236,10 +248,15 @@ const FROM_VISIBLE: &str =
 /// The viewer wrote or received it.
 const VISIBLE: &str = "(m.author = :viewer OR d.recipient IS NOT NULL)";
 
-fn state_of(read_at: Option<i64>, acked_at: Option<i64>) -> DeliveryState {
-    match (read_at, acked_at) {
-        (_, Some(_)) => DeliveryState::Acked,
-        (Some(_), None) => DeliveryState::Read,
+fn state_of(
+    read_at: Option<i64>,
+    acked_at: Option<i64>,
+    notified_at: Option<i64>,
+) -> DeliveryState {
+    match (read_at, acked_at, notified_at) {
+        (_, Some(_), _) => DeliveryState::Acked,
+        (Some(_), None, _) => DeliveryState::Read,
+        (None, None, Some(_)) => DeliveryState::Notified,
         _ => DeliveryState::Delivered,
     }
 }
@@ -269,7 +286,13 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Message> {
         sent_at: Timestamp(r.get(12)?),
         edited_at: r.get::<_, Option<i64>>(13)?.map(Timestamp),
         deleted_at: deleted_at.map(Timestamp),
-        state: is_recipient.then(|| state_of(r.get(16).ok().flatten(), r.get(17).ok().flatten())),
+        state: is_recipient.then(|| {
+            state_of(
+                r.get(16).ok().flatten(),
+                r.get(17).ok().flatten(),
+                r.get(18).ok().flatten(),
+            )
+        }),
     })
 }
 
@@ -619,7 +642,7 @@ pub fn reply(
             now,
         )?;
         // Answering a message is reading it.
-        if original.state == Some(DeliveryState::Delivered) {
+        if original.state.is_some_and(DeliveryState::is_unread) {
             mark_in(
                 tx,
                 &author.agent,
@@ -768,7 +791,10 @@ fn inbox_in(tx: &Connection, viewer: &str, filter: &InboxFilter) -> Result<Inbox
             messages.truncate(limit);
             let last = messages[limit - 1].seq;
             next = Some(
-                if messages[limit - 1].state == Some(DeliveryState::Delivered) {
+                if messages[limit - 1]
+                    .state
+                    .is_some_and(DeliveryState::is_unread)
+                {
                     Cursor::Unread(last)
                 } else {
                     Cursor::Read(last)
@@ -893,7 +919,7 @@ pub fn arrivals(
         page.messages.retain(|m| m.deleted_at.is_none());
         page.messages.reverse();
         if let Some(session) = session {
-            show(tx, session, &page.messages)?;
+            show(tx, viewer, session, &page.messages)?;
         }
         let older_unread = page.unread.saturating_sub(page.messages.len() as u64);
         Ok(Arrivals {
@@ -916,25 +942,59 @@ pub fn look(
     store.write(|tx| {
         let page = inbox_in(tx, viewer, filter)?;
         if let Some(session) = session {
-            show(tx, session, &page.messages)?;
+            show(tx, viewer, session, &page.messages)?;
         }
         Ok(page)
     })
 }
 
-/// Records `messages` as shown to `session` (bookkeeping, no event).
-fn show(tx: &Connection, session: &str, messages: &[Message]) -> Result<()> {
+/// Records `messages` as shown to `session`, and as notified to `viewer` (the session's
+/// agent) where they are still unread.
+fn show(tx: &Connection, viewer: &str, session: &str, messages: &[Message]) -> Result<()> {
     if messages.is_empty() {
         return Ok(());
     }
     let session = id::resolve(tx, IdKind::Session, session)?;
-    let now = Timestamp::now().millis();
+    let now = Timestamp::now();
     let mut insert = tx.prepare_cached(
         "INSERT OR IGNORE INTO shown (session_id, message_seq, shown_at) VALUES (?1, ?2, ?3)",
     )?;
     for m in messages {
-        insert.execute((&session, m.seq, now))?;
+        insert.execute((&session, m.seq, now.millis()))?;
     }
+    let seqs: Vec<i64> = messages.iter().map(|m| m.seq).collect();
+    notify(tx, viewer, &seqs, now)
+}
+
+/// Moves `viewer`'s deliveries of `seqs` that are neither read nor notified yet to
+/// notified (they were put in front of the agent where it works), with their event.
+fn notify(tx: &Connection, viewer: &str, seqs: &[i64], now: Timestamp) -> Result<()> {
+    let mut update = tx.prepare_cached(
+        "UPDATE deliveries SET notified_at = ?3
+         WHERE recipient = ?1 AND message_seq = ?2 AND notified_at IS NULL AND read_at IS NULL",
+    )?;
+    let mut changed = Vec::new();
+    for seq in seqs {
+        if update.execute((viewer, seq, now.millis()))? > 0 {
+            changed.push(*seq);
+        }
+    }
+    if changed.is_empty() {
+        return Ok(());
+    }
+    let mut ids = Vec::new();
+    let mut threads = Vec::new();
+    let mut find = tx.prepare_cached("SELECT id, thread_id FROM messages WHERE seq = ?1")?;
+    for seq in &changed {
+        let (id, thread): (String, String) =
+            find.query_row([seq], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        ids.push(id);
+        if !threads.contains(&thread) {
+            threads.push(thread);
+        }
+    }
+    let payload = serde_json::json!({"ids": ids, "threads": threads, "by": viewer});
+    event::append(tx, kind::MESSAGE_NOTIFIED, Some(viewer), &payload, now)?;
     Ok(())
 }
 
@@ -989,7 +1049,14 @@ pub fn announce(store: &mut Store, viewer: &str, session: &str, limit: u32) -> R
                 "UPDATE sessions SET announced_seq = MAX(announced_seq, ?2) WHERE id = ?1",
             )?
             .execute((&session, newest.seq))?;
-            Ok(())
+            let told: Vec<i64> = tx
+                .prepare_cached(
+                    "SELECT message_seq FROM deliveries
+                     WHERE recipient = ?1 AND read_at IS NULL AND notified_at IS NULL AND message_seq <= ?2",
+                )?
+                .query_map((viewer, newest.seq), |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            notify(tx, viewer, &told, Timestamp::now())
         })?;
     }
     Ok(unheard)
@@ -1131,13 +1198,15 @@ pub fn sent(
 
 fn deliveries(conn: &Connection, seq: i64) -> Result<Vec<Delivery>> {
     let rows = conn
-        .prepare_cached("SELECT recipient, read_at, acked_at FROM deliveries WHERE message_seq = ?1 ORDER BY recipient")?
+        .prepare_cached("SELECT recipient, read_at, acked_at, notified_at FROM deliveries WHERE message_seq = ?1 ORDER BY recipient")?
         .query_map([seq], |r| {
             let read_at: Option<i64> = r.get(1)?;
             let acked_at: Option<i64> = r.get(2)?;
+            let notified_at: Option<i64> = r.get(3)?;
             Ok(Delivery {
                 recipient: r.get(0)?,
-                state: state_of(read_at, acked_at),
+                state: state_of(read_at, acked_at, notified_at),
+                notified_at: notified_at.map(Timestamp),
                 read_at: read_at.map(Timestamp),
                 acked_at: acked_at.map(Timestamp),
             })
@@ -1309,7 +1378,7 @@ pub fn search(
                 |r| {
                     Ok(Hit {
                         message: from_row(r)?,
-                        snippet: r.get(18)?,
+                        snippet: r.get(19)?,
                     })
                 },
             )?

@@ -210,6 +210,7 @@ pub fn tree(t: &SessionTree) -> String {
 fn state_word(m: &Message) -> &'static str {
     match m.state {
         Some(DeliveryState::Delivered) => "unread",
+        Some(DeliveryState::Notified) => "unread, notified",
         Some(DeliveryState::Read) => "read",
         Some(DeliveryState::Acked) => "acked",
         None => "sent",

@@ -71,7 +71,7 @@ fn affected(event: &Event, agent: Option<&str>) -> Vec<String> {
             }
             uris
         }
-        kind::MESSAGE_READ | kind::MESSAGE_ACKED => {
+        kind::MESSAGE_READ | kind::MESSAGE_ACKED | kind::MESSAGE_NOTIFIED => {
             let mut uris = thread_uris("threads");
             if mine(&p["by"]) {
                 uris.push(INBOX.into());

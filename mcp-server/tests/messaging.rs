@@ -432,6 +432,13 @@ async fn new_mail_is_announced_once_at_the_end_of_any_tool_result() {
     assert!(out.text.contains(&mail), "the text says it too");
     let again = ok(&ann, "agent_list", json!({})).await;
     assert_eq!(again.get("mail"), None, "announced once");
+    // The sender sees that the message was put in front of ann, not yet read.
+    let sent_view = ok(&lead, "message_sent", json!({})).await;
+    assert_eq!(
+        sent_view["sent"][0]["deliveries"],
+        json!([{"recipient": "ann", "state": "notified"}]),
+        "{sent_view}"
+    );
     // Being told is not being handed the message: the wait still returns it.
     let got = ok(&ann, "message_wait", json!({"timeout_secs": 1})).await;
     assert_eq!(ids(&got["messages"]), [sent["id"].as_str().unwrap()]);

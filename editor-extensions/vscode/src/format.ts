@@ -72,7 +72,7 @@ export function sessionContext(s: Session): string {
 // ---- messages ----
 
 export function isUnread(m: Message): boolean {
-  return m.state === 'delivered' && !m.deleted_at;
+  return (m.state === 'delivered' || m.state === 'notified') && !m.deleted_at;
 }
 
 export function messageTitle(m: Message): string {

@@ -6,7 +6,7 @@
  * This interface was referenced by `SwitchboardProtocol`'s JSON-Schema
  * via the `definition` "DeliveryState".
  */
-export type DeliveryState = 'delivered' | 'read' | 'acked';
+export type DeliveryState = ('delivered' | 'read' | 'acked') | 'notified';
 /**
  * How a session ended.
  *

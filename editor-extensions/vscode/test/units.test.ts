@@ -6,7 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { GitRevisionDocuments, gitUri, runGit } from '../src/documents';
-import { renderThread, unreadStatusText } from '../src/format';
+import { isUnread, renderThread, unreadStatusText } from '../src/format';
 import { preflight } from '../src/preflight';
 import { Refresher } from '../src/refresher';
 import { message } from './support/fixtures';
@@ -114,4 +114,10 @@ test('preflight explains a missing binary and accepts a working one', async () =
   assert.match(String(await preflight('/nonexistent/switchboard')), /"\/nonexistent\/switchboard" binary was not found.*switchboard\.path/);
   assert.match(String(await preflight('/bin/false')), /"\/bin\/false --version" failed/);
   assert.equal(await preflight(process.env.SWITCHBOARD_BIN ?? path.resolve(__dirname, '../../../../target/debug/switchboard')), null);
+});
+
+test('a message put in front of its agent but not read yet is still unread', () => {
+  assert.equal(isUnread(message('msg_1', 1, { state: 'notified' })), true);
+  assert.equal(isUnread(message('msg_2', 2, { state: 'delivered' })), true);
+  assert.equal(isUnread(message('msg_3', 3, { state: 'read' })), false);
 });

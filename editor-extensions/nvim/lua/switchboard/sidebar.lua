@@ -77,7 +77,7 @@ function M.open_thread(id)
       show("switchboard://thread", view.thread(result), "markdown")
       local unread = {}
       for _, m in ipairs(result.messages) do
-        if m.state == "delivered" then
+        if m.state == "delivered" or m.state == "notified" then
           table.insert(unread, m.id)
         end
       end

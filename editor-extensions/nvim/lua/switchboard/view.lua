@@ -35,7 +35,7 @@ function M.threads(messages)
       by_id[m.thread] = t
       table.insert(order, t)
     end
-    if m.state == "delivered" then
+    if m.state == "delivered" or m.state == "notified" then
       t.unread = t.unread + 1
     end
     if (rank[m.priority] or 1) > (rank[t.priority] or 1) then

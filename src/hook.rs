@@ -49,6 +49,9 @@ enum Moment {
     Turn,
     /// The agent is about to stop: hold it for mail that needs an answer.
     Stop,
+    /// In the background while the agent is idle: wake it when mail arrives (Claude Code's
+    /// `asyncRewake` hook, which wakes the session when the hook exits 2).
+    Wake,
 }
 
 impl Client {
@@ -59,6 +62,7 @@ impl Client {
                 Some(Moment::Turn)
             }
             (Client::Claude | Client::Codex, "Stop") => Some(Moment::Stop),
+            (Client::Claude, "Wake") => Some(Moment::Wake),
             (Client::Gemini, "AfterTool" | "BeforeAgent") => Some(Moment::Turn),
             (Client::Gemini, "AfterAgent") => Some(Moment::Stop),
             _ => None,
@@ -80,24 +84,42 @@ impl Client {
     }
 }
 
-/// Runs the hook; always succeeds (problems go to stderr).
+/// How long a wake hook waits for mail before it ends quietly (the client re-arms it at
+/// the agent's next stop).
+const WAKE_LIMIT: Duration = Duration::from_secs(600);
+
+/// Runs the hook; always succeeds (problems go to stderr), except that a wake hook that
+/// found mail exits 2 with the headers on stderr, which is how Claude Code is woken.
 pub fn hook(global: &Global, args: HookArgs) -> Result<()> {
     match answer(global, &args) {
-        Ok(Some(out)) => println!("{out}"),
-        Ok(None) => {}
+        Ok(Said::Json(out)) => println!("{out}"),
+        Ok(Said::Wake(headers)) => {
+            eprintln!("{headers}");
+            std::process::exit(2);
+        }
+        Ok(Said::Nothing) => {}
         Err(e) => eprintln!("switchboard hook {:?} {}: {e:#}", args.client, args.event),
     }
     Ok(())
 }
 
-/// The JSON to print, if the hook has something to say.
-fn answer(global: &Global, args: &HookArgs) -> Result<Option<Value>> {
+/// What a hook has to say.
+enum Said {
+    Nothing,
+    /// The client's JSON answer, on stdout.
+    Json(Value),
+    /// Mail for an idle agent, on stderr with exit code 2.
+    Wake(String),
+}
+
+/// What the hook has to say.
+fn answer(global: &Global, args: &HookArgs) -> Result<Said> {
     let Some(moment) = args.client.moment(&args.event) else {
         anyhow::bail!("not an event Switchboard handles for this client; nothing to do");
     };
     let input = read_input()?;
     if moment == Moment::Stop && input["stop_hook_active"] == true {
-        return Ok(None);
+        return Ok(Said::Nothing);
     }
     if let Some(cwd) = input["cwd"]
         .as_str()
@@ -107,23 +129,69 @@ fn answer(global: &Global, args: &HookArgs) -> Result<Option<Value>> {
         std::env::set_current_dir(&cwd)?;
     }
     // A repository where Switchboard never ran has no mail: create nothing.
-    if !locate(global)?.path.exists() {
-        return Ok(None);
+    let db = locate(global)?.path;
+    if !db.exists() {
+        return Ok(Said::Nothing);
     }
     let mut store = open_store(global)?;
     let Some(recipient) = recipient(&mut store)? else {
-        return Ok(None);
+        return Ok(Said::Nothing);
     };
-    let said = match moment {
-        Moment::Start => Some(delivery::opening(&mut store, &recipient)?)
-            .map(|text| args.client.context(&args.event, &text)),
-        Moment::Turn => delivery::arrivals(&mut store, &recipient)?
-            .map(|text| args.client.context(&args.event, &text)),
-        Moment::Stop => {
-            delivery::hold(&mut store, &recipient)?.map(|reason| args.client.hold(&reason))
+    let said = |json: Option<Value>| json.map_or(Said::Nothing, Said::Json);
+    Ok(match moment {
+        Moment::Start => {
+            let text = delivery::opening(&mut store, &recipient)?;
+            Said::Json(args.client.context(&args.event, &text))
         }
+        Moment::Turn => said(
+            delivery::arrivals(&mut store, &recipient)?
+                .map(|text| args.client.context(&args.event, &text)),
+        ),
+        Moment::Stop => {
+            said(delivery::hold(&mut store, &recipient)?.map(|reason| args.client.hold(&reason)))
+        }
+        Moment::Wake => wake(&db, &mut store, &recipient)?,
+    })
+}
+
+/// Waits in the background for mail for an idle agent. One waiter per session: the client
+/// re-arms the hook at every stop, so a later one leaves while an earlier one still waits.
+fn wake(db: &std::path::Path, store: &mut switchboard_core::Store, r: &Recipient) -> Result<Said> {
+    let Some(_guard) = WakeGuard::take(db, &r.session)? else {
+        return Ok(Said::Nothing);
     };
-    Ok(said)
+    Ok(match delivery::wake(store, r, WAKE_LIMIT)? {
+        delivery::Wake::Mail(headers) => Said::Wake(headers),
+        delivery::Wake::Ended | delivery::Wake::TimedOut => Said::Nothing,
+    })
+}
+
+/// The one waiting wake hook of a session: a file beside the state database holding the
+/// waiter's process id, removed when it ends.
+struct WakeGuard {
+    path: PathBuf,
+}
+
+impl WakeGuard {
+    /// Takes the session's wake slot, unless a live process holds it.
+    fn take(db: &std::path::Path, session: &str) -> Result<Option<WakeGuard>> {
+        let dir = db.parent().unwrap_or(std::path::Path::new("."));
+        let path = dir.join(format!("wake-{session}.pid"));
+        if let Ok(text) = std::fs::read_to_string(&path)
+            && let Ok(pid) = text.trim().parse::<u32>()
+            && switchboard_core::process::is_alive(&switchboard_core::process::this_host(), pid)
+        {
+            return Ok(None);
+        }
+        std::fs::write(&path, std::process::id().to_string())?;
+        Ok(Some(WakeGuard { path }))
+    }
+}
+
+impl Drop for WakeGuard {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
 }
 
 /// The hook's input JSON (`null` when there is none or it is not JSON), read within

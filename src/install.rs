@@ -114,21 +114,45 @@ impl Client {
         }
     }
 
-    /// The hook events this client gets, with their matcher.
-    fn hooks(self) -> &'static [(&'static str, Option<&'static str>)] {
+    /// The hooks this client gets.
+    fn hooks(self) -> &'static [Hook] {
+        const fn on(event: &'static str, matcher: Option<&'static str>) -> Hook {
+            Hook {
+                event,
+                matcher,
+                run: event,
+                wakes: false,
+            }
+        }
+        const CLAUDE: &[Hook] = &[
+            on("SessionStart", None),
+            on("PostToolUse", Some("*")),
+            on("UserPromptSubmit", None),
+            on("Stop", None),
+            // In the background after each stop: wakes the idle session when mail arrives.
+            Hook {
+                event: "Stop",
+                matcher: None,
+                run: "Wake",
+                wakes: true,
+            },
+        ];
+        const CODEX: &[Hook] = &[
+            on("SessionStart", None),
+            on("PostToolUse", Some("*")),
+            on("UserPromptSubmit", None),
+            on("Stop", None),
+        ];
+        const GEMINI: &[Hook] = &[
+            on("SessionStart", None),
+            on("AfterTool", Some(".*")),
+            on("BeforeAgent", None),
+            on("AfterAgent", None),
+        ];
         match self {
-            Client::Claude | Client::Codex => &[
-                ("SessionStart", None),
-                ("PostToolUse", Some("*")),
-                ("UserPromptSubmit", None),
-                ("Stop", None),
-            ],
-            Client::Gemini => &[
-                ("SessionStart", None),
-                ("AfterTool", Some(".*")),
-                ("BeforeAgent", None),
-                ("AfterAgent", None),
-            ],
+            Client::Claude => CLAUDE,
+            Client::Codex => CODEX,
+            Client::Gemini => GEMINI,
             Client::Cursor | Client::Vscode => &[],
         }
     }
@@ -156,6 +180,18 @@ impl Client {
         }
     }
 }
+
+/// One hook: the client's event, its matcher, the `switchboard hook` event it runs, and
+/// whether it waits in the background to wake an idle agent (Claude Code's `asyncRewake`).
+struct Hook {
+    event: &'static str,
+    matcher: Option<&'static str>,
+    run: &'static str,
+    wakes: bool,
+}
+
+/// How long (seconds) the client lets a waking hook run; it gives up by itself sooner.
+const WAKE_TIMEOUT_SECS: u64 = 660;
 
 /// A file's content before and after.
 struct Edit {
@@ -384,9 +420,9 @@ fn add_token_input(map: &mut Map<String, Value>) {
 
 /// Adds `switchboard hook CLIENT EVENT` to each of `client`'s hook events, unless there.
 fn add_hooks(map: &mut Map<String, Value>, client: Client) {
-    for (event, matcher) in client.hooks() {
-        let command = format!("{HOOK_PREFIX}{} {event}", client.name());
-        let groups = array(object(map, "hooks"), event);
+    for hook in client.hooks() {
+        let command = format!("{HOOK_PREFIX}{} {}", client.name(), hook.run);
+        let groups = array(object(map, "hooks"), hook.event);
         let present = groups.iter().any(|g| {
             g["hooks"]
                 .as_array()
@@ -394,13 +430,16 @@ fn add_hooks(map: &mut Map<String, Value>, client: Client) {
         });
         if !present {
             let mut group = Map::new();
-            if let Some(matcher) = matcher {
+            if let Some(matcher) = hook.matcher {
                 group.insert("matcher".into(), json!(matcher));
             }
-            group.insert(
-                "hooks".into(),
-                json!([{"type": "command", "command": command}]),
-            );
+            let mut entry = json!({"type": "command", "command": command});
+            if hook.wakes {
+                entry["async"] = json!(true);
+                entry["asyncRewake"] = json!(true);
+                entry["timeout"] = json!(WAKE_TIMEOUT_SECS);
+            }
+            group.insert("hooks".into(), json!([entry]));
             groups.push(Value::Object(group));
         }
     }

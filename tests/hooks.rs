@@ -214,3 +214,93 @@ fn bad_input_no_database_and_strangers_get_silence_and_exit_0() {
         Value::Null
     );
 }
+
+/// Starts a wake hook in the background, its input written and closed.
+fn start_wake(dir: &Path) -> std::process::Child {
+    let mut child = Command::new(bin())
+        .args(["hook", "claude", "Wake"])
+        .current_dir(dir)
+        .env_remove("SWITCHBOARD_DB")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(payload(dir, "Stop").as_bytes())
+        .unwrap();
+    child
+}
+
+/// Waits (bounded) for a background hook to end; its exit code and stderr.
+fn finish(mut child: std::process::Child) -> (Option<i32>, String) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("the wake hook did not end");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn an_idle_agent_is_woken_by_new_mail_and_one_waiter_is_enough() {
+    let repo = Repo::new();
+    let alice = repo.agent(&["--agent", "alice"]).await;
+    alice
+        .call_ok("session_start", json!({"intent": "idle"}))
+        .await
+        .unwrap();
+    let dir = repo.path.as_path();
+    let mut waiter = start_wake(dir);
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert!(
+        waiter.try_wait().unwrap().is_none(),
+        "it waits while nothing arrives"
+    );
+    // The client re-arms the hook at every stop: a second waiter leaves at once.
+    assert_eq!(
+        hook(dir, "claude", "Wake", &payload(dir, "Stop")),
+        Value::Null
+    );
+    repo.cli(&[
+        "send",
+        "--as",
+        "bob",
+        "--to",
+        "alice",
+        "wake up, tests are red",
+    ]);
+    let (code, stderr) = finish(waiter);
+    assert_eq!(code, Some(2), "exit 2 wakes Claude Code: {stderr}");
+    assert!(stderr.contains("wake up, tests are red"), "{stderr}");
+    // Told once: the next tool call's hook has nothing new.
+    assert_eq!(
+        hook(dir, "claude", "PostToolUse", &payload(dir, "PostToolUse")),
+        Value::Null
+    );
+}
+
+#[tokio::test]
+async fn a_waiting_wake_hook_ends_quietly_with_its_session() {
+    let repo = Repo::new();
+    let alice = repo.agent(&["--agent", "alice"]).await;
+    alice
+        .call_ok("session_start", json!({"intent": "short"}))
+        .await
+        .unwrap();
+    let waiter = start_wake(repo.path.as_path());
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    alice.call_ok("session_end", json!({})).await.unwrap();
+    let (code, stderr) = finish(waiter);
+    assert_eq!(code, Some(0), "{stderr}");
+}

@@ -52,12 +52,25 @@ fn claude_gets_a_safe_server_entry_and_hooks_and_a_second_run_changes_nothing() 
         commands(&settings["hooks"], "PostToolUse"),
         ["./lint.sh", "switchboard hook claude PostToolUse"]
     );
-    for event in ["SessionStart", "UserPromptSubmit", "Stop"] {
+    for event in ["SessionStart", "UserPromptSubmit"] {
         assert_eq!(
             commands(&settings["hooks"], event),
             [format!("switchboard hook claude {event}")]
         );
     }
+    assert_eq!(
+        commands(&settings["hooks"], "Stop"),
+        [
+            "switchboard hook claude Stop",
+            "switchboard hook claude Wake"
+        ]
+    );
+    let wake = &settings["hooks"]["Stop"][1]["hooks"][0];
+    assert_eq!(
+        (&wake["async"], &wake["asyncRewake"]),
+        (&json!(true), &json!(true)),
+        "the wake hook waits in the background: {wake}"
+    );
     assert_eq!(settings["enabledMcpjsonServers"], json!(["switchboard"]));
 
     let before: Vec<Vec<u8>> = [".mcp.json", ".claude/settings.json"]

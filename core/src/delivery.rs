@@ -82,6 +82,51 @@ pub fn hold(store: &mut Store, r: &Recipient) -> Result<Option<String>> {
     Ok(Some(text))
 }
 
+/// How often a waiting [`wake`] looks at the change feed (one cheap query; the events are
+/// read only when another process committed something).
+const WAKE_POLL: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// How a [`wake`] ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Wake {
+    /// New mail arrived: its headers, to put in front of the idle agent.
+    Mail(String),
+    /// The session ended: nobody to wake.
+    Ended,
+    /// Nothing arrived before the deadline.
+    TimedOut,
+}
+
+/// Waits, for at most `limit`, until mail arrives that `r` was not told of, or its session
+/// ends: how an idle agent is woken. Looks at the change feed of `store`'s database every
+/// [`WAKE_POLL`] (it costs one query unless something changed) and at the mail only when
+/// a message event arrived.
+pub fn wake(store: &mut Store, r: &Recipient, limit: std::time::Duration) -> Result<Wake> {
+    let deadline = std::time::Instant::now() + limit;
+    let mut feed = crate::feed::ChangeFeed::open(store.path(), store.settings().clone())?;
+    loop {
+        if let Some(text) = arrivals(store, r)? {
+            return Ok(Wake::Mail(text));
+        }
+        if !crate::session::get(store, &r.session)?.is_live() {
+            return Ok(Wake::Ended);
+        }
+        loop {
+            if std::time::Instant::now() >= deadline {
+                return Ok(Wake::TimedOut);
+            }
+            std::thread::sleep(WAKE_POLL);
+            let events = feed.poll()?;
+            if events
+                .iter()
+                .any(|e| e.kind.starts_with("message.") || e.kind.starts_with("session."))
+            {
+                break;
+            }
+        }
+    }
+}
+
 /// One message in a line: id, sender, priority, ack, subject or first line.
 fn header(m: &Message) -> String {
     let about = m

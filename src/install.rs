@@ -170,7 +170,8 @@ impl Client {
             }
             Client::Gemini => {
                 "start `gemini` in this folder and trust it when asked (Gemini CLI disables \
-                 project servers and hooks in untrusted folders)"
+                 project servers and hooks in untrusted folders); headless runs (`gemini -p`) \
+                 offer the tools only with `--approval-mode yolo` or \"trust\": true on the server"
             }
             Client::Cursor => "open Cursor's MCP settings and enable the switchboard server",
             Client::Vscode => {
@@ -547,11 +548,23 @@ fn apply(root: &Path, edits: &[Edit], dry_run: bool) -> Result<()> {
             );
             continue;
         }
+        if edit.after.is_empty() {
+            // Nothing else was in it: an empty file would be malformed for the client.
+            std::fs::remove_file(&edit.path)
+                .with_context(|| format!("cannot remove {}", edit.path.display()))?;
+            println!("{shown}: removed (nothing else was in it)");
+            continue;
+        }
         let dir = edit.path.parent().unwrap_or(root);
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
         let mut file = tempfile::NamedTempFile::new_in(dir)
             .with_context(|| format!("cannot write in {}", dir.display()))?;
         std::io::Write::write_all(&mut file, edit.after.as_bytes())?;
+        // A project file readable like any other (an existing one keeps its mode).
+        let mode = std::fs::metadata(&edit.path)
+            .map(|m| m.permissions())
+            .unwrap_or_else(|_| std::os::unix::fs::PermissionsExt::from_mode(0o644));
+        file.as_file().set_permissions(mode)?;
         file.persist(&edit.path)
             .with_context(|| format!("cannot write {}", edit.path.display()))?;
         let verb = if edit.before.is_some() {

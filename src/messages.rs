@@ -222,6 +222,21 @@ pub fn thread(global: &Global, args: ThreadArgs) -> Result<()> {
 
 /// How often `watch` looks for new messages.
 const WATCH_INTERVAL: Duration = Duration::from_millis(50);
+/// How often `watch` looks for mail agents have left unread too long.
+const OVERDUE_INTERVAL: Duration = Duration::from_secs(30);
+
+/// After how long unread agent mail is flagged (`.switchboard.toml` `[messages]
+/// escalate_after`), for the repository around the current directory.
+fn escalation_delay() -> Duration {
+    let root = std::env::current_dir()
+        .ok()
+        .and_then(|d| switchboard_core::git::repo_paths(&d).ok())
+        .map(|p| p.main_root);
+    root.and_then(|r| switchboard_core::config::load(&r).ok())
+        .unwrap_or_default()
+        .messages
+        .escalate_after
+}
 
 pub fn watch(global: &Global, args: WatchArgs) -> Result<()> {
     let mut store = open_store(global)?;
@@ -230,8 +245,19 @@ pub fn watch(global: &Global, args: WatchArgs) -> Result<()> {
         stale_after: global.stale_after,
     };
     let mut feed = ChangeFeed::open(store.path(), settings)?;
+    let escalate_after = escalation_delay();
+    let mut flagged = std::collections::HashSet::new();
+    let mut next_check = std::time::Instant::now();
     eprintln!("watching messages for {me} (Ctrl-C to stop)");
     loop {
+        if std::time::Instant::now() >= next_check {
+            next_check = std::time::Instant::now() + OVERDUE_INTERVAL;
+            for late in message::overdue(&mut store, escalate_after)? {
+                if flagged.insert(late.id.clone()) {
+                    println!("{}\n", render::overdue(&late, escalate_after));
+                }
+            }
+        }
         for event in feed.poll()? {
             if event.kind != kind::MESSAGE_SENT {
                 continue;

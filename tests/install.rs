@@ -88,6 +88,14 @@ fn claude_gets_a_safe_server_entry_and_hooks_and_a_second_run_changes_nothing() 
         .collect();
     assert_eq!(before, after, "a second run changes nothing");
 
+    // Files install created hold the right mode for a project file.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(repo.path.join(".claude/settings.json"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o644, "{mode:o}");
+
     // Uninstall takes back only what install added.
     repo.cli(&["uninstall", "claude"]);
     let mcp = read_json(&repo, ".mcp.json");
@@ -135,6 +143,12 @@ fn a_malformed_file_is_refused_with_its_line_and_left_untouched() {
 #[test]
 fn a_dry_run_prints_the_diff_and_writes_nothing() {
     let repo = Repo::new();
+    // A file install created and uninstall emptied is removed, not left empty (which a
+    // client would refuse as malformed).
+    let scratch = Repo::new();
+    scratch.cli(&["install", "gemini"]);
+    scratch.cli(&["uninstall", "gemini"]);
+    assert!(!scratch.path.join(".gemini/settings.json").exists());
     let out = repo.cli(&["install", "gemini", "--dry-run"]);
     assert!(
         out.contains("+++ b/.gemini/settings.json")

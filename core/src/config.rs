@@ -8,6 +8,9 @@
 //! setup_timeout_secs = 300
 //! port_base = 20000              # worktree ports are blocks above this
 //! ports_per_worktree = 10
+//!
+//! [messages]
+//! escalate_after = "10m"         # a message an agent leaves unread this long is flagged to humans
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -25,6 +28,33 @@ pub const FILE: &str = ".switchboard.toml";
 pub struct Config {
     #[serde(default)]
     pub worktrees: WorktreeConfig,
+    #[serde(default)]
+    pub messages: MessagesConfig,
+}
+
+/// The `[messages]` table.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MessagesConfig {
+    /// A message its agent recipient leaves unread longer than this is flagged to the
+    /// humans (in the editor and `switchboard watch`). A duration: `90s`, `10m`, `2h`.
+    #[serde(deserialize_with = "duration")]
+    pub escalate_after: std::time::Duration,
+}
+
+impl Default for MessagesConfig {
+    fn default() -> Self {
+        MessagesConfig {
+            escalate_after: std::time::Duration::from_secs(10 * 60),
+        }
+    }
+}
+
+fn duration<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<std::time::Duration, D::Error> {
+    let text = String::deserialize(d)?;
+    crate::clock::parse_duration(&text).map_err(serde::de::Error::custom)
 }
 
 /// The `[worktrees]` table.
@@ -98,6 +128,22 @@ mod tests {
         let c = load(dir.path()).unwrap();
         assert_eq!(c.worktrees.setup.unwrap(), ["make", "deps"]);
         assert_eq!(c.worktrees.root.unwrap(), Path::new("../wt"));
+        assert_eq!(c.messages.escalate_after.as_secs(), 600, "the default");
+        std::fs::write(
+            dir.path().join(FILE),
+            "[messages]\nescalate_after = \"90s\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            load(dir.path()).unwrap().messages.escalate_after.as_secs(),
+            90
+        );
+        std::fs::write(
+            dir.path().join(FILE),
+            "[messages]\nescalate_after = \"soon\"\n",
+        )
+        .unwrap();
+        assert!(load(dir.path()).is_err());
         std::fs::write(dir.path().join(FILE), "[worktrees]\nsetpu = []\n").unwrap();
         let err = load(dir.path()).unwrap_err().to_string();
         assert!(err.contains("unknown field `setpu`"), "{err}");

@@ -62,12 +62,20 @@ pub fn arrivals(store: &mut Store, r: &Recipient) -> Result<Option<String>> {
 
 /// Why `r`'s agent should not stop yet: unread messages that are urgent, ask for an
 /// acknowledgement or answer a message it sent, listed once (a stop is held once per
-/// message); `None` when nothing holds it.
+/// message); `None` when nothing holds it. Holding tells the agent of all its new mail:
+/// later hooks do not announce it again.
 pub fn hold(store: &mut Store, r: &Recipient) -> Result<Option<String>> {
     let held = message::stop_holds(store, &r.agent, &r.session)?;
     if held.is_empty() {
         return Ok(None);
     }
+    let unheard = message::announce(store, &r.agent, &r.session, MAX_HEADERS)?;
+    let others = unheard
+        .messages
+        .iter()
+        .filter(|m| !held.iter().any(|h| h.id == m.id))
+        .count() as u64
+        + unheard.total.saturating_sub(unheard.messages.len() as u64);
     let mut text = format!(
         "Before you stop: {} message(s) for you need an answer. Read them (message_wait or inbox_read), then answer (message_reply) or acknowledge (message_read with ack: true):",
         held.len()
@@ -78,6 +86,11 @@ pub fn hold(store: &mut Store, r: &Recipient) -> Result<Option<String>> {
     }
     if held.len() > 20 {
         text.push_str(&format!("\n{} more — call inbox_read", held.len() - 20));
+    }
+    if others > 0 {
+        text.push_str(&format!(
+            "\nAlso {others} other new message(s): inbox_read."
+        ));
     }
     Ok(Some(text))
 }
@@ -97,31 +110,38 @@ pub enum Wake {
     TimedOut,
 }
 
-/// Waits, for at most `limit`, until mail arrives that `r` was not told of, or its session
-/// ends: how an idle agent is woken. Looks at the change feed of `store`'s database every
-/// [`WAKE_POLL`] (it costs one query unless something changed) and at the mail only when
-/// a message event arrived.
+/// How often a waiting [`wake`] checks that the agent's session is still live (its
+/// client may have exited without ending it).
+const WAKE_LIVENESS: std::time::Duration = std::time::Duration::from_millis(400);
+
+/// Waits, for at most `limit`, until new mail arrives for `r` (sent after the wait began:
+/// what was already there is the stop hook's business), or its session ends or its
+/// process goes: how an idle agent is woken. Looks at the change feed of `store`'s
+/// database every [`WAKE_POLL`] (one query unless another process committed something).
 pub fn wake(store: &mut Store, r: &Recipient, limit: std::time::Duration) -> Result<Wake> {
     let deadline = std::time::Instant::now() + limit;
     let mut feed = crate::feed::ChangeFeed::open(store.path(), store.settings().clone())?;
+    let mut checked = std::time::Instant::now();
     loop {
-        if let Some(text) = arrivals(store, r)? {
+        if std::time::Instant::now() >= deadline {
+            return Ok(Wake::TimedOut);
+        }
+        std::thread::sleep(WAKE_POLL);
+        let events = feed.poll()?;
+        let mail = events.iter().any(|e| {
+            e.kind == crate::event::kind::MESSAGE_SENT
+                && e.payload["recipients"]
+                    .as_array()
+                    .is_some_and(|to| to.iter().any(|n| n.as_str() == Some(r.agent.as_str())))
+        });
+        if mail && let Some(text) = arrivals(store, r)? {
             return Ok(Wake::Mail(text));
         }
-        if !crate::session::get(store, &r.session)?.is_live() {
-            return Ok(Wake::Ended);
-        }
-        loop {
-            if std::time::Instant::now() >= deadline {
-                return Ok(Wake::TimedOut);
-            }
-            std::thread::sleep(WAKE_POLL);
-            let events = feed.poll()?;
-            if events
-                .iter()
-                .any(|e| e.kind.starts_with("message.") || e.kind.starts_with("session."))
-            {
-                break;
+        let session_news = events.iter().any(|e| e.kind.starts_with("session."));
+        if session_news || checked.elapsed() >= WAKE_LIVENESS {
+            checked = std::time::Instant::now();
+            if !crate::session::get(store, &r.session)?.is_live() {
+                return Ok(Wake::Ended);
             }
         }
     }
@@ -195,10 +215,19 @@ mod tests {
         let held = hold(&mut store, &r)
             .unwrap()
             .expect("the answer holds the stop");
-        assert!(held.contains("from bob"), "{held}");
+        assert!(
+            held.contains("from bob") && held.contains("Also 1 other new message(s)"),
+            "{held}"
+        );
         assert_eq!(hold(&mut store, &r).unwrap(), None, "held once");
-        let told = arrivals(&mut store, &r).unwrap().expect("two new messages");
-        assert!(told.contains("2 new message(s)"), "{told}");
+        assert_eq!(
+            arrivals(&mut store, &r).unwrap(),
+            None,
+            "a hold told the agent of all its new mail"
+        );
+        message::send(&mut store, &author("bob"), &draft("alice", "later")).unwrap();
+        let told = arrivals(&mut store, &r).unwrap().expect("one new message");
+        assert!(told.contains("1 new message(s)"), "{told}");
         assert_eq!(arrivals(&mut store, &r).unwrap(), None, "announced once");
     }
 }

@@ -1105,6 +1105,55 @@ pub fn stop_holds(store: &mut Store, viewer: &str, session: &str) -> Result<Vec<
     })
 }
 
+/// A message an agent has left unread too long: flagged to the humans.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Overdue {
+    pub id: String,
+    pub thread: String,
+    pub sender: String,
+    /// The agent that has not read it.
+    pub recipient: String,
+    /// Its subject, or the start of its body.
+    pub about: String,
+    pub priority: Priority,
+    pub delivered_at: Timestamp,
+}
+
+/// Most overdue messages reported at once.
+const MAX_OVERDUE: u32 = 50;
+
+/// Messages delivered to agents (not people) more than `older_than` ago and still unread,
+/// oldest first: what the humans should know is waiting. (People may look at everything,
+/// so this covers every agent's mail, but says only who, what about and since when.)
+pub fn overdue(store: &mut Store, older_than: std::time::Duration) -> Result<Vec<Overdue>> {
+    let cutoff =
+        Timestamp::now().millis() - i64::try_from(older_than.as_millis()).unwrap_or(i64::MAX);
+    store.read(|tx| {
+        let rows = tx
+            .prepare_cached(
+                "SELECT m.id, m.thread_id, m.author, d.recipient, COALESCE(m.subject, m.body), m.priority, d.delivered_at
+                 FROM deliveries d JOIN messages m ON m.seq = d.message_seq
+                      JOIN agents a ON a.name = d.recipient AND a.kind = 'agent'
+                 WHERE d.read_at IS NULL AND m.deleted_at IS NULL AND d.delivered_at < ?1
+                 ORDER BY d.delivered_at LIMIT ?2",
+            )?
+            .query_map((cutoff, MAX_OVERDUE), |r| {
+                let about: String = r.get(4)?;
+                Ok(Overdue {
+                    id: r.get(0)?,
+                    thread: r.get(1)?,
+                    sender: r.get(2)?,
+                    recipient: r.get(3)?,
+                    about: about.lines().next().unwrap_or_default().chars().take(120).collect(),
+                    priority: Priority::from_rank(r.get(5)?),
+                    delivered_at: Timestamp(r.get(6)?),
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    })
+}
+
 /// Marks messages read (`acked = false`) or acknowledged (which also reads them) for
 /// `viewer`, who must be a recipient of each. Returns them as the viewer now sees them.
 pub fn mark(store: &mut Store, viewer: &str, ids: &[String], acked: bool) -> Result<Vec<Message>> {
@@ -1428,6 +1477,42 @@ mod tests {
             body: body.into(),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn mail_an_agent_leaves_unread_too_long_is_overdue_until_read() {
+        let (_dir, mut store) = setup();
+        let to_agent = send(
+            &mut store,
+            &by("lead"),
+            &draft(&["ann"], "Review PR 12\nsoon"),
+        )
+        .unwrap();
+        send(
+            &mut store,
+            &by("lead"),
+            &draft(&["human:ada"], "people are not chased"),
+        )
+        .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        assert!(
+            overdue(&mut store, std::time::Duration::from_secs(3600))
+                .unwrap()
+                .is_empty(),
+            "not overdue yet"
+        );
+        let late = overdue(&mut store, std::time::Duration::ZERO).unwrap();
+        assert_eq!(late.len(), 1, "{late:?}");
+        assert_eq!(
+            (late[0].recipient.as_str(), late[0].about.as_str()),
+            ("ann", "Review PR 12")
+        );
+        mark(&mut store, "ann", std::slice::from_ref(&to_agent.id), false).unwrap();
+        assert!(
+            overdue(&mut store, std::time::Duration::ZERO)
+                .unwrap()
+                .is_empty()
+        );
     }
 
     fn recipients(store: &mut Store, id: &str) -> Vec<String> {

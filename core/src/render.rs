@@ -653,3 +653,20 @@ pub fn news(n: &crate::message::News) -> String {
         clip(about, INTENT_WIDTH)
     )
 }
+
+/// A message an agent has left unread too long, flagged for a human.
+pub fn overdue(o: &crate::message::Overdue, after: std::time::Duration) -> String {
+    let priority = match o.priority {
+        Priority::Normal => String::new(),
+        p => format!(" [{}]", p.as_str()),
+    };
+    format!(
+        "! {} has not read {} from {}{priority} for over {} min (since {}): {}",
+        o.recipient,
+        o.id,
+        o.sender,
+        after.as_secs().div_ceil(60),
+        o.delivered_at.to_rfc3339(),
+        clip(&o.about, INTENT_WIDTH)
+    )
+}

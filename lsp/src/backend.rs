@@ -29,6 +29,8 @@ use crate::repo::{self, Repo};
 const POLL_INTERVAL: Duration = Duration::from_millis(10);
 /// After a push, further changes within this window are merged into one push.
 const DEBOUNCE: Duration = Duration::from_millis(50);
+/// How often the companion looks for mail agents have left unread too long.
+const OVERDUE_INTERVAL: Duration = Duration::from_secs(30);
 
 /// How the companion was started.
 #[derive(Debug, Clone, Default)]
@@ -213,7 +215,52 @@ impl Backend {
                 })
                 .ok();
             let this = self.clone();
+            let watched = repo.clone();
             tokio::spawn(async move { this.push_loop(repo, rx).await });
+            let this = self.clone();
+            tokio::spawn(async move { this.overdue_loop(watched).await });
+        }
+    }
+
+    /// Every [`OVERDUE_INTERVAL`], looks for mail agents have left unread too long: when
+    /// that list changes the sidebar is told (`stateChanged`, messages), and newly overdue
+    /// urgent messages pop up.
+    async fn overdue_loop(self: Arc<Self>, repo: Repo) {
+        let mut known: BTreeSet<String> = BTreeSet::new();
+        loop {
+            let after = repo.escalate_after;
+            let found = repo
+                .with_store(move |store, _| message::overdue(store, after))
+                .await;
+            match found {
+                Ok(late) => {
+                    let ids: BTreeSet<String> = late.iter().map(|o| o.id.clone()).collect();
+                    if ids != known {
+                        let note = StateChanged {
+                            version: self.version.load(Ordering::SeqCst),
+                            repo: repo.root.display().to_string(),
+                            changed: vec![Topic::Messages],
+                        };
+                        self.client
+                            .send_notification::<StateChangedNotification>(note)
+                            .await;
+                        for o in late
+                            .iter()
+                            .filter(|o| o.priority == Priority::Urgent && !known.contains(&o.id))
+                        {
+                            self.client
+                                .show_message(
+                                    MessageType::WARNING,
+                                    switchboard_core::render::overdue(o, after),
+                                )
+                                .await;
+                        }
+                        known = ids;
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "cannot look for overdue mail"),
+            }
+            tokio::time::sleep(OVERDUE_INTERVAL).await;
         }
     }
 

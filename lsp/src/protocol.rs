@@ -76,6 +76,9 @@ pub struct RepoState {
     pub sessions: Vec<SessionNode>,
     pub worktrees: Vec<WorktreeStatus>,
     pub inbox: InboxSummary,
+    /// Mail agents have left unread longer than the repository's `escalate_after`
+    /// (default 10 minutes), oldest first: for the human to chase.
+    pub overdue: Vec<switchboard_core::message::Overdue>,
 }
 
 /// A session and the sessions spawned or forked from it.

@@ -27,6 +27,8 @@ pub struct Repo {
     pub settings: Settings,
     /// The end of the event log when the repository was opened: pushes cover everything after.
     pub opened_at: i64,
+    /// After how long mail an agent leaves unread is flagged (`.switchboard.toml`).
+    pub escalate_after: std::time::Duration,
     store: Arc<Mutex<Store>>,
 }
 
@@ -61,12 +63,17 @@ impl Repo {
             },
         )?;
         let opened_at = store.latest_event_seq()?;
+        let escalate_after = switchboard_core::config::load(&root)
+            .unwrap_or_default()
+            .messages
+            .escalate_after;
         Ok(Repo {
             root,
             db: at.path,
             human,
             settings,
             opened_at,
+            escalate_after,
             store: Arc::new(Mutex::new(store)),
         })
     }
@@ -121,6 +128,7 @@ pub fn state(store: &mut Store, repo: &Repo) -> Result<RepoState, Error> {
             unread: inbox.unread,
             recent: inbox.messages,
         },
+        overdue: message::overdue(store, repo.escalate_after)?,
     })
 }
 

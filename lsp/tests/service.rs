@@ -40,6 +40,11 @@ struct Fixture {
 
 impl Fixture {
     async fn new() -> Fixture {
+        Self::with_settings("").await
+    }
+
+    /// A fixture whose repository has `toml` as its `.switchboard.toml`.
+    async fn with_settings(toml: &str) -> Fixture {
         let dir = tempfile::tempdir().unwrap();
         let repo = dir.path().join("repo");
         std::fs::create_dir(&repo).unwrap();
@@ -50,6 +55,9 @@ impl Fixture {
         std::fs::write(repo.join("app.rs"), "fn main() {}\n").unwrap();
         git(&repo, &["add", "app.rs"]);
         git(&repo, &["commit", "-q", "-m", "first"]);
+        if !toml.is_empty() {
+            std::fs::write(repo.join(".switchboard.toml"), toml).unwrap();
+        }
         let db = dir.path().join("state.db");
         let store = Store::open(&db, Settings::default()).unwrap();
         let (client_io, server_io) = tokio::io::duplex(1 << 20);
@@ -593,4 +601,30 @@ async fn several_workspace_folders_from_different_repositories() {
             .contains("unknown recipient"),
         "the default is the first folder: {err}"
     );
+}
+
+#[tokio::test]
+async fn mail_an_agent_leaves_unread_too_long_is_flagged_in_the_state() {
+    let mut f = Fixture::with_settings("[messages]\nescalate_after = \"0s\"\n").await;
+    let lead = f.agent_session("lead");
+    f.agent_session("worker");
+    message::send(
+        &mut f.store,
+        &Author {
+            agent: "lead".into(),
+            session: Some(lead.id.clone()),
+        },
+        &Draft {
+            to: vec!["worker".into()],
+            subject: Some("rebase please".into()),
+            body: "main moved".into(),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let state = f.lsp.request(protocol::STATE, json!({})).await.unwrap();
+    let overdue = &state["repos"][0]["overdue"];
+    assert_eq!(overdue[0]["recipient"], "worker", "{overdue}");
+    assert_eq!(overdue[0]["about"], "rebase please");
 }

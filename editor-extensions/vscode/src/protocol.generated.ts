@@ -64,6 +64,7 @@ export interface SwitchboardProtocol {
   MarkArgs?: MarkArgs;
   MergeWorktreeArgs?: MergeWorktreeArgs;
   Message?: Message;
+  Overdue?: Overdue;
   Priority?: Priority;
   ProcessInfo?: ProcessInfo;
   RefKind?: RefKind;
@@ -272,6 +273,27 @@ export interface MergeWorktreeArgs {
   strategy?: Strategy | null;
 }
 /**
+ * A message an agent has left unread too long: flagged to the humans.
+ *
+ * This interface was referenced by `SwitchboardProtocol`'s JSON-Schema
+ * via the `definition` "Overdue".
+ */
+export interface Overdue {
+  /**
+   * Its subject, or the start of its body.
+   */
+  about: string;
+  delivered_at: string;
+  id: string;
+  priority: Priority;
+  /**
+   * The agent that has not read it.
+   */
+  recipient: string;
+  sender: string;
+  thread: string;
+}
+/**
  * Which process on which host serves a session, so liveness can be judged.
  *
  * This interface was referenced by `SwitchboardProtocol`'s JSON-Schema
@@ -326,6 +348,11 @@ export interface RepoState {
    */
   human: string;
   inbox: InboxSummary;
+  /**
+   * Mail agents have left unread longer than the repository's `escalate_after`
+   * (default 10 minutes), oldest first: for the human to chase.
+   */
+  overdue: Overdue[];
   root: string;
   /**
    * Recent sessions as genealogy trees (children and forks under their parents).

@@ -62,6 +62,7 @@ export function repo(root: string, extra: Partial<RepoState> = {}): RepoState {
     sessions: [],
     worktrees: [],
     inbox: { unread: 0, recent: [] },
+    overdue: [],
     ...extra,
   };
 }

@@ -21,6 +21,11 @@ pub struct McpArgs {
     /// Claim this existing session (e.g. one spawned for this agent) at start-up.
     #[arg(long, env = "SWITCHBOARD_SESSION")]
     session: Option<String>,
+    /// Also push new mail to the client as Claude Code channel notifications, which reach
+    /// an idle session (start Claude Code with
+    /// `--dangerously-load-development-channels server:switchboard`).
+    #[arg(long)]
+    channel: bool,
 }
 
 #[derive(Debug, Args)]
@@ -159,7 +164,10 @@ pub fn mcp(global: &Global, args: McpArgs) -> Result<()> {
             .map(|(session, _)| session),
     };
     let identity = args.agent.map(Identity::named).unwrap_or_default();
-    let server = SwitchboardServer::new(store, identity, ProcessInfo::current())?;
+    let mut server = SwitchboardServer::new(store, identity, ProcessInfo::current())?;
+    if args.channel {
+        server = server.with_channel();
+    }
     if let Some(id) = &args.session {
         server.claim_session(id).with_context(|| {
             format!("cannot claim session {id} (--session / SWITCHBOARD_SESSION)")

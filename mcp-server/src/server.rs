@@ -21,6 +21,10 @@ use crate::reply::{Render, reply};
 use crate::resources::Subscriptions;
 use crate::views::Lean;
 
+/// The experimental capability and notification of Claude Code's channels.
+const CHANNEL_CAPABILITY: &str = "claude/channel";
+const CHANNEL_NOTIFICATION: &str = "notifications/claude/channel";
+
 /// Tools whose results show the caller's mail themselves: no notice is added to them.
 const SHOWS_MAIL: &[&str] = &["message_wait", "inbox_read", "status", "session_start"];
 
@@ -92,6 +96,8 @@ pub struct SwitchboardServer {
     pub(crate) tool_router: ToolRouter<Self>,
     /// Set once this instance has a name (so later requests need not lock the state).
     named: Arc<AtomicBool>,
+    /// Push new mail to the client as Claude Code channel notifications (`--channel`).
+    channel: bool,
 }
 
 impl SwitchboardServer {
@@ -122,7 +128,16 @@ impl SwitchboardServer {
             subscriptions: Arc::new(Subscriptions::default()),
             tool_router: Self::tool_router(),
             named: Arc::default(),
+            channel: false,
         }
+    }
+
+    /// Also pushes new mail to the client as `notifications/claude/channel` (Claude Code's
+    /// experimental channel, which reaches an idle session), offering the
+    /// `claude/channel` capability.
+    pub fn with_channel(mut self) -> Self {
+        self.channel = true;
+        self
     }
 
     /// The conformance suite's fixtures (`serve --conformance-fixtures` only).
@@ -222,6 +237,54 @@ impl SwitchboardServer {
             map.insert("mail".into(), serde_json::Value::String(line.clone()));
         }
         result.content.push(rmcp::model::ContentBlock::text(line));
+    }
+
+    /// With `--channel`, starts pushing new mail to `peer` as channel notifications: on
+    /// every change any process makes, the headers of messages this agent's session was not
+    /// yet told of (each message once, shared with hooks and tool-result notices).
+    pub(crate) fn start_channel(&self, peer: rmcp::Peer<rmcp::RoleServer>) {
+        if !self.channel || self.callers.is_some() {
+            return;
+        }
+        let this = self.clone();
+        tokio::spawn(async move {
+            let mut changes = this.hub.live.changes();
+            loop {
+                tokio::select! {
+                    () = this.hub.stopping.cancelled() => return,
+                    changed = changes.changed() => if changed.is_err() { return },
+                }
+                let found = this
+                    .blocking(|st| {
+                        let (Some(agent), Some(session)) =
+                            (st.identity.agent.clone(), st.identity.session.clone())
+                        else {
+                            return Ok(None);
+                        };
+                        let r = switchboard_core::delivery::Recipient { agent, session };
+                        switchboard_core::delivery::arrivals(&mut st.store, &r)
+                    })
+                    .await;
+                let text = match found {
+                    Ok(Some(text)) => text,
+                    Ok(None) => continue,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "could not look for mail to push");
+                        continue;
+                    }
+                };
+                let note = rmcp::model::CustomNotification::new(
+                    CHANNEL_NOTIFICATION,
+                    Some(serde_json::json!({"content": text, "meta": {"source": "switchboard"}})),
+                );
+                let sent = peer
+                    .send_notification(rmcp::model::ServerNotification::CustomNotification(note))
+                    .await;
+                if sent.is_err() {
+                    return;
+                }
+            }
+        });
     }
 
     /// How many `message_wait` calls are waiting right now.
@@ -333,11 +396,19 @@ impl SwitchboardServer {
                 .enable_logging()
                 .build()
         } else {
-            ServerCapabilities::builder()
+            let mut capabilities = ServerCapabilities::builder()
                 .enable_tools()
                 .enable_resources()
                 .enable_resources_subscribe()
-                .build()
+                .build();
+            if self.channel {
+                capabilities.experimental = Some(
+                    [(CHANNEL_CAPABILITY.to_string(), Default::default())]
+                        .into_iter()
+                        .collect(),
+                );
+            }
+            capabilities
         };
         ServerConfig::new(capabilities)
             .with_server_info(

@@ -463,3 +463,67 @@ async fn new_mail_is_announced_once_at_the_end_of_any_tool_result() {
     let lead_view = ok(&lead, "group_list", json!({})).await;
     assert_eq!(lead_view.get("mail"), None, "{lead_view}");
 }
+
+/// A client that records Claude Code channel notifications.
+#[derive(Clone)]
+struct ChannelClient {
+    pushed: tokio::sync::mpsc::UnboundedSender<Value>,
+}
+
+impl rmcp::ClientHandler for ChannelClient {
+    async fn on_custom_notification(
+        &self,
+        notification: rmcp::model::CustomNotification,
+        _: rmcp::service::NotificationContext<rmcp::RoleClient>,
+    ) {
+        if notification.method == "notifications/claude/channel" {
+            let _ = self.pushed.send(notification.params.unwrap_or_default());
+        }
+    }
+}
+
+#[tokio::test]
+async fn with_a_channel_new_mail_is_pushed_to_the_client_once() {
+    use rmcp::ServiceExt;
+    let h = Harness::new();
+    let server = h.server(Some("ann")).with_channel();
+    let (server_io, client_io) = tokio::io::duplex(1 << 20);
+    tokio::spawn(async move {
+        if let Ok(running) = server.serve(server_io).await {
+            let _ = running.waiting().await;
+        }
+    });
+    let (tx, mut pushed) = tokio::sync::mpsc::unbounded_channel();
+    let ann = ChannelClient { pushed: tx }.serve(client_io).await.unwrap();
+    let caps = ann.peer_info().unwrap().capabilities.clone();
+    assert!(
+        caps.experimental
+            .as_ref()
+            .is_some_and(|e| e.contains_key("claude/channel")),
+        "{caps:?}"
+    );
+    let start = rmcp::model::CallToolRequestParams::new("session_start")
+        .with_arguments(json!({"intent": "listen"}).as_object().unwrap().clone());
+    ann.call_tool(start).await.unwrap();
+    let lead = h.client(Some("lead")).await;
+    ok(&lead, "session_start", json!({"intent": "lead"})).await;
+    ok(
+        &lead,
+        "message_send",
+        json!({"to": ["ann"], "body": "CHANNEL-MARK"}),
+    )
+    .await;
+    let note = tokio::time::timeout(Duration::from_secs(10), pushed.recv())
+        .await
+        .expect("a push within 10 s")
+        .unwrap();
+    assert!(
+        note["content"].as_str().unwrap().contains("CHANNEL-MARK"),
+        "{note}"
+    );
+    assert_eq!(note["meta"]["source"], "switchboard");
+    // Told once: a later change pushes nothing about it.
+    ok(&lead, "session_update", json!({"intent": "lead on"})).await;
+    let again = tokio::time::timeout(Duration::from_millis(500), pushed.recv()).await;
+    assert!(again.is_err(), "pushed twice: {again:?}");
+}

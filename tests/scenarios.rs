@@ -439,6 +439,7 @@ async fn the_radar_sees_uncommitted_edits_to_the_same_lines() {
     let lead = repo.agent(&["--agent", "lead"]).await;
     ok(&lead, "session_start", json!({"intent": "lead"})).await;
     let mut names = Vec::new();
+    let mut workers = Vec::new();
     for (agent, line) in [("a", "two (a)"), ("b", "two (b)")] {
         let child = ok(
             &lead,
@@ -452,7 +453,15 @@ async fn the_radar_sees_uncommitted_edits_to_the_same_lines() {
         // Any tool call records what the agent is changing (the first one is due at once).
         ok(&worker, "status", json!({})).await;
         names.push(text(&child, "/worktree/name"));
+        workers.push(worker);
     }
+    // Each one's briefing says who else is changing the files it changed.
+    let briefing = ok(&workers[0], "status", json!({})).await;
+    assert_eq!(
+        briefing["shared"],
+        json!([{"path": "shared.txt", "agents": ["b"]}]),
+        "{briefing}"
+    );
     let who = ok(&lead, "who_has", json!({"path": "shared.txt"})).await;
     assert_eq!(who["holders"].as_array().unwrap().len(), 2, "{who}");
     let radar = ok(&lead, "worktree_conflicts", json!({})).await;

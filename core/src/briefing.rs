@@ -29,6 +29,9 @@ pub struct Briefing {
     pub newest: Vec<Header>,
     /// Your session's worktree, live.
     pub worktree: Option<WorktreeState>,
+    /// Files you changed that other live sessions are changing too, with their agents.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shared: Vec<SharedFile>,
     /// Your session's direct children (subtasks you spawned).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub children: Vec<Child>,
@@ -75,6 +78,14 @@ pub struct WorktreeState {
     pub conflicts: Vec<String>,
 }
 
+/// A file you and others are changing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct SharedFile {
+    pub path: String,
+    /// The agents of the other sessions changing it.
+    pub agents: Vec<String>,
+}
+
 /// A child session, briefly.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Child {
@@ -105,6 +116,7 @@ pub fn of(store: &mut Store, agent: &str, session: Option<&str>) -> Result<Brief
         unread: inbox.unread,
         newest,
         worktree: None,
+        shared: Vec::new(),
         children: Vec::new(),
         needs_you: Vec::new(),
     };
@@ -127,6 +139,10 @@ pub fn of(store: &mut Store, agent: &str, session: Option<&str>) -> Result<Brief
     if let Some(w) = &own.worktree {
         briefing.worktree = Some(worktree_state(store, &w.name)?);
     }
+    briefing.shared = session::shared_files(store, &own.id)?
+        .into_iter()
+        .map(|(path, agents)| SharedFile { path, agents })
+        .collect();
     let children = session::list(
         store,
         &Filter {

@@ -618,6 +618,13 @@ pub fn briefing(b: &crate::briefing::Briefing) -> String {
             }
         ));
     }
+    for f in &b.shared {
+        lines.push(format!(
+            "Also being changed by {}: {}",
+            f.agents.join(", "),
+            f.path
+        ));
+    }
     for c in &b.children {
         lines.push(format!(
             "  child {} {} ({}): {}",

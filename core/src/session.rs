@@ -872,6 +872,40 @@ pub fn who_has(store: &mut Store, path: &str) -> Result<Vec<Holder>> {
     })
 }
 
+/// The files `session` has changed (as of its last activity) that other live sessions
+/// are changing too, each with those sessions' agents; in path order.
+pub fn shared_files(store: &mut Store, session: &str) -> Result<Vec<(String, Vec<String>)>> {
+    let cutoff = store.stale_cutoff();
+    store.read(|tx| {
+        let sql = format!(
+            "SELECT mine.path, s.agent FROM work_files mine
+             JOIN work_files theirs ON theirs.path = mine.path AND theirs.session_id <> mine.session_id
+             JOIN sessions s ON s.id = theirs.session_id
+             WHERE mine.session_id = :session AND {live}
+             ORDER BY mine.path, s.agent",
+            live = live_condition("s.")
+        );
+        let mut shared: Vec<(String, Vec<String>)> = Vec::new();
+        let rows = tx
+            .prepare_cached(&sql)?
+            .query_map(named_params! {":session": session, ":cutoff": cutoff.millis()}, |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        for (path, agent) in rows {
+            match shared.last_mut() {
+                Some((last, agents)) if *last == path => {
+                    if !agents.contains(&agent) {
+                        agents.push(agent);
+                    }
+                }
+                _ => shared.push((path, vec![agent])),
+            }
+        }
+        Ok(shared)
+    })
+}
+
 /// Updates `last_seen_at` of an open session and its agent, without an event: this is
 /// bookkeeping done on every tool call, not a change anyone needs to be told about.
 pub fn touch(store: &mut Store, id: &str) -> Result<()> {

@@ -138,6 +138,10 @@ fn answer(global: &Global, args: &HookArgs) -> Result<Said> {
         return Ok(Said::Nothing);
     };
     let said = |json: Option<Value>| json.map_or(Said::Nothing, Said::Json);
+    if matches!(moment, Moment::Start | Moment::Turn) {
+        // The agent is at work: a wake hook still waiting from its last stop steps aside.
+        WakeGuard::release(&db, &recipient.session);
+    }
     Ok(match moment {
         Moment::Start => {
             let text = delivery::opening(&mut store, &recipient)?;
@@ -157,13 +161,17 @@ fn answer(global: &Global, args: &HookArgs) -> Result<Said> {
 /// Waits in the background for mail for an idle agent. One waiter per session: the client
 /// re-arms the hook at every stop, so a later one leaves while an earlier one still waits.
 fn wake(db: &std::path::Path, store: &mut switchboard_core::Store, r: &Recipient) -> Result<Said> {
-    let Some(_guard) = WakeGuard::take(db, &r.session)? else {
+    let Some(guard) = WakeGuard::take(db, &r.session)? else {
         return Ok(Said::Nothing);
     };
-    Ok(match delivery::wake(store, r, WAKE_LIMIT)? {
-        delivery::Wake::Mail(headers) => Said::Wake(headers),
-        delivery::Wake::Ended | delivery::Wake::TimedOut => Said::Nothing,
-    })
+    Ok(
+        match delivery::wake(store, r, WAKE_LIMIT, &|| guard.held())? {
+            delivery::Wake::Mail(headers) => Said::Wake(headers),
+            delivery::Wake::Ended | delivery::Wake::TimedOut | delivery::Wake::Busy => {
+                Said::Nothing
+            }
+        },
+    )
 }
 
 /// The one waiting wake hook of a session: a file beside the state database holding the
@@ -173,10 +181,25 @@ struct WakeGuard {
 }
 
 impl WakeGuard {
+    fn path(db: &std::path::Path, session: &str) -> PathBuf {
+        let dir = db.parent().unwrap_or(std::path::Path::new("."));
+        dir.join(format!("wake-{session}.pid"))
+    }
+
+    /// Tells a waiting wake hook of `session` that its agent is at work again (it leaves).
+    fn release(db: &std::path::Path, session: &str) {
+        let _ = std::fs::remove_file(Self::path(db, session));
+    }
+
+    /// Whether this waiter still holds the slot (no hook of the session released it).
+    fn held(&self) -> bool {
+        std::fs::read_to_string(&self.path)
+            .is_ok_and(|pid| pid.trim() == std::process::id().to_string())
+    }
+
     /// Takes the session's wake slot, unless a live process holds it.
     fn take(db: &std::path::Path, session: &str) -> Result<Option<WakeGuard>> {
-        let dir = db.parent().unwrap_or(std::path::Path::new("."));
-        let path = dir.join(format!("wake-{session}.pid"));
+        let path = Self::path(db, session);
         if let Ok(text) = std::fs::read_to_string(&path)
             && let Ok(pid) = text.trim().parse::<u32>()
             && switchboard_core::process::is_alive(&switchboard_core::process::this_host(), pid)
@@ -190,7 +213,9 @@ impl WakeGuard {
 
 impl Drop for WakeGuard {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
+        if self.held() {
+            let _ = std::fs::remove_file(&self.path);
+        }
     }
 }
 

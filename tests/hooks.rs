@@ -304,3 +304,54 @@ async fn a_waiting_wake_hook_ends_quietly_with_its_session() {
     let (code, stderr) = finish(waiter);
     assert_eq!(code, Some(0), "{stderr}");
 }
+
+#[tokio::test]
+async fn a_waiting_wake_hook_steps_aside_when_the_agent_is_at_work_again() {
+    let repo = Repo::new();
+    let alice = repo.agent(&["--agent", "alice"]).await;
+    alice
+        .call_ok("session_start", json!({"intent": "busy"}))
+        .await
+        .unwrap();
+    let dir = repo.path.as_path();
+    let waiter = start_wake(dir);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    // A new prompt: the agent works again, so the waiter from its last stop leaves, and the
+    // turn's own hooks tell it of mail.
+    assert_eq!(
+        hook(
+            dir,
+            "claude",
+            "UserPromptSubmit",
+            &payload(dir, "UserPromptSubmit")
+        ),
+        Value::Null
+    );
+    let (code, stderr) = finish(waiter);
+    assert_eq!(code, Some(0), "{stderr}");
+    repo.cli(&["send", "--as", "bob", "--to", "alice", "during the turn"]);
+    let told = hook(dir, "claude", "PostToolUse", &payload(dir, "PostToolUse"));
+    assert!(context(&told).contains("during the turn"), "{told}");
+}
+
+#[tokio::test]
+async fn mail_that_came_in_after_the_last_hook_of_a_turn_wakes_the_idle_agent() {
+    let repo = Repo::new();
+    let alice = repo.agent(&["--agent", "alice"]).await;
+    alice
+        .call_ok("session_start", json!({"intent": "late mail"}))
+        .await
+        .unwrap();
+    let dir = repo.path.as_path();
+    repo.cli(&[
+        "send",
+        "--as",
+        "bob",
+        "--to",
+        "alice",
+        "sent late in the turn",
+    ]);
+    let (code, stderr) = finish(start_wake(dir));
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("sent late in the turn"), "{stderr}");
+}

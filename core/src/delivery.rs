@@ -108,25 +108,50 @@ pub enum Wake {
     Ended,
     /// Nothing arrived before the deadline.
     TimedOut,
+    /// The agent is at work again (another hook of its session ran): no need to wake it.
+    Busy,
 }
 
 /// How often a waiting [`wake`] checks that the agent's session is still live (its
 /// client may have exited without ending it).
 const WAKE_LIVENESS: std::time::Duration = std::time::Duration::from_millis(400);
 
-/// Waits, for at most `limit`, until new mail arrives for `r` (sent after the wait began:
-/// what was already there is the stop hook's business), or its session ends or its
-/// process goes: how an idle agent is woken. Looks at the change feed of `store`'s
-/// database every [`WAKE_POLL`] (one query unless another process committed something).
-pub fn wake(store: &mut Store, r: &Recipient, limit: std::time::Duration) -> Result<Wake> {
+/// How long a [`wake`] lets the stop hook that runs beside it go first (it tells the agent
+/// of the mail it holds the stop for) before waking for mail already waiting.
+const WAKE_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Waits, for at most `limit`, until `r` has mail it was not told of — mail that came in
+/// during its last turn after its last hook, or that arrives while it is idle — or its
+/// session ends or its process goes, or `idle` says the agent is at work again: how an
+/// idle agent is woken. Looks at the change feed of `store`'s database every
+/// [`WAKE_POLL`] (one query unless another process committed something).
+pub fn wake(
+    store: &mut Store,
+    r: &Recipient,
+    limit: std::time::Duration,
+    idle: &dyn Fn() -> bool,
+) -> Result<Wake> {
     let deadline = std::time::Instant::now() + limit;
     let mut feed = crate::feed::ChangeFeed::open(store.path(), store.settings().clone())?;
+    let grace_ends = std::time::Instant::now() + WAKE_GRACE;
+    while std::time::Instant::now() < grace_ends {
+        std::thread::sleep(WAKE_POLL);
+        if !idle() {
+            return Ok(Wake::Busy);
+        }
+    }
+    if let Some(text) = arrivals(store, r)? {
+        return Ok(Wake::Mail(text));
+    }
     let mut checked = std::time::Instant::now();
     loop {
         if std::time::Instant::now() >= deadline {
             return Ok(Wake::TimedOut);
         }
         std::thread::sleep(WAKE_POLL);
+        if !idle() {
+            return Ok(Wake::Busy);
+        }
         let events = feed.poll()?;
         let mail = events.iter().any(|e| {
             e.kind == crate::event::kind::MESSAGE_SENT

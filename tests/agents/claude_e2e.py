@@ -2,7 +2,7 @@
 """End to end: the real Claude Code CLI, offline, with Switchboard's MCP server and hooks.
 
     python3 claude_e2e.py --bin /abs/path/to/switchboard [--claude PATH] [--claude-version V] [--keep]
-                          [--trace-hooks]
+                          [--trace-hooks] [--only one-turn|two-turns|idle-wake]
 
 Each scenario makes its own scratch git repository, runs `switchboard install claude` in it (the hooks and
 `.mcp.json` exactly as installed, `switchboard` found on PATH), and runs Claude Code there against
@@ -31,6 +31,21 @@ then bob sends BETWEEN-789 and a second prompt follows. Checks:
   g) the second turn's stop is not held again for URGENT-456, which is still unread, although Claude Code
      reports no stop hook active then (Switchboard's own once-per-message rule, read from the hook trace:
      this scenario always wraps the hooks with a logger).
+
+Scenario "idle-wake": streaming input as in "two turns" (so Claude Code runs the `asyncRewake` Wake hook in the
+background, as an interactive session does), stdin kept open. The first turn calls session_start and ends
+with text; once its result is out and the wake hook waits (its pid file beside the state database), bob sends
+WAKE-321 from another process, and no user message follows. Checks:
+  w0) the first turn ended and a wake hook waits for the session;
+  w1) Claude Code sends a new model request carrying WAKE-321 ("Stop hook blocking error …") within 10 s of
+      the send, with no new user input;
+  w2) the model's answer to it ends that turn cleanly (a second result). Before answering, the model server
+      has bob send WAKE2-654;
+  w3) WAKE2-654, which came in during the woken turn after its last hook, wakes the idle session once
+      more after that turn stops (one waiter per session: never two wakes at once);
+  w4) WAKE3-987, sent once idle again, wakes it again (the re-armed hook) and that turn ends cleanly;
+  w5) in the hook trace, exactly three Wake hooks exited 2 (WAKE-321, WAKE2-654, then WAKE3-987);
+  and, once stdin closes, claude exits 0 after four results, leaving nothing running.
 
 Prints one line per check; exits 1 if any fails, printing the relevant request excerpt and keeping the
 scratch directory. Every process it starts is stopped by PID (also on SIGTERM).
@@ -64,6 +79,16 @@ BETWEEN = "BETWEEN-789"
 DONE_TEXT = "DONE-TEXT: first end of turn"
 FINAL_TEXT = "FINAL-TEXT: read the urgent mail, ending now"
 SECOND_TEXT = "SECOND-TEXT: nothing more to do"
+IDLE_PROMPT = "E2E-IDLE: start a switchboard session, then wait for mail."
+IDLE_SESSION_START_ID = "toolu_e2e_idle_session_start_01"
+IDLE_TEXT = "IDLE-TEXT: session started, waiting"
+WAKE = "WAKE-321"
+WAKE2 = "WAKE2-654"
+WAKE3 = "WAKE3-987"
+WOKEN_TEXT = "WOKEN-TEXT: read the mail, idle again"
+WOKEN2_TEXT = "WOKEN-BY-SECOND: read the message that came in during the last turn"
+WOKEN_AGAIN_TEXT = "WOKEN-AGAIN-TEXT: read that one too"
+WAKE_WITHIN = 10  # seconds from a send to the request it wakes
 CLAUDE_TIMEOUT = 45  # seconds for one claude run (about 1-2 s when things work)
 AGENT_RE = r'"agent"\s*:\s*"([A-Za-z0-9_-]+)"'
 
@@ -272,10 +297,27 @@ class Scenario:
             argv += ["--priority", priority]
         return argv + [text]
 
-    def start_model(self):
+    def idle_steps(self):
+        """The idle-wake scenario's steps; first in the script, since a rewake request also says
+        "Stop hook feedback". The woken step sends WAKE2 (to the agent the test wrote to agent.txt)
+        before it answers, so that it arrives while the woken turn is still running."""
+        send2 = ["sh", "-c", 'exec "$0" send --as bob --to "$(cat "$1")" "$2"', self.sb,
+                 os.path.join(self.tmp, "agent.txt"), WAKE2 + ": sent while you answer the first"]
+        return [
+            {"name": "woken-again", "when": WAKE3, "reply": {"text": WOKEN_AGAIN_TEXT}},
+            {"name": "woken-by-second", "when": WAKE2, "reply": {"text": WOKEN2_TEXT}},
+            {"name": "woken", "when": WAKE, "run": [send2], "reply": {"text": WOKEN_TEXT}},
+            {"name": "idle-started", "when": IDLE_SESSION_START_ID, "reply": {"text": IDLE_TEXT}},
+            {"name": "idle-prompt", "when": "E2E-IDLE",
+             "reply": {"tool_use": {"id": IDLE_SESSION_START_ID, "name": "mcp__switchboard__session_start",
+                                    "input": {"intent": "e2e idle"}}}},
+        ]
+
+    def start_model(self, steps=None):
+        """Starts model_server.py with `steps` (default: the scripted e2e model below)."""
         script = {
             "cwd": self.repo,
-            "steps": [
+            "steps": steps if steps is not None else self.idle_steps() + [
                 {"name": "after-stop-feedback", "when": "Stop hook feedback", "reply": {"text": FINAL_TEXT}},
                 {"name": "second-prompt", "when": "E2E-SECOND", "reply": {"text": SECOND_TEXT}},
                 {"name": "after-whoami", "when": WHOAMI_ID, "capture": {"agent": AGENT_RE},
@@ -568,6 +610,184 @@ def two_turns(sc):
     check_leftovers(sc)
 
 
+class Stream:
+    """A claude -p --input-format stream-json session: user messages in, stream-json events out."""
+
+    def __init__(self, sc):
+        self.proc = sc.start_claude(["--input-format", "stream-json", "--output-format", "stream-json",
+                                     "--verbose"], subprocess.PIPE)
+        self.lines = queue.Queue()
+        self.errs = []
+        self.events, self.results = [], []
+        self.result_times = []
+
+        def pump(stream, sink):
+            for line in stream:
+                sink.put(line)
+            sink.put(None)
+
+        threading.Thread(target=pump, args=(self.proc.stdout, self.lines), daemon=True).start()
+        threading.Thread(target=lambda: self.errs.extend(self.proc.stderr), daemon=True).start()
+
+    def user(self, text):
+        self.proc.stdin.write(json.dumps({"type": "user", "message": {"role": "user", "content": text}}) + "\n")
+        self.proc.stdin.flush()
+
+    def until_result(self, deadline):
+        """Reads events until the next `result` (True) or the deadline or the end of output (False)."""
+        while time.time() < deadline:
+            try:
+                line = self.lines.get(timeout=max(0.05, deadline - time.time()))
+            except queue.Empty:
+                break
+            if line is None:
+                self.lines.put(None)
+                return False
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            self.events.append(event)
+            if event.get("type") == "result":
+                self.results.append(event)
+                self.result_times.append(time.time())
+                return True
+        return False
+
+    def finish(self, deadline):
+        """Closes stdin and waits for claude to exit; returns whether it timed out."""
+        self.proc.stdin.close()
+        try:
+            self.proc.wait(timeout=max(1, deadline - time.time()))
+            return False
+        except subprocess.TimeoutExpired:
+            stop_pid(self.proc.pid, pgroup=True)
+            return True
+
+
+def wake_waiters(sc):
+    """Session ids with a waiting wake hook (its pid file beside the state database)."""
+    return [os.path.basename(p)[len("wake-"):-len(".pid")]
+            for p in glob.glob(os.path.join(sc.repo, ".git", "switchboard", "wake-*.pid"))]
+
+
+def wait_for(predicate, timeout, step=0.02):
+    deadline = time.time() + timeout
+    while True:
+        value = predicate()
+        if value or time.time() >= deadline:
+            return value
+        time.sleep(step)
+
+
+def idle_wake(sc):
+    """Streaming input, so the asyncRewake hook runs in the background as in an interactive session: one
+    turn, then mail from another process wakes the idle session with no new user input."""
+    s = Stream(sc)
+    t = time.time()
+    deadline = t + CLAUDE_TIMEOUT
+    s.user(IDLE_PROMPT)
+    first_done = s.until_result(deadline)
+    session_id = agent = None
+    for e in sc.requests():
+        if e["step"] == "idle-started":
+            text = json.dumps(last_turn(e["body"])).replace('\\"', '"')
+            m = re.search(AGENT_RE, text)
+            agent = m and m.group(1)
+            m = re.search(r"(ses_[0-9A-Za-z]+)", text)
+            session_id = m and m.group(1)
+    with open(os.path.join(sc.tmp, "agent.txt"), "w") as f:
+        f.write(agent or "nobody")
+    # The session is idle once its result is out; the wake hook Claude Code started at the stop takes the
+    # session's slot (its pid file) and then opens the change feed: give it that moment.
+    armed = wait_for(lambda: session_id in wake_waiters(sc), 5)
+    time.sleep(0.2)
+    check("w0) first turn ended (%s: %s) with session %s of %s; a wake hook waits for it"
+          % (s.results[0].get("subtype") if s.results else "no result",
+             s.results[0].get("result") if s.results else "", session_id, agent),
+          first_done and bool(agent) and s.results[0].get("result") == IDLE_TEXT and armed,
+          "results: %s\nwaiters: %s\nstderr: %s" % (excerpt(s.results), wake_waiters(sc), excerpt("".join(s.errs))))
+
+    t_send = time.time()
+    p = sc.run(sc.send_argv(None, WAKE + ": wake up", to=agent or "nobody"))
+    t_sent = time.time()
+    woken_done = s.until_result(t_sent + WAKE_WITHIN + 5)
+    print("send %s: exit %s, %.0f ms" % (WAKE, p.returncode, 1000 * (t_sent - t_send)), flush=True)
+    posts = sc.requests()
+    woken = [e for e in posts if e["step"] == "woken"]
+    latency = woken[0]["arrived"] - t_send if woken else None
+    blocks = blocks_of(last_turn(woken[0]["body"])) if woken else []
+    told = next((t for k, t in blocks if WAKE in t), "")
+    typed = [t for e in woken[:1] for k, t in blocks_of(e["body"].get("messages") or [])
+             if k == "user-text" and t.startswith("E2E-")]
+    if check("w1) idle, Claude Code sent a new request carrying %s from the wake hook %s after the send "
+             "(within %d s), with no new user input" % (WAKE, "%.2f s" % latency if woken else "never", WAKE_WITHIN),
+             p.returncode == 0 and len(woken) == 1 and latency <= WAKE_WITHIN and "Stop hook blocking error" in told
+             and typed == [IDLE_PROMPT],
+             "send: exit %s %s%s\nsteps: %s\nwoken request, last turn: %s\nuser prompts in it: %s" % (
+                 p.returncode, p.stdout, p.stderr, [e["step"] for e in posts], excerpt(blocks, 3000), typed)):
+        show(told)
+    runs = woken[0]["runs"] if woken else []
+    check("w2) the model's answer ended the woken turn cleanly (result %r); %s was sent before that answer"
+          % (s.results[1].get("result") if len(s.results) > 1 else None, WAKE2),
+          woken_done and len(s.results) == 2 and s.results[1].get("result") == WOKEN_TEXT
+          and not s.results[1].get("is_error") and bool(runs) and all(r["rc"] == 0 for r in runs),
+          "results: %s\nsend of %s: %s" % (excerpt(s.results), WAKE2, excerpt(runs)))
+
+    # WAKE2 came in during the woken turn, after its last hook: once that turn stops, the re-armed waiter
+    # wakes the idle session for it, once (one waiter per session).
+    second_done = s.until_result(time.time() + WAKE_WITHIN + 5)
+    extra = s.until_result(time.time() + 2)
+    posts = sc.requests()
+    second = [e for e in posts if e["step"] == "woken-by-second"]
+    wakes = [e for e in posts if "Stop hook blocking error" in json.dumps(last_turn(e["body"]))]
+    blocks = blocks_of(last_turn(second[0]["body"])) if second else []
+    told = next((t for k, t in blocks if WAKE2 in t), "")
+    if check("w3) %s, sent during the woken turn after its last hook, woke the idle session once more after "
+             "that turn (two wake requests so far, that turn ended cleanly, nothing in the 2 s after)" % WAKE2,
+             second_done and len(second) == 1 and len(wakes) == 2 and not extra and len(s.results) == 3
+             and s.results[2].get("result") == WOKEN2_TEXT,
+             "steps: %s\nresults: %s" % ([e["step"] for e in posts], excerpt(s.results))):
+        show(told)
+
+    # Idle again: the re-armed waiter wakes it for the next mail.
+    rearmed = wait_for(lambda: session_id in wake_waiters(sc), 5)
+    time.sleep(0.2)
+    t3 = time.time()
+    p = sc.run(sc.send_argv(None, WAKE3 + ": and another", to=agent or "nobody"))
+    again_done = s.until_result(time.time() + WAKE_WITHIN + 5)
+    posts = sc.requests()
+    again = [e for e in posts if e["step"] == "woken-again"]
+    blocks = blocks_of(last_turn(again[0]["body"])) if again else []
+    told = next((t for k, t in blocks if WAKE3 in t), "")
+    if check("w4) idle again, the re-armed wake hook (armed: %s) woke it for %s %s after the send; that turn "
+             "ended cleanly" % (bool(rearmed), WAKE3, "%.2f s" % (again[0]["arrived"] - t3) if again else "never"),
+             p.returncode == 0 and rearmed and len(again) == 1 and again_done and len(s.results) == 4
+             and s.results[3].get("result") == WOKEN_AGAIN_TEXT,
+             "send: exit %s %s%s\nsteps: %s\nresults: %s" % (
+                 p.returncode, p.stdout, p.stderr, [e["step"] for e in posts], excerpt(s.results))):
+        show(told)
+
+    timed_out = s.finish(deadline)
+    print("claude -p (stream-json): exit %s in %.1fs%s" % (
+        s.proc.returncode, time.time() - t, " (TIMED OUT)" if timed_out else ""), flush=True)
+    sc.after_claude()
+    check("claude exited 0 once its input closed, after four results, none an error",
+          not timed_out and s.proc.returncode == 0 and len(s.results) == 4
+          and not any(r.get("is_error") for r in s.results),
+          "results: %s\nstderr: %s" % (excerpt(s.results), excerpt("".join(s.errs))))
+    hooks = read_jsonl(sc.hook_log)
+    woke = [h for h in hooks if h["argv"][-1:] == ["Wake"] and h["rc"] == 2]
+    check("w5) hook trace: three Wake hooks exited 2 (for %s, %s, then %s), no other Wake hook exited non-zero"
+          % (WAKE, WAKE2, WAKE3),
+          len(woke) == 3 and WAKE in woke[0]["stderr"] and WAKE2 in woke[1]["stderr"]
+          and WAKE3 in woke[2]["stderr"]
+          and all(h["rc"] in (0, 2) for h in hooks if h["argv"][-1:] == ["Wake"]),
+          excerpt([(h["argv"][-1], h["rc"], h["stderr"]) for h in hooks], 3000))
+    check_unscripted(sc.requests())
+    check_leftovers(sc)
+
+
 def main():
     ap = argparse.ArgumentParser(description="Claude Code + Switchboard end to end")
     ap.add_argument("--bin", default=os.environ.get("SWITCHBOARD_BIN"), help="absolute path of switchboard")
@@ -576,7 +796,7 @@ def main():
     ap.add_argument("--keep", action="store_true", help="keep the scratch directories and print their paths")
     ap.add_argument("--trace-hooks", action="store_true",
                     help="also in the one-turn scenario, log every hook's input and output to hooks.jsonl")
-    ap.add_argument("--only", choices=["one-turn", "two-turns"], help="run one scenario")
+    ap.add_argument("--only", choices=["one-turn", "two-turns", "idle-wake"], help="run one scenario")
     args = ap.parse_args()
     if not args.bin or not os.path.isabs(args.bin) or not os.access(args.bin, os.X_OK):
         sys.exit("claude_e2e: --bin (or SWITCHBOARD_BIN) must be the absolute path of a switchboard binary")
@@ -588,7 +808,8 @@ def main():
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
 
     t0 = time.time()
-    for name, run, trace in (("one-turn", one_turn, args.trace_hooks), ("two-turns", two_turns, True)):
+    for name, run, trace in (("one-turn", one_turn, args.trace_hooks), ("two-turns", two_turns, True),
+                             ("idle-wake", idle_wake, True)):
         if args.only and args.only != name:
             continue
         print("\n-- scenario %s" % name, flush=True)

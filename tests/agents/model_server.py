@@ -6,7 +6,9 @@
 Listens on 127.0.0.1 on a free port and prints one line, `model_server: listening on http://127.0.0.1:PORT`,
 once it accepts connections. `GET` of anything is a 404; `POST /v1/messages` (any query string) answers from
 the script; every POST is appended to the log as one JSON line:
-`{"n", "t", "path", "step", "body", "runs": [{"argv", "rc", "stdout", "stderr"}], "reply"}`.
+`{"n", "t", "arrived", "path", "step", "body", "runs": [{"argv", "rc", "stdout", "stderr", "t0", "t1"}],
+"reply"}` (`arrived`: when its headers had been read; `t0`/`t1`: when a command started and ended; `t`: when
+the entry was written, after the commands ran; all `time.time()`).
 
 The script (JSON):
 
@@ -89,12 +91,15 @@ class Script:
             if first:
                 for argv in step.get("run") or []:
                     argv = [a.format(**values) for a in argv]
+                    t0 = time.time()
                     try:
                         p = subprocess.run(argv, cwd=self.cwd, capture_output=True, text=True, timeout=30,
                                            stdin=subprocess.DEVNULL)
-                        runs.append({"argv": argv, "rc": p.returncode, "stdout": p.stdout, "stderr": p.stderr})
+                        runs.append({"argv": argv, "rc": p.returncode, "stdout": p.stdout, "stderr": p.stderr,
+                                     "t0": t0, "t1": time.time()})
                     except (OSError, subprocess.TimeoutExpired) as e:
-                        runs.append({"argv": argv, "rc": None, "stdout": "", "stderr": repr(e)})
+                        runs.append({"argv": argv, "rc": None, "stdout": "", "stderr": repr(e), "t0": t0,
+                                     "t1": time.time()})
             return step["name"], step["reply"], runs
         return "default", self.default, []
 
@@ -145,6 +150,7 @@ def make_handler(script, log_path):
         do_HEAD = do_GET
 
         def do_POST(self):
+            arrived = time.time()
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length)
             try:
@@ -159,8 +165,8 @@ def make_handler(script, log_path):
             else:
                 step, reply, runs = script.answer(body)
             with log_lock, open(log_path, "a", encoding="utf-8") as log:
-                log.write(json.dumps({"n": n, "t": time.time(), "path": self.path, "step": step, "body": body,
-                                      "runs": runs, "reply": reply}) + "\n")
+                log.write(json.dumps({"n": n, "t": time.time(), "arrived": arrived, "path": self.path, "step": step,
+                                      "body": body, "runs": runs, "reply": reply}) + "\n")
             if reply is None:
                 self.send_response(404)
                 self.send_header("Content-Length", "0")

@@ -3,7 +3,8 @@
 #   - Claude Code @anthropic-ai/claude-code@2.1.197 (claude_e2e.py against model_server.py, a scripted
 #     Anthropic API on 127.0.0.1): session_start over MCP; a message from another process reaching the agent
 #     through the PostToolUse hook, once; an urgent one holding the Stop hook once (not again in a later
-#     turn); one sent between turns reaching it through UserPromptSubmit; the session in `switchboard sessions`.
+#     turn); one sent between turns reaching it through UserPromptSubmit; the session in `switchboard sessions`;
+#     and, with streaming input, an idle session woken by mail through the asyncRewake `Wake` hook.
 # Installs what it needs (npm ci here, reused while package-lock.json is unchanged), then runs the test.
 # Needs: bash, git, coreutils, Node >= 18 with npm, python3 (stdlib only), and the npm registry.
 #
@@ -102,7 +103,7 @@ step() {
   esac
 }
 
-step "claude code $CLAUDE_VERSION: MCP + PostToolUse/UserPromptSubmit/Stop hooks" \
+step "claude code $CLAUDE_VERSION: MCP + PostToolUse/UserPromptSubmit/Stop hooks + idle wake" \
   python3 "$HERE/claude_e2e.py" --bin "$SWITCHBOARD_BIN" --claude-version "$CLAUDE_VERSION"
 
 # ---------------------------------------------------------------- summary

@@ -183,7 +183,7 @@ async fn the_neovim_plugin_shows_live_state_and_opens_threads() {
     )
     .await;
     assert!(
-        text.contains("6 successes / 0 failures / 0 errors"),
+        text.contains("7 successes / 0 failures / 0 errors"),
         "{text}"
     );
     agent.stop().await.unwrap();

@@ -84,4 +84,15 @@ describe("the Neovim plugin", function()
     assert.is_falsy(report:find("ERROR", 1, true), report)
     assert.is_truthy(report:find("acting as " .. human, 1, true), report)
   end)
+  it("lists mail agents have left unread too long", function()
+    local view = require("switchboard.view")
+    local lines = view.render({ repos = { {
+      human = "human:ada", root = "/r", sessions = {}, worktrees = {},
+      inbox = { unread = 0, recent = {} },
+      overdue = { { id = "msg_1", thread = "thr_1", sender = "lead", recipient = "worker", about = "rebase please", priority = "urgent", delivered_at = "2026-11-30T08:00:00Z" } },
+    } } })
+    local text = table.concat(lines, "\n")
+    assert.truthy(text:find("Left unread by agents", 1, true), text)
+    assert.truthy(text:find("! worker has not read lead's [urgent] rebase please", 1, true), text)
+  end)
 end)

@@ -1,5 +1,5 @@
 // Pure presentation logic: labels, descriptions, icons and documents built from protocol data.
-import type { Message, Priority, Session, Thread, WorktreeStatus } from './protocol';
+import type { Message, Overdue, Priority, Session, Thread, WorktreeStatus } from './protocol';
 
 /** A codicon id and an optional theme colour id. */
 export interface Icon {
@@ -195,4 +195,21 @@ export function worktreeTooltip(w: WorktreeStatus): string {
 
 export function worktreeContext(w: WorktreeStatus): string {
   return `worktree:${w.exists ? 'exists' : 'missing'}`;
+}
+
+// ---- mail agents leave unread too long ----
+
+export function overdueTitle(o: Overdue): string {
+  return `${o.recipient} has not read ${o.sender}'s message`;
+}
+
+export function overdueDescription(o: Overdue): string {
+  const parts = [o.about];
+  if (o.priority !== 'normal') parts.push(o.priority);
+  parts.push(`since ${formatTime(o.delivered_at)}`);
+  return parts.join(' · ');
+}
+
+export function overdueIcon(o: Overdue): Icon {
+  return { id: 'warning', color: o.priority === 'urgent' ? 'errorForeground' : 'list.warningForeground' };
 }

@@ -9,6 +9,9 @@ import {
   messageDescription,
   messageIcon,
   messageTitle,
+  overdueDescription,
+  overdueIcon,
+  overdueTitle,
   sessionContext,
   sessionDescription,
   sessionIcon,
@@ -21,13 +24,14 @@ import {
   worktreeIcon,
   worktreeTooltip,
 } from './format';
-import type { Message, RepoState, SessionNode, StateResult, WorktreeStatus } from './protocol';
+import type { Message, Overdue, RepoState, SessionNode, StateResult, WorktreeStatus } from './protocol';
 
 export type SbNode =
   | { kind: 'repo'; repo: string }
   | { kind: 'session'; repo: string; node: SessionNode }
   | { kind: 'thread'; repo: string; group: ThreadGroup }
   | { kind: 'message'; repo: string; message: Message }
+  | { kind: 'overdue'; repo: string; overdue: Overdue }
   | { kind: 'worktree'; repo: string; status: WorktreeStatus };
 
 export const OPEN_THREAD_COMMAND = 'switchboard.openThread';
@@ -116,8 +120,11 @@ export class MessagesTree extends StateTree {
     return this.repos.reduce((n, r) => n + r.inbox.unread, 0);
   }
 
+  /** Mail agents have left unread too long comes first (for the human to chase), then threads. */
   protected roots(repo: RepoState): SbNode[] {
-    return groupThreads(repo.inbox.recent).map((group) => ({ kind: 'thread', repo: repo.root, group }));
+    const late: SbNode[] = (repo.overdue ?? []).map((overdue) => ({ kind: 'overdue', repo: repo.root, overdue }));
+    const threads: SbNode[] = groupThreads(repo.inbox.recent).map((group) => ({ kind: 'thread', repo: repo.root, group }));
+    return [...late, ...threads];
   }
 
   protected children(element: SbNode): SbNode[] {
@@ -126,6 +133,16 @@ export class MessagesTree extends StateTree {
   }
 
   protected item(element: SbNode): vscode.TreeItem {
+    if (element.kind === 'overdue') {
+      const o = element.overdue;
+      const item = new vscode.TreeItem(overdueTitle(o), vscode.TreeItemCollapsibleState.None);
+      item.id = `${element.repo}/overdue/${o.id}/${o.recipient}`;
+      item.description = overdueDescription(o);
+      item.tooltip = markdown(`${o.recipient} has not read ${o.id} from ${o.sender} since ${o.delivered_at}`);
+      item.iconPath = themeIcon(overdueIcon(o));
+      item.contextValue = 'overdue';
+      return item;
+    }
     if (element.kind === 'thread') {
       const g = element.group;
       const item = new vscode.TreeItem(g.title, vscode.TreeItemCollapsibleState.Collapsed);

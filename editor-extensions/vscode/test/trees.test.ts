@@ -124,3 +124,31 @@ test('several repositories get one node each', () => {
     [['/other', 'gemini']],
   );
 });
+
+test('messages tree puts mail agents left unread too long first, with a warning', () => {
+  const tree = new MessagesTree();
+  tree.update(
+    state(
+      repo('/repo', {
+        inbox: { unread: 0, recent: [message('msg_1', 1, { subject: 'Hello', state: 'read' })] },
+        overdue: [
+          {
+            id: 'msg_9',
+            thread: 'thr_Z',
+            sender: 'lead',
+            recipient: 'worker',
+            about: 'rebase please',
+            priority: 'urgent',
+            delivered_at: '2026-11-30T08:00:00Z',
+          },
+        ],
+      }),
+    ),
+  );
+  const [first, second] = tree.getChildren();
+  const late = tree.getTreeItem(first);
+  assert.equal(late.label, "worker has not read lead's message");
+  assert.match(String(late.description), /^rebase please · urgent · since /);
+  assert.equal(late.contextValue, 'overdue');
+  assert.equal(tree.getTreeItem(second).label, 'Hello');
+});

@@ -75,6 +75,14 @@ function M.render(state)
       table.insert(lines, "  " .. count .. priority .. t.first.sender .. ": " .. title)
       table.insert(items, { kind = "thread", thread = t.id, message = t.first })
     end
+    if repo.overdue and #repo.overdue > 0 then
+      heading("")
+      heading("Left unread by agents")
+      for _, o in ipairs(repo.overdue) do
+        local priority = o.priority ~= "normal" and (" [" .. o.priority .. "]") or ""
+        heading(("  ! %s has not read %s's%s %s since %s"):format(o.recipient, o.sender, priority, one_line(o.about, 50), o.delivered_at))
+      end
+    end
     heading("")
     heading("Worktrees")
     if #repo.worktrees == 0 then

@@ -355,3 +355,72 @@ async fn mail_that_came_in_after_the_last_hook_of_a_turn_wakes_the_idle_agent() 
     assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("sent late in the turn"), "{stderr}");
 }
+
+/// Every payload a real agent CLI sent to `switchboard hook` (recorded in
+/// tests/fixtures/hooks/), answered in that client's format.
+#[tokio::test]
+async fn the_recorded_payloads_of_every_client_and_event_get_their_answer() {
+    let repo = Repo::new();
+    let alice = repo.agent(&["--agent", "alice"]).await;
+    alice
+        .call_ok("session_start", json!({"intent": "contract"}))
+        .await
+        .unwrap();
+    let dir = repo.path.as_path();
+    let cwd = dir.display().to_string();
+    let slug: String = cwd
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hooks");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&fixtures).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "json") {
+            continue;
+        }
+        let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+        let (client, event) = name.split_once('-').unwrap();
+        if event == "Wake" {
+            continue; // waits in the background: covered by the wake tests above
+        }
+        let payload = std::fs::read_to_string(&path)
+            .unwrap()
+            .replace("{{CWD}}", &cwd)
+            .replace("{{CWD_SLUG}}", &slug)
+            .replace("{{TMP}}", &std::env::temp_dir().display().to_string());
+        // Something new and urgent for each payload, so every event has something to say.
+        let marker = format!("MARK-{name}");
+        repo.cli(&[
+            "send",
+            "--as",
+            "bob",
+            "--to",
+            "alice",
+            "--priority",
+            "urgent",
+            &marker,
+        ]);
+        let out = hook(dir, client, event, &payload);
+        match event {
+            "SessionStart" => assert!(context(&out).contains("You are 'alice'"), "{name}: {out}"),
+            "Stop" | "AfterAgent" => {
+                let decision = if client == "gemini" { "deny" } else { "block" };
+                assert_eq!(out["decision"], decision, "{name}: {out}");
+                assert!(
+                    out["reason"].as_str().unwrap().contains(&marker),
+                    "{name}: {out}"
+                );
+            }
+            _ => {
+                assert_eq!(
+                    out["hookSpecificOutput"]["hookEventName"], event,
+                    "{name}: {out}"
+                );
+                assert!(context(&out).contains(&marker), "{name}: {out}");
+            }
+        }
+        seen += 1;
+    }
+    assert_eq!(seen, 12, "three clients, four events each");
+}

@@ -2,7 +2,7 @@
 """End to end: the real Claude Code CLI, offline, with Switchboard's MCP server and hooks.
 
     python3 claude_e2e.py --bin /abs/path/to/switchboard [--claude PATH] [--claude-version V] [--keep]
-                          [--trace-hooks] [--only one-turn|two-turns|idle-wake]
+                          [--trace-hooks] [--only one-turn|two-turns|idle-wake|mcp-list]
 
 Each scenario makes its own scratch git repository, runs `switchboard install claude` in it (the hooks and
 `.mcp.json` exactly as installed, `switchboard` found on PATH), and runs Claude Code there against
@@ -23,7 +23,12 @@ Scenario "one turn": `claude -p PROMPT --output-format json`. Checks:
      after it neither repeats it in its result nor gets it again from its hook (told once per session);
   c) the Stop hook held the stop once with URGENT-456, the model answered again and the run ended;
   d) `switchboard sessions --json` lists the agent's session (the one the hooks found, by b and c);
-  e) nothing claude started is left running once it exits.
+  e) nothing claude started is left running once it exits;
+  n) the recipient state of MARKER-123 in the agent's own inbox (`switchboard inbox --as <agent> --json`, run
+     by the model server): "delivered" right after bob sent it, "notified" in the request after Read (the
+     PostToolUse hook told the agent); after the run still "notified" (nobody read it) while CONTROL-000, sent
+     once claude exited, is "delivered" (so an inbox look from the command line tells nobody); "read" only
+     after `switchboard inbox --as <agent> --mark-read`.
 
 Scenario "two turns": `claude -p --input-format stream-json --output-format stream-json`, the same first turn,
 then bob sends BETWEEN-789 and a second prompt follows. Checks:
@@ -46,6 +51,23 @@ WAKE-321 from another process, and no user message follows. Checks:
   w4) WAKE3-987, sent once idle again, wakes it again (the re-armed hook) and that turn ends cleanly;
   w5) in the hook trace, exactly three Wake hooks exited 2 (WAKE-321, WAKE2-654, then WAKE3-987);
   and, once stdin closes, claude exits 0 after four results, leaving nothing running.
+
+Scenario "mcp-list" (no model server): `claude mcp list` in the scratch repository, which exits 0 whatever it
+finds, so each check reads the status on the `switchboard:` line. Claude Code keeps a project `.mcp.json`
+server "pending approval" until it is approved; `switchboard install claude` writes the approval
+(`"enabledMcpjsonServers": ["switchboard"]`) into the checked-in `.claude/settings.json`, which Claude Code
+honours only in a trusted folder (`projects[<repo>].hasTrustDialogAccepted` in $CLAUDE_CONFIG_DIR/.claude.json).
+  m1) stdio (`switchboard install claude`), folder not trusted: pending approval;
+  m2) folder trusted, install's `enabledMcpjsonServers` the only approval: connected (`switchboard mcp`);
+  m3) trusted but that entry taken out of .claude/settings.json: pending again (so it is install's entry that
+      approves the server);
+  m4) `switchboard token create --agent claude-e2e`, `switchboard serve --listen 127.0.0.1:0` (a free port, read
+      from its first line), `switchboard install claude --http http://127.0.0.1:PORT/mcp`: .mcp.json has the
+      http entry with `Authorization: Bearer ${SWITCHBOARD_TOKEN}`;
+  m5) http, folder not trusted: pending approval;
+  m6) http, trusted, SWITCHBOARD_TOKEN exported: connected, and `switchboard token list` shows the token used;
+  m7) http with a wrong token: failed to connect (so m6 rests on the token);
+  m8) `switchboard serve` stopped by its PID exits 0; nothing left running.
 
 Prints one line per check; exits 1 if any fails, printing the relevant request excerpt and keeping the
 scratch directory. Every process it starts is stopped by PID (also on SIGTERM).
@@ -74,6 +96,7 @@ WHOAMI_ID = "toolu_e2e_whoami_01"
 NOTES = "NOTES.md"
 NOTES_TEXT = "NOTES-TEXT: a file for the scripted model to read.\n"
 MARKER = "MARKER-123"
+CONTROL = "CONTROL-000"
 URGENT = "URGENT-456"
 BETWEEN = "BETWEEN-789"
 DONE_TEXT = "DONE-TEXT: first end of turn"
@@ -238,6 +261,7 @@ class Scenario:
         self.config_dir = os.path.join(self.tmp, "home", ".claude")
         self.log_path = os.path.join(self.tmp, "requests.jsonl")
         self.hook_log = os.path.join(self.tmp, "hooks.jsonl") if trace_hooks else None
+        self.agent_file = os.path.join(self.tmp, "agent.name")  # the first turn's agent, for the model server
         self.server = self.proc = None
         self.leftovers = []
         sbdir = os.path.join(self.tmp, "sbpath")  # a PATH entry holding only `switchboard`
@@ -323,11 +347,17 @@ class Scenario:
                 {"name": "after-whoami", "when": WHOAMI_ID, "capture": {"agent": AGENT_RE},
                  "run": [self.send_argv("urgent", URGENT + ": drop everything and read this")],
                  "reply": {"text": DONE_TEXT}},
+                # After the send, the agent's inbox as it is then (MARKER delivered, not yet told), and the
+                # agent's name for the next step, which has no agent name to capture.
                 {"name": "after-session-start", "when": SESSION_START_ID, "capture": {"agent": AGENT_RE},
-                 "run": [self.send_argv(None, MARKER + ": hello from bob")],
+                 "run": [self.send_argv(None, MARKER + ": hello from bob"),
+                         [self.sb, "inbox", "--as", "{agent}", "--json"],
+                         ["sh", "-c", 'printf %s "$0" > "$1"', "{agent}", self.agent_file]],
                  "reply": {"tool_use": {"id": READ_ID, "name": "Read",
                                         "input": {"file_path": os.path.join(self.repo, NOTES)}}}},
+                # The agent's inbox once the PostToolUse hook after Read has told it of MARKER.
                 {"name": "after-read", "when": READ_ID,
+                 "run": [["sh", "-c", 'exec "$0" inbox --as "$(cat "$1")" --json', self.sb, self.agent_file]],
                  "reply": {"tool_use": {"id": WHOAMI_ID, "name": "mcp__switchboard__whoami", "input": {}}}},
                 {"name": "prompt", "when": "E2E-PROMPT",
                  "reply": {"tool_use": {"id": SESSION_START_ID, "name": "mcp__switchboard__session_start",
@@ -366,7 +396,8 @@ class Scenario:
         deadline = time.time() + 3
         while True:
             time.sleep(0.25)
-            self.leftovers = [(pid, cmd) for pid, cmd in processes_under(self.tmp) if pid != self.server.pid]
+            self.leftovers = [(pid, cmd) for pid, cmd in processes_under(self.tmp)
+                              if self.server is None or pid != self.server.pid]
             if not self.leftovers or time.time() > deadline:
                 break
         for pid, _ in self.leftovers:
@@ -461,6 +492,49 @@ def check_session_listed(sc, session_id, agent):
           bool(mine) and mine[0].get("agent") == agent, "exit %s\n%s%s" % (p.returncode, excerpt(p.stdout), p.stderr))
 
 
+def inbox_states(text):
+    """{body prefix (up to the first colon): state} from `switchboard inbox --json` output, or None."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None
+    items = data.get("messages") if isinstance(data, dict) else data
+    if not isinstance(items, list):
+        return None
+    return {str(m.get("body", "")).split(":")[0]: m.get("state") for m in items if isinstance(m, dict)}
+
+
+def check_notified(sc, posts, agent):
+    """n) MARKER's recipient state: delivered, then notified by the PostToolUse hook, read only when marked."""
+    def run_of(step, verb):
+        req = next((e for e in posts if e["step"] == step), None)
+        return next((r for r in (req["runs"] if req else []) if verb in " ".join(r["argv"])), None)
+
+    sent, told = run_of("after-session-start", " inbox "), run_of("after-read", " inbox ")
+    before = inbox_states(sent["stdout"]) if sent else None
+    after = inbox_states(told["stdout"]) if told else None
+    check("n) %s in the inbox of %s: %s right after the send, %s once the PostToolUse hook told the agent"
+          % (MARKER, agent, (before or {}).get(MARKER), (after or {}).get(MARKER)),
+          bool(before and after) and before.get(MARKER) == "delivered" and after.get(MARKER) == "notified",
+          "inbox after the send: %s\ninbox after Read: %s" % (excerpt(sent or "not run"), excerpt(told or "not run")))
+
+    # After the run: nobody read it. A message sent now (never told) shows what an untold one looks like.
+    p = sc.run(sc.send_argv(None, CONTROL + ": sent after claude exited", to=agent or "nobody"))
+    look = sc.run([sc.sb, "inbox", "--as", agent or "nobody", "--json"])
+    now = inbox_states(look.stdout) or {}
+    check("n2) after the run: %s still %s (nobody read it), %s (sent after claude exited) %s"
+          % (MARKER, now.get(MARKER), CONTROL, now.get(CONTROL)),
+          p.returncode == 0 and now.get(MARKER) == "notified" and now.get(CONTROL) == "delivered",
+          "send: exit %s %s%s\ninbox: exit %s %s%s" % (p.returncode, p.stdout, p.stderr, look.returncode,
+                                                        excerpt(look.stdout), look.stderr))
+    mark = sc.run([sc.sb, "inbox", "--as", agent or "nobody", "--mark-read"])
+    look = sc.run([sc.sb, "inbox", "--as", agent or "nobody", "--json"])
+    now = inbox_states(look.stdout) or {}
+    check("n3) `switchboard inbox --as %s --mark-read` makes %s read (%s)" % (agent, MARKER, now.get(MARKER)),
+          mark.returncode == 0 and now.get(MARKER) == "read" and now.get(CONTROL) == "read",
+          "mark-read: exit %s %s%s\ninbox: %s" % (mark.returncode, mark.stdout, mark.stderr, excerpt(look.stdout)))
+
+
 def check_unscripted(posts):
     check("no unscripted model request", all(e["step"] != "default" for e in posts),
           "\n".join(excerpt(e["body"].get("messages", [])[-1:], 600) for e in posts if e["step"] == "default"))
@@ -504,6 +578,7 @@ def one_turn(sc):
     check_unscripted(posts)
     check_session_listed(sc, session_id, agent)
     check_leftovers(sc)
+    check_notified(sc, posts, agent)
 
 
 def two_turns(sc):
@@ -788,6 +863,124 @@ def idle_wake(sc):
     check_leftovers(sc)
 
 
+def write_claude_json(sc, trusted):
+    """Claude Code's own state: onboarding done, the key approved, the folder trusted or not (no approvals)."""
+    state = {"hasCompletedOnboarding": True, "customApiKeyResponses": {"approved": ["dummy"], "rejected": []}}
+    if trusted:
+        state["projects"] = {sc.repo: {"hasTrustDialogAccepted": True}}
+    with open(os.path.join(sc.config_dir, ".claude.json"), "w") as f:
+        json.dump(state, f)
+
+
+def mcp_list_status(sc, token=None):
+    """Runs `claude mcp list` in the repository: (status of the switchboard server, its line, the output).
+    Status: "connected", "pending" (approval), "failed", or "?" (no or another line)."""
+    env = dict(sc.env, CLAUDE_CONFIG_DIR=sc.config_dir, ANTHROPIC_API_KEY="dummy",
+               ANTHROPIC_BASE_URL="http://127.0.0.1:9", CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC="1",
+               DISABLE_AUTOUPDATER="1")
+    if token is not None:
+        env["SWITCHBOARD_TOKEN"] = token
+    sc.proc = subprocess.Popen([sc.claude, "mcp", "list"], cwd=sc.repo, env=env, stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        out, err = sc.proc.communicate(timeout=CLAUDE_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        stop_pid(sc.proc.pid, pgroup=True)
+        out, err = sc.proc.communicate()
+        err += "\n(timed out after %d s)" % CLAUDE_TIMEOUT
+    line = next((l.strip() for l in out.splitlines() if l.startswith("switchboard:")), "")
+    status = ("connected" if "Connected" in line else "pending" if "Pending approval" in line
+              else "failed" if "Failed" in line else "?")
+    return status, line, "exit %s\n%s%s" % (sc.proc.returncode, out, err)
+
+
+def edit_settings(sc, change):
+    path = os.path.join(sc.repo, ".claude", "settings.json")
+    with open(path) as f:
+        settings = json.load(f)
+    change(settings)
+    with open(path, "w") as f:
+        json.dump(settings, f, indent=2)
+
+
+def mcp_list(sc):
+    """`claude mcp list` reports the switchboard server connected, stdio and http, once approved as
+    `switchboard install claude` approves it (its enabledMcpjsonServers) in a trusted folder."""
+    # stdio, as setup() installed it
+    write_claude_json(sc, trusted=False)
+    status, line, out = mcp_list_status(sc)
+    check("m1) stdio, folder not trusted: %r (install's enabledMcpjsonServers is not honoured yet)" % line,
+          status == "pending", out)
+    write_claude_json(sc, trusted=True)
+    status, line, out = mcp_list_status(sc)
+    check("m2) stdio, folder trusted, no approval but install's enabledMcpjsonServers: %r" % line,
+          status == "connected" and "switchboard mcp" in line, out)
+    saved = {}
+    edit_settings(sc, lambda st: saved.update(enabled=st.pop("enabledMcpjsonServers", None)))
+    status, line, out = mcp_list_status(sc)
+    check("m3) trusted, with enabledMcpjsonServers (%s) taken out of .claude/settings.json: %r"
+          % (saved.get("enabled"), line), status == "pending" and saved.get("enabled") == ["switchboard"], out)
+    edit_settings(sc, lambda st: st.update(enabledMcpjsonServers=saved.get("enabled")))
+    sessions = sc.run([sc.sb, "sessions", "--json"])
+    print("after the stdio health checks, `switchboard sessions --json`: %s" % " ".join(sessions.stdout.split()),
+          flush=True)
+
+    # http: a token, a running `switchboard serve` on a free port, install --http
+    p = sc.run([sc.sb, "token", "create", "--agent", "claude-e2e", "--json"])
+    try:
+        created = json.loads(p.stdout)
+        token, token_id = created["secret"], created["token"]["id"]
+    except (ValueError, KeyError, TypeError):
+        token = token_id = None
+    serve_err = os.path.join(sc.tmp, "serve.stderr")
+    with open(serve_err, "w") as err:
+        serve = subprocess.Popen([sc.sb, "serve", "--listen", "127.0.0.1:0"], cwd=sc.repo, env=sc.env,
+                                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err, text=True)
+    try:
+        first = serve.stdout.readline()  # `switchboard serve: listening on http://127.0.0.1:PORT/mcp`, or EOF
+        m = re.search(r"listening on (http://127\.0\.0\.1:\d+/mcp)\s*$", first)
+        url = m and m.group(1)
+        inst = sc.run(["switchboard", "install", "claude", "--http", url or "http://127.0.0.1:9/mcp"])
+        try:
+            entry = json.load(open(os.path.join(sc.repo, ".mcp.json")))["mcpServers"]["switchboard"]
+        except (OSError, ValueError, KeyError):
+            entry = {}
+        check("m4) token %s for claude-e2e; serve (pid %d) at %s; `switchboard install claude --http` wrote %s"
+              % (token_id, serve.pid, url, json.dumps(entry)),
+              bool(token and url) and inst.returncode == 0 and entry.get("type") == "http"
+              and entry.get("url") == url
+              and entry.get("headers", {}).get("Authorization") == "Bearer ${SWITCHBOARD_TOKEN}",
+              "token create: exit %s %s%s\nserve said: %r %s\ninstall: exit %s %s%s" % (
+                  p.returncode, p.stdout, p.stderr, first, open(serve_err).read(), inst.returncode, inst.stdout,
+                  inst.stderr))
+        write_claude_json(sc, trusted=False)
+        status, line, out = mcp_list_status(sc, token)
+        check("m5) http, folder not trusted: %r" % line, status == "pending", out)
+        write_claude_json(sc, trusted=True)
+        status, line, out = mcp_list_status(sc, token)
+        tokens = sc.run([sc.sb, "token", "list", "--json"])
+        try:
+            used = [t.get("last_used_at") for t in json.loads(tokens.stdout) if t.get("id") == token_id]
+        except (ValueError, AttributeError):
+            used = []
+        check("m6) http, folder trusted, SWITCHBOARD_TOKEN exported: %r; the token was used (%s)"
+              % (line, used[0] if used else None),
+              status == "connected" and "(HTTP)" in line and bool(url) and url in line and bool(used and used[0]),
+              "%s\ntoken list: %s%s" % (out, tokens.stdout, tokens.stderr))
+        status, line, out = mcp_list_status(sc, "sbt_not_a_token")
+        check("m7) http with a wrong SWITCHBOARD_TOKEN: %r" % line, status == "failed", out)
+    finally:
+        stop_pid(serve.pid)
+        try:
+            rc = serve.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            rc = None
+    sc.after_claude()
+    check("m8) switchboard serve stopped by its pid (exit %s); nothing left running" % rc,
+          rc == 0 and not sc.leftovers,
+          "serve stderr: %s\nstopped: %s" % (open(serve_err).read(), "\n".join("%d %s" % pc for pc in sc.leftovers)))
+
+
 def main():
     ap = argparse.ArgumentParser(description="Claude Code + Switchboard end to end")
     ap.add_argument("--bin", default=os.environ.get("SWITCHBOARD_BIN"), help="absolute path of switchboard")
@@ -796,7 +989,7 @@ def main():
     ap.add_argument("--keep", action="store_true", help="keep the scratch directories and print their paths")
     ap.add_argument("--trace-hooks", action="store_true",
                     help="also in the one-turn scenario, log every hook's input and output to hooks.jsonl")
-    ap.add_argument("--only", choices=["one-turn", "two-turns", "idle-wake"], help="run one scenario")
+    ap.add_argument("--only", choices=["one-turn", "two-turns", "idle-wake", "mcp-list"], help="run one scenario")
     args = ap.parse_args()
     if not args.bin or not os.path.isabs(args.bin) or not os.access(args.bin, os.X_OK):
         sys.exit("claude_e2e: --bin (or SWITCHBOARD_BIN) must be the absolute path of a switchboard binary")
@@ -809,7 +1002,7 @@ def main():
 
     t0 = time.time()
     for name, run, trace in (("one-turn", one_turn, args.trace_hooks), ("two-turns", two_turns, True),
-                             ("idle-wake", idle_wake, True)):
+                             ("idle-wake", idle_wake, True), ("mcp-list", mcp_list, False)):
         if args.only and args.only != name:
             continue
         print("\n-- scenario %s" % name, flush=True)
@@ -817,7 +1010,8 @@ def main():
         sc = Scenario(name, args.bin, claude, args.keep, trace)
         try:
             if sc.setup():
-                sc.start_model()
+                if run is not mcp_list:  # `claude mcp list` asks no model
+                    sc.start_model()
                 run(sc)
         finally:
             if len(failures) > before:

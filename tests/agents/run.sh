@@ -4,7 +4,10 @@
 #     Anthropic API on 127.0.0.1): session_start over MCP; a message from another process reaching the agent
 #     through the PostToolUse hook, once; an urgent one holding the Stop hook once (not again in a later
 #     turn); one sent between turns reaching it through UserPromptSubmit; the session in `switchboard sessions`;
-#     and, with streaming input, an idle session woken by mail through the asyncRewake `Wake` hook.
+#     the message the hook told of shown `notified` in the agent's inbox (then `read` once marked read); with
+#     streaming input, an idle session woken by mail through the asyncRewake `Wake` hook; and `claude mcp list`
+#     reporting the switchboard server connected, stdio and over `switchboard serve` (http, with a token), once
+#     the folder is trusted (install's enabledMcpjsonServers approves it then, not before).
 # Installs what it needs (npm ci here, reused while package-lock.json is unchanged), then runs the test.
 # Needs: bash, git, coreutils, Node >= 18 with npm, python3 (stdlib only), and the npm registry.
 #
@@ -12,7 +15,8 @@
 #
 # Exits non-zero if anything fails. Leaves no process behind, nor a temp dir unless a check failed (then the
 # failing scenario's scratch directory, with requests.jsonl and hooks.jsonl, is kept and its path printed).
-# By hand: python3 tests/agents/claude_e2e.py --bin ABS --keep --trace-hooks [--only one-turn|two-turns].
+# By hand: python3 tests/agents/claude_e2e.py --bin ABS --keep --trace-hooks [--only one-turn|two-turns|idle-wake|mcp-list].
+# Hook payload fixtures (tests/fixtures/hooks/): python3 tests/agents/record_hook_fixtures.py --bin ABS.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -103,7 +107,7 @@ step() {
   esac
 }
 
-step "claude code $CLAUDE_VERSION: MCP + PostToolUse/UserPromptSubmit/Stop hooks + idle wake" \
+step "claude code $CLAUDE_VERSION: MCP + hooks + notified state + idle wake + claude mcp list" \
   python3 "$HERE/claude_e2e.py" --bin "$SWITCHBOARD_BIN" --claude-version "$CLAUDE_VERSION"
 
 # ---------------------------------------------------------------- summary

@@ -13,7 +13,8 @@
 #
 # Exits non-zero if anything fails. Leaves no process or temp dir behind. Each run's scratch directory
 # (model requests as JSON lines, every hook run's stdin/stdout/stderr, the CLI's output) is kept in
-# $AGENT_CLIS_ARTIFACTS (default <repo>/target/agent-clis-artifacts).
+# $AGENT_CLIS_ARTIFACTS (default <repo>/target/agent-clis-artifacts). The hook payload fixtures in tests/fixtures/hooks/
+# are recorded from these drivers (and claude_e2e.py) by tests/agents/record_hook_fixtures.py.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

@@ -139,11 +139,25 @@ fn listing_command(kind: &str) -> Option<&'static str> {
     }
 }
 
+/// Libraries that log whole protocol messages (bodies, arguments, results) below `warn`.
+const PAYLOAD_LOGGING_LIBRARIES: [&str; 2] = ["rmcp", "tower_lsp_server"];
+
 /// Logs go to stderr (stdout is the JSON-RPC stream of `switchboard mcp`);
-/// `SWITCHBOARD_LOG` sets the filter (default `warn`).
+/// `SWITCHBOARD_LOG` sets the filter (default `warn`). Our own logs carry ids, sizes and
+/// timings, never message bodies or tool arguments; the protocol libraries log whole
+/// messages at info and below, so they stay at `warn` unless `SWITCHBOARD_LOG_BODIES=1`.
 fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("SWITCHBOARD_LOG")
+    let mut filter = tracing_subscriber::EnvFilter::try_from_env("SWITCHBOARD_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    if std::env::var_os("SWITCHBOARD_LOG_BODIES").is_none_or(|v| v != "1") {
+        for library in PAYLOAD_LOGGING_LIBRARIES {
+            filter = filter.add_directive(
+                format!("{library}=warn")
+                    .parse()
+                    .expect("a valid directive"),
+            );
+        }
+    }
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -120,6 +120,10 @@ pub struct InboxArgs {
     /// At least this priority.
     #[arg(long)]
     min_priority: Option<Priority>,
+    /// Continue after a previous page: the cursor it printed ("… more: cursor …").
+    #[arg(long)]
+    cursor: Option<String>,
+    /// Messages per page.
     #[arg(long, default_value_t = message::DEFAULT_PAGE)]
     limit: u32,
     /// Mark the listed messages read.
@@ -192,6 +196,7 @@ pub fn inbox(global: &Global, args: InboxArgs) -> Result<()> {
         unread_only: args.unread,
         from: args.from,
         min_priority: args.min_priority,
+        cursor: args.cursor,
         limit: Some(args.limit),
         ..Default::default()
     };

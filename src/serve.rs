@@ -86,11 +86,17 @@ fn parse_expiry(text: &str) -> Result<Expiry, String> {
     if let Some(at) = Timestamp::parse_rfc3339(text.trim()) {
         return Ok(Expiry::At(at));
     }
-    switchboard_core::clock::parse_duration(text)
-        .map(Expiry::In)
-        .map_err(|_| {
-            format!("'{text}' is neither a duration (90m, 12h, 30d) nor a time like 2027-01-31T00:00:00Z")
-        })
+    let duration = switchboard_core::clock::parse_duration(text).map_err(|_| {
+        format!(
+            "'{text}' is neither a duration (90m, 12h, 30d) nor a time like 2027-01-31T00:00:00Z"
+        )
+    })?;
+    if duration.is_zero() {
+        return Err(format!(
+            "'{text}' would expire the token at once; give a positive duration (90m, 12h, 30d) or a later time"
+        ));
+    }
+    Ok(Expiry::In(duration))
 }
 
 impl Expiry {

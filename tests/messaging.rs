@@ -288,6 +288,45 @@ async fn a_human_takes_part_from_the_cli() {
 }
 
 #[test]
+fn the_cli_inbox_pages_with_the_cursor_it_prints() {
+    let repo = Repo::new();
+    repo.cli(&["inbox", "--as", "bot"]);
+    for i in 1..=3 {
+        repo.cli(&[
+            "send",
+            "--as",
+            "human:other",
+            "--to",
+            "bot",
+            &format!("note {i}"),
+        ]);
+    }
+    let first = repo.cli(&["inbox", "--as", "bot", "--limit", "2"]);
+    assert!(
+        first.contains("note 3") && first.contains("note 2") && !first.contains("note 1"),
+        "{first}"
+    );
+    let cursor = first
+        .lines()
+        .find_map(|l| l.strip_prefix("… more: cursor "))
+        .unwrap_or_else(|| panic!("no cursor line: {first}"));
+    let second = repo.cli(&["inbox", "--as", "bot", "--limit", "2", "--cursor", cursor]);
+    assert!(
+        second.contains("note 1") && !second.contains("note 2"),
+        "{second}"
+    );
+    assert!(
+        !second.contains("more: cursor"),
+        "the last page has no cursor: {second}"
+    );
+    let bad = repo.cli_in(&repo.path, &["inbox", "--as", "bot", "--cursor", "zzz"]);
+    assert!(!bad.status.success());
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("not a cursor from a previous inbox page")
+    );
+}
+
+#[test]
 fn watch_prints_messages_as_they_arrive() {
     let repo = Repo::new();
     repo.cli(&["inbox"]);

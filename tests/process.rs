@@ -301,3 +301,73 @@ fn the_cli_says_which_command_lists_what_was_not_found() {
         );
     }
 }
+
+/// Runs `switchboard mcp` over stdio with `requests` as its whole input and the given
+/// log settings; returns what it logged.
+fn stdio_session_log(repo: &Repo, requests: &[Value], log_env: &[(&str, &str)]) -> String {
+    use std::io::Write;
+    let mut child = std::process::Command::new(crate::common::bin())
+        .args(["mcp", "--agent", "claude"])
+        .current_dir(&repo.path)
+        .env_remove("SWITCHBOARD_DB")
+        .env_remove("SWITCHBOARD_LOG_BODIES")
+        .envs(log_env.iter().copied())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    for request in requests {
+        writeln!(stdin, "{request}").unwrap();
+    }
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    String::from_utf8(out.stderr).unwrap()
+}
+
+#[test]
+fn debug_logs_carry_ids_sizes_and_timings_but_no_bodies_or_arguments() {
+    let repo = Repo::new();
+    repo.cli(&["inbox"]);
+    let requests = [
+        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-06-18", "capabilities": {},
+            "clientInfo": {"name": "probe", "version": "1"}}}),
+        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+        json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {
+            "name": "session_start", "arguments": {"intent": "secret-intent-4711"}}}),
+        json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {
+            "name": "message_send",
+            "arguments": {"to": ["human:ada-lovelace"], "body": "secret-body-4711"}}}),
+    ];
+    let log = stdio_session_log(&repo, &requests, &[("SWITCHBOARD_LOG", "trace")]);
+    assert!(
+        !log.contains("4711"),
+        "a body or argument reached the log:\n{log}"
+    );
+    let sent = log
+        .lines()
+        .find(|l| l.contains("tool call") && l.contains("tool=message_send"))
+        .unwrap_or_else(|| panic!("no tool call line for message_send:\n{log}"));
+    assert!(
+        sent.contains("id=Number(3)")
+            && sent.contains("argument_bytes=")
+            && sent.contains("elapsed_ms=")
+            && sent.contains("refused=false"),
+        "{sent}"
+    );
+
+    let opted_in = stdio_session_log(
+        &repo,
+        &requests,
+        &[
+            ("SWITCHBOARD_LOG", "trace"),
+            ("SWITCHBOARD_LOG_BODIES", "1"),
+        ],
+    );
+    assert!(
+        opted_in.contains("secret-body-4711"),
+        "SWITCHBOARD_LOG_BODIES=1 lets the protocol library log whole messages:\n{opted_in}"
+    );
+}

@@ -203,6 +203,30 @@ fn tokens_are_created_listed_and_revoked_from_the_cli() {
     );
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("neither a duration"));
+
+    for instant in ["0s", "0m", "2000-01-01T00:00:00Z"] {
+        let refused = repo.cli_in(
+            &repo.path,
+            &["token", "create", "--agent", "claude", "--expires", instant],
+        );
+        assert!(
+            !refused.status.success(),
+            "--expires {instant} was accepted"
+        );
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert!(
+            stderr.contains("positive duration") || stderr.contains("in the past"),
+            "{stderr}"
+        );
+    }
+    assert_eq!(
+        repo.cli_json(&["token", "list", "--all"])
+            .as_array()
+            .unwrap()
+            .len(),
+        1,
+        "a refused token must not be stored"
+    );
 }
 
 #[test]

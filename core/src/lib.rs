@@ -16,6 +16,7 @@ pub mod feed;
 pub mod git;
 pub mod group;
 pub mod id;
+pub mod input;
 pub mod location;
 pub mod message;
 mod page;

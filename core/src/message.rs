@@ -1373,6 +1373,7 @@ pub struct Hit {
 /// Turns free text into an FTS5 query of quoted terms (all must match), so punctuation
 /// in the input cannot be a syntax error. A trailing `*` on a word keeps prefix search.
 fn fts_query(text: &str) -> Result<String> {
+    crate::input::refuse_nul("search", text)?;
     let terms: Vec<String> = text
         .split_whitespace()
         .map(|w| {

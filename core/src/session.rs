@@ -838,12 +838,7 @@ pub struct Holder {
 
 /// Which open sessions are changing `path` (repository-relative), per their latest heartbeat.
 pub fn who_has(store: &mut Store, path: &str) -> Result<Vec<Holder>> {
-    let path = path.trim().trim_start_matches("./");
-    if path.is_empty() {
-        return Err(Error::Invalid(
-            "give a file path relative to the repository root".into(),
-        ));
-    }
+    let path = crate::input::repo_path(path)?;
     let cutoff = store.stale_cutoff();
     store.read(|tx| {
         let sql = format!(

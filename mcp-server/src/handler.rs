@@ -77,12 +77,24 @@ impl ServerHandler for SwitchboardServer {
         let this = self.for_request(&context.extensions)?;
         let _call = Counted::enter(&this.hub.calls);
         let tool = request.name.clone();
+        let (id, started) = (context.id.clone(), std::time::Instant::now());
+        let argument_bytes = request
+            .arguments
+            .as_ref()
+            .map_or(0, |a| serde_json::to_string(a).map_or(0, |s| s.len()));
         let call = ToolCallContext::new(&this, request, context);
-        let mut response = this.tool_router.call(call).await?;
-        if let CallToolResponse::Complete(result) = &mut response {
+        let mut response = this.tool_router.call(call).await;
+        if let Ok(CallToolResponse::Complete(result)) = &mut response {
             this.tell_news(&tool, result).await;
         }
-        Ok(response)
+        // Ids, sizes and timings only: arguments and results stay out of the logs.
+        tracing::debug!(
+            %tool, id = ?id, argument_bytes,
+            elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
+            refused = !matches!(&response, Ok(CallToolResponse::Complete(r)) if r.is_error != Some(true)),
+            "tool call"
+        );
+        response
     }
 
     async fn list_resources(

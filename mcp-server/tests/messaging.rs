@@ -288,6 +288,8 @@ async fn search_and_groups() {
         .await["hits"],
         json!([])
     );
+    let msg = refused(&bob, "message_search", json!({"query": "fla\0ky"})).await;
+    assert!(msg.contains("search contains a NUL"), "{msg}");
     assert_eq!(
         ok(&lead, "group_list", json!({})).await["groups"]
             .as_array()

@@ -127,6 +127,13 @@ async fn create_list_diff_heartbeat_and_who_has() {
     assert!(msg.contains("not a valid worktree name"), "{msg}");
     let msg = refused(&alpha, "worktree_diff", json!({"name": "nope"})).await;
     assert!(msg.contains("no worktree matches 'nope'"), "{msg}");
+    for outside in ["/etc/passwd", "../../etc/passwd"] {
+        let msg = refused(&alpha, "who_has", json!({ "path": outside })).await;
+        assert!(
+            msg.contains("not inside the repository"),
+            "{outside}: {msg}"
+        );
+    }
 }
 
 #[tokio::test]
@@ -166,6 +173,19 @@ async fn merge_sync_conflicts_and_refusals() {
         "from a\n"
     );
     let before = git(&h.repo, &["rev-parse", "main"]);
+    let backups = git(&h.repo, &["for-each-ref", "refs/switchboard/backup/"]);
+    let msg = refused(
+        &alpha,
+        "worktree_merge",
+        json!({"name": "wb", "message": "merge\0b"}),
+    )
+    .await;
+    assert!(msg.contains("merge message contains a NUL"), "{msg}");
+    assert_eq!(
+        git(&h.repo, &["for-each-ref", "refs/switchboard/backup/"]),
+        backups,
+        "a refused merge leaves no backup ref"
+    );
     let msg = refused(&alpha, "worktree_merge", json!({"name": "wb"})).await;
     assert!(
         msg.contains("would conflict in: shared.txt") && msg.contains("Nothing was changed"),

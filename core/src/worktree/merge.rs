@@ -237,6 +237,9 @@ pub fn merge(
     strategy: Strategy,
     message: Option<&str>,
 ) -> Result<MergeOutcome> {
+    if let Some(message) = message {
+        crate::input::refuse_nul("merge message", message)?;
+    }
     let w = get_to_change(store, actor, "merge", name)?;
     let repo = PathBuf::from(&w.repo);
     let into = target_branch(&w, into)?;

@@ -449,13 +449,15 @@ fn run_setup(dir: &Path, command: &[String], timeout: Duration) -> SetupRun {
         timed_out: false,
         output: String::new(),
     };
-    let out_file = match tempfile_in(dir) {
+    let out_file = match capture_file() {
         Ok(f) => f,
         Err(e) => {
             run.output = format!("cannot capture output: {e}");
             return run;
         }
     };
+    // Read back through our own handle, never by path.
+    let reader = out_file.0.try_clone();
     let spawned = std::process::Command::new(&command[0])
         .args(&command[1..])
         .current_dir(dir)
@@ -491,7 +493,12 @@ fn run_setup(dir: &Path, command: &[String], timeout: Duration) -> SetupRun {
             }
         }
     };
-    let mut output = std::fs::read(&out_file.1).unwrap_or_default();
+    let mut output = Vec::new();
+    if let Ok(mut reader) = reader {
+        use std::io::{Read, Seek};
+        let _ = reader.rewind();
+        let _ = reader.read_to_end(&mut output);
+    }
     let _ = std::fs::remove_file(&out_file.1);
     output.truncate(MAX_SETUP_OUTPUT);
     run.output = String::from_utf8_lossy(&output).into_owned();
@@ -501,17 +508,23 @@ fn run_setup(dir: &Path, command: &[String], timeout: Duration) -> SetupRun {
     run
 }
 
-/// A scratch file in the system temp dir (not in the checkout) for captured output.
-fn tempfile_in(dir: &Path) -> std::io::Result<(std::fs::File, PathBuf)> {
+/// A new scratch file in the system temp dir (not in the checkout) for captured output:
+/// an unpredictable name, created exclusively (an existing file or a planted link there
+/// is an error, never followed), readable by its owner only.
+fn capture_file() -> std::io::Result<(std::fs::File, PathBuf)> {
+    use std::os::unix::fs::OpenOptionsExt;
     let path = std::env::temp_dir().join(format!(
-        "switchboard-setup-{}-{}-{}.log",
-        std::process::id(),
-        Timestamp::now().millis(),
-        dir.file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default()
+        "switchboard-setup-{}.log",
+        ulid::Ulid::generate().to_string().to_ascii_lowercase()
     ));
-    Ok((std::fs::File::create(&path)?, path))
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
+        .open(&path)?;
+    Ok((file, path))
 }
 
 /// What a removal did.

@@ -889,3 +889,17 @@ fn a_failed_git_command_says_why() {
         .to_string();
     assert!(err.contains("nothing to commit"), "{err}");
 }
+
+#[test]
+fn setup_output_goes_to_a_new_private_file_with_an_unpredictable_name() {
+    use std::os::unix::fs::PermissionsExt;
+    let (first, first_path) = capture_file().unwrap();
+    let (_second, second_path) = capture_file().unwrap();
+    assert_ne!(first_path, second_path, "names are not predictable");
+    assert_eq!(
+        first.metadata().unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    std::fs::remove_file(&first_path).unwrap();
+    std::fs::remove_file(&second_path).unwrap();
+}

@@ -302,28 +302,110 @@ fn the_cli_says_which_command_lists_what_was_not_found() {
     }
 }
 
-/// Runs `switchboard mcp` over stdio with `requests` as its whole input and the given
-/// log settings; returns what it logged.
-fn stdio_session_log(repo: &Repo, requests: &[Value], log_env: &[(&str, &str)]) -> String {
+/// Runs `switchboard mcp` over stdio with `lines` as its whole input and the given
+/// environment; returns its exit status, what it answered and what it logged.
+fn stdio_session(
+    repo: &Repo,
+    lines: &[Vec<u8>],
+    env: &[(&str, &str)],
+) -> (std::process::ExitStatus, String, String) {
     use std::io::Write;
     let mut child = std::process::Command::new(crate::common::bin())
         .args(["mcp", "--agent", "claude"])
         .current_dir(&repo.path)
         .env_remove("SWITCHBOARD_DB")
         .env_remove("SWITCHBOARD_LOG_BODIES")
-        .envs(log_env.iter().copied())
+        .envs(env.iter().copied())
         .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     let mut stdin = child.stdin.take().unwrap();
-    for request in requests {
-        writeln!(stdin, "{request}").unwrap();
+    for line in lines {
+        stdin.write_all(line).unwrap();
+        stdin.write_all(b"\n").unwrap();
     }
     drop(stdin);
     let out = child.wait_with_output().unwrap();
-    String::from_utf8(out.stderr).unwrap()
+    (
+        out.status,
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+/// Runs `switchboard mcp` over stdio with `requests` and the given log settings;
+/// returns what it logged.
+fn stdio_session_log(repo: &Repo, requests: &[Value], log_env: &[(&str, &str)]) -> String {
+    let lines: Vec<Vec<u8>> = requests
+        .iter()
+        .map(|r| r.to_string().into_bytes())
+        .collect();
+    stdio_session(repo, &lines, log_env).2
+}
+
+const INITIALIZE: &str = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"probe","version":"1"}}}"#;
+
+#[test]
+fn every_malformed_line_over_stdio_gets_a_json_rpc_error_and_the_server_keeps_serving() {
+    let repo = Repo::new();
+    let deep = format!("{}{}", "[".repeat(5_000), "]".repeat(5_000));
+    let lines: Vec<Vec<u8>> = vec![
+        INITIALIZE.into(),
+        br#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#.to_vec(),
+        b"this is not json".to_vec(),
+        b"{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"ping\",\"params\":{\"a\":\"\xff\"}}".to_vec(),
+        br#"{"jsonrpc":"2.0","id":3,"method":"ping","params":{"a":"\ud800"}}"#.to_vec(),
+        deep.into_bytes(),
+        br#"{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"whoami","arguments":[1]}}"#.to_vec(),
+        br#"{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"whoami","arguments":"me"}}"#.to_vec(),
+        br#"{"id":6}"#.to_vec(),
+        br#"{"jsonrpc":"2.0","id":7,"method":"ping"}"#.to_vec(),
+    ];
+    let (status, stdout, stderr) = stdio_session(&repo, &lines, &[]);
+    assert!(status.success(), "{stderr}");
+    let answers: Vec<Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let code_of = |id: Value| {
+        answers
+            .iter()
+            .find(|a| a["id"] == id)
+            .unwrap_or_else(|| panic!("no answer for id {id}: {stdout}"))["error"]["code"]
+            .as_i64()
+    };
+    assert_eq!(code_of(json!(3)), Some(-32700), "a lone surrogate");
+    assert_eq!(code_of(json!(4)), Some(-32602), "arguments as an array");
+    assert_eq!(code_of(json!(5)), Some(-32602), "arguments as a string");
+    assert_eq!(code_of(json!(6)), Some(-32600), "no jsonrpc and no method");
+    let unidentified = answers.iter().filter(|a| a["id"].is_null()).count();
+    assert_eq!(
+        unidentified, 3,
+        "not JSON, invalid UTF-8, too deep: {stdout}"
+    );
+    assert!(
+        answers
+            .iter()
+            .filter(|a| a["id"].is_null())
+            .all(|a| a["error"]["code"] == -32700),
+        "{stdout}"
+    );
+    let pong = answers.iter().find(|a| a["id"] == 7).unwrap();
+    assert_eq!(
+        pong["result"],
+        json!({}),
+        "the server kept serving: {stdout}"
+    );
+}
+
+#[test]
+fn a_client_that_leaves_before_initialize_ends_the_server_quietly() {
+    let repo = Repo::new();
+    let (status, stdout, stderr) = stdio_session(&repo, &[], &[]);
+    assert!(status.success(), "exit {status}: {stderr}");
+    assert_eq!((stdout.as_str(), stderr.as_str()), ("", ""));
 }
 
 #[test]

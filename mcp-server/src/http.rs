@@ -40,6 +40,8 @@ const FLUSH_DELAY: Duration = Duration::from_millis(200);
 /// JSON-RPC error code of refusals by the gate (implementation-defined server error).
 const REFUSED: i32 = -32001;
 const LOOPBACK_HOSTS: [&str; 3] = ["localhost", "127.0.0.1", "[::1]"];
+/// How long a client gets to send a request body once its headers are in.
+const BODY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How `switchboard serve` runs.
 #[derive(Debug, Clone)]
@@ -108,6 +110,7 @@ pub async fn bind(options: ServeOptions) -> Result<Bound, Error> {
             .iter()
             .map(|o| o.trim_end_matches('/').to_ascii_lowercase())
             .collect(),
+        max_body_bytes: options.max_body_bytes,
     };
     let callers = Callers::new(
         options.db,
@@ -216,6 +219,7 @@ struct Gate {
     allowed_hosts: Vec<String>,
     /// Lower-case `scheme://host:port` origins, besides loopback ones.
     allowed_origins: Vec<String>,
+    max_body_bytes: usize,
 }
 
 /// A request turned away, with the HTTP status and what to do.
@@ -229,11 +233,7 @@ struct Refusal {
 
 impl IntoResponse for Refusal {
     fn into_response(self) -> Response {
-        let body = serde_json::json!({
-            "jsonrpc": "2.0",
-            "id": null,
-            "error": { "code": REFUSED, "message": self.message },
-        });
+        let body = refusal_body(self.message);
         let mut response = (
             self.status,
             [(header::CONTENT_TYPE, "application/json")],
@@ -301,6 +301,12 @@ async fn admit(State(gate): State<Arc<Gate>>, mut request: Request, next: Next) 
         token: token.id,
         agent: token.agent,
     });
+    if request.method() == axum::http::Method::POST {
+        request = match gate.read_message(request).await {
+            Ok(request) => request,
+            Err(answer) => return answer,
+        };
+    }
     let closing = request.method() == axum::http::Method::DELETE;
     let mut response = next.run(request).await;
     // rmcp answers a closed session with 202; clients such as the Python SDK accept only
@@ -310,6 +316,72 @@ async fn admit(State(gate): State<Arc<Gate>>, mut request: Request, next: Next) 
         *response.body_mut() = axum::body::Body::empty();
     }
     response
+}
+
+/// A JSON-RPC error response with an HTTP status, for a POST body the server cannot take.
+fn malformed(status: StatusCode, answer: serde_json::Value) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        answer.to_string(),
+    )
+        .into_response()
+}
+
+impl Gate {
+    /// Reads a POST body (within [`BODY_TIMEOUT`] and the size limit) and judges it as
+    /// stdio does ([`crate::framing::judge`]): a message the server cannot take is
+    /// answered here with 400 and the JSON-RPC error, whatever its content type.
+    async fn read_message(&self, request: Request) -> Result<Request, Response> {
+        let (parts, body) = request.into_parts();
+        let read = axum::body::to_bytes(body, self.max_body_bytes);
+        let bytes = match tokio::time::timeout(BODY_TIMEOUT, read).await {
+            // Plain text: a JSON-RPC error with a null id would leave a client waiting for
+            // the answer to its (unread) request.
+            Err(_) => {
+                return Err((
+                    StatusCode::REQUEST_TIMEOUT,
+                    format!(
+                        "the request body did not arrive within {} s",
+                        BODY_TIMEOUT.as_secs()
+                    ),
+                )
+                    .into_response());
+            }
+            Ok(Err(_)) => {
+                return Err((
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    format!(
+                        "the request body is larger than {} bytes (serve --max-body) or was cut off",
+                        self.max_body_bytes
+                    ),
+                )
+                    .into_response());
+            }
+            Ok(Ok(bytes)) => bytes,
+        };
+        match crate::framing::judge(&bytes) {
+            crate::framing::Verdict::Answer(answer) => {
+                Err(malformed(StatusCode::BAD_REQUEST, answer))
+            }
+            crate::framing::Verdict::Skip => Err(malformed(
+                StatusCode::BAD_REQUEST,
+                refusal_body("the request body is empty: POST one JSON-RPC message".into()),
+            )),
+            crate::framing::Verdict::Forward => {
+                Ok(Request::from_parts(parts, axum::body::Body::from(bytes)))
+            }
+        }
+    }
+}
+
+/// The JSON-RPC error body the gate answers with.
+fn refusal_body(message: String) -> serde_json::Value {
+    serde_json::json!({
+        "jsonrpc": "2.0",
+        "id": null,
+        "error": { "code": REFUSED, "message": message },
+    })
 }
 
 /// The secret of `Authorization: Bearer <secret>`.

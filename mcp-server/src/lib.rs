@@ -10,6 +10,7 @@ mod callers;
 #[cfg(feature = "client")]
 pub mod client;
 mod conformance;
+pub mod framing;
 mod handler;
 pub mod http;
 mod identity;
@@ -31,11 +32,20 @@ pub use server::{Identity, SwitchboardServer};
 
 use rmcp::ServiceExt;
 
-/// Serves MCP over this process's stdin/stdout until the client disconnects.
+/// Serves MCP over this process's stdin/stdout until the client disconnects. Lines
+/// the protocol cannot take are answered by [`framing`]; a client that leaves before
+/// `initialize` ends the server quietly.
 pub async fn serve_stdio(
     server: SwitchboardServer,
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-    let running = server.serve(rmcp::transport::stdio()).await?;
-    running.waiting().await?;
+    let (transport, written) = framing::guard(tokio::io::stdin(), tokio::io::stdout());
+    match server.serve(transport).await {
+        Ok(running) => {
+            running.waiting().await?;
+        }
+        Err(rmcp::service::ServerInitializeError::ConnectionClosed(_)) => {}
+        Err(e) => return Err(e.into()),
+    }
+    written.await?;
     Ok(())
 }

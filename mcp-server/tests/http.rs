@@ -375,6 +375,44 @@ async fn foreign_host_and_origin_get_403_before_anything_else() {
 }
 
 #[tokio::test]
+async fn malformed_bodies_get_400_with_the_json_rpc_error_and_the_server_keeps_serving() {
+    let served = Served::start().await;
+    let secret = served.token("claude", None).secret;
+    let bearer = format!("Bearer {secret}");
+    let cases = [
+        ("not json".to_string(), -32700, Value::Null),
+        (r#"{"jsonrpc":"2.0","id":3,"method":"ping","params":{"a":"\ud800"}}"#.to_string(), -32700, json!(3)),
+        (format!("{}{}", "[".repeat(5_000), "]".repeat(5_000)), -32700, Value::Null),
+        ("[1, 2]".to_string(), -32600, Value::Null),
+        (r#"{"id":6}"#.to_string(), -32600, json!(6)),
+        (
+            r#"{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"whoami","arguments":[1]}}"#.to_string(),
+            -32602,
+            json!(4),
+        ),
+        (String::new(), -32001, Value::Null),
+    ];
+    for (body, code, id) in cases {
+        let (status, headers, answer) = served
+            .post(&[("authorization", &bearer)], body.clone())
+            .await;
+        let shown = &body[..body.len().min(80)];
+        assert_eq!(status, 400, "{shown}: {answer}");
+        assert_eq!(headers["content-type"], "application/json");
+        let answer: Value = serde_json::from_str(&answer).unwrap();
+        assert_eq!(
+            (answer["error"]["code"].as_i64(), &answer["id"]),
+            (Some(code), &id),
+            "{shown}"
+        );
+    }
+    let (status, _, _) = served.post(&[], "not json".into()).await;
+    assert_eq!(status, 401, "the token is checked before the body is read");
+    let client = served.client("claude", discover()).await;
+    ok(&client, "whoami", json!({})).await;
+}
+
+#[tokio::test]
 async fn a_body_over_the_limit_gets_413_and_changes_nothing() {
     let served = Served::start_with(|o| o.max_body_bytes = 16 * 1024).await;
     let secret = served.token("claude", None).secret;

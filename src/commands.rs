@@ -1,6 +1,6 @@
 //! The human-facing commands, over the same core functions as the MCP tools.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
@@ -300,11 +300,21 @@ pub fn agents(global: &Global, args: JsonFlag) -> Result<()> {
     Ok(())
 }
 
+/// How many problems `doctor` lists from SQLite's `quick_check`.
+const DOCTOR_PROBLEMS: u32 = 10;
+
 pub fn doctor(global: &Global, args: JsonFlag) -> Result<()> {
     let at = locate(global)?;
-    let mut store = open_store(global)?;
+    let mut store = match open_store(global) {
+        Err(e) if is_corruption(&e) => {
+            return Err(damaged(&at.path, &format!("SQLite cannot open it: {e}")));
+        }
+        opened => opened?,
+    };
+    let problems = store.quick_check(DOCTOR_PROBLEMS)?;
     let report = serde_json::json!({
         "state_db": at.path,
+        "integrity": if problems.is_empty() { serde_json::json!("ok") } else { serde_json::json!(problems) },
         "source": at.source,
         "schema_version": store.schema_version()?,
         "supported_schema_version": switchboard_core::store::supported_schema_version(),
@@ -326,7 +336,30 @@ pub fn doctor(global: &Global, args: JsonFlag) -> Result<()> {
             println!("{key:<26}{text}");
         }
     }
+    if !problems.is_empty() {
+        let found = format!("SQLite's quick_check found {} problem(s)", problems.len());
+        return Err(damaged(&at.path, &found));
+    }
     Ok(())
+}
+
+/// True when `e` is SQLite finding the state database damaged.
+pub fn is_corruption(e: &anyhow::Error) -> bool {
+    e.downcast_ref::<switchboard_core::Error>()
+        .is_some_and(switchboard_core::Error::is_corruption)
+}
+
+/// What `doctor` says about a damaged state database at `path`: what was found and how
+/// to recover without losing what is still readable.
+fn damaged(path: &Path, found: &str) -> anyhow::Error {
+    let path = path.display();
+    anyhow::anyhow!(
+        "the state database {path} is damaged ({found}). Nothing more is safely written to it: \
+         stop every switchboard process of this repository, move the file aside \
+         (mv {path} {path}.damaged; switchboard starts a fresh store on next use), and salvage \
+         what is readable with `sqlite3 {path}.damaged .recover | sqlite3 {path}` before the \
+         agents reconnect"
+    )
 }
 
 pub fn schemas(args: SchemasArgs) -> Result<()> {

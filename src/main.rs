@@ -116,7 +116,18 @@ fn main() -> std::process::ExitCode {
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("switchboard: {e:#}");
+            if commands::is_corruption(&e) {
+                eprintln!(
+                    "switchboard: the state database {} is damaged ({e}). Run `switchboard doctor` \
+                     to see what was found and how to recover.",
+                    commands::locate(&cli.global).map_or_else(
+                        |_| "(unknown path)".to_string(),
+                        |at| at.path.display().to_string()
+                    ),
+                );
+            } else {
+                eprintln!("switchboard: {e:#}");
+            }
             if let Some(switchboard_core::Error::NotFound { kind, .. }) = e.downcast_ref()
                 && let Some(command) = listing_command(kind)
             {

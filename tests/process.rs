@@ -209,6 +209,7 @@ async fn humans_list_show_draw_and_end_sessions_from_the_cli() {
     assert_eq!(who["session"]["status"], "abandoned");
     let doctor = repo.cli_json(&["doctor"]);
     assert_eq!(doctor["source"], "git_common_dir");
+    assert_eq!(doctor["integrity"], "ok");
     agent.stop().await.unwrap();
 }
 
@@ -451,5 +452,66 @@ fn debug_logs_carry_ids_sizes_and_timings_but_no_bodies_or_arguments() {
     assert!(
         opted_in.contains("secret-body-4711"),
         "SWITCHBOARD_LOG_BODIES=1 lets the protocol library log whole messages:\n{opted_in}"
+    );
+}
+
+/// Overwrites `len` bytes of `file` at `at` with a pattern SQLite cannot read.
+fn damage(file: &std::path::Path, at: u64, len: usize) {
+    use std::io::{Seek, SeekFrom, Write};
+    let mut f = std::fs::OpenOptions::new().write(true).open(file).unwrap();
+    f.seek(SeekFrom::Start(at)).unwrap();
+    f.write_all(&vec![0xA5; len]).unwrap();
+}
+
+#[test]
+fn a_damaged_database_is_named_and_doctor_says_how_to_recover() {
+    let repo = Repo::new();
+    repo.cli(&["inbox", "--as", "bot"]);
+    for i in 0..150 {
+        repo.cli(&[
+            "send",
+            "--as",
+            "human:other",
+            "--to",
+            "bot",
+            &format!("message {i} {}", "padding ".repeat(60)),
+        ]);
+    }
+    let db = repo.path.join(".git/switchboard/state.db");
+    let size = std::fs::metadata(&db).unwrap().len();
+    damage(&db, size / 2, 8192);
+    let doctor = repo.cli_in(&repo.path, &["doctor"]);
+    assert!(
+        !doctor.status.success(),
+        "doctor reported a damaged store healthy"
+    );
+    let said = String::from_utf8_lossy(&doctor.stderr);
+    assert!(
+        said.contains(&db.display().to_string())
+            && said.contains("quick_check")
+            && said.contains(".recover"),
+        "{said}"
+    );
+
+    damage(&db, 0, 100);
+    let inbox = repo.cli_in(&repo.path, &["inbox", "--as", "bot"]);
+    let said = String::from_utf8_lossy(&inbox.stderr);
+    assert!(!inbox.status.success());
+    assert!(
+        said.contains(&db.display().to_string())
+            && said.contains("is damaged")
+            && said.contains("switchboard doctor"),
+        "{said}"
+    );
+    assert_eq!(
+        said.matches("not a database").count(),
+        1,
+        "said once: {said}"
+    );
+    let doctor = repo.cli_in(&repo.path, &["doctor"]);
+    let said = String::from_utf8_lossy(&doctor.stderr);
+    assert!(
+        said.contains("cannot open it") && said.contains(".recover"),
+        "{said}"
     );
 }

@@ -66,6 +66,15 @@ pub enum Error {
 }
 
 impl Error {
+    /// True when SQLite found the state database damaged (or not a database at all).
+    pub fn is_corruption(&self) -> bool {
+        matches!(
+            self,
+            Error::Sqlite(rusqlite::Error::SqliteFailure(e, _))
+                if matches!(e.code, rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase)
+        )
+    }
+
     /// True when the caller can fix the problem by changing its request
     /// (as opposed to an internal or environmental failure).
     pub fn is_user_error(&self) -> bool {

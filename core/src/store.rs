@@ -106,6 +106,25 @@ impl Store {
         current_version(&self.conn)
     }
 
+    /// SQLite's `quick_check` over the whole file: the problems it found (at most
+    /// `limit`), empty when the store is sound. Reads every page; takes a moment on a
+    /// large store.
+    pub fn quick_check(&self, limit: u32) -> Result<Vec<String>> {
+        let checked: rusqlite::Result<Vec<String>> = self
+            .conn
+            .prepare(&format!("PRAGMA quick_check({limit})"))
+            .and_then(|mut s| s.query_map([], |r| r.get::<_, String>(0))?.collect());
+        match checked.map_err(Error::from) {
+            Ok(found) => Ok(found.into_iter().filter(|line| line != "ok").collect()),
+            // A page so damaged the check itself stops is a finding, not a failure.
+            Err(e) if e.is_corruption() => Ok(vec![format!(
+                "the check stopped: {}",
+                e.to_string().trim_start_matches("database error: ")
+            )]),
+            Err(e) => Err(e),
+        }
+    }
+
     /// SQLite's `data_version`: changes whenever another connection commits. Cheap to poll.
     pub fn data_version(&self) -> Result<i64> {
         Ok(self

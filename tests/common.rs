@@ -54,6 +54,11 @@ impl Repo {
             .unwrap()
     }
 
+    /// Sends `body` from `from` to `to` with the CLI, asserting success.
+    pub fn send(&self, from: &str, to: &str, body: &str) {
+        self.cli(&["send", "--as", from, "--to", to, body]);
+    }
+
     /// Runs the CLI in the repository and returns stdout, asserting success.
     pub fn cli(&self, args: &[&str]) -> String {
         let out = self.cli_in(&self.path, args);

@@ -292,14 +292,7 @@ fn the_cli_inbox_pages_with_the_cursor_it_prints() {
     let repo = Repo::new();
     repo.cli(&["inbox", "--as", "bot"]);
     for i in 1..=3 {
-        repo.cli(&[
-            "send",
-            "--as",
-            "human:other",
-            "--to",
-            "bot",
-            &format!("note {i}"),
-        ]);
+        repo.send("human:other", "bot", &format!("note {i}"));
     }
     let first = repo.cli(&["inbox", "--as", "bot", "--limit", "2"]);
     assert!(

@@ -468,14 +468,8 @@ fn a_damaged_database_is_named_and_doctor_says_how_to_recover() {
     let repo = Repo::new();
     repo.cli(&["inbox", "--as", "bot"]);
     for i in 0..150 {
-        repo.cli(&[
-            "send",
-            "--as",
-            "human:other",
-            "--to",
-            "bot",
-            &format!("message {i} {}", "padding ".repeat(60)),
-        ]);
+        let body = format!("message {i} {}", "padding ".repeat(60));
+        repo.send("human:other", "bot", &body);
     }
     let db = repo.path.join(".git/switchboard/state.db");
     let size = std::fs::metadata(&db).unwrap().len();

@@ -181,6 +181,7 @@ pub fn serve(global: &Global, args: ServeArgs) -> Result<()> {
         allowed_hosts: args.allowed_host,
         allowed_origins: args.allowed_origin,
         max_body_bytes: args.max_body,
+        read_timeout: switchboard_mcp::http::DEFAULT_READ_TIMEOUT,
         db: locate(global)?.path,
         settings: switchboard_core::Settings {
             stale_after: global.stale_after,

@@ -40,8 +40,8 @@ const FLUSH_DELAY: Duration = Duration::from_millis(200);
 /// JSON-RPC error code of refusals by the gate (implementation-defined server error).
 const REFUSED: i32 = -32001;
 const LOOPBACK_HOSTS: [&str; 3] = ["localhost", "127.0.0.1", "[::1]"];
-/// How long a client gets to send a request body once its headers are in.
-const BODY_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a client gets to send a request's headers, and then its body.
+pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How `switchboard serve` runs.
 #[derive(Debug, Clone)]
@@ -55,6 +55,9 @@ pub struct ServeOptions {
     /// origins are always accepted.
     pub allowed_origins: Vec<String>,
     pub max_body_bytes: usize,
+    /// How long a client gets to send a request's headers, and then its body: a slow
+    /// client's connection is closed (408 for a slow body).
+    pub read_timeout: Duration,
     /// The state database shared with every other Switchboard process.
     pub db: PathBuf,
     pub settings: Settings,
@@ -111,6 +114,7 @@ pub async fn bind(options: ServeOptions) -> Result<Bound, Error> {
             .map(|o| o.trim_end_matches('/').to_ascii_lowercase())
             .collect(),
         max_body_bytes: options.max_body_bytes,
+        read_timeout: options.read_timeout,
     };
     let callers = Callers::new(
         options.db,
@@ -185,9 +189,8 @@ impl Bound {
             axum::middleware::from_fn_with_state(self.gate.clone(), admit),
         );
         let stopping = hub.stopping.clone();
-        let server = axum::serve(self.listener, app)
-            .with_graceful_shutdown(stopping.clone().cancelled_owned());
-        let serving = tokio::spawn(server.into_future());
+        let read_timeout = self.gate.read_timeout;
+        let serving = tokio::spawn(accept(self.listener, app, read_timeout, stopping.clone()));
         tokio::select! {
             () = shutdown => {}
             () = stopping.cancelled() => {}
@@ -211,6 +214,47 @@ impl Bound {
     }
 }
 
+/// Serves HTTP/1 connections until `stopping`, then stops accepting and lets the open
+/// connections finish. A client that does not send its request headers within
+/// `read_timeout` is disconnected (axum's own `serve` sets no such limit).
+async fn accept(
+    listener: TcpListener,
+    app: axum::Router,
+    read_timeout: Duration,
+    stopping: tokio_util::sync::CancellationToken,
+) -> std::io::Result<()> {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(read_timeout);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // Out of descriptors and the like: wait a little rather than spin.
+                    tracing::warn!(error = %e, "cannot accept a connection");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = stopping.cancelled() => break,
+        };
+        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
+}
+
 /// What every request must get past before it reaches MCP.
 struct Gate {
     /// Its own connection: authentication never waits behind a tool call.
@@ -220,6 +264,7 @@ struct Gate {
     /// Lower-case `scheme://host:port` origins, besides loopback ones.
     allowed_origins: Vec<String>,
     max_body_bytes: usize,
+    read_timeout: Duration,
 }
 
 /// A request turned away, with the HTTP status and what to do.
@@ -329,13 +374,13 @@ fn malformed(status: StatusCode, answer: serde_json::Value) -> Response {
 }
 
 impl Gate {
-    /// Reads a POST body (within [`BODY_TIMEOUT`] and the size limit) and judges it as
+    /// Reads a POST body (within the read timeout and the size limit) and judges it as
     /// stdio does ([`crate::framing::judge`]): a message the server cannot take is
     /// answered here with 400 and the JSON-RPC error, whatever its content type.
     async fn read_message(&self, request: Request) -> Result<Request, Response> {
         let (parts, body) = request.into_parts();
         let read = axum::body::to_bytes(body, self.max_body_bytes);
-        let bytes = match tokio::time::timeout(BODY_TIMEOUT, read).await {
+        let bytes = match tokio::time::timeout(self.read_timeout, read).await {
             // Plain text: a JSON-RPC error with a null id would leave a client waiting for
             // the answer to its (unread) request.
             Err(_) => {
@@ -343,7 +388,7 @@ impl Gate {
                     StatusCode::REQUEST_TIMEOUT,
                     format!(
                         "the request body did not arrive within {} s",
-                        BODY_TIMEOUT.as_secs()
+                        self.read_timeout.as_secs_f64()
                     ),
                 )
                     .into_response());

@@ -51,6 +51,7 @@ impl Served {
             allowed_hosts: Vec::new(),
             allowed_origins: Vec::new(),
             max_body_bytes: http::DEFAULT_MAX_BODY,
+            read_timeout: http::DEFAULT_READ_TIMEOUT,
             db: db.clone(),
             settings: Settings::default(),
             checkout: dir.path().to_path_buf(),
@@ -408,6 +409,47 @@ async fn malformed_bodies_get_400_with_the_json_rpc_error_and_the_server_keeps_s
     }
     let (status, _, _) = served.post(&[], "not json".into()).await;
     assert_eq!(status, 401, "the token is checked before the body is read");
+    let client = served.client("claude", discover()).await;
+    ok(&client, "whoami", json!({})).await;
+}
+
+/// Sends `sent` on a fresh connection to `url`'s server, then reads what comes back
+/// until the server closes the connection (failing after `patience`).
+async fn slow_client(url: &str, sent: String, patience: Duration) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let address = url
+        .trim_start_matches("http://")
+        .trim_end_matches(http::MCP_PATH);
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    stream.write_all(sent.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(patience, stream.read_to_end(&mut answer))
+        .await
+        .expect("the server kept a slow connection open past its read timeout")
+        .ok();
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+#[tokio::test]
+async fn slow_headers_and_slow_bodies_are_cut_off_after_the_read_timeout() {
+    let served = Served::start_with(|o| o.read_timeout = Duration::from_millis(500)).await;
+    let secret = served.token("claude", None).secret;
+    let unfinished_headers = "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n".to_string();
+    let answer = slow_client(&served.url, unfinished_headers, Duration::from_secs(10)).await;
+    assert!(
+        answer.is_empty() || answer.starts_with("HTTP/1.1 408"),
+        "{answer}"
+    );
+
+    let unfinished_body = format!(
+        "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {secret}\r\n\
+         Content-Type: application/json\r\nAccept: application/json, text/event-stream\r\n\
+         Content-Length: 100\r\n\r\n{{\"jsonrpc\""
+    );
+    let answer = slow_client(&served.url, unfinished_body, Duration::from_secs(10)).await;
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("did not arrive within"), "{answer}");
+
     let client = served.client("claude", discover()).await;
     ok(&client, "whoami", json!({})).await;
 }

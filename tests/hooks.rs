@@ -12,9 +12,9 @@ use serde_json::{Value, json};
 
 use crate::common::{Repo, bin};
 
-/// Runs `switchboard hook CLIENT EVENT` in `dir` with `input` on stdin; returns stdout
-/// parsed (`Null` when it printed nothing) after checking it exited 0.
-fn hook(dir: &Path, client: &str, event: &str, input: &str) -> Value {
+/// Starts `switchboard hook CLIENT EVENT` in `dir` with `input` written to its stdin
+/// and closed, its output piped.
+fn spawn_hook(dir: &Path, client: &str, event: &str, input: &str) -> std::process::Child {
     let mut child = Command::new(bin())
         .args(["hook", client, event])
         .current_dir(dir)
@@ -30,7 +30,15 @@ fn hook(dir: &Path, client: &str, event: &str, input: &str) -> Value {
         .unwrap()
         .write_all(input.as_bytes())
         .unwrap();
-    let out = child.wait_with_output().unwrap();
+    child
+}
+
+/// Runs `switchboard hook CLIENT EVENT` in `dir` with `input` on stdin; returns stdout
+/// parsed (`Null` when it printed nothing) after checking it exited 0.
+fn hook(dir: &Path, client: &str, event: &str, input: &str) -> Value {
+    let out = spawn_hook(dir, client, event, input)
+        .wait_with_output()
+        .unwrap();
     assert!(out.status.success(), "a hook always exits 0: {out:?}");
     let stdout = String::from_utf8(out.stdout).unwrap();
     if stdout.trim().is_empty() {
@@ -217,22 +225,7 @@ fn bad_input_no_database_and_strangers_get_silence_and_exit_0() {
 
 /// Starts a wake hook in the background, its input written and closed.
 fn start_wake(dir: &Path) -> std::process::Child {
-    let mut child = Command::new(bin())
-        .args(["hook", "claude", "Wake"])
-        .current_dir(dir)
-        .env_remove("SWITCHBOARD_DB")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(payload(dir, "Stop").as_bytes())
-        .unwrap();
-    child
+    spawn_hook(dir, "claude", "Wake", &payload(dir, "Stop"))
 }
 
 /// Waits (bounded) for a background hook to end; its exit code and stderr.

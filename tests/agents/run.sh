@@ -25,17 +25,8 @@ CLAUDE_VERSION=2.1.197
 
 die() { echo "tests/agents: $*" >&2; exit 2; }
 
-if [ -z "${SWITCHBOARD_BIN:-}" ]; then
-  die "set SWITCHBOARD_BIN to the absolute path of a built switchboard binary (e.g. SWITCHBOARD_BIN=\$PWD/target/debug/switchboard after cargo build --bin switchboard)"
-fi
-case "$SWITCHBOARD_BIN" in /*) ;; *) die "SWITCHBOARD_BIN must be an absolute path, got '$SWITCHBOARD_BIN'" ;; esac
-[ -x "$SWITCHBOARD_BIN" ] || die "SWITCHBOARD_BIN=$SWITCHBOARD_BIN is not an executable file"
-
-# Every switchboard process finds its state from its working directory (the scratch repo): drop anything
-# that would point it elsewhere or pick an identity for it.
-for v in $(compgen -e | grep '^SWITCHBOARD_' || true); do
-  [ "$v" = SWITCHBOARD_BIN ] || unset "$v"
-done
+# shellcheck source=../switchboard-bin.sh
+. "$HERE/../switchboard-bin.sh"
 
 command -v node >/dev/null 2>&1 || die "node (>= 18, with npm) is required"
 command -v npm >/dev/null 2>&1 || die "npm is required"

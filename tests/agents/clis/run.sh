@@ -24,17 +24,8 @@ START=$SECONDS
 
 die() { echo "tests/agents/clis: $*" >&2; exit 2; }
 
-if [ -z "${SWITCHBOARD_BIN:-}" ]; then
-  die "set SWITCHBOARD_BIN to the absolute path of a built switchboard binary (e.g. SWITCHBOARD_BIN=\$PWD/target/debug/switchboard after cargo build --bin switchboard)"
-fi
-case "$SWITCHBOARD_BIN" in /*) ;; *) die "SWITCHBOARD_BIN must be an absolute path, got '$SWITCHBOARD_BIN'" ;; esac
-[ -x "$SWITCHBOARD_BIN" ] || die "SWITCHBOARD_BIN=$SWITCHBOARD_BIN is not an executable file"
-
-# Every switchboard process finds its state from its working directory (the scratch repo): drop anything
-# that would point it elsewhere or pick an identity for it.
-for v in $(compgen -e | grep '^SWITCHBOARD_' || true); do
-  [ "$v" = SWITCHBOARD_BIN ] || unset "$v"
-done
+# shellcheck source=../../switchboard-bin.sh
+. "$HERE/../../switchboard-bin.sh"
 
 export PYTHONDONTWRITEBYTECODE=1
 

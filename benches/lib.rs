@@ -1,6 +1,7 @@
 //! Fixtures for the core benchmarks: a state database holding many sessions.
 #![forbid(unsafe_code)]
 
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use switchboard_core::session::{self, EndStatus, NewSession};
@@ -65,4 +66,54 @@ pub fn seed(n: usize) -> Fixture {
         sample,
         seeded_in: started.elapsed(),
     }
+}
+
+/// The `switchboard` binary the process-level benchmarks drive: `SWITCHBOARD_BIN`, else the
+/// release build (asserted to exist).
+pub fn binary() -> PathBuf {
+    let bin = std::env::var_os("SWITCHBOARD_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/release/switchboard")
+        });
+    assert!(
+        bin.exists(),
+        "{} is missing: run `cargo build --release` first (or set SWITCHBOARD_BIN)",
+        bin.display()
+    );
+    bin
+}
+
+/// Which build `bin` is, for the record: `release`, `debug` or its path.
+pub fn build_of(bin: &Path) -> String {
+    let profile = bin.parent().and_then(Path::file_name);
+    match profile.and_then(|p| p.to_str()) {
+        Some(p @ ("release" | "debug")) => p.to_string(),
+        _ => bin.display().to_string(),
+    }
+}
+
+/// The `p` quantile (0–1) of `sorted` samples, nearest rank.
+pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[index]
+}
+
+/// A real `switchboard mcp --agent NAME` process over stdio on the state database in `dir`,
+/// with a session started.
+pub async fn agent(bin: &Path, dir: &Path, name: &str) -> switchboard_mcp::client::AgentClient {
+    let db = dir.join("state.db");
+    let client = switchboard_mcp::client::AgentClient::spawn(
+        bin,
+        &["--db", db.to_str().unwrap(), "mcp", "--agent", name],
+        dir,
+        &[],
+    )
+    .await
+    .expect("start switchboard mcp");
+    client
+        .call_ok("session_start", serde_json::json!({"intent": "benchmark"}))
+        .await
+        .expect("session_start");
+    client
 }

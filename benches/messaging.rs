@@ -4,47 +4,17 @@
 //! Needs the release binary: `cargo build --release && cargo bench -p switchboard-benches
 //! --bench messaging` (or set SWITCHBOARD_BIN).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use switchboard_benches::{agent, binary, percentile};
 use switchboard_core::message::{self, InboxFilter};
 use switchboard_core::{Settings, Store};
-use switchboard_mcp::client::AgentClient;
-
-fn binary() -> PathBuf {
-    std::env::var_os("SWITCHBOARD_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/release/switchboard")
-        })
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[index]
-}
 
 fn micros(d: Duration) -> f64 {
     d.as_secs_f64() * 1e6
-}
-
-async fn agent(bin: &Path, dir: &Path, name: &str) -> AgentClient {
-    let db = dir.join("state.db");
-    let client = AgentClient::spawn(
-        bin,
-        &["--db", db.to_str().unwrap(), "mcp", "--agent", name],
-        dir,
-        &[],
-    )
-    .await
-    .expect("start switchboard mcp");
-    client
-        .call_ok("session_start", json!({"intent": "benchmark"}))
-        .await
-        .expect("session_start");
-    client
 }
 
 /// Round-trip latency of `message_send` through real stdio, one call at a time.

@@ -8,7 +8,7 @@ use switchboard_core::clock::Timestamp;
 use switchboard_core::location::{self, StateLocation};
 use switchboard_core::process::ProcessInfo;
 use switchboard_core::session::{self, EndStatus, Filter, Status};
-use switchboard_core::{Settings, Store, agent, render, worktree};
+use switchboard_core::{Settings, Store, agent, backup, render, worktree};
 use switchboard_mcp::{Identity, SwitchboardServer, reference};
 
 use crate::Global;
@@ -141,6 +141,7 @@ pub fn mcp(global: &Global, args: McpArgs) -> Result<()> {
     }
     let mut store = open_store(global)?;
     tracing::info!(db = %store.path().display(), agent = ?args.agent, "serving MCP over stdio");
+    let _backups = crate::backups::schedule(store.path());
     // The repository's human and a named agent are present from the start, so others
     // can already message them.
     let here = std::env::current_dir()?;
@@ -193,6 +194,7 @@ pub fn lsp(global: &Global, args: LspArgs) -> Result<()> {
         stale_after: global.stale_after,
     };
     if !args.check {
+        let _backups = crate::backups::schedule(&locate(global)?.path);
         let config = switchboard_lsp::Config {
             db: global.db.clone(),
             human: args.human,
@@ -323,6 +325,11 @@ pub fn doctor(global: &Global, args: JsonFlag) -> Result<()> {
         "live_sessions": session::list(&mut store, &Filter { live_only: true, limit: Some(session::MAX_LIST_LIMIT), ..Default::default() })?.sessions.len(),
         "stale_after_secs": global.stale_after.as_secs(),
         "host": switchboard_core::process::this_host(),
+        "backups": backups_line(&at.path)?,
+        "merges_in_progress": match worktree::pending_merges(&mut store)? {
+            merges if merges.is_empty() => serde_json::json!("none"),
+            merges => serde_json::json!(merges),
+        },
     });
     if args.json {
         return print_json(&report);
@@ -349,16 +356,38 @@ pub fn is_corruption(e: &anyhow::Error) -> bool {
         .is_some_and(switchboard_core::Error::is_corruption)
 }
 
+/// How many backups there are and the newest, for `doctor`.
+fn backups_line(db: &Path) -> Result<String> {
+    let found = backup::list(db)?;
+    Ok(match found.first() {
+        None => format!("none yet (taken into {})", backup::dir(db).display()),
+        Some(newest) => format!(
+            "{}, newest {} ({})",
+            found.len(),
+            newest.path.display(),
+            newest.taken_at.ago(Timestamp::now())
+        ),
+    })
+}
+
 /// What `doctor` says about a damaged state database at `path`: what was found and how
 /// to recover without losing what is still readable.
 fn damaged(path: &Path, found: &str) -> anyhow::Error {
+    let restore = match backup::latest(path).ok().flatten() {
+        Some(newest) => format!(
+            "Restore the newest backup (taken {}): `switchboard restore --latest` (the damaged \
+             file is kept beside it). Or salvage",
+            newest.taken_at.ago(Timestamp::now())
+        ),
+        None => "There is no backup to restore. Salvage".to_string(),
+    };
     let path = path.display();
     anyhow::anyhow!(
         "the state database {path} is damaged ({found}). Nothing more is safely written to it: \
-         stop every switchboard process of this repository, move the file aside \
-         (mv {path} {path}.damaged; switchboard starts a fresh store on next use), and salvage \
-         what is readable with `sqlite3 {path}.damaged .recover | sqlite3 {path}` before the \
-         agents reconnect"
+         stop every switchboard process of this repository. {restore} what is readable: move \
+         the file aside (mv {path} {path}.damaged; switchboard starts a fresh store on next \
+         use) and run `sqlite3 {path}.damaged .recover | sqlite3 {path}` before the agents \
+         reconnect"
     )
 }
 

@@ -2,6 +2,7 @@
 //! over the same core functions the MCP tools call.
 #![forbid(unsafe_code)]
 
+mod backups;
 mod commands;
 mod demo;
 mod hook;
@@ -67,6 +68,11 @@ enum Command {
     Agents(commands::JsonFlag),
     /// Where the state is and what it holds, for troubleshooting.
     Doctor(commands::JsonFlag),
+    /// Take a backup of the state database now (or --list them). Long-running commands
+    /// take them automatically ([backups] in .switchboard.toml).
+    Backup(backups::BackupArgs),
+    /// Replace the state database with a backup; the replaced one is kept.
+    Restore(backups::RestoreArgs),
     /// Send a message (as the local human unless --as).
     Send(messages::SendArgs),
     /// Reply to a message in its thread.
@@ -103,6 +109,8 @@ fn main() -> std::process::ExitCode {
         Command::Session(cmd) => commands::session(&cli.global, cmd),
         Command::Agents(args) => commands::agents(&cli.global, args),
         Command::Doctor(args) => commands::doctor(&cli.global, args),
+        Command::Backup(args) => backups::backup(&cli.global, args),
+        Command::Restore(args) => backups::restore(&cli.global, args),
         Command::Send(args) => messages::send(&cli.global, args),
         Command::Reply(args) => messages::reply(&cli.global, args),
         Command::Inbox(args) => messages::inbox(&cli.global, args),

@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use switchboard_core::event::kind;
 use switchboard_core::feed::ChangeFeed;
 use switchboard_core::message::{self, Author, Draft, InboxFilter, Priority};
 use switchboard_core::{Settings, Store, agent, render};
@@ -264,13 +263,7 @@ pub fn watch(global: &Global, args: WatchArgs) -> Result<()> {
             }
         }
         for event in feed.poll()? {
-            if event.kind != kind::MESSAGE_SENT {
-                continue;
-            }
-            let to_me = event.payload["recipients"]
-                .as_array()
-                .is_some_and(|r| r.iter().any(|n| n.as_str() == Some(me.as_str())));
-            let Some(id) = event.payload["id"].as_str().filter(|_| to_me) else {
+            let Some(id) = event.mail_for(&me) else {
                 continue;
             };
             let m = message::get(&mut store, &me, id)?;

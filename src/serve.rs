@@ -195,6 +195,7 @@ pub fn serve(global: &Global, args: ServeArgs) -> Result<()> {
         tracing::warn!(error = %e, "the repository's human is not registered");
     }
     drop(store);
+    let _backups = crate::backups::schedule(&options.db);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

@@ -1,8 +1,6 @@
 //! Worktrees on the command line, over the same core functions as the MCP tools. The
 //! human acting is `human:<git user.name>`.
 
-use std::time::Duration;
-
 use anyhow::Result;
 use clap::{Args, Subcommand};
 use switchboard_core::worktree::{self, NewWorktree, Strategy};
@@ -80,9 +78,9 @@ pub enum WorktreeCommand {
     Prune {
         #[arg(long)]
         apply: bool,
-        /// Also list worktrees whose sessions ended this many days ago.
-        #[arg(long, default_value_t = 7)]
-        ended_days: u64,
+        /// Also list worktrees whose sessions ended this many days ago (default 7).
+        #[arg(long)]
+        ended_days: Option<u64>,
     },
     /// Overlapping changes between worktrees and predicted conflicts.
     Conflicts {
@@ -198,13 +196,7 @@ pub fn run(global: &Global, command: WorktreeCommand) -> Result<()> {
             }
         }
         WorktreeCommand::Prune { apply, ended_days } => {
-            let r = worktree::prune(
-                &mut store,
-                &me,
-                &here,
-                apply,
-                Duration::from_secs(ended_days * 86_400),
-            )?;
+            let r = worktree::prune(&mut store, &me, &here, apply, ended_days)?;
             print_json(&r)?;
         }
         WorktreeCommand::Conflicts { json } => {

@@ -509,3 +509,124 @@ fn a_damaged_database_is_named_and_doctor_says_how_to_recover() {
         "{said}"
     );
 }
+
+#[test]
+fn a_damaged_store_is_restored_from_its_newest_backup_and_the_damaged_file_is_kept() {
+    let repo = Repo::new();
+    repo.cli(&["inbox", "--as", "bot"]);
+    repo.send("human:other", "bot", "before the backup");
+    let taken = repo.cli(&["backup"]);
+    assert!(taken.starts_with("backed up "), "{taken}");
+    repo.send("human:other", "bot", "after the backup");
+    let db = repo.path.join(".git/switchboard/state.db");
+    damage(&db, 0, 100);
+
+    let doctor = repo.cli_in(&repo.path, &["doctor"]);
+    let said = String::from_utf8_lossy(&doctor.stderr);
+    assert!(
+        said.contains("Restore the newest backup") && said.contains("switchboard restore --latest"),
+        "{said}"
+    );
+    let restored = repo.cli(&["restore", "--latest"]);
+    assert!(
+        restored.contains("restored") && restored.contains("to undo: switchboard restore"),
+        "{restored}"
+    );
+    let inbox = repo.cli(&["inbox", "--as", "bot"]);
+    assert!(
+        inbox.contains("before the backup") && !inbox.contains("after the backup"),
+        "{inbox}"
+    );
+    let doctor = repo.cli(&["doctor"]);
+    assert!(
+        doctor.contains("integrity") && doctor.contains(" ok"),
+        "{doctor}"
+    );
+    let kept: Vec<_> = std::fs::read_dir(db.parent().unwrap())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().contains(".replaced-"))
+        .collect();
+    assert!(!kept.is_empty(), "the damaged store is kept");
+}
+
+#[test]
+fn restore_puts_back_a_backup_and_can_be_undone() {
+    let repo = Repo::new();
+    repo.cli(&["inbox", "--as", "bot"]);
+    repo.send("human:other", "bot", "first");
+    repo.cli(&["backup"]);
+    repo.send("human:other", "bot", "second");
+    let listed = repo.cli_json(&["backup", "--list"]);
+    let backup = listed[0]["path"].as_str().unwrap().to_string();
+    let restored = repo.cli_json(&["restore", &backup]);
+    let replaced = restored["replaced"].as_str().unwrap().to_string();
+    assert!(!repo.cli(&["inbox", "--as", "bot"]).contains("second"));
+    repo.cli(&["restore", &replaced]);
+    let inbox = repo.cli(&["inbox", "--as", "bot"]);
+    assert!(
+        inbox.contains("first") && inbox.contains("second"),
+        "{inbox}"
+    );
+
+    let junk = repo.path.join("junk.db");
+    std::fs::write(&junk, "not a database").unwrap();
+    let refused = repo.cli_in(&repo.path, &["restore", junk.to_str().unwrap()]);
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        !refused.status.success() && said.contains("junk.db"),
+        "{said}"
+    );
+}
+
+#[test]
+fn a_running_server_takes_rotated_backups_on_its_schedule() {
+    use std::io::Write;
+    let repo = Repo::new();
+    std::fs::write(
+        repo.path.join(".switchboard.toml"),
+        "[backups]\nevery = \"1s\"\nkeep = 2\n",
+    )
+    .unwrap();
+    let mut server = std::process::Command::new(crate::common::bin())
+        .args(["mcp", "--agent", "claude"])
+        .current_dir(&repo.path)
+        .env_remove("SWITCHBOARD_DB")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let dir = repo.path.join(".git/switchboard/backups");
+    let backups = || -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(&dir)
+            .map(|d| {
+                d.flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .filter(|n| n.starts_with("state-") && n.ends_with(".db"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        names
+    };
+    // Wait until the first backup seen has been rotated out.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let first = loop {
+        if let Some(first) = backups().first() {
+            break first.clone();
+        }
+        assert!(std::time::Instant::now() < deadline, "no backup was taken");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    while backups().contains(&first) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "backups are not rotated"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    server.stdin.take().unwrap().write_all(b"").unwrap();
+    server.wait().unwrap();
+    assert_eq!(backups().len(), 2, "{:?}", backups());
+}

@@ -1,7 +1,9 @@
 //! End-to-end tests of the built `switchboard` binary: real processes over real stdio,
 //! several processes on one state database, the CLI, the demo, and generated references.
 
+mod adversarial;
 mod common;
+mod crash;
 mod editor;
 mod hooks;
 mod install;

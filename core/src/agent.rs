@@ -62,8 +62,9 @@ fn check_slug(what: &str, name: &str) -> Result<()> {
         return Ok(());
     }
     Err(Error::Invalid(format!(
-        "'{name}' is not a valid {what}: use 1-{MAX_NAME_LEN} characters of a-z, 0-9, '_' and '-', \
-         starting with a letter or digit (e.g. 'claude', 'codex-2')"
+        "'{}' is not a valid {what}: use 1-{MAX_NAME_LEN} characters of a-z, 0-9, '_' and '-', \
+         starting with a letter or digit (e.g. 'claude', 'codex-2')",
+        crate::input::shown(name)
     )))
 }
 
@@ -157,7 +158,8 @@ pub fn validate_role(role: &str) -> Result<()> {
 pub fn human_name(display_name: &str) -> Result<String> {
     let mut slug = String::new();
     for c in display_name.trim().chars().flat_map(char::to_lowercase) {
-        if c.is_ascii_alphanumeric() || c == '_' {
+        // A name starts with a letter or digit: a leading '_' is dropped like any separator.
+        if c.is_ascii_alphanumeric() || (c == '_' && !slug.is_empty()) {
             slug.push(c);
         } else if !slug.ends_with('-') && !slug.is_empty() {
             slug.push('-');
@@ -461,6 +463,12 @@ mod tests {
             "human:".len() + 32
         );
         assert!(human_name("!!!").is_err());
+        assert_eq!(human_name("_bot_ 1").unwrap(), "human:bot_-1");
+        assert!(human_name("__").is_err());
+        for display in ["_ada", "-_x", "Ünïcode", "__init__"] {
+            let name = human_name(display).unwrap();
+            assert_eq!(validate_name(&name).ok(), Some(AgentKind::Human), "{name}");
+        }
     }
 
     #[test]

@@ -100,17 +100,20 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let n: u64 = digits
         .parse()
         .map_err(|_| format!("'{text}' is not a duration: use e.g. 90s, 15m or 2h"))?;
-    let secs = match unit {
-        "" | "s" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
-        "d" => n * 86_400,
+    let scale: u64 = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
         _ => {
             return Err(format!(
                 "'{text}' has an unknown unit '{unit}': use s, m, h or d"
             ));
         }
     };
+    let secs = n
+        .checked_mul(scale)
+        .ok_or_else(|| format!("'{text}' is too long a duration"))?;
     Ok(Duration::from_secs(secs))
 }
 
@@ -136,5 +139,10 @@ mod tests {
                 .contains("not a duration")
         );
         assert!(parse_duration("3w").unwrap_err().contains("unknown unit"));
+        assert!(
+            parse_duration("999999999999999999d")
+                .unwrap_err()
+                .contains("too long")
+        );
     }
 }

@@ -11,6 +11,10 @@
 //!
 //! [messages]
 //! escalate_after = "10m"         # a message an agent leaves unread this long is flagged to humans
+//!
+//! [backups]
+//! every = "1h"                   # an online backup of the state database when the newest is older
+//! keep = 24                      # backups kept (oldest deleted first); 0 turns them off
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -30,6 +34,8 @@ pub struct Config {
     pub worktrees: WorktreeConfig,
     #[serde(default)]
     pub messages: MessagesConfig,
+    #[serde(default)]
+    pub backups: crate::backup::Policy,
 }
 
 /// The `[messages]` table.
@@ -50,7 +56,7 @@ impl Default for MessagesConfig {
     }
 }
 
-fn duration<'de, D: serde::Deserializer<'de>>(
+pub(crate) fn duration<'de, D: serde::Deserializer<'de>>(
     d: D,
 ) -> std::result::Result<std::time::Duration, D::Error> {
     let text = String::deserialize(d)?;

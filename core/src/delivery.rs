@@ -153,12 +153,7 @@ pub fn wake(
             return Ok(Wake::Busy);
         }
         let events = feed.poll()?;
-        let mail = events.iter().any(|e| {
-            e.kind == crate::event::kind::MESSAGE_SENT
-                && e.payload["recipients"]
-                    .as_array()
-                    .is_some_and(|to| to.iter().any(|n| n.as_str() == Some(r.agent.as_str())))
-        });
+        let mail = events.iter().any(|e| e.mail_for(&r.agent).is_some());
         if mail && let Some(text) = arrivals(store, r)? {
             return Ok(Wake::Mail(text));
         }

@@ -31,6 +31,7 @@ pub mod kind {
     pub const WORKTREE_PRUNED: &str = "worktree.pruned";
     pub const WORKTREE_MERGED: &str = "worktree.merged";
     pub const WORKTREE_SYNCED: &str = "worktree.synced";
+    pub const WORKTREE_RECOVERED: &str = "worktree.recovered";
     pub const TOKEN_CREATED: &str = "token.created";
     pub const TOKEN_REVOKED: &str = "token.revoked";
 }
@@ -48,6 +49,22 @@ pub struct Event {
     pub actor: Option<String>,
     pub payload: serde_json::Value,
     pub at: Timestamp,
+}
+
+impl Event {
+    /// The id of the message this event announces, if it is a `message.sent` event whose
+    /// `recipients` include `agent`; `None` for every other event. The payload is read
+    /// leniently, as written by any version: a missing or ill-typed field gives `None`,
+    /// whatever the JSON.
+    pub fn mail_for(&self, agent: &str) -> Option<&str> {
+        if self.kind != kind::MESSAGE_SENT {
+            return None;
+        }
+        let to_agent = self.payload["recipients"]
+            .as_array()
+            .is_some_and(|r| r.iter().any(|n| n.as_str() == Some(agent)));
+        self.payload["id"].as_str().filter(|_| to_agent)
+    }
 }
 
 /// Appends an event inside the caller's transaction and returns its sequence number.
@@ -104,6 +121,36 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use crate::store::tests::temp_store;
+
+    #[test]
+    fn mail_is_read_from_any_payload_without_fault() {
+        let event = |kind: &str, payload: serde_json::Value| super::Event {
+            seq: 1,
+            id: "evt_1".into(),
+            kind: kind.into(),
+            actor: None,
+            payload,
+            at: crate::clock::Timestamp(0),
+        };
+        let sent = serde_json::json!({"id": "msg_1", "recipients": ["ann", "human:ada"]});
+        assert_eq!(
+            event(super::kind::MESSAGE_SENT, sent.clone()).mail_for("ann"),
+            Some("msg_1")
+        );
+        assert_eq!(
+            event(super::kind::MESSAGE_SENT, sent.clone()).mail_for("bob"),
+            None
+        );
+        assert_eq!(event(super::kind::MESSAGE_READ, sent).mail_for("ann"), None);
+        for odd in [
+            serde_json::json!(null),
+            serde_json::json!([1, 2]),
+            serde_json::json!({"id": 7, "recipients": ["ann"]}),
+            serde_json::json!({"id": "msg_1", "recipients": "ann"}),
+        ] {
+            assert_eq!(event(super::kind::MESSAGE_SENT, odd).mail_for("ann"), None);
+        }
+    }
 
     #[test]
     fn the_log_refuses_updates_and_deletes() {

@@ -68,7 +68,8 @@ pub struct Group {
 pub fn validate_name(name: &str) -> Result<()> {
     agent::validate_role(name).map_err(|_| {
         Error::Invalid(format!(
-            "'{name}' is not a valid group name: use 1-32 characters of a-z, 0-9, '_' and '-'"
+            "'{}' is not a valid group name: use 1-32 characters of a-z, 0-9, '_' and '-'",
+            crate::input::shown(name)
         ))
     })?;
     if agent::RESERVED_NAMES.contains(&name) {

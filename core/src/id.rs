@@ -69,6 +69,7 @@ fn normalise(kind: IdKind, input: &str) -> Result<String> {
         _ => trimmed,
     };
     let body = body.to_ascii_uppercase();
+    let input = crate::input::shown(input);
     if body.is_empty() || !body.chars().all(|c| c.is_ascii_alphanumeric()) {
         return Err(Error::Invalid(format!(
             "'{input}' is not a {noun} id: expected {tag} followed by letters and digits, e.g. {tag}01JD2N5Q",

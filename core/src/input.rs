@@ -5,6 +5,18 @@
 use crate::{Error, Result};
 use std::path::{Component, Path};
 
+/// The most characters of a caller's value that an error message quotes.
+const SHOWN_CHARS: usize = 64;
+
+/// `value` as an error message quotes it: whole when short, else its first characters
+/// and its length, so that a refusal never repeats a huge input back to the caller.
+pub fn shown(value: &str) -> String {
+    match value.char_indices().nth(SHOWN_CHARS) {
+        None => value.to_string(),
+        Some((end, _)) => format!("{}… ({} characters)", &value[..end], value.chars().count()),
+    }
+}
+
 /// Refuses `value` if it holds a NUL character, which neither git arguments nor
 /// full-text queries can carry. `what` names the field in the error.
 pub fn refuse_nul(what: &str, value: &str) -> Result<()> {
@@ -44,6 +56,16 @@ pub fn repo_path(value: &str) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_values_are_shown_cut_with_their_length() {
+        assert_eq!(shown("claude"), "claude");
+        let long = "é".repeat(10_000);
+        let quoted = shown(&long);
+        assert!(quoted.starts_with(&"é".repeat(SHOWN_CHARS)), "{quoted}");
+        assert!(quoted.ends_with("… (10000 characters)"), "{quoted}");
+        assert_eq!(shown(&"x".repeat(SHOWN_CHARS)), "x".repeat(SHOWN_CHARS));
+    }
 
     #[test]
     fn nul_is_refused_with_the_field_named() {

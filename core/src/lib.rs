@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod agent;
+pub mod backup;
 pub mod briefing;
 pub mod clock;
 pub mod config;
@@ -23,6 +24,7 @@ mod page;
 pub mod permission;
 pub mod process;
 pub mod render;
+mod scratch;
 pub mod session;
 pub mod store;
 pub mod token;

@@ -129,7 +129,8 @@ impl std::str::FromStr for Reference {
     fn from_str(text: &str) -> Result<Self> {
         let bad = || {
             Error::Invalid(format!(
-                "reference '{text}': write file:PATH[:12-40], commit:SHA, session:ID or message:ID"
+                "reference '{}': write file:PATH[:12-40], commit:SHA, session:ID or message:ID",
+                crate::input::shown(text)
             ))
         };
         let (kind, rest) = text.trim().split_once(':').ok_or_else(bad)?;
@@ -315,6 +316,7 @@ fn lookup(conn: &Connection, viewer: &str, id_or_prefix: &str) -> Result<Message
 }
 
 fn check_body(body: &str) -> Result<()> {
+    crate::input::refuse_nul("message body", body)?;
     if body.trim().is_empty() {
         return Err(Error::Invalid(
             "the message body is empty: write what you want to say".into(),
@@ -334,9 +336,10 @@ fn check_subject(subject: Option<&str>) -> Result<Option<String>> {
     let Some(subject) = subject.map(str::trim).filter(|s| !s.is_empty()) else {
         return Ok(None);
     };
-    if subject.chars().count() > MAX_SUBJECT_CHARS || subject.contains('\n') {
+    if subject.chars().count() > MAX_SUBJECT_CHARS || subject.chars().any(char::is_control) {
         return Err(Error::Invalid(format!(
-            "the subject must be one line of at most {MAX_SUBJECT_CHARS} characters"
+            "the subject must be one line of at most {MAX_SUBJECT_CHARS} characters, without \
+             control characters (line breaks, tabs, NUL)"
         )));
     }
     Ok(Some(subject.to_string()))
@@ -345,7 +348,8 @@ fn check_subject(subject: Option<&str>) -> Result<Option<String>> {
 fn check_lines(lines: &str) -> Result<()> {
     let bad = || {
         Error::Invalid(format!(
-            "lines '{lines}' must be a line number or a range like 12-40"
+            "lines '{}' must be a line number or a range like 12-40",
+            crate::input::shown(lines)
         ))
     };
     let (start, end) = lines.split_once('-').unwrap_or((lines, lines));
@@ -373,13 +377,14 @@ fn check_refs(conn: &Connection, viewer: &str, refs: &[Reference]) -> Result<Vec
             }
             match r.kind {
                 RefKind::File => {
+                    crate::input::refuse_nul("file reference", &r.target)?;
                     let path = std::path::Path::new(&r.target);
                     let escapes = path.is_absolute()
                         || path.components().any(|c| matches!(c, std::path::Component::ParentDir));
                     if r.target.is_empty() || escapes {
                         return Err(Error::Invalid(format!(
                             "file reference '{}' must be a path relative to the repository root, without '..'",
-                            r.target
+                            crate::input::shown(&r.target)
                         )));
                     }
                     if let Some(lines) = &r.lines {
@@ -389,7 +394,7 @@ fn check_refs(conn: &Connection, viewer: &str, refs: &[Reference]) -> Result<Vec
                 RefKind::Commit => {
                     let ok = (4..=64).contains(&r.target.len()) && r.target.chars().all(|c| c.is_ascii_hexdigit());
                     if !ok {
-                        return Err(Error::Invalid(format!("commit reference '{}' must be a hex sha (4-64 characters)", r.target)));
+                        return Err(Error::Invalid(format!("commit reference '{}' must be a hex sha (4-64 characters)", crate::input::shown(&r.target))));
                     }
                 }
                 RefKind::Session => r.target = id::resolve(conn, IdKind::Session, &r.target)?,
@@ -726,15 +731,17 @@ impl Cursor {
     fn parse(text: &str) -> Result<Cursor> {
         let bad = || {
             Error::Invalid(format!(
-                "'{text}' is not a cursor from a previous inbox page"
+                "'{}' is not a cursor from a previous inbox page",
+                crate::input::shown(text)
             ))
         };
-        let (part, seq) = text.split_at(1.min(text.len()));
-        let seq: i64 = seq.parse().map_err(|_| bad())?;
-        match part {
-            "u" => Ok(Cursor::Unread(seq)),
-            "r" => Ok(Cursor::Read(seq)),
-            _ => Err(bad()),
+        let seq = |rest: &str| rest.parse::<i64>().map_err(|_| bad());
+        if let Some(rest) = text.strip_prefix('u') {
+            Ok(Cursor::Unread(seq(rest)?))
+        } else if let Some(rest) = text.strip_prefix('r') {
+            Ok(Cursor::Read(seq(rest)?))
+        } else {
+            Err(bad())
         }
     }
 
@@ -1376,11 +1383,10 @@ fn fts_query(text: &str) -> Result<String> {
     crate::input::refuse_nul("search", text)?;
     let terms: Vec<String> = text
         .split_whitespace()
-        .map(|w| {
+        .filter_map(|w| {
             let (word, star) = w.strip_suffix('*').map_or((w, ""), |s| (s, "*"));
-            format!("\"{}\"{star}", word.replace('"', "\"\""))
+            (!word.is_empty()).then(|| format!("\"{}\"{star}", word.replace('"', "\"\"")))
         })
-        .filter(|t| !t.starts_with("\"\""))
         .collect();
     if terms.is_empty() {
         return Err(Error::Invalid(
@@ -1399,6 +1405,7 @@ pub fn search(
     filter: &InboxFilter,
 ) -> Result<Vec<Hit>> {
     let query = fts_query(text)?;
+    check_filter(filter)?;
     let limit = crate::page::size(filter.limit, DEFAULT_PAGE, MAX_PAGE, "limit")?;
     store.read(|tx| {
         let thread = filter
@@ -1835,6 +1842,16 @@ mod tests {
             )
             .is_err()
         );
+        for foreign in ["é1", "u", "r-", "ü7"] {
+            assert!(Cursor::parse(foreign).is_err(), "{foreign}");
+        }
+    }
+
+    #[test]
+    fn search_words_keep_their_quotes_and_only_empty_words_are_dropped() {
+        assert_eq!(fts_query("\"unbalanced").unwrap(), "\"\"\"unbalanced\"");
+        assert_eq!(fts_query("plan* *").unwrap(), "\"plan\"*");
+        assert!(fts_query(" * ").is_err());
     }
 
     #[test]

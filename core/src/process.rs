@@ -51,12 +51,35 @@ pub fn is_alive(host: &str, pid: u32) -> bool {
 /// The parent of local process `pid`, from `/proc/<pid>/stat` (Linux); `None` when it is
 /// gone or cannot be read.
 pub fn parent_of(pid: u32) -> Option<u32> {
+    stat_field(pid, 4)?.parse().ok().filter(|p| *p > 0)
+}
+
+/// When local process `pid` started, in clock ticks since boot: with the pid, it names one
+/// process even after the pid is reused. `None` when it is gone or cannot be read.
+pub fn start_ticks(pid: u32) -> Option<u64> {
+    stat_field(pid, 22)?.parse().ok()
+}
+
+/// How long ago local process `pid` started; `None` when it is gone or cannot be read.
+pub fn age(pid: u32) -> Option<std::time::Duration> {
+    let uptime = std::fs::read_to_string("/proc/uptime").ok()?;
+    let uptime: f64 = uptime.split_whitespace().next()?.parse().ok()?;
+    let hz = rustix::param::clock_ticks_per_second() as f64;
+    let started = start_ticks(pid)? as f64 / hz;
+    Some(std::time::Duration::from_secs_f64(
+        (uptime - started).max(0.0),
+    ))
+}
+
+/// Field `n` (1-based, as in proc(5)) of `/proc/<pid>/stat`.
+fn stat_field(pid: u32, n: usize) -> Option<String> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // Format: `pid (comm) state ppid …`; comm may contain spaces and parentheses.
     let end = stat.rfind(')')?;
-    let mut fields = stat[end + 1..].split_whitespace();
-    fields.next()?;
-    fields.next()?.parse().ok().filter(|p| *p > 0)
+    stat[end + 1..]
+        .split_whitespace()
+        .nth(n.checked_sub(3)?)
+        .map(str::to_string)
 }
 
 /// Most ancestors [`ancestors`] walks through.
@@ -82,12 +105,9 @@ pub fn ancestors(pid: u32) -> Vec<u32> {
 /// A process that has exited but not been reaped still answers signals; on Linux its
 /// `/proc/<pid>/stat` state is `Z`.
 fn is_zombie(pid: i32) -> bool {
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-        return false;
-    };
-    // Format: `pid (comm) state …`; comm may contain spaces and parentheses.
-    stat.rfind(')')
-        .and_then(|end| stat[end + 1..].split_whitespace().next())
+    u32::try_from(pid)
+        .ok()
+        .and_then(|pid| stat_field(pid, 3))
         .is_some_and(|state| state == "Z")
 }
 
@@ -122,6 +142,25 @@ mod tests {
         child.kill().unwrap();
         child.wait().unwrap();
         assert_eq!(parent_of(child.id()), None, "gone");
+    }
+
+    #[test]
+    fn a_process_has_a_start_time_and_an_age() {
+        let me = std::process::id();
+        assert!(start_ticks(me).is_some());
+        let mut child = std::process::Command::new("sleep")
+            .arg("5")
+            .spawn()
+            .unwrap();
+        let (mine, its) = (age(me).unwrap(), age(child.id()).unwrap());
+        assert!(
+            its <= mine,
+            "the child started after us: {its:?} > {mine:?}"
+        );
+        assert!(start_ticks(child.id()) >= start_ticks(me));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert_eq!(start_ticks(child.id()), None, "gone");
     }
 
     #[test]

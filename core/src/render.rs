@@ -487,6 +487,9 @@ pub fn merged(m: &MergeOutcome) -> String {
             m.left_uncommitted.join(", ")
         ));
     }
+    for note in &m.recovered {
+        text.push_str(&format!("\nbefore this merge: {note}"));
+    }
     text
 }
 

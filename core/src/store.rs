@@ -22,6 +22,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("store/006_announced.sql"),
     include_str!("store/007_hooks.sql"),
     include_str!("store/008_notified.sql"),
+    include_str!("store/009_operations.sql"),
 ];
 
 /// How long a writer waits for another process's write lock before giving up.

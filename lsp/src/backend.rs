@@ -315,13 +315,10 @@ impl Backend {
 
     /// Pops up urgent messages addressed to the human.
     async fn alert_if_urgent(&self, repo: &Repo, event: &Event) {
-        let for_me = event.payload["recipients"]
-            .as_array()
-            .is_some_and(|r| r.iter().any(|n| n.as_str() == Some(repo.human.as_str())));
         let urgent = event.payload["priority"].as_str() == Some(Priority::Urgent.as_str());
-        let Some(id) = event.payload["id"]
-            .as_str()
-            .filter(|_| for_me && urgent)
+        let Some(id) = event
+            .mail_for(&repo.human)
+            .filter(|_| urgent)
             .map(str::to_string)
         else {
             return;

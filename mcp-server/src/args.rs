@@ -33,9 +33,128 @@ fn parse<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, String> {
     })
 }
 
+/// How one tool reads its arguments: the parameter type it parses them as.
+struct Params {
+    decode: fn(serde_json::Value) -> Result<(), String>,
+    /// The tool's `inputSchema` as built from the same type (the tests hold the two together).
+    #[cfg(test)]
+    schema: fn() -> std::sync::Arc<rmcp::model::JsonObject>,
+}
+
+impl Params {
+    fn of<T: DeserializeOwned + schemars::JsonSchema + 'static>() -> Option<Params> {
+        Some(Params {
+            decode: |value| parse::<T>(value).map(drop),
+            #[cfg(test)]
+            schema: crate::schema::input::<T>,
+        })
+    }
+}
+
+/// The parameter type of each tool that takes arguments (`Some(None)`: a tool without
+/// parameters; `None`: no such tool).
+fn params_of(tool: &str) -> Option<Option<Params>> {
+    use crate::{messaging as m, tools as t, worktrees as w};
+    Some(match tool {
+        "agent_register" => Params::of::<t::RegisterArgs>(),
+        "session_start" => Params::of::<t::StartArgs>(),
+        "session_heartbeat" => Params::of::<t::SessionArg>(),
+        "session_update" => Params::of::<t::UpdateArgs>(),
+        "session_end" => Params::of::<t::EndArgs>(),
+        "session_list" => Params::of::<t::ListArgs>(),
+        "session_get" => Params::of::<t::GetArgs>(),
+        "session_spawn" => Params::of::<t::SpawnArgs>(),
+        "session_fork" => Params::of::<t::ForkArgs>(),
+        "session_tree" => Params::of::<t::TreeArgs>(),
+        "message_send" => Params::of::<m::SendArgs>(),
+        "message_reply" => Params::of::<m::ReplyArgs>(),
+        "inbox_read" => Params::of::<m::InboxArgs>(),
+        "message_read" => Params::of::<m::IdsArgs>(),
+        "message_get" => Params::of::<m::MessageArgs>(),
+        "message_edit" => Params::of::<m::EditArgs>(),
+        "message_delete" => Params::of::<m::DeleteArgs>(),
+        "thread_get" => Params::of::<m::ThreadArgs>(),
+        "message_sent" => Params::of::<m::SentArgs>(),
+        "message_search" => Params::of::<m::SearchArgs>(),
+        "message_wait" => Params::of::<m::WaitArgs>(),
+        "group_create" => Params::of::<m::GroupCreateArgs>(),
+        "group_update" => Params::of::<m::GroupUpdateArgs>(),
+        "group_delete" => Params::of::<m::GroupArgs>(),
+        "worktree_create" => Params::of::<w::CreateArgs>(),
+        "worktree_diff" => Params::of::<w::DiffArgs>(),
+        "worktree_merge" => Params::of::<w::MergeArgs>(),
+        "worktree_sync" => Params::of::<w::SyncArgs>(),
+        "worktree_remove" => Params::of::<w::RemoveArgs>(),
+        "worktree_prune" => Params::of::<w::PruneArgs>(),
+        "who_has" => Params::of::<w::WhoHasArgs>(),
+        "agent_list" | "status" | "whoami" | "group_list" | "worktree_list"
+        | "worktree_conflicts" => None,
+        _ => return None,
+    })
+}
+
+/// Decodes `arguments` as the tool `tool` does when called (`tools/call`), before it
+/// runs: `Some(Ok(()))` if the tool accepts them, `Some(Err(message))` with the message
+/// the caller is answered with (it names the parameter at fault and starts with
+/// "failed to deserialize parameters:"), `None` if this server has no tool `tool`.
+/// A tool without parameters accepts any arguments. Touches no store and no state: it
+/// is for fuzzing the argument decoding (`fuzz/`) and for tests.
+pub fn decode_arguments(
+    tool: &str,
+    arguments: serde_json::Map<String, serde_json::Value>,
+) -> Option<Result<(), String>> {
+    Some(match params_of(tool)? {
+        Some(params) => (params.decode)(serde_json::Value::Object(arguments)),
+        None => Ok(()),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn every_tool_decodes_its_arguments_with_the_type_its_schema_comes_from() {
+        let tools = crate::SwitchboardServer::tool_definitions();
+        assert!(tools.len() > 30, "{} tools", tools.len());
+        for tool in tools {
+            let name = tool.name.as_ref();
+            let params = params_of(name).unwrap_or_else(|| panic!("{name}: not in params_of"));
+            match params {
+                Some(params) => assert_eq!(
+                    (params.schema)(),
+                    tool.input_schema,
+                    "{name}: decoded with another type than its inputSchema shows"
+                ),
+                None => assert!(
+                    tool.input_schema
+                        .get("properties")
+                        .and_then(|p| p.as_object())
+                        .is_none_or(|p| p.is_empty()),
+                    "{name} has parameters: give params_of its type"
+                ),
+            }
+            let mut unknown = serde_json::Map::new();
+            unknown.insert("no_such_parameter".into(), json!(1));
+            let refused = decode_arguments(name, unknown);
+            assert_eq!(
+                refused.as_ref().is_some_and(Result::is_err),
+                params_of(name).is_some_and(|p| p.is_some()),
+                "{name}: {refused:?}"
+            );
+        }
+        assert_eq!(decode_arguments("no_such_tool", Default::default()), None);
+        let err = decode_arguments(
+            "message_send",
+            json!({"to": "a", "body": "b"}).as_object().unwrap().clone(),
+        );
+        assert!(
+            err.as_ref()
+                .is_some_and(|e| e.as_ref().is_err_and(|e| e.contains("parameter `to`"))),
+            "{err:?}"
+        );
+    }
 
     #[derive(Debug, serde::Deserialize)]
     #[allow(dead_code)]

@@ -1,11 +1,19 @@
 //! The framing in front of rmcp: every line a stdio client sends (and every POST body
 //! over HTTP, through [`judge`]) either reaches the server or is answered with a
 //! JSON-RPC error at once, so no request waits forever on input the protocol library
-//! would drop (not JSON, not UTF-8, too long, too deep, a lone surrogate, a batch,
-//! `arguments` that are not an object).
+//! would drop or answer vaguely (not JSON, not UTF-8, too long, too deep, a lone
+//! surrogate, a batch, an id that is not a string or an integer, a notification sent with
+//! an id, `arguments` that are not an object).
 
 use std::sync::Arc;
 
+#[allow(deprecated)] // logging/setLevel and resources/subscribe still exist in 2025-11-25
+use rmcp::model::{
+    CallToolRequestParams, CompleteRequestParams, GetPromptRequestParams, InitializeRequestParams,
+    ReadResourceRequestParams, SetLevelRequestParams, SubscribeRequestParams,
+    UnsubscribeRequestParams,
+};
+use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::sync::{Mutex, mpsc};
@@ -49,7 +57,10 @@ pub fn judge(line: &[u8]) -> Verdict {
             INVALID_REQUEST,
             "invalid request: batches are not supported; send one JSON-RPC message per line".into(),
         ),
-        Ok(Value::Object(message)) => judge_object(&message),
+        Ok(Value::Object(message)) => match judge_object(&message) {
+            Verdict::Forward => unreadable_request(text, &message).unwrap_or(Verdict::Forward),
+            verdict => verdict,
+        },
         Ok(_) => answer(
             Value::Null,
             INVALID_REQUEST,
@@ -61,7 +72,7 @@ pub fn judge(line: &[u8]) -> Verdict {
 fn judge_object(message: &serde_json::Map<String, Value>) -> Verdict {
     let id = message
         .get("id")
-        .filter(|id| id.is_string() || id.is_number())
+        .filter(|id| is_usable_id(id))
         .cloned()
         .unwrap_or(Value::Null);
     if message.get("jsonrpc") != Some(&json!("2.0")) {
@@ -82,6 +93,20 @@ fn judge_object(message: &serde_json::Map<String, Value>) -> Verdict {
             "invalid request: \"method\" must be a string".into(),
         );
     };
+    if let Some(bad) = message.get("id").filter(|id| !is_usable_id(id)) {
+        return answer(
+            Value::Null,
+            INVALID_REQUEST,
+            format!("invalid request: \"id\" must be a string or an integer, not {bad}"),
+        );
+    }
+    if method.starts_with("notifications/") && message.contains_key("id") {
+        return answer(
+            id,
+            INVALID_REQUEST,
+            format!("invalid request: {method} is a notification: send it without an id"),
+        );
+    }
     let params = message.get("params");
     if params.is_some_and(|p| !p.is_object() && !p.is_null()) {
         return answer(
@@ -98,7 +123,68 @@ fn judge_object(message: &serde_json::Map<String, Value>) -> Verdict {
             "invalid params: tools/call arguments must be an object of named arguments, like {\"intent\": \"…\"}".into(),
         );
     }
+    if let Some(fault) = params_fault(method, params) {
+        return answer(
+            id,
+            INVALID_PARAMS,
+            format!("invalid params for {method}: {fault}"),
+        );
+    }
     Verdict::Forward
+}
+
+/// Whether `method` is one of the MCP requests this server answers.
+pub(crate) fn is_known_method(method: &str) -> bool {
+    const METHODS: [&str; 15] = [
+        "initialize",
+        "ping",
+        "server/discover",
+        "tools/list",
+        "tools/call",
+        "resources/list",
+        "resources/templates/list",
+        "resources/read",
+        "resources/subscribe",
+        "resources/unsubscribe",
+        "subscriptions/listen",
+        "prompts/list",
+        "prompts/get",
+        "completion/complete",
+        "logging/setLevel",
+    ];
+    METHODS.contains(&method)
+}
+
+/// What is wrong with the `params` of a request for `method`, when it is an MCP method
+/// with required params and they do not fit: rmcp would take such a request for one of
+/// an unknown method and answer it with the bare method name.
+#[allow(deprecated)]
+pub(crate) fn params_fault(method: &str, params: Option<&Value>) -> Option<String> {
+    fn fault<T: DeserializeOwned>(params: &Value) -> Option<String> {
+        T::deserialize(params).err().map(|e| e.to_string())
+    }
+    let empty = json!({});
+    let params = params.filter(|p| !p.is_null()).unwrap_or(&empty);
+    match method {
+        "initialize" => fault::<InitializeRequestParams>(params),
+        "tools/call" => fault::<CallToolRequestParams>(params),
+        "resources/read" => fault::<ReadResourceRequestParams>(params),
+        "resources/subscribe" => fault::<SubscribeRequestParams>(params),
+        "resources/unsubscribe" => fault::<UnsubscribeRequestParams>(params),
+        "prompts/get" => fault::<GetPromptRequestParams>(params),
+        "completion/complete" => fault::<CompleteRequestParams>(params),
+        "logging/setLevel" => fault::<SetLevelRequestParams>(params),
+        _ => None,
+    }
+}
+
+/// Whether `id` can identify a request: a string or an integer (also written as `1.0`,
+/// below 2^53 where a float is still exact, as rmcp reads it), as MCP requires. Anything
+/// else could not be answered under the id the client sent.
+fn is_usable_id(id: &Value) -> bool {
+    const EXACT: f64 = 9_007_199_254_740_992.0;
+    let integral = |f: f64| f.fract() == 0.0 && f.abs() < EXACT;
+    id.is_string() || id.is_i64() || id.as_f64().is_some_and(integral)
 }
 
 /// The id of a line that is not valid JSON as a whole (say, a lone surrogate deep in
@@ -111,8 +197,26 @@ fn probe_id(text: &str) -> Value {
     serde_json::from_str::<Probe>(text)
         .ok()
         .and_then(|p| p.id)
-        .filter(|id| id.is_string() || id.is_number())
+        .filter(is_usable_id)
         .unwrap_or(Value::Null)
+}
+
+/// The answer to a request that passed every check above but that rmcp still cannot
+/// read (a key given twice at the top level, say): rmcp would answer it with id null,
+/// never under the id the client waits on.
+fn unreadable_request(text: &str, message: &serde_json::Map<String, Value>) -> Option<Verdict> {
+    let is_request = message.contains_key("method")
+        && !message.contains_key("result")
+        && !message.contains_key("error");
+    let id = message.get("id").filter(|_| is_request)?;
+    let error = serde_json::from_str::<rmcp::model::ClientJsonRpcMessage>(text).err()?;
+    Some(answer(
+        id.clone(),
+        INVALID_REQUEST,
+        format!(
+            "invalid request: not a JSON-RPC request MCP can read ({error}); is a key given twice?"
+        ),
+    ))
 }
 
 fn answer(id: Value, code: i64, message: String) -> Verdict {
@@ -322,6 +426,33 @@ mod tests {
         assert_eq!(
             code_and_id(judge(br#"{"jsonrpc":"2.0","id":12,"method":3}"#)),
             (INVALID_REQUEST, json!(12))
+        );
+        for bad_id in ["null", "{}", "[1]", "1.5", "1e16", "1e30", "true"] {
+            let line = format!(r#"{{"jsonrpc":"2.0","id":{bad_id},"method":"ping"}}"#);
+            assert_eq!(
+                code_and_id(judge(line.as_bytes())),
+                (INVALID_REQUEST, Value::Null),
+                "{line}"
+            );
+        }
+        assert_eq!(
+            judge(br#"{"jsonrpc":"2.0","id":2.0,"method":"ping"}"#),
+            Verdict::Forward,
+            "an integer in float form"
+        );
+        assert_eq!(
+            code_and_id(judge(
+                br#"{"jsonrpc":"2.0","id":13,"method":"notifications/initialized"}"#
+            )),
+            (INVALID_REQUEST, json!(13)),
+            "a notification sent as a request"
+        );
+        assert_eq!(
+            code_and_id(judge(
+                br#"{"jsonrpc":"2.0","id":14,"method":"ping","id":14}"#
+            )),
+            (INVALID_REQUEST, json!(14)),
+            "a key given twice, which rmcp cannot read"
         );
         for arguments in ["[1]", "\"text\"", "3"] {
             let line = format!(

@@ -6,16 +6,19 @@ use rmcp::handler::server::tool::ToolCallContext;
 #[allow(deprecated)]
 use rmcp::model::SetLevelRequestParams;
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CompleteRequestParams, CompleteResult,
-    GetPromptRequestParams, GetPromptResponse, InitializeRequestParams, InitializeResult,
-    ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult, ListToolsResult,
-    PaginatedRequestParams, ProtocolVersion, ReadResourceRequestParams, ReadResourceResponse,
-    ServerConfig, SubscribeRequestParams, SubscriptionFilter, Tool, UnsubscribeRequestParams,
+    CallToolRequestParams, CallToolResponse, CompleteRequestParams, CompleteResult, CustomRequest,
+    CustomResult, ErrorCode, GetPromptRequestParams, GetPromptResponse, InitializeRequestParams,
+    InitializeResult, ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult,
+    ListToolsResult, PaginatedRequestParams, ProtocolVersion, ReadResourceRequestParams,
+    ReadResourceResponse, ServerConfig, SubscribeRequestParams, SubscriptionFilter, Tool,
+    UnsubscribeRequestParams,
 };
 use rmcp::service::{RequestContext, SubscriptionContext};
 use rmcp::{ErrorData, RoleServer, ServerHandler};
+use switchboard_core::input::shown;
 
 use crate::conformance::Fixtures;
+use crate::framing;
 use crate::server::{Counted, SwitchboardServer};
 
 impl ServerHandler for SwitchboardServer {
@@ -70,6 +73,15 @@ impl ServerHandler for SwitchboardServer {
             && Fixtures::has_tool(&request.name)
         {
             return fixtures.call(request, &context).await;
+        }
+        if self.tool_router.get(&request.name).is_none() {
+            return Err(ErrorData::invalid_params(
+                format!(
+                    "no tool named '{}': tools/list lists the tools of this server",
+                    shown(&request.name)
+                ),
+                None,
+            ));
         }
         // A client that never sent `initialize` (the 2026-07-28 era) is named here.
         let client = context.peer.peer_info().map(|i| i.client_info.name.clone());
@@ -207,4 +219,34 @@ impl ServerHandler for SwitchboardServer {
         // Switchboard logs to stderr, not to clients; the level is accepted and ignored.
         Ok(())
     }
+
+    /// rmcp hands over every request it could not read as one it knows: a method nobody
+    /// serves, or a known one whose params do not fit. Say which (rmcp alone answers
+    /// with the bare method name).
+    async fn on_custom_request(
+        &self,
+        request: CustomRequest,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<CustomResult, ErrorData> {
+        Err(unreadable_request(&request.method, request.params))
+    }
+}
+
+/// The error for a request rmcp could not read (see `on_custom_request`).
+fn unreadable_request(method: &str, params: Option<serde_json::Value>) -> ErrorData {
+    if !framing::is_known_method(method) {
+        return ErrorData::new(
+            ErrorCode::METHOD_NOT_FOUND,
+            format!(
+                "unknown method '{}': this MCP server answers initialize, ping, tools/list, \
+                 tools/call, resources/list, resources/read and the other methods of the MCP \
+                 specification",
+                shown(method)
+            ),
+            None,
+        );
+    }
+    let fault = framing::params_fault(method, params.as_ref())
+        .unwrap_or_else(|| "they do not match the MCP specification".into());
+    ErrorData::invalid_params(format!("invalid params for {method}: {fault}"), None)
 }

@@ -32,6 +32,9 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:7411";
 pub const MCP_PATH: &str = "/mcp";
 /// Largest request body accepted (a message body is at most 64 KiB).
 pub const DEFAULT_MAX_BODY: usize = 1024 * 1024;
+/// How much of a body over the limit is still read (and dropped) before the 413 goes
+/// out, so that a client still sending it reads the refusal rather than a reset.
+const OVERSIZED_DRAIN: usize = 64 * 1024 * 1024;
 /// How long a stopping server lets calls in progress finish.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 /// After the last call finished, how long its response gets to leave before the
@@ -242,6 +245,11 @@ async fn accept(
             },
             () = stopping.cancelled() => break,
         };
+        // A response streamed in several writes (server-sent events) would otherwise wait
+        // for the client's delayed ACK of the first: 40 ms on every answer.
+        if let Err(e) = stream.set_nodelay(true) {
+            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+        }
         let service = hyper_util::service::TowerToHyperService::new(app.clone());
         let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
         tokio::spawn(async move {
@@ -379,7 +387,7 @@ impl Gate {
     /// answered here with 400 and the JSON-RPC error, whatever its content type.
     async fn read_message(&self, request: Request) -> Result<Request, Response> {
         let (parts, body) = request.into_parts();
-        let read = axum::body::to_bytes(body, self.max_body_bytes);
+        let read = read_body(body, self.max_body_bytes);
         let bytes = match tokio::time::timeout(self.read_timeout, read).await {
             // Plain text: a JSON-RPC error with a null id would leave a client waiting for
             // the answer to its (unread) request.
@@ -393,7 +401,7 @@ impl Gate {
                 )
                     .into_response());
             }
-            Ok(Err(_)) => {
+            Ok(Err(_) | Ok(None)) => {
                 return Err((
                     StatusCode::PAYLOAD_TOO_LARGE,
                     format!(
@@ -403,7 +411,7 @@ impl Gate {
                 )
                     .into_response());
             }
-            Ok(Ok(bytes)) => bytes,
+            Ok(Ok(Some(bytes))) => bytes,
         };
         match crate::framing::judge(&bytes) {
             crate::framing::Verdict::Answer(answer) => {
@@ -418,6 +426,35 @@ impl Gate {
             }
         }
     }
+}
+
+/// Reads `body` whole if it holds at most `limit` bytes (`None` if it holds more). A
+/// larger one is read on and dropped, up to [`OVERSIZED_DRAIN`] bytes past the limit:
+/// closing the connection while the client still sends would reset it, and the client
+/// would see a broken pipe instead of the 413.
+async fn read_body(
+    mut body: axum::body::Body,
+    limit: usize,
+) -> Result<Option<axum::body::Bytes>, axum::Error> {
+    use hyper::body::Body as _;
+    let mut kept = Vec::new();
+    let mut seen = 0usize;
+    while let Some(frame) =
+        std::future::poll_fn(|cx| std::pin::Pin::new(&mut body).poll_frame(cx)).await
+    {
+        let Ok(data) = frame?.into_data() else {
+            continue;
+        };
+        seen = seen.saturating_add(data.len());
+        if seen <= limit {
+            kept.extend_from_slice(&data);
+        } else if seen > limit.saturating_add(OVERSIZED_DRAIN) {
+            return Ok(None);
+        } else {
+            kept = Vec::new();
+        }
+    }
+    Ok((seen <= limit).then(|| kept.into()))
 }
 
 /// The JSON-RPC error body the gate answers with.

@@ -70,8 +70,12 @@ impl Identity {
 
     /// The agent to act as: the known one, or `requested` when none is known or the known
     /// one is provisional and no session was started under it yet. Refuses a `requested`
-    /// name that contradicts a fixed one, saying how to serve another agent.
+    /// name that is not a valid one, or that contradicts a fixed one, saying how to serve
+    /// another agent.
     pub fn resolve_agent(&self, requested: Option<&str>) -> Result<String, Error> {
+        if let Some(asked) = requested {
+            switchboard_core::agent::validate_name(asked)?;
+        }
         let replaceable = self.provisional && self.session.is_none();
         match (self.agent.as_deref(), requested) {
             (Some(known), Some(asked)) if known != asked && !replaceable => {

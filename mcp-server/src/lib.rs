@@ -26,8 +26,10 @@ mod tools;
 mod views;
 mod worktrees;
 
+pub use args::decode_arguments;
 pub use callers::Caller;
 pub use playbook::INSTRUCTIONS;
+pub use resources::affected_resources;
 pub use server::{Identity, SwitchboardServer};
 
 use rmcp::ServiceExt;

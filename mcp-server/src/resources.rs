@@ -45,8 +45,11 @@ impl Subscriptions {
     }
 }
 
-/// The resources an event changes, for a connection acting as `agent`.
-fn affected(event: &Event, agent: Option<&str>) -> Vec<String> {
+/// The URIs of the resources (`switchboard://…`) that `event` changes for a connection
+/// acting as `agent` (`None`: nobody yet): their subscribers are notified. Reads the
+/// payload leniently, as written by any version: a missing or ill-typed field only
+/// means fewer URIs, whatever the JSON.
+pub fn affected_resources(event: &Event, agent: Option<&str>) -> Vec<String> {
     let p = &event.payload;
     let mine = |name: &serde_json::Value| agent.is_some_and(|a| name.as_str() == Some(a));
     let thread_uris = |key: &str| -> Vec<String> {
@@ -123,7 +126,7 @@ impl SwitchboardServer {
                     Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
                 };
                 let agent = this.lock().identity.agent.clone();
-                for uri in affected(&event, agent.as_deref()) {
+                for uri in affected_resources(&event, agent.as_deref()) {
                     this.notify(&uri).await;
                 }
                 let listeners = this.subscriptions.listeners();

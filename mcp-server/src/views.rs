@@ -544,6 +544,9 @@ pub struct MergeView {
     /// Uncommitted files left in the worktree (not merged).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub left_uncommitted: Vec<String>,
+    /// Interrupted merges found first, and whether each was completed or undone.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recovered: Vec<String>,
 }
 
 impl From<&MergeOutcome> for MergeView {
@@ -557,6 +560,7 @@ impl From<&MergeOutcome> for MergeView {
             files: m.files.clone(),
             checkout: m.checkout.clone(),
             left_uncommitted: m.left_uncommitted.clone(),
+            recovered: m.recovered.clone(),
         }
     }
 }

@@ -18,9 +18,6 @@ use crate::schema;
 use crate::server::SwitchboardServer;
 use crate::views::{self, DiffView, MergeView};
 
-/// Sessions that ended longer ago than this are reported by worktree_prune by default.
-const DEFAULT_IDLE_DAYS: u64 = 7;
-
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateArgs {
@@ -133,13 +130,18 @@ impl Render for MergeOutcome {
 
 impl Render for SyncOutcome {
     fn render(&self) -> String {
-        if self.up_to_date {
-            return format!("{} already contains its base", self.branch);
+        let mut text = if self.up_to_date {
+            format!("{} already contains its base", self.branch)
+        } else {
+            format!(
+                "rebased {} onto {}; backup of the old branch: {}",
+                self.branch, self.onto, self.backup
+            )
+        };
+        for note in &self.recovered {
+            text.push_str(&format!("\nbefore this sync: {note}"));
         }
-        format!(
-            "rebased {} onto {}; backup of the old branch: {}",
-            self.branch, self.onto, self.backup
-        )
+        text
     }
 }
 
@@ -316,15 +318,12 @@ impl SwitchboardServer {
     async fn worktree_prune(&self, Args(args): Args<PruneArgs>) -> CallToolResult {
         self.run(move |st| {
             let me = actor(st)?;
-            let idle = std::time::Duration::from_secs(
-                args.ended_days.unwrap_or(DEFAULT_IDLE_DAYS) * 86_400,
-            );
             worktree::prune(
                 &mut st.store,
                 &me,
                 &st.checkout,
                 args.apply.unwrap_or(false),
-                idle,
+                args.ended_days,
             )
         })
         .await

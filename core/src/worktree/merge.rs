@@ -7,11 +7,13 @@ use std::path::{Path, PathBuf};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::recovery::{self, Intent, MergePlan};
 use super::status::{diff_of, dirty_files};
 use super::{Worktree, backup, get_to_change, resolve_commit};
 use crate::clock::Timestamp;
 use crate::event::{self, kind};
-use crate::{Error, Result, Store, git};
+use crate::git::{self, Busy};
+use crate::{Error, Result, Store};
 
 /// How to merge a worktree's branch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
@@ -58,6 +60,10 @@ pub struct MergeOutcome {
     pub checkout: Option<String>,
     /// Uncommitted files left in the worktree (not part of the merge).
     pub left_uncommitted: Vec<String>,
+    /// Interrupted merges in this repository found first, and whether each was completed
+    /// or undone.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recovered: Vec<String>,
 }
 
 /// The result of `git merge-tree`: the merged tree, or the conflicting files.
@@ -228,7 +234,9 @@ fn squash_message(repo: &Path, w: &Worktree, into_tip: &str, tip: &str) -> Resul
 /// Merges the worktree's branch into `into` (default: the branch it was made from).
 /// Refuses, changing nothing, if the merge would conflict (listing the files), if `ff` is
 /// impossible, or if the target checkout has uncommitted changes the merge would touch.
-/// Writes a backup ref of `into` before moving it.
+/// Writes a backup ref of `into` before moving it, and records the plan before git starts,
+/// so a merge interrupted by a crash is completed or undone by the next merge or sync in
+/// the repository ([`recovery::recover`]), which says so in its outcome.
 pub fn merge(
     store: &mut Store,
     actor: &str,
@@ -241,8 +249,40 @@ pub fn merge(
         crate::input::refuse_nul("merge message", message)?;
     }
     let w = get_to_change(store, actor, "merge", name)?;
+    let recovered = recovery::recover(store, actor, Path::new(&w.repo))?;
+    match merge_now(store, actor, &w, into, strategy, message) {
+        Ok(outcome) => Ok(MergeOutcome {
+            recovered,
+            ..outcome
+        }),
+        Err(e) => Err(after_recovery(e, &recovered)),
+    }
+}
+
+/// `e`, saying also what was recovered before it (the caller would not know otherwise).
+pub(crate) fn after_recovery(e: Error, recovered: &[String]) -> Error {
+    if recovered.is_empty() {
+        return e;
+    }
+    let first = format!(" (Before this: {}.)", recovered.join("; "));
+    match e {
+        Error::Conflict(m) => Error::Conflict(m + &first),
+        Error::Invalid(m) => Error::Invalid(m + &first),
+        Error::Git(m) => Error::Git(m + &first),
+        other => other,
+    }
+}
+
+fn merge_now(
+    store: &mut Store,
+    actor: &str,
+    w: &Worktree,
+    into: Option<&str>,
+    strategy: Strategy,
+    message: Option<&str>,
+) -> Result<MergeOutcome> {
     let repo = PathBuf::from(&w.repo);
-    let into = target_branch(&w, into)?;
+    let into = target_branch(w, into)?;
     git::check_branch(&repo, &into)?;
     let into_tip = resolve_commit(&repo, &format!("refs/heads/{into}"))
         .map_err(|_| Error::Invalid(format!("there is no branch '{into}' to merge into")))?;
@@ -273,7 +313,7 @@ pub fn merge(
             return Err(refused(
                 store,
                 actor,
-                &w,
+                w,
                 format!(
                     "merging {} into {into} would conflict in: {}. Nothing was changed; sync the worktree \
                      (worktree_sync) or resolve by hand.",
@@ -283,6 +323,14 @@ pub fn merge(
             ));
         }
     };
+    let into_tree = git::run(&repo, &["rev-parse", &format!("{into_tip}^{{tree}}")])?;
+    if tree == into_tree.trim() {
+        return Err(Error::Conflict(format!(
+            "nothing to merge: {into} already has every change of {} (squash-merged or \
+             cherry-picked)",
+            w.branch
+        )));
+    }
     if strategy == Strategy::Ff && !is_ancestor(&repo, &into_tip, &tip)? {
         // The caller can fix this alone (another strategy): no one else needs to know.
         return Err(Error::Conflict(format!(
@@ -296,6 +344,7 @@ pub fn merge(
         .collect();
     let checkout = checkout_of(&repo, &into)?;
     if let Some(dir) = &checkout {
+        ready(dir)?;
         let touched: Vec<String> = dirty_files(dir)?
             .into_iter()
             .filter(|f| files.contains(f))
@@ -304,7 +353,7 @@ pub fn merge(
             return Err(refused(
                 store,
                 actor,
-                &w,
+                w,
                 format!(
                     "{} has uncommitted changes to files the merge would change: {}. Nothing was changed; \
                      commit or stash them first.",
@@ -316,7 +365,7 @@ pub fn merge(
     }
     let message = match (message, strategy) {
         (Some(m), _) => m.to_string(),
-        (None, Strategy::Squash) => squash_message(&repo, &w, &into_tip, &tip)?,
+        (None, Strategy::Squash) => squash_message(&repo, w, &into_tip, &tip)?,
         (None, _) => format!(
             "Merge branch '{}' (worktree {}) into {into}",
             w.branch, w.name
@@ -327,27 +376,38 @@ pub fn merge(
         &format!("{}/into-{}", w.name, into.replace('/', "-")),
         &into_tip,
     )?;
-    let commit = match &checkout {
-        Some(dir) => merge_in_checkout(dir, &w.branch, &tip, &into_tip, strategy, &message)?,
-        None => merge_without_checkout(&repo, &into, &into_tip, &tip, &tree, strategy, &message)?,
+    let plan = MergePlan {
+        repo: w.repo.clone(),
+        worktree: w.name.clone(),
+        branch: w.branch.clone(),
+        into,
+        strategy,
+        previous: into_tip,
+        tip,
+        tree,
+        backup: backup_ref,
+        files,
+        checkout: checkout.map(|c| c.display().to_string()),
+        message,
+    };
+    let intent = Intent::begin(store, &plan)?;
+    let merged = match &plan.checkout {
+        Some(dir) => merge_in_checkout(Path::new(dir), &plan, intent.id()),
+        None => merge_without_checkout(&repo, &plan, intent.id()),
+    };
+    let commit = match merged {
+        Ok(commit) => commit,
+        Err(e) => {
+            intent.abandon(store);
+            return Err(e);
+        }
     };
     let left_uncommitted = if Path::new(&w.path).exists() {
         dirty_files(Path::new(&w.path))?
     } else {
         Vec::new()
     };
-    let outcome = MergeOutcome {
-        worktree: w.name.clone(),
-        branch: w.branch.clone(),
-        into,
-        strategy,
-        previous: into_tip,
-        commit,
-        backup: backup_ref,
-        files,
-        checkout: checkout.map(|c| c.display().to_string()),
-        left_uncommitted,
-    };
+    let outcome = plan.outcome(commit, left_uncommitted);
     store.write(|tx| {
         event::append(
             tx,
@@ -355,10 +415,42 @@ pub fn merge(
             Some(actor),
             &outcome,
             Timestamp::now(),
-        )
-        .map(|_| ())
+        )?;
+        intent.finish(tx)
     })?;
     Ok(outcome)
+}
+
+/// Refuses to merge into a checkout where git is busy: a running git holds its index
+/// lock, or a merge or rebase is in progress there. A lock left by a git that died (older
+/// than every git running there) is removed: nothing can hold it.
+fn ready(dir: &Path) -> Result<()> {
+    let busy = match git::busy_after_waiting(dir)? {
+        Some(Busy::StaleLock(lock)) => {
+            tracing::warn!(lock = %lock.display(), "removing a git index.lock no running git holds");
+            std::fs::remove_file(&lock)
+                .map_err(|e| Error::io("cannot remove a stale git index.lock", e))?;
+            git::busy(dir)?
+        }
+        busy => busy,
+    };
+    let dir = dir.display();
+    match busy {
+        None | Some(Busy::StaleLock(_)) => Ok(()),
+        Some(Busy::Locked(lock)) => Err(Error::Conflict(format!(
+            "git is busy in {dir}: {} exists and a git process there may hold it. Merge again \
+             when it has finished.",
+            lock.display()
+        ))),
+        Some(Busy::Merging(_)) => Err(Error::Conflict(format!(
+            "{dir} is in the middle of a merge (MERGE_HEAD exists): finish it there with \
+             `git commit` or undo it with `git merge --abort`, then merge again."
+        ))),
+        Some(Busy::Rebasing(_)) => Err(Error::Conflict(format!(
+            "{dir} is in the middle of a rebase: finish it there with `git rebase --continue` \
+             or undo it with `git rebase --abort`, then merge again."
+        ))),
+    }
 }
 
 /// A refused merge of `w`: the refusal, after telling the agent of its session's parent
@@ -390,28 +482,21 @@ fn refused(store: &mut Store, actor: &str, w: &Worktree, reason: String) -> Erro
 
 /// Merges with the user's git in the checkout that has the target branch, so its files
 /// follow. On failure (e.g. a hook refusing), the checkout is put back.
-fn merge_in_checkout(
-    dir: &Path,
-    branch: &str,
-    tip: &str,
-    into_tip: &str,
-    strategy: Strategy,
-    message: &str,
-) -> Result<String> {
-    let result = match strategy {
-        Strategy::Ff => git::run(dir, &["merge", "--ff-only", tip]),
-        Strategy::Merge => git::run(
-            dir,
-            &["merge", "--no-ff", "--no-edit", "-m", message, branch],
-        ),
-        Strategy::Squash => git::run(dir, &["merge", "--squash", tip])
-            .and_then(|_| git::run(dir, &["commit", "-m", message])),
+fn merge_in_checkout(dir: &Path, plan: &MergePlan, operation: &str) -> Result<String> {
+    let message = plan.message.as_str();
+    let git = |args: &[&str]| git::run_to_end_for(operation, dir, args);
+    let result = match plan.strategy {
+        Strategy::Ff => git(&["merge", "--ff-only", &plan.tip]),
+        Strategy::Merge => git(&["merge", "--no-ff", "--no-edit", "-m", message, &plan.branch]),
+        Strategy::Squash => {
+            git(&["merge", "--squash", &plan.tip]).and_then(|_| git(&["commit", "-m", message]))
+        }
     };
     if let Err(e) = result {
         if git::try_run(dir, &["rev-parse", "-q", "--verify", "MERGE_HEAD"])?.0 {
-            let _ = git::run(dir, &["merge", "--abort"]);
-        } else if resolve_commit(dir, "HEAD")? == into_tip {
-            let _ = git::run(dir, &["reset", "--merge"]);
+            git(&["merge", "--abort"])?;
+        } else if resolve_commit(dir, "HEAD")? == plan.previous {
+            git(&["reset", "--merge"])?;
         }
         return Err(Error::Git(format!(
             "the merge did not go through and was rolled back: {e}"
@@ -422,45 +507,42 @@ fn merge_in_checkout(
 
 /// Merges without touching any checkout: builds the commit from the merged tree and moves
 /// the branch only if it still points where it did.
-fn merge_without_checkout(
-    repo: &Path,
-    into: &str,
-    into_tip: &str,
-    tip: &str,
-    tree: &str,
-    strategy: Strategy,
-    message: &str,
-) -> Result<String> {
-    let commit = match strategy {
-        Strategy::Ff => tip.to_string(),
+fn merge_without_checkout(repo: &Path, plan: &MergePlan, operation: &str) -> Result<String> {
+    let (previous, message) = (plan.previous.as_str(), plan.message.as_str());
+    let commit = match plan.strategy {
+        Strategy::Ff => plan.tip.clone(),
         Strategy::Merge => git::run(
             repo,
             &[
                 "commit-tree",
-                tree,
+                &plan.tree,
                 "-p",
-                into_tip,
+                previous,
                 "-p",
-                tip,
+                &plan.tip,
                 "-m",
                 message,
             ],
         )?
         .trim()
         .to_string(),
-        Strategy::Squash => git::run(repo, &["commit-tree", tree, "-p", into_tip, "-m", message])?
-            .trim()
-            .to_string(),
+        Strategy::Squash => git::run(
+            repo,
+            &["commit-tree", &plan.tree, "-p", previous, "-m", message],
+        )?
+        .trim()
+        .to_string(),
     };
-    git::run(
+    git::run_to_end_for(
+        operation,
         repo,
         &[
             "update-ref",
             "-m",
             "switchboard merge",
-            &format!("refs/heads/{into}"),
+            &format!("refs/heads/{}", plan.into),
             &commit,
-            into_tip,
+            previous,
         ],
     )?;
     Ok(commit)
@@ -480,6 +562,10 @@ pub struct SyncOutcome {
     pub up_to_date: bool,
     /// Asked to keep a conflicting rebase: it stopped at the conflict, in the worktree.
     pub stopped: Option<RebaseStop>,
+    /// Interrupted merges in this repository found first, and whether each was completed
+    /// or undone.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recovered: Vec<String>,
 }
 
 /// A rebase left stopped at a conflict, for the agent to resolve in its worktree.
@@ -504,6 +590,22 @@ pub fn sync(
     keep_conflict: bool,
 ) -> Result<SyncOutcome> {
     let w = get_to_change(store, actor, "sync", name)?;
+    let recovered = recovery::recover(store, actor, Path::new(&w.repo))?;
+    match sync_now(store, actor, &w, keep_conflict) {
+        Ok(outcome) => Ok(SyncOutcome {
+            recovered,
+            ..outcome
+        }),
+        Err(e) => Err(after_recovery(e, &recovered)),
+    }
+}
+
+fn sync_now(
+    store: &mut Store,
+    actor: &str,
+    w: &Worktree,
+    keep_conflict: bool,
+) -> Result<SyncOutcome> {
     let path = PathBuf::from(&w.path);
     let repo = PathBuf::from(&w.repo);
     let onto = match &w.base_ref {
@@ -520,6 +622,7 @@ pub fn sync(
         backup: String::new(),
         up_to_date: is_ancestor(&repo, &onto, &head)?,
         stopped: None,
+        recovered: Vec::new(),
     };
     if outcome.up_to_date {
         return Ok(outcome);
@@ -542,7 +645,7 @@ pub fn sync(
         )));
     }
     outcome.backup = backup(&repo, &format!("{}/before-sync", w.name), &head)?;
-    if let Err(e) = git::run(&path, &["rebase", &onto]) {
+    if let Err(e) = git::run_to_end(&path, &["rebase", &onto]) {
         let files =
             git::run(&path, &["diff", "--name-only", "--diff-filter=U"]).unwrap_or_default();
         let files: Vec<String> = files.lines().map(str::to_string).collect();
@@ -571,7 +674,7 @@ pub fn sync(
             })?;
             return Ok(outcome);
         }
-        let _ = git::run(&path, &["rebase", "--abort"]);
+        let _ = git::run_to_end(&path, &["rebase", "--abort"]);
         let after = if resolve_commit(&path, "HEAD")? == head {
             " and the worktree is as it was".to_string()
         } else {

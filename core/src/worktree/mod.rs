@@ -8,6 +8,7 @@
 
 mod files;
 mod merge;
+mod recovery;
 mod status;
 #[cfg(test)]
 mod tests;
@@ -23,6 +24,7 @@ pub use merge::{
     Conflict, ConflictReport, MergeOutcome, RebaseStop, Strategy, SyncOutcome, base_conflicts,
     conflicts, merge, sync,
 };
+pub use recovery::pending_merges;
 pub use status::{ChangedFile, CommitInfo, WorktreeDiff, WorktreeStatus, diff, list, status};
 
 use crate::clock::Timestamp;
@@ -31,6 +33,7 @@ use crate::event::{self, kind};
 use crate::git::{self, RepoPaths};
 use crate::id::{self, IdKind};
 use crate::permission;
+use crate::scratch::Scratch;
 use crate::{Error, Result, Store};
 
 /// Where worktrees go unless `.switchboard.toml` says otherwise.
@@ -116,7 +119,7 @@ pub fn validate_name(name: &str) -> Result<()> {
     Err(Error::Invalid(format!(
         "'{}' is not a valid worktree name: use 1-{MAX_NAME_LEN} ASCII letters, digits, '-', '_' or '.', \
          starting with a letter or digit, without '..' or a '.lock' ending",
-        name.chars().take(80).collect::<String>()
+        crate::input::shown(name)
     )))
 }
 
@@ -449,33 +452,20 @@ fn run_setup(dir: &Path, command: &[String], timeout: Duration) -> SetupRun {
         timed_out: false,
         output: String::new(),
     };
-    let out_file = match capture_file() {
-        Ok(f) => f,
-        Err(e) => {
-            run.output = format!("cannot capture output: {e}");
-            return run;
-        }
-    };
-    // Read back through our own handle, never by path.
-    let reader = out_file.0.try_clone();
-    let spawned = std::process::Command::new(&command[0])
-        .args(&command[1..])
-        .current_dir(dir)
-        .stdin(std::process::Stdio::null())
-        .stdout(
-            out_file
-                .0
-                .try_clone()
-                .map(std::process::Stdio::from)
-                .unwrap_or_else(|_| std::process::Stdio::null()),
-        )
-        .stderr(std::process::Stdio::from(out_file.0))
-        .spawn();
-    let mut child = match spawned {
-        Ok(child) => child,
+    let spawned = Scratch::new("setup").and_then(|out| {
+        let child = std::process::Command::new(&command[0])
+            .args(&command[1..])
+            .current_dir(dir)
+            .stdin(std::process::Stdio::null())
+            .stdout(out.for_child()?)
+            .stderr(out.for_child()?)
+            .spawn()?;
+        Ok((out, child))
+    });
+    let (mut out, mut child) = match spawned {
+        Ok(started) => started,
         Err(e) => {
             run.output = format!("cannot start {:?}: {e}", command[0]);
-            let _ = std::fs::remove_file(&out_file.1);
             return run;
         }
     };
@@ -493,38 +483,12 @@ fn run_setup(dir: &Path, command: &[String], timeout: Duration) -> SetupRun {
             }
         }
     };
-    let mut output = Vec::new();
-    if let Ok(mut reader) = reader {
-        use std::io::{Read, Seek};
-        let _ = reader.rewind();
-        let _ = reader.read_to_end(&mut output);
-    }
-    let _ = std::fs::remove_file(&out_file.1);
-    output.truncate(MAX_SETUP_OUTPUT);
+    let output = out.contents(MAX_SETUP_OUTPUT);
     run.output = String::from_utf8_lossy(&output).into_owned();
     run.timed_out = status.is_none();
     run.exit_code = status.and_then(|s| s.code());
     run.success = status.is_some_and(|s| s.success());
     run
-}
-
-/// A new scratch file in the system temp dir (not in the checkout) for captured output:
-/// an unpredictable name, created exclusively (an existing file or a planted link there
-/// is an error, never followed), readable by its owner only.
-fn capture_file() -> std::io::Result<(std::fs::File, PathBuf)> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let path = std::env::temp_dir().join(format!(
-        "switchboard-setup-{}.log",
-        ulid::Ulid::generate().to_string().to_ascii_lowercase()
-    ));
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
-        .open(&path)?;
-    Ok((file, path))
 }
 
 /// What a removal did.
@@ -676,15 +640,28 @@ pub struct PruneReport {
     pub idle: Vec<String>,
 }
 
+/// How many days after its session ended [`prune`] lists a worktree as idle by default.
+pub const DEFAULT_ENDED_DAYS: u64 = 7;
+
 /// Reports (and with `apply`, cleans) admin entries of worktrees whose folders are gone;
-/// lists worktrees whose sessions ended more than `ended_before` ago.
+/// lists worktrees whose sessions ended more than `ended_days` days ago (default
+/// [`DEFAULT_ENDED_DAYS`]).
 pub fn prune(
     store: &mut Store,
     actor: &str,
     from: &Path,
     apply: bool,
-    ended_before: Duration,
+    ended_days: Option<u64>,
 ) -> Result<PruneReport> {
+    let days = ended_days.unwrap_or(DEFAULT_ENDED_DAYS);
+    let ended_before = days
+        .checked_mul(86_400)
+        .map(Duration::from_secs)
+        .ok_or_else(|| {
+            Error::Invalid(format!(
+                "ended_days {days} is too many days: give a number like 7 or 30"
+            ))
+        })?;
     let repo = git::repo_paths(from)?;
     let stale_admin_entries = prunable_entries(&repo.checkout)?;
     let cutoff = Timestamp::now().minus(ended_before);

@@ -2,7 +2,6 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Duration;
 
 use super::*;
 use crate::Settings;
@@ -276,6 +275,23 @@ fn a_conflicting_merge_is_refused_and_changes_no_ref_or_file() {
 }
 
 #[test]
+fn merging_a_squash_merged_worktree_again_changes_nothing_and_says_why() {
+    let mut f = Fixture::new();
+    let w = f.create("sq").worktree;
+    f.commit_in(Path::new(&w.path), "sq.txt", "work\n", "sq work");
+    merge(&mut f.store, "tester", "sq", None, Strategy::Squash, None).unwrap();
+    let head = f.head(&f.root);
+    let err = merge(&mut f.store, "tester", "sq", None, Strategy::Squash, None)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("nothing to merge: main already has every change of sb/sq"),
+        "{err}"
+    );
+    assert_eq!(f.head(&f.root), head, "no empty commit");
+}
+
+#[test]
 fn a_merge_touching_dirty_target_files_is_refused() {
     let mut f = Fixture::new();
     f.commit("b.txt", "base\n", "b");
@@ -543,27 +559,13 @@ fn prune_dry_run_changes_nothing_and_apply_cleans_up() {
     std::fs::remove_dir_all(&w.path).unwrap();
     let root = f.root.clone();
     let before = f.git(&["worktree", "list", "--porcelain"]);
-    let report = prune(
-        &mut f.store,
-        "tester",
-        &root,
-        false,
-        Duration::from_secs(3600),
-    )
-    .unwrap();
+    let report = prune(&mut f.store, "tester", &root, false, Some(1)).unwrap();
     assert!(report.dry_run);
     assert_eq!(report.missing_folders, ["lost"]);
     assert!(!report.stale_admin_entries.is_empty());
     assert_eq!(f.git(&["worktree", "list", "--porcelain"]), before);
     assert_eq!(list(&mut f.store).unwrap().len(), 1);
-    prune(
-        &mut f.store,
-        "tester",
-        &root,
-        true,
-        Duration::from_secs(3600),
-    )
-    .unwrap();
+    prune(&mut f.store, "tester", &root, true, Some(1)).unwrap();
     assert!(list(&mut f.store).unwrap().is_empty());
     assert!(!f.git(&["worktree", "list"]).contains("lost"));
 }
@@ -890,16 +892,4 @@ fn a_failed_git_command_says_why() {
     assert!(err.contains("nothing to commit"), "{err}");
 }
 
-#[test]
-fn setup_output_goes_to_a_new_private_file_with_an_unpredictable_name() {
-    use std::os::unix::fs::PermissionsExt;
-    let (first, first_path) = capture_file().unwrap();
-    let (_second, second_path) = capture_file().unwrap();
-    assert_ne!(first_path, second_path, "names are not predictable");
-    assert_eq!(
-        first.metadata().unwrap().permissions().mode() & 0o777,
-        0o600
-    );
-    std::fs::remove_file(&first_path).unwrap();
-    std::fs::remove_file(&second_path).unwrap();
-}
+mod recovery;

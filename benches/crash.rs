@@ -1,0 +1,93 @@
+//! Crash trials at scale: the test suite's crash families (`tests/crash.rs`, whose harness
+//! this includes), `message_send` and `worktree_merge`, over 100 seeds each, each a real
+//! `switchboard mcp` process killed with SIGKILL at a random moment, then checked from
+//! fresh processes: every acknowledged send stored exactly once; every merge completed or
+//! undone by the next call, merged exactly once, `git fsck` clean; and SQLite's full
+//! `PRAGMA integrity_check` (besides `doctor`'s `quick_check`) finding the database sound.
+//! Prints every trial and writes `benches/crash.json`.
+//!
+//! `cargo build --release && cargo bench -p switchboard-benches --bench crash` (or set
+//! SWITCHBOARD_BIN; SWITCHBOARD_CRASH_TRIALS changes the count, SWITCHBOARD_CRASH_SEED=S
+//! reruns one trial).
+
+#[path = "../tests/crash/harness.rs"]
+mod harness;
+#[path = "../tests/crash/merges.rs"]
+mod merges;
+
+use std::path::Path;
+use std::process::Command;
+
+use switchboard_benches::{binary, build_of};
+
+/// A scratch git repository with one commit, as the test suite's `Repo` makes.
+fn scratch_repo() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("repo");
+    std::fs::create_dir(&path).unwrap();
+    for args in [
+        &["init", "-q", "-b", "main"][..],
+        &["config", "user.name", "Ada Lovelace"],
+        &["config", "user.email", "ada@example.invalid"],
+        &["commit", "-q", "--allow-empty", "-m", "init"],
+    ] {
+        let status = Command::new("git")
+            .args(args)
+            .current_dir(&path)
+            .status()
+            .unwrap();
+        assert!(status.success(), "git {args:?}");
+    }
+    (dir, path)
+}
+
+/// SQLite's full `PRAGMA integrity_check`, read-only.
+fn integrity_check(db: &Path) -> Result<(), String> {
+    let conn =
+        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .map_err(|e| format!("open {}: {e}", db.display()))?;
+    let mut stmt = conn
+        .prepare("PRAGMA integrity_check")
+        .map_err(|e| e.to_string())?;
+    let rows: Vec<String> = stmt
+        .query_map([], |r| r.get(0))
+        .and_then(|rows| rows.collect())
+        .map_err(|e| e.to_string())?;
+    if rows == ["ok"] {
+        Ok(())
+    } else {
+        Err(format!("integrity_check: {}", rows.join("; ")))
+    }
+}
+
+fn main() {
+    let bin = binary();
+    let full_check = |mut trial: harness::Trial| {
+        if let (Ok(()), Some(db)) = (&trial.integrity, &trial.state_db) {
+            trial.integrity = integrity_check(db);
+        }
+        trial
+    };
+    let sends = harness::run("message_send", 100, |seed| {
+        let (_dir, repo) = scratch_repo();
+        full_check(harness::sends(&bin, &repo, seed))
+    });
+    let merges = harness::run("worktree_merge", 100, |seed| {
+        let (_dir, repo) = scratch_repo();
+        full_check(merges::merges(&bin, &repo, seed))
+    });
+    let default_run = ["SWITCHBOARD_CRASH_SEED", "SWITCHBOARD_CRASH_TRIALS"]
+        .iter()
+        .all(|v| std::env::var_os(v).is_none());
+    if default_run {
+        let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("crash.json");
+        let results = serde_json::json!({
+            "build": build_of(&bin),
+            "families": [sends.to_json(), merges.to_json()],
+        });
+        std::fs::write(&out, serde_json::to_string_pretty(&results).unwrap() + "\n").unwrap();
+        println!("wrote {}", out.display());
+    }
+    sends.assert_sound();
+    merges.assert_sound();
+}

@@ -1,0 +1,534 @@
+//! Automatic online backups of the state database, and restoring one.
+//!
+//! A backup is a complete SQLite database taken with SQLite's online backup API while
+//! every process keeps working, kept in `backups/` beside the database as
+//! `state-<UTC time>.db` (owner-only), the newest `keep` kept. One long-running process at
+//! a time takes them ([`Schedule`]); a backup that fails SQLite's `quick_check` is thrown
+//! away instead of pushing a sound one out of the rotation.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags};
+use schemars::JsonSchema;
+use serde::Serialize;
+
+use crate::clock::Timestamp;
+use crate::{Error, Result};
+
+/// How often backups are taken and how many are kept (`[backups]` in `.switchboard.toml`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Policy {
+    /// How old the newest backup may get before a new one is taken: `30m`, `1h`, `1d`.
+    #[serde(deserialize_with = "crate::config::duration")]
+    pub every: Duration,
+    /// How many backups are kept; the oldest beyond this are deleted. 0 turns automatic
+    /// backups off.
+    pub keep: usize,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            every: Duration::from_secs(60 * 60),
+            keep: 24,
+        }
+    }
+}
+
+/// One backup file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct Backup {
+    pub path: PathBuf,
+    pub taken_at: Timestamp,
+    pub bytes: u64,
+}
+
+/// The directory holding the backups of the database at `db`.
+pub fn dir(db: &Path) -> PathBuf {
+    db.parent().unwrap_or(Path::new(".")).join("backups")
+}
+
+const PREFIX: &str = "state-";
+const SUFFIX: &str = ".db";
+
+/// The backups of the database at `db`, newest first.
+pub fn list(db: &Path) -> Result<Vec<Backup>> {
+    let dir = dir(db);
+    let entries = match std::fs::read_dir(&dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(Error::io(format!("cannot read {}", dir.display()), e)),
+    };
+    let mut found: Vec<Backup> = entries
+        .flatten()
+        .filter(|e| {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            name.starts_with(PREFIX) && name.ends_with(SUFFIX)
+        })
+        .filter_map(|e| {
+            let meta = e.metadata().ok()?;
+            let taken = meta
+                .modified()
+                .ok()?
+                .duration_since(std::time::UNIX_EPOCH)
+                .ok()?;
+            Some(Backup {
+                path: e.path(),
+                taken_at: Timestamp(i64::try_from(taken.as_millis()).ok()?),
+                bytes: meta.len(),
+            })
+        })
+        .collect();
+    found.sort_by(|a, b| b.path.cmp(&a.path));
+    Ok(found)
+}
+
+/// The newest backup of the database at `db`.
+pub fn latest(db: &Path) -> Result<Option<Backup>> {
+    Ok(list(db)?.into_iter().next())
+}
+
+/// Takes a backup of the database at `db` now (other processes keep reading and writing),
+/// checks it, and deletes the oldest beyond `keep` (when `keep` > 0). A backup that fails
+/// its check is deleted and reported as an error: the database itself is likely damaged.
+pub fn take(db: &Path, keep: usize) -> Result<Backup> {
+    let dir = dir(db);
+    create_private_dir(&dir)?;
+    let stamp = Timestamp::now();
+    let name = format!(
+        "{PREFIX}{}{SUFFIX}",
+        stamp.to_rfc3339().replace([':', '-'], "").replace('.', "-")
+    );
+    let target = dir.join(&name);
+    let partial = dir.join(format!(".{name}.{}.partial", ulid::Ulid::generate()));
+    let copied = copy_online(db, &partial).and_then(|()| check(&partial));
+    if let Err(e) = copied {
+        let _ = std::fs::remove_file(&partial);
+        return Err(e);
+    }
+    std::fs::rename(&partial, &target)
+        .map_err(|e| Error::io(format!("cannot move the backup to {}", target.display()), e))?;
+    sync_dir(&dir);
+    if keep > 0 {
+        for old in list(db)?.into_iter().skip(keep) {
+            if let Err(e) = std::fs::remove_file(&old.path) {
+                tracing::warn!(error = %e, backup = %old.path.display(), "cannot delete an old backup");
+            }
+        }
+    }
+    let bytes = std::fs::metadata(&target).map(|m| m.len()).unwrap_or(0);
+    Ok(Backup {
+        path: target,
+        taken_at: stamp,
+        bytes,
+    })
+}
+
+/// Copies the database at `db` into the new file `to` with SQLite's online backup API.
+fn copy_online(db: &Path, to: &Path) -> Result<()> {
+    let source = Connection::open_with_flags(
+        db,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    source.busy_timeout(Duration::from_secs(5))?;
+    private_file(to)?;
+    let mut target = Connection::open(to)?;
+    {
+        use rusqlite::backup::StepResult;
+        let backup = rusqlite::backup::Backup::new(&source, &mut target)?;
+        // All pages in one step (one consistent read); a writer holding a lock is waited for.
+        let mut waits = 0;
+        loop {
+            match backup.step(-1)? {
+                StepResult::Done => break,
+                StepResult::More => {}
+                _ if waits < 100 => {
+                    waits += 1;
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                _ => {
+                    return Err(Error::Conflict(
+                        "the state database stayed locked for 5 s; the backup was not taken".into(),
+                    ));
+                }
+            }
+        }
+    }
+    target.execute_batch("PRAGMA journal_mode = DELETE")?;
+    Ok(())
+}
+
+/// Checks that the database file at `path` is sound and one this binary can use.
+fn check(path: &Path) -> Result<()> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    let verdict: String = conn
+        .query_row("PRAGMA quick_check(1)", [], |r| r.get(0))
+        .map_err(Error::from)
+        .or_else(|e| {
+            if e.is_corruption() {
+                Ok(e.to_string())
+            } else {
+                Err(e)
+            }
+        })?;
+    if verdict != "ok" {
+        return Err(Error::Invalid(format!(
+            "{} is damaged (SQLite's quick_check: {verdict})",
+            path.display()
+        )));
+    }
+    let version: i64 = conn
+        .query_row("SELECT MAX(version) FROM schema_version", [], |r| r.get(0))
+        .map_err(|_| {
+            Error::Invalid(format!(
+                "{} is not a switchboard state database",
+                path.display()
+            ))
+        })?;
+    if version > crate::store::supported_schema_version() {
+        return Err(Error::SchemaTooNew {
+            path: path.to_path_buf(),
+            found: version,
+            supported: crate::store::supported_schema_version(),
+        });
+    }
+    Ok(())
+}
+
+/// What a restore did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct Restored {
+    pub db: PathBuf,
+    pub from: PathBuf,
+    /// Where the database that was replaced now is (restore it the same way to undo);
+    /// none when there was no database.
+    pub replaced: Option<PathBuf>,
+}
+
+/// Replaces the database at `db` with the backup (or any sound state database) at `from`.
+/// The database it replaces is moved aside, never deleted, together with its WAL. Every
+/// process using the database must be stopped first (one still running would go on
+/// writing to the file moved aside): live sessions are refused unless `force`.
+pub fn restore(db: &Path, from: &Path, force: bool) -> Result<Restored> {
+    let users = if force { Vec::new() } else { live_sessions(db) };
+    if !users.is_empty() {
+        return Err(Error::Conflict(format!(
+            "{} is in use by live sessions: {}. Stop their processes (the agents' MCP servers, \
+             switchboard serve and lsp) first, or restore with force to let them write to the \
+             replaced file.",
+            db.display(),
+            users.join(", ")
+        )));
+    }
+    check(from).map_err(|e| match e {
+        Error::Invalid(m) => Error::Invalid(format!("cannot restore from it: {m}")),
+        other => other,
+    })?;
+    let dir = db.parent().unwrap_or(Path::new("."));
+    let incoming = dir.join(format!(".restore-{}.db", ulid::Ulid::generate()));
+    let copied = private_file(&incoming).and_then(|mut file| {
+        let mut source = File::open(from)
+            .map_err(|e| Error::io(format!("cannot read {}", from.display()), e))?;
+        std::io::copy(&mut source, &mut file)
+            .and_then(|_| file.sync_all())
+            .map_err(|e| Error::io(format!("cannot copy {}", from.display()), e))
+    });
+    if let Err(e) = copied {
+        let _ = std::fs::remove_file(&incoming);
+        return Err(e);
+    }
+    let replaced = if db.exists() {
+        let aside = PathBuf::from(format!(
+            "{}.replaced-{}",
+            db.display(),
+            Timestamp::now().millis()
+        ));
+        move_database(db, &aside)?;
+        Some(aside)
+    } else {
+        None
+    };
+    std::fs::rename(&incoming, db).map_err(|e| {
+        Error::io(
+            format!("cannot put the backup in place at {}", db.display()),
+            e,
+        )
+    })?;
+    sync_dir(dir);
+    Ok(Restored {
+        db: db.to_path_buf(),
+        from: from.to_path_buf(),
+        replaced,
+    })
+}
+
+/// The live sessions using the database at `db` (`agent (pid N)`); none when it cannot be
+/// read (a damaged store has no one to wait for).
+fn live_sessions(db: &Path) -> Vec<String> {
+    let Ok(mut store) = crate::Store::open(db, crate::Settings::default()) else {
+        return Vec::new();
+    };
+    let filter = crate::session::Filter {
+        live_only: true,
+        limit: Some(crate::session::MAX_LIST_LIMIT),
+        ..Default::default()
+    };
+    crate::session::list(&mut store, &filter)
+        .map(|list| {
+            list.sessions
+                .into_iter()
+                .map(|s| match s.process {
+                    Some(p) => format!("{} (pid {})", s.agent, p.pid),
+                    None => s.agent,
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Moves a database file and its WAL to `to` (the shared-memory index is rebuilt by
+/// SQLite, so it is dropped).
+fn move_database(db: &Path, to: &Path) -> Result<()> {
+    let side = |path: &Path, suffix: &str| PathBuf::from(format!("{}{suffix}", path.display()));
+    let wal = side(db, "-wal");
+    if wal.exists() {
+        std::fs::rename(&wal, side(to, "-wal"))
+            .map_err(|e| Error::io(format!("cannot move {} aside", wal.display()), e))?;
+    }
+    let _ = std::fs::remove_file(side(db, "-shm"));
+    std::fs::rename(db, to).map_err(|e| Error::io(format!("cannot move {} aside", db.display()), e))
+}
+
+/// Creates a new owner-only file at `path` (an existing file or link is an error).
+fn private_file(path: &Path) -> Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
+        .open(path)
+        .map_err(|e| Error::io(format!("cannot create {}", path.display()), e))
+}
+
+fn create_private_dir(dir: &Path) -> Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))
+}
+
+/// Makes a rename in `dir` durable (best effort).
+fn sync_dir(dir: &Path) {
+    if let Ok(dir) = File::open(dir) {
+        let _ = dir.sync_all();
+    }
+}
+
+/// Takes a backup when the newest is older than `policy.every`, unless another process is
+/// taking one (a lock file in the backups directory decides). Returns the backup taken.
+pub fn take_if_due(db: &Path, policy: Policy) -> Result<Option<Backup>> {
+    let due = |db: &Path| -> Result<bool> {
+        Ok(latest(db)?.is_none_or(|b| {
+            Timestamp::now().millis() - b.taken_at.millis()
+                >= i64::try_from(policy.every.as_millis()).unwrap_or(i64::MAX)
+        }))
+    };
+    if policy.keep == 0 || !db.exists() || !due(db)? {
+        return Ok(None);
+    }
+    let dir = dir(db);
+    create_private_dir(&dir)?;
+    let lock_path = dir.join(".lock");
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| Error::io(format!("cannot open {}", lock_path.display()), e))?;
+    if rustix::fs::flock(&lock, rustix::fs::FlockOperation::NonBlockingLockExclusive).is_err() {
+        return Ok(None);
+    }
+    // Another process may have taken one while we waited for the lock.
+    if !due(db)? {
+        return Ok(None);
+    }
+    take(db, policy.keep).map(Some)
+}
+
+/// Automatic backups for as long as it lives: a thread that checks every
+/// `min(policy.every, 1 min)` whether one is due. Dropping it stops the thread.
+#[derive(Debug)]
+pub struct Schedule {
+    stop: Option<mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Schedule {
+    /// Starts automatic backups of the database at `db`; `None` when `policy.keep` is 0.
+    pub fn start(db: PathBuf, policy: Policy) -> Option<Schedule> {
+        if policy.keep == 0 {
+            return None;
+        }
+        let (stop, stopped) = mpsc::channel::<()>();
+        let interval = policy.every.min(Duration::from_secs(60));
+        let thread = std::thread::Builder::new()
+            .name("switchboard-backup".into())
+            .spawn(move || {
+                while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(interval) {
+                    match take_if_due(&db, policy) {
+                        Ok(Some(b)) => tracing::debug!(backup = %b.path.display(), bytes = b.bytes, "backup taken"),
+                        Ok(None) => {}
+                        Err(e) => tracing::warn!(error = %e, "automatic backup of the state database failed"),
+                    }
+                }
+            })
+            .ok()?;
+        Some(Schedule {
+            stop: Some(stop),
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for Schedule {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Settings, Store};
+
+    fn store_with_agent(dir: &Path, name: &str) -> PathBuf {
+        let db = dir.join("state.db");
+        let mut store = Store::open(&db, Settings::default()).unwrap();
+        crate::agent::register(&mut store, name, &registration(name)).unwrap();
+        db
+    }
+
+    fn registration(name: &str) -> crate::agent::Registration {
+        crate::agent::Registration {
+            name: name.into(),
+            ..Default::default()
+        }
+    }
+
+    fn agents(db: &Path) -> Vec<String> {
+        let mut store = Store::open(db, Settings::default()).unwrap();
+        let mut names: Vec<String> = crate::agent::list(&mut store)
+            .unwrap()
+            .into_iter()
+            .map(|a| a.name)
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn a_backup_is_a_private_sound_copy_taken_while_the_store_is_open() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let db = store_with_agent(dir.path(), "alice");
+        let _writer = Store::open(&db, Settings::default()).unwrap();
+        let backup = take(&db, 3).unwrap();
+        assert_eq!(backup.path.parent().unwrap(), dir.path().join("backups"));
+        let mode = std::fs::metadata(&backup.path)
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+        check(&backup.path).unwrap();
+        assert_eq!(agents(&backup.path), ["alice"]);
+        assert_eq!(latest(&db).unwrap().unwrap().path, backup.path);
+    }
+
+    #[test]
+    fn backups_rotate_keeping_the_newest() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = store_with_agent(dir.path(), "alice");
+        let mut taken = Vec::new();
+        for _ in 0..4 {
+            taken.push(take(&db, 2).unwrap().path);
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let kept: Vec<PathBuf> = list(&db).unwrap().into_iter().map(|b| b.path).collect();
+        assert_eq!(kept, [taken[3].clone(), taken[2].clone()]);
+    }
+
+    #[test]
+    fn only_a_due_backup_is_taken() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = store_with_agent(dir.path(), "alice");
+        let hourly = Policy::default();
+        assert!(take_if_due(&db, hourly).unwrap().is_some(), "none yet: due");
+        assert!(
+            take_if_due(&db, hourly).unwrap().is_none(),
+            "fresh: not due"
+        );
+        let off = Policy { keep: 0, ..hourly };
+        let always = Policy {
+            every: Duration::ZERO,
+            ..hourly
+        };
+        assert!(take_if_due(&db, off).unwrap().is_none());
+        assert!(take_if_due(&db, always).unwrap().is_some());
+    }
+
+    #[test]
+    fn restoring_moves_the_current_store_aside_and_keeps_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = store_with_agent(dir.path(), "alice");
+        let backup = take(&db, 3).unwrap();
+        {
+            let mut store = Store::open(&db, Settings::default()).unwrap();
+            crate::agent::register(&mut store, "bob", &registration("bob")).unwrap();
+        }
+        let restored = restore(&db, &backup.path, false).unwrap();
+        assert_eq!(agents(&db), ["alice"]);
+        let replaced = restored.replaced.unwrap();
+        assert_eq!(
+            agents(&replaced),
+            ["alice", "bob"],
+            "nothing is lost: undo by restoring it"
+        );
+        assert!(backup.path.exists(), "the backup stays");
+    }
+
+    #[test]
+    fn a_damaged_or_foreign_file_is_not_restored() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = store_with_agent(dir.path(), "alice");
+        let junk = dir.path().join("junk.db");
+        std::fs::write(&junk, "not a database").unwrap();
+        let err = restore(&db, &junk, false).unwrap_err().to_string();
+        assert!(err.contains("junk.db"), "{err}");
+        let foreign = dir.path().join("foreign.db");
+        Connection::open(&foreign)
+            .unwrap()
+            .execute_batch("CREATE TABLE t (x)")
+            .unwrap();
+        let err = restore(&db, &foreign, false).unwrap_err().to_string();
+        assert!(
+            err.contains("cannot restore from it")
+                && err.contains("is not a switchboard state database"),
+            "{err}"
+        );
+        assert_eq!(agents(&db), ["alice"], "the store is untouched");
+    }
+}

@@ -325,10 +325,11 @@ pub fn doctor(global: &Global, args: JsonFlag) -> Result<()> {
         "live_sessions": session::list(&mut store, &Filter { live_only: true, limit: Some(session::MAX_LIST_LIMIT), ..Default::default() })?.sessions.len(),
         "stale_after_secs": global.stale_after.as_secs(),
         "host": switchboard_core::process::this_host(),
-        "backups": backups_line(&at.path)?,
-        "merges_in_progress": match worktree::pending_merges(&mut store)? {
-            merges if merges.is_empty() => serde_json::json!("none"),
-            merges => serde_json::json!(merges),
+        "backups": backups_line(&at.path).unwrap_or_else(|e| format!("cannot be listed: {e}")),
+        "merges_in_progress": match worktree::pending_merges(&mut store) {
+            Ok(merges) if merges.is_empty() => serde_json::json!("none"),
+            Ok(merges) => serde_json::json!(merges),
+            Err(e) => serde_json::json!(format!("cannot be read: {e}")),
         },
     });
     if args.json {

@@ -30,6 +30,9 @@ pub struct Policy {
     pub keep: usize,
 }
 
+/// The shortest `every` accepted: backups back to back would rotate every real one out.
+pub const MIN_EVERY: Duration = Duration::from_secs(1);
+
 impl Default for Policy {
     fn default() -> Self {
         Policy {
@@ -52,8 +55,51 @@ pub fn dir(db: &Path) -> PathBuf {
     db.parent().unwrap_or(Path::new(".")).join("backups")
 }
 
-const PREFIX: &str = "state-";
 const SUFFIX: &str = ".db";
+
+/// The name of a backup of `db` taken at `at`: the database's file stem, then the UTC time
+/// at fixed width (`state-20261130T101500-123Z.db`), so names sort by time and two
+/// databases in one directory never share backups.
+fn backup_name(db: &Path, at: Timestamp) -> String {
+    let t = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(at.millis()) * 1_000_000)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    format!(
+        "{}-{:04}{:02}{:02}T{:02}{:02}{:02}-{:03}Z{SUFFIX}",
+        stem(db),
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.millisecond()
+    )
+}
+
+fn stem(db: &Path) -> String {
+    db.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "state".into())
+}
+
+/// Whether `name` is a backup of `db` as [`backup_name`] writes them.
+fn is_backup_of(db: &Path, name: &str) -> bool {
+    let Some(stamp) = name
+        .strip_prefix(&format!("{}-", stem(db)))
+        .and_then(|rest| rest.strip_suffix(SUFFIX))
+    else {
+        return false;
+    };
+    let shape = "ddddddddTdddddd-dddZ";
+    stamp.len() == shape.len()
+        && stamp
+            .chars()
+            .zip(shape.chars())
+            .all(|(c, want)| match want {
+                'd' => c.is_ascii_digit(),
+                other => c == other,
+            })
+}
 
 /// The backups of the database at `db`, newest first.
 pub fn list(db: &Path) -> Result<Vec<Backup>> {
@@ -65,11 +111,7 @@ pub fn list(db: &Path) -> Result<Vec<Backup>> {
     };
     let mut found: Vec<Backup> = entries
         .flatten()
-        .filter(|e| {
-            let name = e.file_name();
-            let name = name.to_string_lossy();
-            name.starts_with(PREFIX) && name.ends_with(SUFFIX)
-        })
+        .filter(|e| is_backup_of(db, &e.file_name().to_string_lossy()))
         .filter_map(|e| {
             let meta = e.metadata().ok()?;
             let taken = meta
@@ -100,10 +142,7 @@ pub fn take(db: &Path, keep: usize) -> Result<Backup> {
     let dir = dir(db);
     create_private_dir(&dir)?;
     let stamp = Timestamp::now();
-    let name = format!(
-        "{PREFIX}{}{SUFFIX}",
-        stamp.to_rfc3339().replace([':', '-'], "").replace('.', "-")
-    );
+    let name = backup_name(db, stamp);
     let target = dir.join(&name);
     let partial = dir.join(format!(".{name}.{}.partial", ulid::Ulid::generate()));
     let copied = copy_online(db, &partial).and_then(|()| check(&partial));
@@ -115,7 +154,8 @@ pub fn take(db: &Path, keep: usize) -> Result<Backup> {
         .map_err(|e| Error::io(format!("cannot move the backup to {}", target.display()), e))?;
     sync_dir(&dir);
     if keep > 0 {
-        for old in list(db)?.into_iter().skip(keep) {
+        let older = list(db)?.into_iter().filter(|b| b.path != target);
+        for old in older.skip(keep - 1) {
             if let Err(e) = std::fs::remove_file(&old.path) {
                 tracing::warn!(error = %e, backup = %old.path.display(), "cannot delete an old backup");
             }
@@ -213,17 +253,19 @@ pub struct Restored {
     pub replaced: Option<PathBuf>,
 }
 
-/// Replaces the database at `db` with the backup (or any sound state database) at `from`.
-/// The database it replaces is moved aside, never deleted, together with its WAL. Every
-/// process using the database must be stopped first (one still running would go on
-/// writing to the file moved aside): live sessions are refused unless `force`.
+/// Replaces the contents of the database at `db` with the backup (or any sound state
+/// database) at `from`, through SQLite's backup API into the database itself, so every
+/// connection sees the restored state and no file is swapped under one. What it replaces
+/// is first copied (with its WAL) to `<db>.replaced-<millis>`, never lost. A database too
+/// damaged to write into is moved aside whole instead, and a copy of `from` put in its
+/// place. Live sessions are refused unless `force`: their agents would go on from a state
+/// that is no longer there.
 pub fn restore(db: &Path, from: &Path, force: bool) -> Result<Restored> {
     let users = if force { Vec::new() } else { live_sessions(db) };
     if !users.is_empty() {
         return Err(Error::Conflict(format!(
             "{} is in use by live sessions: {}. Stop their processes (the agents' MCP servers, \
-             switchboard serve and lsp) first, or restore with force to let them write to the \
-             replaced file.",
+             switchboard serve and lsp) first, or restore with force.",
             db.display(),
             users.join(", ")
         )));
@@ -232,30 +274,55 @@ pub fn restore(db: &Path, from: &Path, force: bool) -> Result<Restored> {
         Error::Invalid(m) => Error::Invalid(format!("cannot restore from it: {m}")),
         other => other,
     })?;
+    let restored = |replaced| Restored {
+        db: db.to_path_buf(),
+        from: from.to_path_buf(),
+        replaced,
+    };
+    if !db.exists() {
+        put_in_place(db, from)?;
+        return Ok(restored(None));
+    }
+    let aside = PathBuf::from(format!(
+        "{}.replaced-{}",
+        db.display(),
+        Timestamp::now().millis()
+    ));
+    let in_place = copy_online(db, &aside).and_then(|()| restore_into(db, from));
+    match in_place {
+        Ok(()) => Ok(restored(Some(aside))),
+        Err(e) if e.is_corruption() => {
+            let _ = std::fs::remove_file(&aside);
+            move_database(db, &aside)?;
+            put_in_place(db, from)?;
+            Ok(restored(Some(aside)))
+        }
+        Err(e) => {
+            let _ = std::fs::remove_file(&aside);
+            Err(e)
+        }
+    }
+}
+
+/// Copies `from` into the live database at `db` with the backup API.
+fn restore_into(db: &Path, from: &Path) -> Result<()> {
+    let mut conn = Connection::open_with_flags(
+        db,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(Duration::from_secs(5))?;
+    conn.restore(rusqlite::MAIN_DB, from, rusqlite::backup::NO_PROGRESS)?;
+    Ok(())
+}
+
+/// Writes a consistent copy of `from` to the (absent) path `db`.
+fn put_in_place(db: &Path, from: &Path) -> Result<()> {
     let dir = db.parent().unwrap_or(Path::new("."));
     let incoming = dir.join(format!(".restore-{}.db", ulid::Ulid::generate()));
-    let copied = private_file(&incoming).and_then(|mut file| {
-        let mut source = File::open(from)
-            .map_err(|e| Error::io(format!("cannot read {}", from.display()), e))?;
-        std::io::copy(&mut source, &mut file)
-            .and_then(|_| file.sync_all())
-            .map_err(|e| Error::io(format!("cannot copy {}", from.display()), e))
-    });
-    if let Err(e) = copied {
+    if let Err(e) = copy_online(from, &incoming) {
         let _ = std::fs::remove_file(&incoming);
         return Err(e);
     }
-    let replaced = if db.exists() {
-        let aside = PathBuf::from(format!(
-            "{}.replaced-{}",
-            db.display(),
-            Timestamp::now().millis()
-        ));
-        move_database(db, &aside)?;
-        Some(aside)
-    } else {
-        None
-    };
     std::fs::rename(&incoming, db).map_err(|e| {
         Error::io(
             format!("cannot put the backup in place at {}", db.display()),
@@ -263,16 +330,15 @@ pub fn restore(db: &Path, from: &Path, force: bool) -> Result<Restored> {
         )
     })?;
     sync_dir(dir);
-    Ok(Restored {
-        db: db.to_path_buf(),
-        from: from.to_path_buf(),
-        replaced,
-    })
+    Ok(())
 }
 
 /// The live sessions using the database at `db` (`agent (pid N)`); none when it cannot be
 /// read (a damaged store has no one to wait for).
 fn live_sessions(db: &Path) -> Vec<String> {
+    if !db.exists() {
+        return Vec::new();
+    }
     let Ok(mut store) = crate::Store::open(db, crate::Settings::default()) else {
         return Vec::new();
     };
@@ -350,12 +416,17 @@ pub fn take_if_due(db: &Path, policy: Policy) -> Result<Option<Backup>> {
     let dir = dir(db);
     create_private_dir(&dir)?;
     let lock_path = dir.join(".lock");
-    let lock = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
-        .map_err(|e| Error::io(format!("cannot open {}", lock_path.display()), e))?;
+    let lock = {
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .mode(0o600)
+            .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
+            .open(&lock_path)
+    }
+    .map_err(|e| Error::io(format!("cannot open {}", lock_path.display()), e))?;
     if rustix::fs::flock(&lock, rustix::fs::FlockOperation::NonBlockingLockExclusive).is_err() {
         return Ok(None);
     }
@@ -381,7 +452,7 @@ impl Schedule {
             return None;
         }
         let (stop, stopped) = mpsc::channel::<()>();
-        let interval = policy.every.min(Duration::from_secs(60));
+        let interval = policy.every.clamp(MIN_EVERY, Duration::from_secs(60));
         let thread = std::thread::Builder::new()
             .name("switchboard-backup".into())
             .spawn(move || {
@@ -465,7 +536,7 @@ mod tests {
         let mut taken = Vec::new();
         for _ in 0..4 {
             taken.push(take(&db, 2).unwrap().path);
-            std::thread::sleep(Duration::from_millis(5));
+            std::thread::sleep(Duration::from_millis(2));
         }
         let kept: Vec<PathBuf> = list(&db).unwrap().into_iter().map(|b| b.path).collect();
         assert_eq!(kept, [taken[3].clone(), taken[2].clone()]);
@@ -491,23 +562,43 @@ mod tests {
     }
 
     #[test]
-    fn restoring_moves_the_current_store_aside_and_keeps_it() {
+    fn restoring_writes_into_the_live_database_and_keeps_what_it_replaced() {
         let dir = tempfile::tempdir().unwrap();
         let db = store_with_agent(dir.path(), "alice");
         let backup = take(&db, 3).unwrap();
-        {
-            let mut store = Store::open(&db, Settings::default()).unwrap();
-            crate::agent::register(&mut store, "bob", &registration("bob")).unwrap();
-        }
+        let mut open = Store::open(&db, Settings::default()).unwrap();
+        crate::agent::register(&mut open, "bob", &registration("bob")).unwrap();
         let restored = restore(&db, &backup.path, false).unwrap();
-        assert_eq!(agents(&db), ["alice"]);
+        let names = |store: &mut Store| -> Vec<String> {
+            let mut n: Vec<String> = crate::agent::list(store)
+                .unwrap()
+                .into_iter()
+                .map(|a| a.name)
+                .collect();
+            n.sort();
+            n
+        };
+        assert_eq!(names(&mut open), ["alice"], "an open connection sees it");
         let replaced = restored.replaced.unwrap();
         assert_eq!(
             agents(&replaced),
             ["alice", "bob"],
-            "nothing is lost: undo by restoring it"
+            "what it replaced is kept, WAL included"
         );
+        restore(&db, &replaced, false).unwrap();
+        assert_eq!(names(&mut open), ["alice", "bob"], "and can be put back");
         assert!(backup.path.exists(), "the backup stays");
+    }
+
+    #[test]
+    fn names_sort_by_time_and_belong_to_one_database() {
+        let at = |ms| backup_name(Path::new("/x/state.db"), Timestamp(ms));
+        assert_eq!(at(1_796_035_199_000), "state-20261130T103959-000Z.db");
+        assert!(at(1_796_035_199_500) < at(1_796_035_199_550));
+        assert!(at(1_796_035_199_950) < at(1_796_035_200_000));
+        assert!(is_backup_of(Path::new("/x/state.db"), &at(5)));
+        let other = backup_name(Path::new("/x/state-b.db"), Timestamp(5));
+        assert!(!is_backup_of(Path::new("/x/state.db"), &other));
     }
 
     #[test]

@@ -115,6 +115,12 @@ pub fn load(repo_root: &Path) -> Result<Config> {
             path.display()
         )));
     }
+    if config.backups.every < crate::backup::MIN_EVERY {
+        return Err(Error::Invalid(format!(
+            "{}: backups.every must be at least 1s (to turn backups off, set keep = 0)",
+            path.display()
+        )));
+    }
     Ok(config)
 }
 

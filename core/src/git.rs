@@ -15,10 +15,10 @@ pub(crate) fn run(dir: &Path, args: &[&str]) -> Result<String> {
 }
 
 /// Runs git like [`run`] for a command that changes the repository (merge, commit, rebase,
-/// reset): git writes its output to private scratch files instead of pipes and runs in a
-/// process group of its own, so if we are killed meanwhile git still finishes its work
-/// (a pipe to a dead reader would kill it with SIGPIPE halfway, leaving `MERGE_HEAD` or a
-/// stale `index.lock`) and a signal to our group does not reach it.
+/// reset): git writes its output to private scratch files instead of pipes, so if we are
+/// killed meanwhile git still finishes its work (a pipe to a dead reader would kill it with
+/// SIGPIPE halfway, leaving `MERGE_HEAD` or a stale `index.lock`); away from a terminal it
+/// also runs in a process group of its own, so a signal to ours does not reach it.
 pub(crate) fn run_to_end(dir: &Path, args: &[&str]) -> Result<String> {
     detached(dir, args, None)
 }
@@ -34,6 +34,7 @@ pub(crate) fn run_to_end_for(operation: &str, dir: &Path, args: &[&str]) -> Resu
 const OPERATION_VAR: &str = "SWITCHBOARD_OPERATION";
 
 fn detached(dir: &Path, args: &[&str], operation: Option<&str>) -> Result<String> {
+    use std::io::IsTerminal;
     use std::os::unix::process::CommandExt;
     let mut stdout = Scratch::new("git").map_err(cannot_capture)?;
     let mut stderr = Scratch::new("git").map_err(cannot_capture)?;
@@ -41,11 +42,16 @@ fn detached(dir: &Path, args: &[&str], operation: Option<&str>) -> Result<String
     if let Some(operation) = operation {
         cmd.env(OPERATION_VAR, operation);
     }
+    // Away from a terminal (an agent's server), git runs in a process group of its own so
+    // that a signal to ours does not reach it. At a terminal it stays in the foreground
+    // group, where a hook may still ask the user something.
+    if !std::io::stdin().is_terminal() {
+        cmd.process_group(0);
+    }
     let status = cmd
         .stdin(Stdio::null())
         .stdout(stdout.for_child().map_err(cannot_capture)?)
         .stderr(stderr.for_child().map_err(cannot_capture)?)
-        .process_group(0)
         .status()
         .map_err(cannot_run)?;
     answer(
@@ -142,7 +148,9 @@ fn command(dir: &Path, args: &[&str]) -> Command {
         .env_remove("GIT_DIR")
         .env_remove("GIT_WORK_TREE")
         .env_remove("GIT_INDEX_FILE")
-        .env_remove(OPERATION_VAR);
+        .env_remove(OPERATION_VAR)
+        // File names are names, never patterns (a file called `*.txt` is one file).
+        .env("GIT_LITERAL_PATHSPECS", "1");
     cmd
 }
 
@@ -207,13 +215,30 @@ pub(crate) fn check_branch(dir: &Path, branch: &str) -> Result<()> {
 pub(crate) enum Busy {
     /// `index.lock` exists and a running git may hold it.
     Locked(PathBuf),
-    /// `index.lock` exists but is older than every git running there: left by a git that
-    /// died (nothing can hold it).
+    /// `index.lock` exists but no process has it open and it is older than every git
+    /// running there: left by a git that died (nothing can hold it).
     StaleLock(PathBuf),
     /// A merge is in progress (`MERGE_HEAD`).
     Merging(PathBuf),
-    /// A rebase is in progress.
-    Rebasing(PathBuf),
+    /// Another multi-step operation is in progress: `rebase`, `cherry-pick` or `revert`
+    /// (the git command that continues or aborts it).
+    InProgress(&'static str),
+}
+
+impl Busy {
+    /// What is in progress, and how to end it, in a few words.
+    pub(crate) fn describe(&self) -> String {
+        match self {
+            Busy::Locked(lock) | Busy::StaleLock(lock) => format!("{} exists", lock.display()),
+            Busy::Merging(_) => "a merge (MERGE_HEAD exists): finish it with `git commit` or \
+                                 undo it with `git merge --abort`"
+                .into(),
+            Busy::InProgress(what) => format!(
+                "a {what}: finish it with `git {what} --continue` or undo it with \
+                 `git {what} --abort`"
+            ),
+        }
+    }
 }
 
 /// What, if anything, is in progress in `checkout`'s git directory.
@@ -226,7 +251,8 @@ pub(crate) fn busy(checkout: &Path) -> Result<Option<Busy>> {
             .ok()
             .and_then(|m| m.elapsed().ok())
             .unwrap_or_default();
-        return Ok(Some(if may_hold(&[checkout, &git_dir], age) {
+        let held = is_open(&lock) || may_hold(&[checkout, &git_dir], age);
+        return Ok(Some(if held {
             Busy::Locked(lock)
         } else {
             Busy::StaleLock(lock)
@@ -236,13 +262,48 @@ pub(crate) fn busy(checkout: &Path) -> Result<Option<Busy>> {
     if merge_head.exists() {
         return Ok(Some(Busy::Merging(merge_head)));
     }
-    for rebase in ["rebase-merge", "rebase-apply"] {
-        let dir = git_dir.join(rebase);
-        if dir.exists() {
-            return Ok(Some(Busy::Rebasing(dir)));
+    let in_progress = [
+        ("rebase-merge", "rebase"),
+        ("rebase-apply", "rebase"),
+        ("CHERRY_PICK_HEAD", "cherry-pick"),
+        ("REVERT_HEAD", "revert"),
+        ("sequencer", "cherry-pick"),
+    ];
+    Ok(in_progress
+        .iter()
+        .find(|(name, _)| git_dir.join(name).exists())
+        .map(|(_, what)| Busy::InProgress(what)))
+}
+
+/// Removes `checkout`'s index lock if [`busy`] still judges it stale now (another git may
+/// have taken the lock since it was judged).
+pub(crate) fn remove_stale_lock(checkout: &Path) -> Result<PathBuf> {
+    match busy(checkout)? {
+        Some(Busy::StaleLock(lock)) => {
+            std::fs::remove_file(&lock)
+                .map_err(|e| Error::io("cannot remove a stale git index.lock", e))?;
+            Ok(lock)
         }
+        _ => Err(Error::Conflict(format!(
+            "git is busy in {}: its index lock was taken again. Try again when it has finished.",
+            checkout.display()
+        ))),
     }
-    Ok(None)
+}
+
+/// Whether any process we can see has `file` open.
+fn is_open(file: &Path) -> bool {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return true;
+    };
+    let file = canonical(file);
+    entries.flatten().any(|entry| {
+        let Ok(fds) = std::fs::read_dir(entry.path().join("fd")) else {
+            return false;
+        };
+        fds.flatten()
+            .any(|fd| std::fs::read_link(fd.path()).is_ok_and(|target| target == file))
+    })
 }
 
 /// How long [`busy_after_waiting`] waits for a running git to let go of its lock.

@@ -680,3 +680,28 @@ pub fn overdue(o: &crate::message::Overdue, after: std::time::Duration) -> Strin
         clip(&o.about, INTENT_WIDTH)
     )
 }
+
+/// Most items [`capped_list`] names.
+const LIST_CAP: usize = 10;
+
+/// `items` joined with commas, naming at most ten and counting the rest ("a, b, … and 290
+/// more"), so that a message about a large change stays readable.
+pub fn capped_list(items: &[String]) -> String {
+    match items.len() {
+        n if n <= LIST_CAP => items.join(", "),
+        n => format!("{} and {} more", items[..LIST_CAP].join(", "), n - LIST_CAP),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_long_list_names_ten_and_counts_the_rest() {
+        let items: Vec<String> = (0..300).map(|i| format!("f{i}")).collect();
+        assert_eq!(
+            super::capped_list(&items),
+            "f0, f1, f2, f3, f4, f5, f6, f7, f8, f9 and 290 more"
+        );
+        assert_eq!(super::capped_list(&items[..2]), "f0, f1");
+    }
+}

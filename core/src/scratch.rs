@@ -4,15 +4,14 @@
 
 use std::fs::File;
 use std::io::{Read, Seek};
-use std::path::PathBuf;
 
-/// A new file in the system temp dir (never in a checkout) that is removed when dropped:
-/// an unpredictable name, created exclusively (an existing file or a planted link there is
-/// an error, never followed), readable by its owner only.
+/// A new file in the system temp dir (never in a checkout), unlinked as soon as it is
+/// created (so nothing is left behind, even if we are killed): an unpredictable name,
+/// created exclusively (an existing file or a planted link there is an error, never
+/// followed), readable by its owner only. Reached only through its open descriptors.
 #[derive(Debug)]
 pub(crate) struct Scratch {
     file: File,
-    path: PathBuf,
 }
 
 impl Scratch {
@@ -30,7 +29,8 @@ impl Scratch {
             .mode(0o600)
             .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
             .open(&path)?;
-        Ok(Scratch { file, path })
+        std::fs::remove_file(&path)?;
+        Ok(Scratch { file })
     }
 
     /// A descriptor for a child's stdout or stderr.
@@ -47,17 +47,6 @@ impl Scratch {
         }
         output
     }
-
-    #[cfg(test)]
-    pub(crate) fn path(&self) -> &std::path::Path {
-        &self.path
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
-    }
 }
 
 #[cfg(test)]
@@ -65,17 +54,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_scratch_file_is_new_private_unpredictable_and_removed_after_use() {
-        use std::os::unix::fs::PermissionsExt;
-        let first = Scratch::new("test").unwrap();
-        let second = Scratch::new("test").unwrap();
-        assert_ne!(first.path(), second.path(), "names are not predictable");
-        assert_eq!(
-            first.file.metadata().unwrap().permissions().mode() & 0o777,
-            0o600
-        );
-        let path = first.path().to_path_buf();
-        drop(first);
-        assert!(!path.exists(), "removed when dropped");
+    fn a_scratch_file_is_private_leaves_no_name_behind_and_reads_back_what_a_child_wrote() {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let mut scratch = Scratch::new("test").unwrap();
+        let meta = scratch.file.metadata().unwrap();
+        assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+        assert_eq!(meta.nlink(), 0, "unlinked at once");
+        let status = std::process::Command::new("echo")
+            .arg("from the child")
+            .stdout(scratch.for_child().unwrap())
+            .status()
+            .unwrap();
+        assert!(status.success());
+        assert_eq!(scratch.contents(1024), b"from the child\n");
     }
 }

@@ -284,6 +284,9 @@ fn merge_now(
     let repo = PathBuf::from(&w.repo);
     let into = target_branch(w, into)?;
     git::check_branch(&repo, &into)?;
+    if let Some(wait) = recovery::blocking(store, &repo, &into)? {
+        return Err(Error::Conflict(wait));
+    }
     let into_tip = resolve_commit(&repo, &format!("refs/heads/{into}"))
         .map_err(|_| Error::Invalid(format!("there is no branch '{into}' to merge into")))?;
     let tip = resolve_commit(&repo, &format!("refs/heads/{}", w.branch))?;
@@ -298,7 +301,7 @@ fn merge_now(
                 "nothing to merge yet: the changes in worktree {} are not committed. Commit {} in {} \
                  (git add, git commit), then merge.",
                 w.name,
-                uncommitted.join(", "),
+                crate::render::capped_list(&uncommitted),
                 w.path
             )));
         }
@@ -318,7 +321,7 @@ fn merge_now(
                     "merging {} into {into} would conflict in: {}. Nothing was changed; sync the worktree \
                      (worktree_sync) or resolve by hand.",
                     w.branch,
-                    files.join(", ")
+                    crate::render::capped_list(&files)
                 ),
             ));
         }
@@ -338,8 +341,9 @@ fn merge_now(
             w.branch
         )));
     }
-    let files: Vec<String> = git::run(&repo, &["diff", "--name-only", &into_tip, &tree])?
-        .lines()
+    let files: Vec<String> = git::run(&repo, &["diff", "--name-only", "-z", &into_tip, &tree])?
+        .split('\0')
+        .filter(|f| !f.is_empty())
         .map(str::to_string)
         .collect();
     let checkout = checkout_of(&repo, &into)?;
@@ -358,7 +362,7 @@ fn merge_now(
                     "{} has uncommitted changes to files the merge would change: {}. Nothing was changed; \
                      commit or stash them first.",
                     dir.display(),
-                    touched.join(", ")
+                    crate::render::capped_list(&touched)
                 ),
             ));
         }
@@ -393,12 +397,14 @@ fn merge_now(
     let intent = Intent::begin(store, &plan)?;
     let merged = match &plan.checkout {
         Some(dir) => merge_in_checkout(Path::new(dir), &plan, intent.id()),
-        None => merge_without_checkout(&repo, &plan, intent.id()),
+        None => merge_without_checkout(&repo, &plan, intent.id()).map_err(|e| (e, true)),
     };
     let commit = match merged {
         Ok(commit) => commit,
-        Err(e) => {
-            intent.abandon(store);
+        Err((e, undone)) => {
+            if undone {
+                intent.abandon(store);
+            }
             return Err(e);
         }
     };
@@ -422,35 +428,46 @@ fn merge_now(
 }
 
 /// Refuses to merge into a checkout where git is busy: a running git holds its index
-/// lock, or a merge or rebase is in progress there. A lock left by a git that died (older
-/// than every git running there) is removed: nothing can hold it.
+/// lock, a merge, rebase, cherry-pick or revert is in progress there, or changes are staged
+/// (git would refuse, and undoing its attempt could drop them). A lock left by a git that
+/// died (no process has it open and it is older than every git running there) is removed:
+/// nothing can hold it.
 fn ready(dir: &Path) -> Result<()> {
     let busy = match git::busy_after_waiting(dir)? {
-        Some(Busy::StaleLock(lock)) => {
-            tracing::warn!(lock = %lock.display(), "removing a git index.lock no running git holds");
-            std::fs::remove_file(&lock)
-                .map_err(|e| Error::io("cannot remove a stale git index.lock", e))?;
+        Some(Busy::StaleLock(_)) => {
+            let lock = git::remove_stale_lock(dir)?;
+            tracing::warn!(lock = %lock.display(), "removed a git index.lock no running git holds");
             git::busy(dir)?
         }
         busy => busy,
     };
-    let dir = dir.display();
-    match busy {
-        None | Some(Busy::StaleLock(_)) => Ok(()),
-        Some(Busy::Locked(lock)) => Err(Error::Conflict(format!(
-            "git is busy in {dir}: {} exists and a git process there may hold it. Merge again \
-             when it has finished.",
-            lock.display()
-        ))),
-        Some(Busy::Merging(_)) => Err(Error::Conflict(format!(
-            "{dir} is in the middle of a merge (MERGE_HEAD exists): finish it there with \
-             `git commit` or undo it with `git merge --abort`, then merge again."
-        ))),
-        Some(Busy::Rebasing(_)) => Err(Error::Conflict(format!(
-            "{dir} is in the middle of a rebase: finish it there with `git rebase --continue` \
-             or undo it with `git rebase --abort`, then merge again."
-        ))),
+    let shown = dir.display();
+    if let Some(busy) = busy {
+        return Err(Error::Conflict(match busy {
+            Busy::Locked(lock) => format!(
+                "git is busy in {shown}: {} exists and a git process there may hold it. Try \
+                 again when it has finished.",
+                lock.display()
+            ),
+            other => format!(
+                "{shown} is in the middle of {}, then merge again.",
+                other.describe()
+            ),
+        }));
     }
+    let staged = git::run(dir, &["diff", "--cached", "--name-only", "-z"])?;
+    let staged: Vec<String> = staged
+        .split('\0')
+        .filter(|f| !f.is_empty())
+        .map(str::to_string)
+        .collect();
+    if !staged.is_empty() {
+        return Err(Error::Conflict(format!(
+            "{shown} has staged changes ({}): commit or unstage them there, then merge again.",
+            crate::render::capped_list(&staged)
+        )));
+    }
+    Ok(())
 }
 
 /// A refused merge of `w`: the refusal, after telling the agent of its session's parent
@@ -481,28 +498,46 @@ fn refused(store: &mut Store, actor: &str, w: &Worktree, reason: String) -> Erro
 }
 
 /// Merges with the user's git in the checkout that has the target branch, so its files
-/// follow. On failure (e.g. a hook refusing), the checkout is put back.
-fn merge_in_checkout(dir: &Path, plan: &MergePlan, operation: &str) -> Result<String> {
+/// follow. On failure (e.g. a hook refusing), what git did is undone: its merge aborted, or
+/// the files it changed put back. `Err((error, undone))`: `undone` is false when that
+/// failed too, and the merge's record must stay for recovery.
+fn merge_in_checkout(
+    dir: &Path,
+    plan: &MergePlan,
+    operation: &str,
+) -> std::result::Result<String, (Error, bool)> {
     let message = plan.message.as_str();
     let git = |args: &[&str]| git::run_to_end_for(operation, dir, args);
     let result = match plan.strategy {
         Strategy::Ff => git(&["merge", "--ff-only", &plan.tip]),
-        Strategy::Merge => git(&["merge", "--no-ff", "--no-edit", "-m", message, &plan.branch]),
+        Strategy::Merge => git(&["merge", "--no-ff", "--no-edit", "-m", message, &plan.tip]),
         Strategy::Squash => {
             git(&["merge", "--squash", &plan.tip]).and_then(|_| git(&["commit", "-m", message]))
         }
     };
-    if let Err(e) = result {
-        if git::try_run(dir, &["rev-parse", "-q", "--verify", "MERGE_HEAD"])?.0 {
-            git(&["merge", "--abort"])?;
-        } else if resolve_commit(dir, "HEAD")? == plan.previous {
-            git(&["reset", "--merge"])?;
-        }
-        return Err(Error::Git(format!(
-            "the merge did not go through and was rolled back: {e}"
-        )));
+    let Err(e) = result else {
+        return resolve_commit(dir, "HEAD").map_err(|e| (e, true));
+    };
+    let undone = if recovery::ours_in_progress(dir, plan).unwrap_or(false) {
+        git(&["merge", "--abort"]).map(drop)
+    } else {
+        recovery::restore_files(dir, plan, operation).map(drop)
+    };
+    match undone {
+        Ok(()) => Err((
+            Error::Git(format!(
+                "the merge did not go through and was rolled back: {e}"
+            )),
+            true,
+        )),
+        Err(undo) => Err((
+            Error::Git(format!(
+                "the merge did not go through ({e}), and undoing it failed too ({undo}); the \
+                 next merge or sync in this repository will try again"
+            )),
+            false,
+        )),
     }
-    resolve_commit(dir, "HEAD")
 }
 
 /// Merges without touching any checkout: builds the commit from the merged tree and moves
@@ -632,7 +667,7 @@ fn sync_now(
         return Err(Error::Conflict(format!(
             "worktree '{}' has uncommitted changes ({}); commit or stash them before syncing",
             w.name,
-            dirty.join(", ")
+            crate::render::capped_list(&dirty)
         )));
     }
     if !keep_conflict && let Err(files) = merge_tree(&repo, &onto, &head)? {
@@ -641,7 +676,7 @@ fn sync_now(
              sync again with keep_conflict: true (the rebase then stops at the conflict in the worktree).",
             w.branch,
             &onto[..10.min(onto.len())],
-            files.join(", ")
+            crate::render::capped_list(&files)
         )));
     }
     outcome.backup = backup(&repo, &format!("{}/before-sync", w.name), &head)?;
@@ -682,7 +717,7 @@ fn sync_now(
         };
         return Err(Error::Conflict(format!(
             "the rebase stopped ({e}); conflicting files: {}. It was aborted{after}.",
-            files.join(", ")
+            crate::render::capped_list(&files)
         )));
     }
     outcome.head = resolve_commit(&path, "HEAD")?;

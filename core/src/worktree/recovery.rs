@@ -81,6 +81,12 @@ impl Intent {
         let id = ulid::Ulid::generate().to_string();
         let me = ProcessInfo::current();
         let text = serde_json::to_string(plan)?;
+        // Running before it is visible: no thread of this process may take it for interrupted.
+        let intent = Intent { id: id.clone() };
+        RUNNING
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(id.clone());
         store.write(|tx| {
             tx.execute(
                 "INSERT INTO operations (id, repo, kind, plan, pid, host, start_ticks, started_at)
@@ -97,11 +103,7 @@ impl Intent {
             )?;
             Ok(())
         })?;
-        RUNNING
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(id.clone());
-        Ok(Intent { id })
+        Ok(intent)
     }
 
     /// Deletes the record inside the transaction that records the merge's event.
@@ -131,47 +133,117 @@ impl Drop for Intent {
 struct Interrupted {
     id: String,
     plan: MergePlan,
+    owner: Owner,
+}
+
+/// The process an intent was recorded by.
+struct Owner {
+    pid: u32,
+    host: String,
+    ticks: Option<i64>,
 }
 
 /// Completes or undoes every interrupted merge in the repository at `repo` and returns what
 /// was done, one sentence each. A merge whose process still runs is left alone. One that
-/// cannot be recovered now (a running git still holds the lock) stays recorded, and the
-/// error says so: nothing else may merge into that checkout before it is recovered.
+/// cannot be recovered now (its git still runs, the checkout is busy) stays recorded and
+/// its sentence says why; [`blocking`] then keeps new merges into its branch waiting.
 pub fn recover(store: &mut Store, actor: &str, repo: &Path) -> Result<Vec<String>> {
     let mut notes = Vec::new();
     for found in interrupted(store, repo)? {
-        let note = recover_merge(store, actor, &found).map_err(|e| match e {
-            Error::Conflict(m) => Error::Conflict(format!(
-                "an interrupted merge of {} into {} cannot be completed or undone yet: {m}",
+        let Some(_claimed) = claim(store, &found)? else {
+            continue;
+        };
+        let note = recover_merge(store, actor, &found).unwrap_or_else(|e| {
+            format!(
+                "the interrupted merge of {} into {} cannot be completed or undone yet: {e}",
                 found.plan.worktree, found.plan.into
-            )),
-            other => other,
-        })?;
+            )
+        });
         notes.push(note);
     }
     Ok(notes)
 }
 
+/// Why a new merge into `into` must wait, if a merge into it is recorded in `repo`:
+/// running in another process, or interrupted and not recovered yet.
+pub(crate) fn blocking(store: &mut Store, repo: &Path, into: &str) -> Result<Option<String>> {
+    let running = RUNNING
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone();
+    for row in rows(store, Some(repo))? {
+        let Ok(plan) = row.plan() else { continue };
+        if plan.into != into || running.contains(&row.id) {
+            continue;
+        }
+        return Ok(Some(if owner_runs(row.pid, &row.host, row.ticks) {
+            format!(
+                "another merge into {into} (of {}) is in progress (pid {} on {}). Try again when \
+                 it has finished.",
+                plan.worktree, row.pid, row.host
+            )
+        } else {
+            format!(
+                "the interrupted merge of {} into {into} is not recovered yet. Try again in a \
+                 moment; `switchboard doctor` shows it.",
+                plan.worktree
+            )
+        }));
+    }
+    Ok(None)
+}
+
+/// Takes an interrupted intent over for this process (a compare-and-set on its owner), so
+/// that no other process or thread recovers it at the same time. `None` when another got
+/// it first. The returned guard keeps it marked running here until dropped.
+fn claim(store: &mut Store, found: &Interrupted) -> Result<Option<Intent>> {
+    let me = ProcessInfo::current();
+    let mine = process::start_ticks(me.pid).map(|t| t as i64);
+    let claimed = store.write(|tx| {
+        Ok(tx.execute(
+            "UPDATE operations SET pid = ?2, host = ?3, start_ticks = ?4
+             WHERE id = ?1 AND pid = ?5 AND host = ?6 AND start_ticks IS ?7",
+            params![
+                found.id,
+                me.pid,
+                me.host,
+                mine,
+                found.owner.pid,
+                found.owner.host,
+                found.owner.ticks
+            ],
+        )?)
+    })?;
+    if claimed == 0 {
+        return Ok(None);
+    }
+    let mut running = RUNNING.lock().unwrap_or_else(PoisonError::into_inner);
+    if !running.insert(found.id.clone()) {
+        return Ok(None);
+    }
+    Ok(Some(Intent {
+        id: found.id.clone(),
+    }))
+}
+
 /// Every recorded merge, as one line each: running, or interrupted and waiting for the
 /// next merge or sync in its repository to recover it (for `switchboard doctor`).
 pub fn pending_merges(store: &mut Store) -> Result<Vec<String>> {
-    let rows: Vec<(String, u32, String, Option<i64>)> = store.read(|tx| {
-        let mut stmt =
-            tx.prepare_cached("SELECT plan, pid, host, start_ticks FROM operations ORDER BY id")?;
-        let rows = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
-            .collect::<rusqlite::Result<_>>()?;
-        Ok(rows)
-    })?;
     let mut lines = Vec::new();
-    for (plan, pid, host, ticks) in rows {
-        let plan: MergePlan = serde_json::from_str(&plan)?;
-        let state = if owner_runs(pid, &host, ticks) {
-            format!("running (pid {pid} on {host})")
+    for row in rows(store, None)? {
+        let Ok(plan) = row.plan() else {
+            lines.push(format!(
+                "operation {} (pid {}): its record cannot be read by this version",
+                row.id, row.pid
+            ));
+            continue;
+        };
+        let state = if owner_runs(row.pid, &row.host, row.ticks) {
+            format!("running (pid {} on {})", row.pid, row.host)
         } else {
             format!(
-                "interrupted (pid {pid} is gone); the next merge or sync in {} completes or undoes it",
-                plan.repo
+                "interrupted (pid {} is gone); the next merge or sync in {} completes or undoes it",
+                row.pid, plan.repo
             )
         };
         lines.push(format!(
@@ -182,31 +254,69 @@ pub fn pending_merges(store: &mut Store) -> Result<Vec<String>> {
     Ok(lines)
 }
 
-/// The recorded merges in `repo` whose process is gone.
-fn interrupted(store: &mut Store, repo: &Path) -> Result<Vec<Interrupted>> {
-    let repo = repo.to_string_lossy().into_owned();
-    let rows: Vec<(String, String, u32, String, Option<i64>)> = store.read(|tx| {
+/// One row of the `operations` table.
+struct Row {
+    id: String,
+    plan: String,
+    pid: u32,
+    host: String,
+    ticks: Option<i64>,
+}
+
+impl Row {
+    fn plan(&self) -> Result<MergePlan> {
+        Ok(serde_json::from_str(&self.plan)?)
+    }
+}
+
+/// The recorded merges (of `repo`, or all).
+fn rows(store: &mut Store, repo: Option<&Path>) -> Result<Vec<Row>> {
+    let repo = repo.map(|r| r.to_string_lossy().into_owned());
+    store.read(|tx| {
         let mut stmt = tx.prepare_cached(
-            "SELECT id, plan, pid, host, start_ticks FROM operations WHERE repo = ?1 ORDER BY id",
+            "SELECT id, plan, pid, host, start_ticks FROM operations
+             WHERE kind = 'merge' AND (?1 IS NULL OR repo = ?1) ORDER BY id",
         )?;
         let rows = stmt
             .query_map([&repo], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                Ok(Row {
+                    id: r.get(0)?,
+                    plan: r.get(1)?,
+                    pid: r.get(2)?,
+                    host: r.get(3)?,
+                    ticks: r.get(4)?,
+                })
             })?
             .collect::<rusqlite::Result<_>>()?;
         Ok(rows)
-    })?;
+    })
+}
+
+/// The recorded merges in `repo` whose process is gone (a record this version cannot read
+/// is left alone, and `doctor` names it).
+fn interrupted(store: &mut Store, repo: &Path) -> Result<Vec<Interrupted>> {
     let running = RUNNING
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .clone();
     let mut found = Vec::new();
-    for (id, plan, pid, host, ticks) in rows {
-        if running.contains(&id) || owner_runs(pid, &host, ticks) {
+    for row in rows(store, Some(repo))? {
+        if running.contains(&row.id) || owner_runs(row.pid, &row.host, row.ticks) {
             continue;
         }
-        let plan: MergePlan = serde_json::from_str(&plan)?;
-        found.push(Interrupted { id, plan });
+        let Ok(plan) = row.plan() else {
+            tracing::warn!(operation = %row.id, "an interrupted operation's record cannot be read");
+            continue;
+        };
+        found.push(Interrupted {
+            id: row.id,
+            plan,
+            owner: Owner {
+                pid: row.pid,
+                host: row.host,
+                ticks: row.ticks,
+            },
+        });
     }
     Ok(found)
 }
@@ -239,7 +349,8 @@ fn wait_for_its_git(found: &Interrupted) -> Result<()> {
         }
         if std::time::Instant::now() >= deadline {
             return Err(Error::Conflict(format!(
-                "git is busy: its git (pid {}) is still running. Merge again when it has finished.",
+                "git is busy: its git (pid {}) is still running. Try again when it has finished \
+                 (or stop it with kill).",
                 running
                     .iter()
                     .map(u32::to_string)
@@ -286,7 +397,7 @@ fn recover_merge(store: &mut Store, actor: &str, found: &Interrupted) -> Result<
             }
         });
     }
-    let Some(checkout) = &plan.checkout else {
+    let Some(checkout) = plan.checkout.as_deref().filter(|c| Path::new(c).is_dir()) else {
         forget(store, actor, found, "restored")?;
         return Ok(format!(
             "{what} had not moved {} yet: nothing to undo",
@@ -294,18 +405,27 @@ fn recover_merge(store: &mut Store, actor: &str, found: &Interrupted) -> Result<
         ));
     };
     let dir = Path::new(checkout);
+    let on = git::run(dir, &["symbolic-ref", "-q", "HEAD"]).unwrap_or_default();
+    if on.trim() != format!("refs/heads/{}", plan.into) {
+        forget(store, actor, found, "moved")?;
+        return Ok(format!(
+            "{what} was dropped: {checkout} is no longer on {} and was left as it is; {} itself \
+             had not moved",
+            plan.into, plan.into
+        ));
+    }
+    let git = |args: &[&str]| git::run_to_end_for(&found.id, dir, args);
     let mut done = Vec::new();
     match git::busy_after_waiting(dir)? {
         Some(Busy::Locked(lock)) => {
             return Err(Error::Conflict(format!(
-                "git is busy in {checkout}: {} exists and a git process there may hold it. \
-                 Merge again when it has finished.",
+                "git is busy in {checkout}: {} exists and a git process there may hold it. Try \
+                 again when it has finished.",
                 lock.display()
             )));
         }
-        Some(Busy::StaleLock(lock)) => {
-            std::fs::remove_file(&lock)
-                .map_err(|e| Error::io("cannot remove a stale git index.lock", e))?;
+        Some(Busy::StaleLock(_)) => {
+            let lock = git::remove_stale_lock(dir)?;
             done.push(format!(
                 "removed {} left by a git that is no longer running",
                 lock.display()
@@ -313,20 +433,30 @@ fn recover_merge(store: &mut Store, actor: &str, found: &Interrupted) -> Result<
         }
         _ => {}
     }
-    if matches!(git::busy(dir)?, Some(Busy::Merging(_))) {
-        git::run_to_end(dir, &["merge", "--abort"])?;
-        done.push("undid the half-done merge (git merge --abort)".into());
-    } else if plan.strategy == Strategy::Squash && staged_tree(dir).as_deref() == Some(&plan.tree) {
-        git::run_to_end(dir, &["commit", "-q", "-m", &plan.message])?;
-        let commit = resolve_commit(dir, "HEAD")?;
-        complete(store, actor, found, commit.clone())?;
-        done.push(format!(
-            "committed the squash it had staged (commit {})",
-            short(&commit)
-        ));
-        return Ok(format!("{what} was completed: {}", done.join("; ")));
-    } else {
-        done.extend(restore_files(dir, plan)?);
+    match git::busy(dir)? {
+        Some(Busy::Merging(_)) if ours_in_progress(dir, plan)? => {
+            git(&["merge", "--abort"])?;
+            done.push("undid the half-done merge (git merge --abort)".into());
+        }
+        Some(other) => {
+            return Err(Error::Conflict(format!(
+                "{checkout} is in the middle of {}, then try again",
+                other.describe()
+            )));
+        }
+        None if plan.strategy == Strategy::Squash
+            && staged_tree(dir).as_deref() == Some(&plan.tree) =>
+        {
+            git(&["commit", "-q", "-m", &plan.message])?;
+            let commit = resolve_commit(dir, "HEAD")?;
+            complete(store, actor, found, commit.clone())?;
+            done.push(format!(
+                "committed the squash it had staged (commit {})",
+                short(&commit)
+            ));
+            return Ok(format!("{what} was completed: {}", done.join("; ")));
+        }
+        None => done.extend(restore_files(dir, plan, &found.id)?),
     }
     forget(store, actor, found, "restored")?;
     if done.is_empty() {
@@ -340,6 +470,16 @@ fn recover_merge(store: &mut Store, actor: &str, found: &Interrupted) -> Result<
     ))
 }
 
+/// Whether the merge in progress in `dir` is the plan's: a merge of its tip onto its
+/// starting point (and not a merge someone else started there since).
+pub(crate) fn ours_in_progress(dir: &Path, plan: &MergePlan) -> Result<bool> {
+    let merging = git::try_run(dir, &["rev-parse", "-q", "--verify", "MERGE_HEAD"])?;
+    Ok(plan.strategy == Strategy::Merge
+        && merging.0
+        && merging.1.trim() == plan.tip
+        && resolve_commit(dir, "HEAD")? == plan.previous)
+}
+
 /// The commit by which the plan's merge reached `current`, if it did.
 fn landed(repo: &Path, plan: &MergePlan, current: &str) -> Result<Option<String>> {
     if plan.strategy == Strategy::Ff {
@@ -351,12 +491,7 @@ fn landed(repo: &Path, plan: &MergePlan, current: &str) -> Result<Option<String>
     let Some(first) = after.lines().next() else {
         return Ok(None);
     };
-    let field = |spec: String| -> Option<String> {
-        git::try_run(repo, &["rev-parse", "-q", "--verify", &spec])
-            .ok()
-            .filter(|(ok, _)| *ok)
-            .map(|(_, out)| out.trim().to_string())
-    };
+    let field = |spec: String| object(repo, &spec);
     let ours = field(format!("{first}^1")).as_deref() == Some(&plan.previous)
         && field(format!("{first}^{{tree}}")).as_deref() == Some(&plan.tree)
         && (plan.strategy == Strategy::Squash
@@ -374,7 +509,7 @@ fn staged_tree(dir: &Path) -> Option<String> {
 /// Puts the merge's files in the checkout back as they were before it, in the index and on
 /// disk. A file changed since (neither as before nor as the merge made it) is left as it is
 /// and named: nothing written after the crash is lost.
-fn restore_files(dir: &Path, plan: &MergePlan) -> Result<Vec<String>> {
+pub(crate) fn restore_files(dir: &Path, plan: &MergePlan, operation: &str) -> Result<Vec<String>> {
     let mut restored = Vec::new();
     let mut kept = Vec::new();
     for file in &plan.files {
@@ -385,10 +520,12 @@ fn restore_files(dir: &Path, plan: &MergePlan) -> Result<Vec<String>> {
             kept.push(file.clone());
             continue;
         }
-        git::run_to_end(dir, &["reset", "-q", &plan.previous, "--", file])?;
+        git::run_to_end_for(operation, dir, &["reset", "-q", &plan.previous, "--", file])?;
         if on_disk != before {
             match before {
-                Some(_) => git::run_to_end(dir, &["checkout", "--", file]).map(drop)?,
+                Some(_) => {
+                    git::run_to_end_for(operation, dir, &["checkout", "--", file]).map(drop)?
+                }
                 None => std::fs::remove_file(dir.join(file))
                     .map_err(|e| Error::io("cannot remove a file the merge added", e))?,
             }
@@ -400,12 +537,15 @@ fn restore_files(dir: &Path, plan: &MergePlan) -> Result<Vec<String>> {
     let _ = std::fs::remove_file(squash_message);
     let mut done = Vec::new();
     if !restored.is_empty() {
-        done.push(format!("put back {}", restored.join(", ")));
+        done.push(format!(
+            "put back {}",
+            crate::render::capped_list(&restored)
+        ));
     }
     if !kept.is_empty() {
         done.push(format!(
             "left {} as they are (changed since the merge began)",
-            kept.join(", ")
+            crate::render::capped_list(&kept)
         ));
     }
     Ok(done)
@@ -413,19 +553,25 @@ fn restore_files(dir: &Path, plan: &MergePlan) -> Result<Vec<String>> {
 
 /// The blob id of `file` in `tree_ish`, if it has one.
 fn blob(dir: &Path, tree_ish: &str, file: &str) -> Option<String> {
-    git::try_run(
-        dir,
-        &["rev-parse", "-q", "--verify", &format!("{tree_ish}:{file}")],
-    )
-    .ok()
-    .filter(|(ok, _)| *ok)
-    .map(|(_, out)| out.trim().to_string())
+    object(dir, &format!("{tree_ish}:{file}"))
 }
 
-/// The blob id `file` on disk would have, if it exists.
+/// The object `spec` names (`rev-parse --verify`), if any.
+fn object(dir: &Path, spec: &str) -> Option<String> {
+    git::try_run(dir, &["rev-parse", "-q", "--verify", spec])
+        .ok()
+        .filter(|(ok, _)| *ok)
+        .map(|(_, out)| out.trim().to_string())
+}
+
+/// The blob id `file` on disk would have, if it exists. Anything but a regular file (a
+/// link, a pipe) gets an id no blob has, so it is never taken for the merge's and is left
+/// alone.
 fn disk_blob(dir: &Path, file: &str) -> Result<Option<String>> {
-    if std::fs::symlink_metadata(dir.join(file)).is_err() {
-        return Ok(None);
+    match std::fs::symlink_metadata(dir.join(file)) {
+        Err(_) => return Ok(None),
+        Ok(meta) if !meta.is_file() => return Ok(Some("not a regular file".into())),
+        Ok(_) => {}
     }
     Ok(Some(
         git::run(dir, &["hash-object", "--", file])?

@@ -290,7 +290,7 @@ fn a_lock_a_running_git_may_hold_is_never_deleted() {
         .to_string();
     assert!(
         err.contains(&format!("git is busy in {}", f.root.display()))
-            && err.contains("Merge again when it has finished"),
+            && err.contains("Try again when it has finished"),
         "{err}"
     );
     assert!(lock.exists(), "a lock a live git may hold stays");
@@ -322,4 +322,106 @@ fn a_merge_someone_is_resolving_in_the_target_checkout_is_not_touched() {
         f.root.join(".git/MERGE_HEAD").exists(),
         "their merge is kept"
     );
+}
+
+#[test]
+fn someone_elses_merge_in_the_checkout_is_never_aborted_by_recovery() {
+    let mut f = Fixture::new();
+    interrupted(&mut f, Strategy::Merge, true);
+    f.git(&["checkout", "-q", "-b", "side"]);
+    f.commit("side.txt", "side\n", "side work");
+    f.git(&["checkout", "-q", "main"]);
+    f.git(&["merge", "-q", "--no-ff", "--no-commit", "side"]);
+    let root = f.root.clone();
+    let notes = recover(&mut f.store, "tester", &root).unwrap();
+    assert!(
+        notes[0].contains("cannot be completed or undone yet")
+            && notes[0].contains("in the middle of a merge"),
+        "{notes:?}"
+    );
+    assert!(
+        f.root.join(".git/MERGE_HEAD").exists(),
+        "their merge is kept"
+    );
+    assert_eq!(intents(&mut f), 1, "the interrupted one stays recorded");
+    let err = merge(&mut f.store, "tester", "w1", None, Strategy::Merge, None)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("is not recovered yet"), "{err}");
+}
+
+#[test]
+fn a_checkout_switched_to_another_branch_is_left_as_it_is() {
+    let mut f = Fixture::new();
+    let plan = interrupted(&mut f, Strategy::Squash, true);
+    f.git(&["checkout", "-q", "-b", "elsewhere"]);
+    std::fs::write(f.root.join("README.md"), "mine\n").unwrap();
+    let root = f.root.clone();
+    let notes = recover(&mut f.store, "tester", &root).unwrap();
+    assert!(
+        notes[0].contains("is no longer on main and was left as it is"),
+        "{notes:?}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(f.root.join("README.md")).unwrap(),
+        "mine\n"
+    );
+    assert_eq!(f.git(&["rev-parse", "main"]).trim(), plan.previous);
+    assert_eq!(intents(&mut f), 0);
+}
+
+#[test]
+fn staged_changes_in_the_target_checkout_stop_a_merge_and_are_kept() {
+    let mut f = Fixture::new();
+    let w = f.create("w1").worktree;
+    f.commit_in(Path::new(&w.path), "w1.txt", "work\n", "w1 work");
+    std::fs::write(f.root.join("README.md"), "staged by me\n").unwrap();
+    f.git(&["add", "README.md"]);
+    let err = merge(&mut f.store, "tester", "w1", None, Strategy::Merge, None)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("has staged changes (README.md): commit or unstage them"),
+        "{err}"
+    );
+    assert_eq!(f.git(&["diff", "--cached", "--name-only"]), "README.md\n");
+    assert_eq!(intents(&mut f), 0);
+}
+
+#[test]
+fn two_processes_recovering_at_once_recover_a_merge_once() {
+    let mut f = Fixture::new();
+    interrupted(&mut f, Strategy::Merge, true);
+    f.git(&[
+        "merge",
+        "-q",
+        "--no-ff",
+        "--no-edit",
+        "-m",
+        "merge w1",
+        "sb/w1",
+    ]);
+    let db = f.store.path().to_path_buf();
+    let root = f.root.clone();
+    let start = std::sync::Arc::new(std::sync::Barrier::new(2));
+    let recoverers: Vec<_> = (0..2)
+        .map(|_| {
+            let (db, root, start) = (db.clone(), root.clone(), start.clone());
+            std::thread::spawn(move || {
+                let mut store = Store::open(&db, Settings::default()).unwrap();
+                start.wait();
+                recover(&mut store, "tester", &root).unwrap()
+            })
+        })
+        .collect();
+    let notes: Vec<String> = recoverers
+        .into_iter()
+        .flat_map(|t| t.join().unwrap())
+        .collect();
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    let merged = event_types(&mut f)
+        .iter()
+        .filter(|k| *k == event::kind::WORKTREE_MERGED)
+        .count();
+    assert_eq!(merged, 1);
 }

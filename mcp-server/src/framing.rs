@@ -39,6 +39,34 @@ pub enum Verdict {
 
 /// Judges one line (without its newline) the way the server would need it to be.
 pub fn judge(line: &[u8]) -> Verdict {
+    judge_in(line, Era::Sessions)
+}
+
+/// The protocol era of a request, as far as judging it goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Era {
+    /// Sessions begun with `initialize` (stdio, and HTTP up to 2025-11-25).
+    Sessions,
+    /// Stateless requests (HTTP from 2026-07-28): the methods it removed are the server's
+    /// to answer (404 and -32601), whatever their params.
+    Stateless,
+}
+
+/// Methods the stateless era removed.
+const REMOVED_WHEN_STATELESS: [&str; 4] = [
+    "initialize",
+    "logging/setLevel",
+    "resources/subscribe",
+    "resources/unsubscribe",
+];
+
+/// Whether the stateless era (2026-07-28) removed `method`.
+pub(crate) fn removed_when_stateless(method: &str) -> bool {
+    REMOVED_WHEN_STATELESS.contains(&method)
+}
+
+/// [`judge`] for a request of `era`.
+pub fn judge_in(line: &[u8], era: Era) -> Verdict {
     let line = line.trim_ascii();
     if line.is_empty() {
         return Verdict::Skip;
@@ -57,6 +85,7 @@ pub fn judge(line: &[u8]) -> Verdict {
             INVALID_REQUEST,
             "invalid request: batches are not supported; send one JSON-RPC message per line".into(),
         ),
+        Ok(Value::Object(message)) if is_removed_in(era, &message) => Verdict::Forward,
         Ok(Value::Object(message)) => match judge_object(&message) {
             Verdict::Forward => unreadable_request(text, &message).unwrap_or(Verdict::Forward),
             verdict => verdict,
@@ -67,6 +96,18 @@ pub fn judge(line: &[u8]) -> Verdict {
             "invalid request: a JSON-RPC message is an object".into(),
         ),
     }
+}
+
+/// Whether `message` is a well-formed request for a method `era` removed: the server says
+/// it is not found, so its params are not judged here.
+fn is_removed_in(era: Era, message: &serde_json::Map<String, Value>) -> bool {
+    era == Era::Stateless
+        && message.get("jsonrpc") == Some(&json!("2.0"))
+        && message.get("id").is_some_and(is_usable_id)
+        && message
+            .get("method")
+            .and_then(Value::as_str)
+            .is_some_and(removed_when_stateless)
 }
 
 fn judge_object(message: &serde_json::Map<String, Value>) -> Verdict {
@@ -383,6 +424,19 @@ mod tests {
             Verdict::Answer(v) => (v["error"]["code"].as_i64().unwrap(), v["id"].clone()),
             other => panic!("expected an answer, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn a_method_the_stateless_era_removed_is_left_to_the_server_there() {
+        let line = br#"{"jsonrpc":"2.0","id":4,"method":"initialize","params":{}}"#;
+        assert_eq!(code_and_id(judge(line)), (INVALID_PARAMS, json!(4)));
+        assert_eq!(judge_in(line, Era::Stateless), Verdict::Forward);
+        let garbage = br#"{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{}}"#;
+        assert_eq!(
+            code_and_id(judge_in(garbage, Era::Stateless)),
+            (INVALID_PARAMS, json!(4)),
+            "other methods are judged as ever"
+        );
     }
 
     #[test]

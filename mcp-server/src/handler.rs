@@ -226,8 +226,23 @@ impl ServerHandler for SwitchboardServer {
     async fn on_custom_request(
         &self,
         request: CustomRequest,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<CustomResult, ErrorData> {
+        // In the stateless era (2026-07-28) the methods it removed do not exist.
+        let stateless = context
+            .protocol_version()
+            .is_some_and(|v| v >= ProtocolVersion::V_2026_07_28);
+        if stateless && framing::removed_when_stateless(&request.method) {
+            return Err(ErrorData::new(
+                ErrorCode::METHOD_NOT_FOUND,
+                format!(
+                    "{} does not exist in the stateless protocol (2026-07-28): use \
+                     server/discover, and subscriptions/listen for updates",
+                    request.method
+                ),
+                None,
+            ));
+        }
         Err(unreadable_request(&request.method, request.params))
     }
 }

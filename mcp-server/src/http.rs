@@ -413,7 +413,16 @@ impl Gate {
             }
             Ok(Ok(Some(bytes))) => bytes,
         };
-        match crate::framing::judge(&bytes) {
+        // Protocol versions are dates: compared as text, they compare as dates.
+        let era = match parts
+            .headers
+            .get("mcp-protocol-version")
+            .map(|v| v.to_str())
+        {
+            Some(Ok(version)) if version >= "2026-07-28" => crate::framing::Era::Stateless,
+            _ => crate::framing::Era::Sessions,
+        };
+        match crate::framing::judge_in(&bytes, era) {
             crate::framing::Verdict::Answer(answer) => {
                 Err(malformed(StatusCode::BAD_REQUEST, answer))
             }

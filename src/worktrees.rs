@@ -92,6 +92,14 @@ pub enum WorktreeCommand {
         /// Repository-relative path.
         path: String,
     },
+    /// Complete or undo merges a crash interrupted in this repository now (the next merge or
+    /// sync does it too), or --drop the records of those that cannot be recovered.
+    Recover {
+        /// Forget interrupted merges without touching git (check the checkouts yourself;
+        /// each one's state before the merge stays in its backup ref).
+        #[arg(long)]
+        drop: bool,
+    },
 }
 
 fn print_json(value: &impl serde::Serialize) -> Result<()> {
@@ -205,6 +213,20 @@ pub fn run(global: &Global, command: WorktreeCommand) -> Result<()> {
                 return print_json(&r);
             }
             println!("{}", render::conflicts(&r));
+        }
+        WorktreeCommand::Recover { drop } => {
+            let repo = switchboard_core::git::repo_paths(&here)?.main_root;
+            let notes = if drop {
+                worktree::drop_interrupted(&mut store, &me, &repo)?
+            } else {
+                worktree::recover(&mut store, &me, &repo)?
+            };
+            if notes.is_empty() {
+                println!("no interrupted merges in {}", repo.display());
+            }
+            for note in notes {
+                println!("{note}");
+            }
         }
         WorktreeCommand::WhoHas { path } => {
             let holders = session::who_has(&mut store, &path)?;

@@ -123,6 +123,11 @@ fn the_worktree_cli_creates_lists_diffs_merges_and_removes() {
     assert!(String::from_utf8_lossy(&refused.stderr).contains("the fix"));
     let merged = repo.cli(&["worktree", "merge", "fix", "--strategy", "ff"]);
     assert!(merged.contains("merged sb/fix into main"), "{merged}");
+    let recovered = repo.cli(&["worktree", "recover"]);
+    assert!(
+        recovered.starts_with("no interrupted merges in "),
+        "{recovered}"
+    );
     assert!(repo.path.join("fix.txt").exists());
     let removed = repo.cli(&["worktree", "remove", "fix", "--delete-branch"]);
     assert!(removed.contains("removed worktree fix"), "{removed}");

@@ -327,6 +327,28 @@ pub(crate) fn busy_after_waiting(checkout: &Path) -> Result<Option<Busy>> {
 /// Slack for clock granularity when comparing a lock's age with a process's.
 const LOCK_AGE_SLACK: std::time::Duration = std::time::Duration::from_secs(1);
 
+/// Whether the git process at `proc_dir` is a long-lived daemon (`git fsmonitor--daemon`,
+/// `git daemon`, `git credential-cache--daemon`), which never holds the index lock: one
+/// running in a checkout for hours must not make every lock there look held.
+fn is_daemon(proc_dir: &Path) -> bool {
+    const DAEMONS: [&[u8]; 3] = [b"fsmonitor--daemon", b"daemon", b"credential-cache--daemon"];
+    let Ok(cmdline) = std::fs::read(proc_dir.join("cmdline")) else {
+        return false;
+    };
+    // The subcommand: the first argument that is neither an option nor an option's value.
+    let mut args = cmdline.split(|b| *b == 0).skip(1);
+    while let Some(arg) = args.next() {
+        match arg {
+            b"-C" | b"-c" => {
+                args.next();
+            }
+            option if option.starts_with(b"-") => {}
+            command => return DAEMONS.contains(&command),
+        }
+    }
+    false
+}
+
 /// Whether a running git that works in one of `dirs` started before a lock of age
 /// `lock_age` was written, and so may hold it. A git whose directory we may not read counts
 /// as one that may; one that has exited (its directory is gone) cannot.
@@ -343,7 +365,7 @@ fn may_hold(dirs: &[&Path], lock_age: std::time::Duration) -> bool {
             return false;
         };
         let comm = std::fs::read_to_string(entry.path().join("comm")).unwrap_or_default();
-        if !comm.trim_end().starts_with("git") {
+        if !comm.trim_end().starts_with("git") || is_daemon(&entry.path()) {
             return false;
         }
         let here = match std::fs::read_link(entry.path().join("cwd")) {
@@ -352,4 +374,27 @@ fn may_hold(dirs: &[&Path], lock_age: std::time::Duration) -> bool {
         };
         here && crate::process::age(pid).is_none_or(|age| age + LOCK_AGE_SLACK >= lock_age)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_git_daemon_is_never_taken_for_a_lock_holder() {
+        let proc_dir = tempfile::tempdir().unwrap();
+        let cmdline = |args: &[&str]| {
+            let mut bytes = args.join("\0").into_bytes();
+            bytes.push(0);
+            std::fs::write(proc_dir.path().join("cmdline"), bytes).unwrap();
+            is_daemon(proc_dir.path())
+        };
+        assert!(cmdline(&["git", "fsmonitor--daemon", "run"]));
+        assert!(cmdline(&["git", "-C", "/repo", "fsmonitor--daemon", "run"]));
+        assert!(!cmdline(&["git", "merge", "--no-ff", "sb/w"]));
+        assert!(
+            !cmdline(&["git", "commit", "-m", "daemon"]),
+            "an argument is not the command"
+        );
+    }
 }

@@ -24,7 +24,7 @@ pub use merge::{
     Conflict, ConflictReport, MergeOutcome, RebaseStop, Strategy, SyncOutcome, base_conflicts,
     conflicts, merge, sync,
 };
-pub use recovery::pending_merges;
+pub use recovery::{drop_interrupted, pending_merges, recover};
 pub use status::{ChangedFile, CommitInfo, WorktreeDiff, WorktreeStatus, diff, list, status};
 
 use crate::clock::Timestamp;

@@ -164,6 +164,30 @@ pub fn recover(store: &mut Store, actor: &str, repo: &Path) -> Result<Vec<String
     Ok(notes)
 }
 
+/// Forgets every interrupted merge in `repo` without touching git, for one that can never
+/// be recovered (its checkout stays busy): each sentence says where to look and which
+/// backup ref keeps the state before it.
+pub fn drop_interrupted(store: &mut Store, actor: &str, repo: &Path) -> Result<Vec<String>> {
+    let mut notes = Vec::new();
+    for found in interrupted(store, repo)? {
+        let Some(_claimed) = claim(store, &found)? else {
+            continue;
+        };
+        forget(store, actor, &found, "dropped")?;
+        let plan = &found.plan;
+        notes.push(format!(
+            "dropped the record of the interrupted merge of {} into {} without touching git: \
+             check {} (git status); {} before the merge is kept at {}",
+            plan.worktree,
+            plan.into,
+            plan.checkout.as_deref().unwrap_or(&plan.repo),
+            plan.into,
+            plan.backup
+        ));
+    }
+    Ok(notes)
+}
+
 /// Why a new merge into `into` must wait, if a merge into it is recorded in `repo`:
 /// running in another process, or interrupted and not recovered yet.
 pub(crate) fn blocking(store: &mut Store, repo: &Path, into: &str) -> Result<Option<String>> {
@@ -185,7 +209,7 @@ pub(crate) fn blocking(store: &mut Store, repo: &Path, into: &str) -> Result<Opt
         } else {
             format!(
                 "the interrupted merge of {} into {into} is not recovered yet. Try again in a \
-                 moment; `switchboard doctor` shows it.",
+                 moment; `switchboard worktree recover` says what stops it.",
                 plan.worktree
             )
         }));
@@ -242,7 +266,8 @@ pub fn pending_merges(store: &mut Store) -> Result<Vec<String>> {
             format!("running (pid {} on {})", row.pid, row.host)
         } else {
             format!(
-                "interrupted (pid {} is gone); the next merge or sync in {} completes or undoes it",
+                "interrupted (pid {} is gone); the next merge or sync in {} completes or undoes \
+                 it (now: switchboard worktree recover; if it never can: --drop)",
                 row.pid, plan.repo
             )
         };
@@ -602,7 +627,8 @@ struct Recovered<'a> {
     worktree: &'a str,
     into: &'a str,
     backup: &'a str,
-    /// `restored`, `moved` (the branch moved on without it) or `gone` (branch deleted).
+    /// `restored`, `moved` (the branch or checkout moved on without it), `gone` (branch
+    /// deleted) or `dropped` (forgotten on request, git untouched).
     outcome: &'a str,
 }
 

@@ -425,3 +425,28 @@ fn two_processes_recovering_at_once_recover_a_merge_once() {
         .count();
     assert_eq!(merged, 1);
 }
+
+#[test]
+fn a_merge_that_cannot_be_recovered_can_be_dropped_leaving_git_alone() {
+    let mut f = Fixture::new();
+    let plan = interrupted(&mut f, Strategy::Merge, true);
+    f.git(&["checkout", "-q", "-b", "side"]);
+    f.commit("side.txt", "side\n", "side work");
+    f.git(&["checkout", "-q", "main"]);
+    f.git(&["merge", "-q", "--no-ff", "--no-commit", "side"]);
+    let root = f.root.clone();
+    let notes = drop_interrupted(&mut f.store, "tester", &root).unwrap();
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert!(
+        notes[0].starts_with("dropped the record of the interrupted merge of w1 into main")
+            && notes[0].contains(&plan.backup),
+        "{notes:?}"
+    );
+    assert_eq!(intents(&mut f), 0);
+    assert!(f.root.join(".git/MERGE_HEAD").exists(), "git is untouched");
+    assert!(
+        drop_interrupted(&mut f.store, "tester", &root)
+            .unwrap()
+            .is_empty()
+    );
+}

@@ -136,8 +136,10 @@ pub fn latest(db: &Path) -> Result<Option<Backup>> {
 }
 
 /// Takes a backup of the database at `db` now (other processes keep reading and writing),
-/// checks it, and deletes the oldest beyond `keep` (when `keep` > 0). A backup that fails
-/// its check is deleted and reported as an error: the database itself is likely damaged.
+/// checks it, and deletes the oldest beyond `keep` (when `keep` > 0) — unless the database
+/// has less history than the newest backup before it (it was reset or replaced), when
+/// nothing is deleted. A backup that fails its check is deleted and reported as an error:
+/// the database itself is likely damaged.
 pub fn take(db: &Path, keep: usize) -> Result<Backup> {
     let dir = dir(db);
     create_private_dir(&dir)?;
@@ -153,9 +155,19 @@ pub fn take(db: &Path, keep: usize) -> Result<Backup> {
     std::fs::rename(&partial, &target)
         .map_err(|e| Error::io(format!("cannot move the backup to {}", target.display()), e))?;
     sync_dir(&dir);
-    if keep > 0 {
-        let older = list(db)?.into_iter().filter(|b| b.path != target);
-        for old in older.skip(keep - 1) {
+    let older: Vec<Backup> = list(db)?.into_iter().filter(|b| b.path != target).collect();
+    let went_back = older
+        .first()
+        .is_some_and(|newest| history(&target) < history(&newest.path));
+    if went_back {
+        // A store reset or replaced by hand: rotating would push every backup of the old
+        // history out within `keep` rounds.
+        tracing::warn!(
+            backup = %target.display(),
+            "the state database has less history than its newest backup; no backup is deleted"
+        );
+    } else if keep > 0 {
+        for old in older.into_iter().skip(keep - 1) {
             if let Err(e) = std::fs::remove_file(&old.path) {
                 tracing::warn!(error = %e, backup = %old.path.display(), "cannot delete an old backup");
             }
@@ -167,6 +179,17 @@ pub fn take(db: &Path, keep: usize) -> Result<Backup> {
         taken_at: stamp,
         bytes,
     })
+}
+
+/// How much history the database file at `path` holds: its newest event's number (0 when
+/// it cannot be read).
+fn history(path: &Path) -> i64 {
+    Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .and_then(|c| c.query_row("SELECT COALESCE(MAX(seq), 0) FROM events", [], |r| r.get(0)))
+    .unwrap_or(0)
 }
 
 /// Copies the database at `db` into the new file `to` with SQLite's online backup API.
@@ -540,6 +563,28 @@ mod tests {
         }
         let kept: Vec<PathBuf> = list(&db).unwrap().into_iter().map(|b| b.path).collect();
         assert_eq!(kept, [taken[3].clone(), taken[2].clone()]);
+    }
+
+    #[test]
+    fn backups_of_an_older_history_are_kept_when_the_store_is_reset() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = store_with_agent(dir.path(), "alice");
+        for name in ["bob", "carol"] {
+            let mut store = Store::open(&db, Settings::default()).unwrap();
+            crate::agent::register(&mut store, name, &registration(name)).unwrap();
+            drop(store);
+            take(&db, 2).unwrap();
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        std::fs::remove_file(&db).unwrap();
+        let _ = std::fs::remove_file(dir.path().join("state.db-wal"));
+        let fresh = store_with_agent(dir.path(), "dave");
+        take(&fresh, 2).unwrap();
+        assert_eq!(
+            list(&db).unwrap().len(),
+            3,
+            "nothing of the old history is rotated out"
+        );
     }
 
     #[test]

@@ -1,5 +1,4 @@
 //! Fixtures for the core benchmarks: a state database holding many sessions.
-#![forbid(unsafe_code)]
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

@@ -1,6 +1,5 @@
 //! `switchboard`: argument parsing and dispatch. The work is done in `commands` and `demo`
 //! over the same core functions the MCP tools call.
-#![forbid(unsafe_code)]
 
 mod backups;
 mod commands;

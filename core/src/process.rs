@@ -152,12 +152,17 @@ mod tests {
             .arg("5")
             .spawn()
             .unwrap();
-        let (mine, its) = (age(me).unwrap(), age(child.id()).unwrap());
+        // Ages are read one after the other from a clock that moves on in between, so they
+        // are only compared with a bound; start times compare exactly.
+        let its = age(child.id()).unwrap();
         assert!(
-            its <= mine,
-            "the child started after us: {its:?} > {mine:?}"
+            its < std::time::Duration::from_secs(30),
+            "just started: {its:?}"
         );
-        assert!(start_ticks(child.id()) >= start_ticks(me));
+        assert!(
+            start_ticks(child.id()) >= start_ticks(me),
+            "the child started after us"
+        );
         child.kill().unwrap();
         child.wait().unwrap();
         assert_eq!(start_ticks(child.id()), None, "gone");

@@ -2,7 +2,6 @@
 //! state into any LSP editor — custom `switchboard/…` requests and live
 //! `switchboard/stateChanged` pushes for the editor extensions, plus plain diagnostics,
 //! code lenses and messages that need no extension.
-#![forbid(unsafe_code)]
 
 mod backend;
 pub mod client;

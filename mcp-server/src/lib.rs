@@ -3,7 +3,6 @@
 //! Each tool parses its input, calls one core function, and shapes the result as
 //! structured content (with an `outputSchema`) plus a short text rendering. User errors
 //! come back as `isError` results whose text says what was wrong and what to do.
-#![forbid(unsafe_code)]
 
 mod args;
 mod callers;

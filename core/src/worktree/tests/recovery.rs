@@ -89,6 +89,15 @@ fn plant_lock(f: &Fixture, age: Duration) -> PathBuf {
     lock
 }
 
+/// Someone's own merge of a branch `side` into `main`, stopped before its commit (as while
+/// they resolve it): `MERGE_HEAD` in the main checkout, not ours.
+fn start_their_merge(f: &Fixture) {
+    f.git(&["checkout", "-q", "-b", "side"]);
+    f.commit("side.txt", "side\n", "side work");
+    f.git(&["checkout", "-q", "main"]);
+    f.git(&["merge", "-q", "--no-ff", "--no-commit", "side"]);
+}
+
 fn assert_fsck_clean(f: &Fixture) {
     let out = Command::new("git")
         .args(["fsck", "--no-dangling"])
@@ -306,10 +315,7 @@ fn a_merge_someone_is_resolving_in_the_target_checkout_is_not_touched() {
     let mut f = Fixture::new();
     let w = f.create("w1").worktree;
     f.commit_in(Path::new(&w.path), "w1.txt", "work\n", "w1 work");
-    f.git(&["checkout", "-q", "-b", "side"]);
-    f.commit("side.txt", "side\n", "side work");
-    f.git(&["checkout", "-q", "main"]);
-    f.git(&["merge", "-q", "--no-ff", "--no-commit", "side"]);
+    start_their_merge(&f);
     let err = merge(&mut f.store, "tester", "w1", None, Strategy::Merge, None)
         .unwrap_err()
         .to_string();
@@ -328,10 +334,7 @@ fn a_merge_someone_is_resolving_in_the_target_checkout_is_not_touched() {
 fn someone_elses_merge_in_the_checkout_is_never_aborted_by_recovery() {
     let mut f = Fixture::new();
     interrupted(&mut f, Strategy::Merge, true);
-    f.git(&["checkout", "-q", "-b", "side"]);
-    f.commit("side.txt", "side\n", "side work");
-    f.git(&["checkout", "-q", "main"]);
-    f.git(&["merge", "-q", "--no-ff", "--no-commit", "side"]);
+    start_their_merge(&f);
     let root = f.root.clone();
     let notes = recover(&mut f.store, "tester", &root).unwrap();
     assert!(
@@ -430,10 +433,7 @@ fn two_processes_recovering_at_once_recover_a_merge_once() {
 fn a_merge_that_cannot_be_recovered_can_be_dropped_leaving_git_alone() {
     let mut f = Fixture::new();
     let plan = interrupted(&mut f, Strategy::Merge, true);
-    f.git(&["checkout", "-q", "-b", "side"]);
-    f.commit("side.txt", "side\n", "side work");
-    f.git(&["checkout", "-q", "main"]);
-    f.git(&["merge", "-q", "--no-ff", "--no-commit", "side"]);
+    start_their_merge(&f);
     let root = f.root.clone();
     let notes = drop_interrupted(&mut f.store, "tester", &root).unwrap();
     assert_eq!(notes.len(), 1, "{notes:?}");

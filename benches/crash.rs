@@ -16,30 +16,9 @@ mod harness;
 mod merges;
 
 use std::path::Path;
-use std::process::Command;
 
 use switchboard_benches::{binary, build_of};
-
-/// A scratch git repository with one commit, as the test suite's `Repo` makes.
-fn scratch_repo() -> (tempfile::TempDir, std::path::PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("repo");
-    std::fs::create_dir(&path).unwrap();
-    for args in [
-        &["init", "-q", "-b", "main"][..],
-        &["config", "user.name", "Ada Lovelace"],
-        &["config", "user.email", "ada@example.invalid"],
-        &["commit", "-q", "--allow-empty", "-m", "init"],
-    ] {
-        let status = Command::new("git")
-            .args(args)
-            .current_dir(&path)
-            .status()
-            .unwrap();
-        assert!(status.success(), "git {args:?}");
-    }
-    (dir, path)
-}
+use switchboard_testutils::ScratchRepo;
 
 /// SQLite's full `PRAGMA integrity_check`, read-only.
 fn integrity_check(db: &Path) -> Result<(), String> {
@@ -69,12 +48,12 @@ fn main() {
         trial
     };
     let sends = harness::run("message_send", 100, |seed| {
-        let (_dir, repo) = scratch_repo();
-        full_check(harness::sends(&bin, &repo, seed))
+        let repo = ScratchRepo::new();
+        full_check(harness::sends(&bin, repo.path(), seed))
     });
     let merges = harness::run("worktree_merge", 100, |seed| {
-        let (_dir, repo) = scratch_repo();
-        full_check(merges::merges(&bin, &repo, seed))
+        let repo = ScratchRepo::new();
+        full_check(merges::merges(&bin, repo.path(), seed))
     });
     let default_run = ["SWITCHBOARD_CRASH_SEED", "SWITCHBOARD_CRASH_TRIALS"]
         .iter()

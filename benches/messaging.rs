@@ -204,6 +204,20 @@ fn rss_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
+/// CPU an idle `switchboard mcp` process uses (session started, nothing happening), over
+/// 10 s, in percent of one core: what each waiting agent costs the machine.
+async fn idle_mcp(bin: &Path) -> Value {
+    let dir = tempfile::tempdir().unwrap();
+    let idle = agent(bin, dir.path(), "idle").await;
+    let pid = idle.server_pid.expect("a spawned server has a pid");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let before = cpu_seconds(pid);
+    let span = Duration::from_secs(10);
+    tokio::time::sleep(span).await;
+    let cpu = (cpu_seconds(pid) - before) / span.as_secs_f64() * 100.0;
+    json!({"seconds": span.as_secs(), "idle_cpu_percent": cpu})
+}
+
 /// The editor companion: change-to-push latency from an MCP process write, and its idle
 /// CPU and memory on a database with 50 sessions and 100k messages.
 async fn lsp(bin: &Path) -> Value {
@@ -317,6 +331,11 @@ fn main() {
         let wake = runtime.block_on(wake_latency(&bin));
         println!("cross-process wake-up: {wake}");
         results.insert("wake_latency".into(), wake);
+    }
+    if run("idle") {
+        let idle = runtime.block_on(idle_mcp(&bin));
+        println!("idle mcp process: {idle}");
+        results.insert("idle_mcp".into(), idle);
     }
     if run("inbox") {
         let inbox: Vec<Value> = [10_000, 100_000, 1_000_000]

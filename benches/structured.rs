@@ -11,10 +11,10 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use serde_json::{Value, json};
 use switchboard_mcp::client::AgentClient;
+use switchboard_testutils::{ScratchRepo, git, str_at as text};
 
 fn binary() -> PathBuf {
     std::env::var_os("SWITCHBOARD_BIN")
@@ -22,19 +22,6 @@ fn binary() -> PathBuf {
         .unwrap_or_else(|| {
             Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/release/switchboard")
         })
-}
-
-fn git(dir: &Path, args: &[&str]) {
-    let status = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_AUTHOR_NAME", "Bench")
-        .env("GIT_AUTHOR_EMAIL", "bench@example.com")
-        .env("GIT_COMMITTER_NAME", "Bench")
-        .env("GIT_COMMITTER_EMAIL", "bench@example.com")
-        .status()
-        .expect("run git");
-    assert!(status.success(), "git {args:?} failed");
 }
 
 /// Counts the structured characters of every call, by tool.
@@ -77,23 +64,12 @@ async fn start(bin: &Path, db: &Path, dir: &Path, agent: &str) -> AgentClient {
     .expect("start switchboard mcp")
 }
 
-fn text<'a>(value: &'a Value, pointer: &str) -> &'a str {
-    value
-        .pointer(pointer)
-        .and_then(Value::as_str)
-        .unwrap_or_else(|| panic!("{pointer} missing in {value}"))
-}
-
 /// The fixed workflow. Every call is one an agent following the instructions would make.
 async fn workflow(bin: &Path) -> Meter {
-    let dir = tempfile::tempdir().unwrap();
-    let repo = dir.path().join("repo");
-    std::fs::create_dir(&repo).unwrap();
-    git(&repo, &["init", "-q", "-b", "main"]);
-    std::fs::write(repo.join("README.md"), "hello\n").unwrap();
-    git(&repo, &["add", "."]);
-    git(&repo, &["commit", "-q", "-m", "init"]);
-    let db = dir.path().join("state.db");
+    let scratch = ScratchRepo::empty();
+    scratch.commit("README.md", "hello\n", "init");
+    let repo = scratch.path().to_path_buf();
+    let db = scratch.db().to_path_buf();
     let mut m = Meter::default();
 
     let lead = start(bin, &db, &repo, "lead").await;

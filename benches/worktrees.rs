@@ -3,43 +3,26 @@
 //! writes `benches/worktrees.json`. Run: `cargo bench -p switchboard-benches --bench worktrees`.
 
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use switchboard_core::worktree::{self, NewWorktree};
 use switchboard_core::{Settings, Store};
+use switchboard_testutils::ScratchRepo;
 
-fn git(dir: &Path, args: &[&str]) {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// A repository with `files` small files in 100 folders, one commit.
-fn repo(root: &Path, files: usize) {
-    std::fs::create_dir_all(root).unwrap();
-    git(root, &["init", "-q", "-b", "main"]);
-    git(root, &["config", "user.name", "Bench"]);
-    git(root, &["config", "user.email", "bench@example.invalid"]);
+/// A repository with `files` small files in 100 folders, one commit, and room for a
+/// state database beside it.
+fn repo(files: usize) -> ScratchRepo {
+    let repo = ScratchRepo::empty();
     for i in 0..files {
-        let dir = root.join(format!("src/m{:03}", i % 100));
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(
-            dir.join(format!("f{i}.rs")),
-            format!("pub fn f{i}() -> u32 {{ {i} }}\n"),
-        )
-        .unwrap();
+        repo.write(
+            &format!("src/m{:03}/f{i}.rs", i % 100),
+            &format!("pub fn f{i}() -> u32 {{ {i} }}\n"),
+        );
     }
-    git(root, &["add", "-A"]);
-    git(root, &["commit", "-q", "-m", "seed"]);
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-q", "-m", "seed"]);
+    repo
 }
 
 fn ms(d: Duration) -> f64 {
@@ -51,34 +34,30 @@ fn mean(samples: &[Duration]) -> Duration {
 }
 
 fn create_vs_git() -> Value {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("repo");
-    repo(&root, 5000);
-    let mut store = Store::open(&dir.path().join("state.db"), Settings::default()).unwrap();
+    let scratch = repo(5000);
+    let root = scratch.path();
+    let mut store = Store::open(scratch.db(), Settings::default()).unwrap();
     let rounds = 10;
     let mut plain = Vec::new();
     let mut ours = Vec::new();
     for i in 0..rounds {
-        let path = dir.path().join(format!("plain{i}"));
+        let path = scratch.dir().join(format!("plain{i}"));
         let started = Instant::now();
-        git(
-            &root,
-            &[
-                "worktree",
-                "add",
-                "-q",
-                "-b",
-                &format!("plain{i}"),
-                path.to_str().unwrap(),
-                "HEAD",
-            ],
-        );
+        scratch.git(&[
+            "worktree",
+            "add",
+            "-q",
+            "-b",
+            &format!("plain{i}"),
+            path.to_str().unwrap(),
+            "HEAD",
+        ]);
         plain.push(started.elapsed());
         let started = Instant::now();
         worktree::create(
             &mut store,
             "bench",
-            &root,
+            root,
             &NewWorktree {
                 name: format!("w{i}"),
                 ..Default::default()
@@ -93,10 +72,9 @@ fn create_vs_git() -> Value {
 }
 
 fn list_scaling() -> Value {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("repo");
-    repo(&root, 1000);
-    let mut store = Store::open(&dir.path().join("state.db"), Settings::default()).unwrap();
+    let scratch = repo(1000);
+    let root = scratch.path();
+    let mut store = Store::open(scratch.db(), Settings::default()).unwrap();
     let mut out = Vec::new();
     let mut made = 0;
     for target in [1, 20] {
@@ -104,7 +82,7 @@ fn list_scaling() -> Value {
             worktree::create(
                 &mut store,
                 "bench",
-                &root,
+                root,
                 &NewWorktree {
                     name: format!("l{made}"),
                     ..Default::default()
@@ -127,14 +105,13 @@ fn list_scaling() -> Value {
 }
 
 fn status_large() -> Value {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("repo");
-    repo(&root, 10_000);
-    let mut store = Store::open(&dir.path().join("state.db"), Settings::default()).unwrap();
+    let scratch = repo(10_000);
+    let root = scratch.path();
+    let mut store = Store::open(scratch.db(), Settings::default()).unwrap();
     let created = worktree::create(
         &mut store,
         "bench",
-        &root,
+        root,
         &NewWorktree {
             name: "big".into(),
             ..Default::default()

@@ -224,8 +224,6 @@ pub fn thread(global: &Global, args: ThreadArgs) -> Result<()> {
     Ok(())
 }
 
-/// How often `watch` looks for new messages.
-const WATCH_INTERVAL: Duration = Duration::from_millis(50);
 /// How often `watch` looks for mail agents have left unread too long.
 const OVERDUE_INTERVAL: Duration = Duration::from_secs(30);
 
@@ -262,13 +260,13 @@ pub fn watch(global: &Global, args: WatchArgs) -> Result<()> {
                 }
             }
         }
-        for event in feed.poll()? {
-            let Some(id) = event.mail_for(&me) else {
+        let until_check = next_check.saturating_duration_since(std::time::Instant::now());
+        for event in feed.wait(until_check)? {
+            let Some(id) = event.change.mail_for(&me) else {
                 continue;
             };
             let m = message::get(&mut store, &me, id)?;
             println!("{}\n", render::message(&m));
         }
-        std::thread::sleep(WATCH_INTERVAL);
     }
 }

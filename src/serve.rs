@@ -5,8 +5,10 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
+use rmcp::ServerHandler;
 use switchboard_core::clock::Timestamp;
 use switchboard_core::{agent, render, token};
+use switchboard_mcp::SwitchboardServer;
 use switchboard_mcp::http::{self, DEFAULT_LISTEN, DEFAULT_MAX_BODY, MCP_PATH, ServeOptions};
 
 use crate::Global;
@@ -35,7 +37,8 @@ pub struct ServeArgs {
     #[arg(long)]
     print_config: bool,
     /// Also offer the fixture tools, resources and prompts of the official MCP
-    /// conformance suite (for running that suite only).
+    /// conformance suite (test builds only, for running that suite).
+    #[cfg(feature = "conformance-fixtures")]
     #[arg(long, hide = true)]
     conformance_fixtures: bool,
     #[command(flatten)]
@@ -171,6 +174,20 @@ pub fn token(global: &Global, cmd: TokenCommand) -> Result<()> {
 }
 
 pub fn serve(global: &Global, args: ServeArgs) -> Result<()> {
+    #[cfg(feature = "conformance-fixtures")]
+    if args.conformance_fixtures {
+        return serve_as(global, args, switchboard_mcp::conformance::wrapper()?);
+    }
+    serve_as(global, args, std::convert::identity)
+}
+
+/// Serves until SIGINT or SIGTERM, each connection through `wrap` of its server (see
+/// [`http::Bound::run`]).
+fn serve_as<S: ServerHandler>(
+    global: &Global,
+    args: ServeArgs,
+    wrap: impl Fn(SwitchboardServer) -> S + Send + Sync + 'static,
+) -> Result<()> {
     let url = format!("http://{}{MCP_PATH}", args.listen);
     if args.print_config {
         return print_config(&url, args.json.json);
@@ -187,7 +204,6 @@ pub fn serve(global: &Global, args: ServeArgs) -> Result<()> {
             stale_after: global.stale_after,
         },
         checkout: std::env::current_dir()?,
-        conformance_fixtures: args.conformance_fixtures,
     };
     // The repository's human can be messaged from the start.
     let mut store = switchboard_core::Store::open(&options.db, options.settings.clone())?;
@@ -209,7 +225,7 @@ pub fn serve(global: &Global, args: ServeArgs) -> Result<()> {
             );
         }
         println!("switchboard serve: listening on http://{addr}{MCP_PATH}");
-        bound.run(stop_signal()).await?;
+        bound.run(wrap, stop_signal()).await?;
         eprintln!("switchboard serve: stopped");
         Ok(())
     })

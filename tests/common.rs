@@ -1,45 +1,34 @@
-//! Shared helpers: scratch git repositories and the built binary.
+//! Shared helpers: scratch git repositories with the built binary run in them.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use switchboard_mcp::client::AgentClient;
+use switchboard_testutils::ScratchRepo;
 
 /// The binary under test.
 pub fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_switchboard"))
 }
 
-/// A scratch git repository with one commit and a local `user.name`.
+/// A scratch git repository with one commit (see [`ScratchRepo`]), and the CLI and
+/// agents run in it.
 pub struct Repo {
-    _dir: tempfile::TempDir,
+    scratch: ScratchRepo,
+    /// The main checkout.
     pub path: PathBuf,
 }
 
 impl Repo {
     pub fn new() -> Repo {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("repo");
-        std::fs::create_dir(&path).unwrap();
-        let repo = Repo { _dir: dir, path };
-        repo.git(&["init", "-q", "-b", "main"]);
-        repo.git(&["config", "user.name", "Ada Lovelace"]);
-        repo.git(&["config", "user.email", "ada@example.invalid"]);
-        repo.git(&["commit", "-q", "--allow-empty", "-m", "init"]);
-        repo
+        let scratch = ScratchRepo::new();
+        let path = scratch.path().to_path_buf();
+        Repo { scratch, path }
     }
 
-    pub fn git(&self, args: &[&str]) {
-        let out = Command::new("git")
-            .args(args)
-            .current_dir(&self.path)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "git {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+    /// Runs git in the main checkout and returns its output, asserting success.
+    pub fn git(&self, args: &[&str]) -> String {
+        self.scratch.git(args)
     }
 
     /// Runs the CLI in `dir` (no inherited SWITCHBOARD_* settings).

@@ -4,6 +4,7 @@
 
 use serde_json::{Value, json};
 use switchboard_mcp::client::AgentClient;
+use switchboard_testutils::{commit, git, str_at};
 
 use crate::common::Repo;
 
@@ -24,12 +25,9 @@ async fn refused(client: &AgentClient, tool: &str, args: Value) -> String {
     out.text
 }
 
+/// The string at `pointer`, owned (the scenarios keep ids past their results).
 fn text(value: &Value, pointer: &str) -> String {
-    value
-        .pointer(pointer)
-        .and_then(Value::as_str)
-        .unwrap_or_else(|| panic!("{pointer} missing in {value}"))
-        .to_string()
+    str_at(value, pointer).to_string()
 }
 
 /// (a) A lead spawns two workers with worktrees; each worker's server is started in its
@@ -166,17 +164,7 @@ async fn only_owners_parents_and_humans_change_what_is_theirs() {
     let path = std::path::PathBuf::from(text(&child, "/worktree/path"));
     let worker = repo.agent_in(&path, &["--agent", "worker"]).await;
     ok(&worker, "session_start", json!({})).await;
-    std::fs::write(path.join("w.txt"), "w\n").unwrap();
-    let git = |args: &[&str]| {
-        let out = std::process::Command::new("git")
-            .args(args)
-            .current_dir(&path)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{out:?}");
-    };
-    git(&["add", "w.txt"]);
-    git(&["commit", "-q", "-m", "worker commit"]);
+    commit(&path, "w.txt", "w\n", "worker commit");
 
     // Another agent may change nothing of the worker's, and is told who may.
     let msg = refused(&other, "session_end", json!({"session": id})).await;
@@ -342,16 +330,8 @@ async fn the_parent_is_told_when_a_child_is_ready_refused_or_ends() {
     let tree = text(&child, "/worktree/name");
     let worker = repo.agent_in(&path, &["--agent", "worker"]).await;
     ok(&worker, "session_start", json!({})).await;
-    let git_in = |dir: &std::path::Path, args: &[&str]| {
-        let out = std::process::Command::new("git")
-            .args(args)
-            .current_dir(dir)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{out:?}");
-    };
     std::fs::write(path.join("shared.txt"), "worker\n").unwrap();
-    git_in(&path, &["commit", "-q", "-am", "worker change"]);
+    git(&path, &["commit", "-q", "-am", "worker change"]);
     ok(&worker, "session_heartbeat", json!({})).await;
     let ready = ok(&lead, "message_wait", json!({"timeout_secs": 5})).await;
     let notice = &ready["messages"][0];
@@ -363,9 +343,7 @@ async fn the_parent_is_told_when_a_child_is_ready_refused_or_ends() {
     );
 
     // A second commit is no news: the parent was told once.
-    std::fs::write(path.join("more.txt"), "more\n").unwrap();
-    git_in(&path, &["add", "more.txt"]);
-    git_in(&path, &["commit", "-q", "-m", "more"]);
+    commit(&path, "more.txt", "more\n", "more");
     ok(&worker, "session_heartbeat", json!({})).await;
 
     // The main checkout moves on in a conflicting way; the worker's merge is refused.

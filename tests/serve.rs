@@ -244,6 +244,24 @@ fn serve_refuses_remote_addresses_unless_allowed_and_never_without_a_token() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("no active token"));
 }
 
+/// The conformance suite's fixture server is a feature of test builds (`conformance-fixtures`):
+/// the product has no such flag.
+#[cfg(not(feature = "conformance-fixtures"))]
+#[test]
+fn the_product_has_no_conformance_fixtures() {
+    let repo = Repo::new();
+    let out = repo.cli_in(
+        &repo.path,
+        &["serve", "--conformance-fixtures", "--print-config"],
+    );
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("unexpected argument '--conformance-fixtures'"),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn print_config_gives_each_client_the_url_and_a_token_from_the_environment() {
     let repo = Repo::new();

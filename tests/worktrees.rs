@@ -4,24 +4,9 @@
 use std::path::PathBuf;
 
 use serde_json::json;
+use switchboard_testutils::commit;
 
 use crate::common::Repo;
-
-fn commit(dir: &std::path::Path, file: &str, content: &str, message: &str) {
-    std::fs::write(dir.join(file), content).unwrap();
-    for args in [vec!["add", file], vec!["commit", "-q", "-m", message]] {
-        let out = std::process::Command::new("git")
-            .args(&args)
-            .current_dir(dir)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-}
 
 #[tokio::test]
 async fn two_agents_in_two_worktrees_see_each_others_changes() {

@@ -8,7 +8,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::clock::Timestamp;
-use crate::event::{self, kind};
+use crate::event::{self, Kind};
 use crate::session::live_condition;
 use crate::{Error, Result, Store};
 
@@ -273,11 +273,14 @@ pub(crate) fn ensure(
         }
     };
     if changed {
-        let payload = serde_json::json!({
-            "name": reg.name, "kind": kind, "role": reg.role,
-            "description": reg.description, "new": before.is_none(),
-        });
-        event::append(conn, kind::AGENT_REGISTERED, Some(actor), &payload, now)?;
+        let payload = event::AgentRegistered {
+            name: reg.name.clone(),
+            kind: kind.as_str().to_string(),
+            role: reg.role.clone(),
+            description: reg.description.clone(),
+            new: before.is_none(),
+        };
+        event::append(conn, Kind::AgentRegistered, Some(actor), &payload, now)?;
     }
     Ok(())
 }

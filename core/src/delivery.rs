@@ -95,9 +95,9 @@ pub fn hold(store: &mut Store, r: &Recipient) -> Result<Option<String>> {
     Ok(Some(text))
 }
 
-/// How often a waiting [`wake`] looks at the change feed (one cheap query; the events are
-/// read only when another process committed something).
-const WAKE_POLL: std::time::Duration = std::time::Duration::from_millis(200);
+/// How often a waiting [`wake`] checks that the agent is still idle (a file the
+/// client's other hooks touch); mail wakes it at once.
+const WAKE_IDLE_CHECK: std::time::Duration = std::time::Duration::from_millis(200);
 
 /// How a [`wake`] ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -123,8 +123,8 @@ const WAKE_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
 /// Waits, for at most `limit`, until `r` has mail it was not told of — mail that came in
 /// during its last turn after its last hook, or that arrives while it is idle — or its
 /// session ends or its process goes, or `idle` says the agent is at work again: how an
-/// idle agent is woken. Looks at the change feed of `store`'s database every
-/// [`WAKE_POLL`] (one query unless another process committed something).
+/// idle agent is woken. Waits on the change feed of `store`'s database, which wakes it as
+/// soon as another process commits; looks at `idle` every [`WAKE_IDLE_CHECK`].
 pub fn wake(
     store: &mut Store,
     r: &Recipient,
@@ -135,7 +135,7 @@ pub fn wake(
     let mut feed = crate::feed::ChangeFeed::open(store.path(), store.settings().clone())?;
     let grace_ends = std::time::Instant::now() + WAKE_GRACE;
     while std::time::Instant::now() < grace_ends {
-        std::thread::sleep(WAKE_POLL);
+        std::thread::sleep(WAKE_IDLE_CHECK);
         if !idle() {
             return Ok(Wake::Busy);
         }
@@ -148,16 +148,18 @@ pub fn wake(
         if std::time::Instant::now() >= deadline {
             return Ok(Wake::TimedOut);
         }
-        std::thread::sleep(WAKE_POLL);
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let events = feed.wait(left.min(WAKE_IDLE_CHECK))?;
         if !idle() {
             return Ok(Wake::Busy);
         }
-        let events = feed.poll()?;
-        let mail = events.iter().any(|e| e.mail_for(&r.agent).is_some());
+        let mail = events.iter().any(|e| e.change.mail_for(&r.agent).is_some());
         if mail && let Some(text) = arrivals(store, r)? {
             return Ok(Wake::Mail(text));
         }
-        let session_news = events.iter().any(|e| e.kind.starts_with("session."));
+        let session_news = events
+            .iter()
+            .any(|e| e.change.session() == Some(r.session.as_str()));
         if session_news || checked.elapsed() >= WAKE_LIVENESS {
             checked = std::time::Instant::now();
             if !crate::session::get(store, &r.session)?.is_live() {

@@ -1,6 +1,18 @@
 //! The append-only event log: one row per mutation, written in the mutation's transaction.
 //! It is the change feed for everything live (waits, resource updates, editor pushes).
-//! Readers ignore event types they do not know.
+//!
+//! A row is a type name ([`Kind`]) and a JSON payload. Readers see it as a typed
+//! [`Change`]: the facts they act on, read leniently so that a row written by another
+//! version never fails a reader — an unknown type, or a payload this version cannot read,
+//! is [`Change::Unknown`], which every question answers with "nothing". The questions
+//! surfaces ask ([`Change::topics`], [`Change::concerns`], [`Change::mail_for`],
+//! [`Change::threads`]) are answered here, once.
+//!
+//! Writers pass a [`Kind`] and a payload: the payload structs below for the events whose
+//! facts are only these, the whole entity (session, group, worktree, merge outcome) for
+//! the others, of which readers take what they need. In debug builds every append is read
+//! back and must give a known [`Change`], so a payload that drifts from its reader fails
+//! the tests that write it.
 
 use rusqlite::{Connection, params};
 use schemars::JsonSchema;
@@ -8,81 +20,379 @@ use serde::{Deserialize, Serialize};
 
 use crate::clock::Timestamp;
 use crate::id::{IdKind, new_id};
+use crate::priority::Priority;
 use crate::{Result, Store};
 
-/// Event type names. Stable: readers in other processes and versions match on them.
-pub mod kind {
-    pub const AGENT_REGISTERED: &str = "agent.registered";
-    pub const SESSION_STARTED: &str = "session.started";
-    pub const SESSION_CLAIMED: &str = "session.claimed";
-    pub const SESSION_HEARTBEAT: &str = "session.heartbeat";
-    pub const SESSION_UPDATED: &str = "session.updated";
-    pub const SESSION_ENDED: &str = "session.ended";
-    pub const MESSAGE_SENT: &str = "message.sent";
-    pub const MESSAGE_READ: &str = "message.read";
-    pub const MESSAGE_ACKED: &str = "message.acked";
-    pub const MESSAGE_NOTIFIED: &str = "message.notified";
-    pub const MESSAGE_EDITED: &str = "message.edited";
-    pub const MESSAGE_DELETED: &str = "message.deleted";
-    pub const GROUP_CHANGED: &str = "group.changed";
-    pub const GROUP_DELETED: &str = "group.deleted";
-    pub const WORKTREE_CREATED: &str = "worktree.created";
-    pub const WORKTREE_REMOVED: &str = "worktree.removed";
-    pub const WORKTREE_PRUNED: &str = "worktree.pruned";
-    pub const WORKTREE_MERGED: &str = "worktree.merged";
-    pub const WORKTREE_SYNCED: &str = "worktree.synced";
-    pub const WORKTREE_RECOVERED: &str = "worktree.recovered";
-    pub const TOKEN_CREATED: &str = "token.created";
-    pub const TOKEN_REVOKED: &str = "token.revoked";
+/// Event types. Their names ([`Kind::as_str`]) are stable: readers in other processes and
+/// versions match on them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    AgentRegistered,
+    SessionStarted,
+    SessionClaimed,
+    SessionHeartbeat,
+    SessionUpdated,
+    SessionEnded,
+    MessageSent,
+    MessageRead,
+    MessageAcked,
+    MessageNotified,
+    MessageEdited,
+    MessageDeleted,
+    GroupChanged,
+    GroupDeleted,
+    WorktreeCreated,
+    WorktreeRemoved,
+    WorktreePruned,
+    WorktreeMerged,
+    WorktreeSynced,
+    WorktreeRecovered,
+    TokenCreated,
+    TokenRevoked,
 }
 
-/// One entry of the event log.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+impl Kind {
+    /// The type name stored in the log, e.g. `session.started`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::AgentRegistered => "agent.registered",
+            Kind::SessionStarted => "session.started",
+            Kind::SessionClaimed => "session.claimed",
+            Kind::SessionHeartbeat => "session.heartbeat",
+            Kind::SessionUpdated => "session.updated",
+            Kind::SessionEnded => "session.ended",
+            Kind::MessageSent => "message.sent",
+            Kind::MessageRead => "message.read",
+            Kind::MessageAcked => "message.acked",
+            Kind::MessageNotified => "message.notified",
+            Kind::MessageEdited => "message.edited",
+            Kind::MessageDeleted => "message.deleted",
+            Kind::GroupChanged => "group.changed",
+            Kind::GroupDeleted => "group.deleted",
+            Kind::WorktreeCreated => "worktree.created",
+            Kind::WorktreeRemoved => "worktree.removed",
+            Kind::WorktreePruned => "worktree.pruned",
+            Kind::WorktreeMerged => "worktree.merged",
+            Kind::WorktreeSynced => "worktree.synced",
+            Kind::WorktreeRecovered => "worktree.recovered",
+            Kind::TokenCreated => "token.created",
+            Kind::TokenRevoked => "token.revoked",
+        }
+    }
+}
+
+/// What part of the shared state an event changes, so a view showing it must refresh:
+/// `sessions` (sessions and agents), `messages` (messages, threads, groups) or
+/// `worktrees` (worktrees and the work in them).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "camelCase")]
+pub enum Topic {
+    Sessions,
+    Messages,
+    Worktrees,
+}
+
+/// A session, as read from the session recorded by `session.*` events (the whole session
+/// is written).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionFacts {
+    pub id: String,
+    pub agent: String,
+}
+
+/// `session.heartbeat`: a session's work changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Heartbeat {
+    pub session: String,
+    /// How many files it is changing, when it works in a worktree.
+    #[serde(default)]
+    pub files: Option<usize>,
+}
+
+/// `agent.registered`: an agent appeared or its role or description changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentRegistered {
+    pub name: String,
+    /// `agent` or `human`.
+    #[serde(default)]
+    pub kind: String,
+    #[serde(default)]
+    pub role: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// First seen now.
+    #[serde(default)]
+    pub new: bool,
+}
+
+/// `message.sent`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageSent {
+    pub id: String,
+    /// The message's position (its row).
+    #[serde(default)]
+    pub seq: i64,
+    pub thread: String,
+    #[serde(default)]
+    pub from: String,
+    /// Every participant it was delivered to.
+    pub recipients: Vec<String>,
+    #[serde(default)]
+    pub priority: Priority,
+}
+
+/// `message.read`, `message.acked`, `message.notified`: what one participant did to some
+/// of their messages.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessagesTouched {
+    pub ids: Vec<String>,
+    pub threads: Vec<String>,
+    /// The participant whose messages they are.
+    pub by: String,
+}
+
+/// `message.edited`, `message.deleted`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageChanged {
+    pub id: String,
+    pub thread: String,
+}
+
+/// A group, as read from the group recorded by `group.*` events (the whole group is
+/// written).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupFacts {
+    pub name: String,
+}
+
+/// A worktree, as read from what `worktree.created` and `.synced` record (the whole
+/// worktree or outcome is written).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorktreeFacts {
+    /// The worktree's name (`name` in a worktree, `worktree` in an outcome).
+    #[serde(alias = "worktree")]
+    pub name: String,
+}
+
+/// `worktree.merged`, as read from the merge outcome recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Merged {
+    pub worktree: String,
+    /// The branch merged into.
+    pub into: String,
+    /// The commit the target branch points at after the merge.
+    pub commit: String,
+    /// The backup ref of the target branch before the merge.
+    pub backup: String,
+}
+
+/// `worktree.removed`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorktreeRemoved {
+    pub worktree: WorktreeFacts,
+    /// Backup refs written before anything was deleted.
+    #[serde(default)]
+    pub backups: Vec<String>,
+    #[serde(default)]
+    pub branch_deleted: bool,
+}
+
+/// `worktree.pruned`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorktreePruned {
+    #[serde(default)]
+    pub stale_admin_entries: Vec<String>,
+    #[serde(default)]
+    pub missing_folders: Vec<String>,
+}
+
+/// `worktree.recovered`: an interrupted merge was undone or dropped.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorktreeRecovered {
+    pub worktree: String,
+    pub into: String,
+    pub backup: String,
+    /// `restored`, `moved` (the branch or checkout moved on without it), `gone` (branch
+    /// deleted) or `dropped` (forgotten on request, git untouched).
+    pub outcome: String,
+}
+
+/// `token.created`, `token.revoked`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenChanged {
+    pub id: String,
+    pub agent: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<Timestamp>,
+}
+
+/// What an event says happened, read from its type and payload. Tagged like the log
+/// (`type`, `payload`); any row that is not one of these is [`Change::Unknown`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "payload")]
+pub enum Change {
+    #[serde(rename = "agent.registered")]
+    AgentRegistered(AgentRegistered),
+    #[serde(rename = "session.started")]
+    SessionStarted(SessionFacts),
+    #[serde(rename = "session.claimed")]
+    SessionClaimed(SessionFacts),
+    #[serde(rename = "session.heartbeat")]
+    SessionHeartbeat(Heartbeat),
+    #[serde(rename = "session.updated")]
+    SessionUpdated(SessionFacts),
+    #[serde(rename = "session.ended")]
+    SessionEnded(SessionFacts),
+    #[serde(rename = "message.sent")]
+    MessageSent(MessageSent),
+    #[serde(rename = "message.read")]
+    MessageRead(MessagesTouched),
+    #[serde(rename = "message.acked")]
+    MessageAcked(MessagesTouched),
+    #[serde(rename = "message.notified")]
+    MessageNotified(MessagesTouched),
+    #[serde(rename = "message.edited")]
+    MessageEdited(MessageChanged),
+    #[serde(rename = "message.deleted")]
+    MessageDeleted(MessageChanged),
+    #[serde(rename = "group.changed")]
+    GroupChanged(GroupFacts),
+    #[serde(rename = "group.deleted")]
+    GroupDeleted(GroupFacts),
+    #[serde(rename = "worktree.created")]
+    WorktreeCreated(WorktreeFacts),
+    #[serde(rename = "worktree.removed")]
+    WorktreeRemoved(WorktreeRemoved),
+    #[serde(rename = "worktree.pruned")]
+    WorktreePruned(WorktreePruned),
+    #[serde(rename = "worktree.merged")]
+    WorktreeMerged(Merged),
+    #[serde(rename = "worktree.synced")]
+    WorktreeSynced(WorktreeFacts),
+    #[serde(rename = "worktree.recovered")]
+    WorktreeRecovered(WorktreeRecovered),
+    #[serde(rename = "token.created")]
+    TokenCreated(TokenChanged),
+    #[serde(rename = "token.revoked")]
+    TokenRevoked(TokenChanged),
+    /// A type this version does not know (a newer one wrote it), or a payload it cannot
+    /// read: nobody acts on it.
+    #[serde(other)]
+    Unknown,
+}
+
+impl Change {
+    /// Reads a row's type and payload, whatever they hold: never fails.
+    pub fn read(kind: &str, payload: serde_json::Value) -> Change {
+        let tagged = serde_json::json!({"type": kind, "payload": payload});
+        serde_json::from_value(tagged).unwrap_or(Change::Unknown)
+    }
+
+    /// The parts of the shared state this changes (empty for tokens and unknown events).
+    pub fn topics(&self) -> &'static [Topic] {
+        use Change::*;
+        match self {
+            SessionHeartbeat(_) => &[Topic::Sessions, Topic::Worktrees],
+            AgentRegistered(_) | SessionStarted(_) | SessionClaimed(_) | SessionUpdated(_)
+            | SessionEnded(_) => &[Topic::Sessions],
+            MessageSent(_) | MessageRead(_) | MessageAcked(_) | MessageNotified(_)
+            | MessageEdited(_) | MessageDeleted(_) | GroupChanged(_) | GroupDeleted(_) => {
+                &[Topic::Messages]
+            }
+            WorktreeCreated(_) | WorktreeRemoved(_) | WorktreePruned(_) | WorktreeMerged(_)
+            | WorktreeSynced(_) | WorktreeRecovered(_) => &[Topic::Worktrees, Topic::Sessions],
+            TokenCreated(_) | TokenRevoked(_) | Unknown => &[],
+        }
+    }
+
+    /// Whether this changes what `participant`'s inbox shows: mail delivered to them,
+    /// their own mail read, acknowledged or announced, or any message edited or deleted
+    /// (it may be theirs).
+    pub fn concerns(&self, participant: &str) -> bool {
+        match self {
+            Change::MessageSent(m) => m.recipients.iter().any(|r| r == participant),
+            Change::MessageRead(t) | Change::MessageAcked(t) | Change::MessageNotified(t) => {
+                t.by == participant
+            }
+            Change::MessageEdited(_) | Change::MessageDeleted(_) => true,
+            _ => false,
+        }
+    }
+
+    /// The id of the message this delivers to `participant`, if it is a `message.sent`
+    /// whose recipients include them.
+    pub fn mail_for(&self, participant: &str) -> Option<&str> {
+        match self {
+            Change::MessageSent(m) if m.recipients.iter().any(|r| r == participant) => Some(&m.id),
+            _ => None,
+        }
+    }
+
+    /// The threads whose messages this changes.
+    pub fn threads(&self) -> Vec<&str> {
+        match self {
+            Change::MessageSent(m) => vec![&m.thread],
+            Change::MessageEdited(m) | Change::MessageDeleted(m) => vec![&m.thread],
+            Change::MessageRead(t) | Change::MessageAcked(t) | Change::MessageNotified(t) => {
+                t.threads.iter().map(String::as_str).collect()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// The session this starts, claims, updates, ends or reports the work of.
+    pub fn session(&self) -> Option<&str> {
+        match self {
+            Change::SessionStarted(s)
+            | Change::SessionClaimed(s)
+            | Change::SessionUpdated(s)
+            | Change::SessionEnded(s) => Some(&s.id),
+            Change::SessionHeartbeat(h) => Some(&h.session),
+            _ => None,
+        }
+    }
+}
+
+/// One entry of the event log, as read back.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Event {
-    /// Position in the log; strictly increasing.
+    /// Position in the log; strictly increasing, in commit order.
     pub seq: i64,
     pub id: String,
-    /// e.g. `session.started`.
-    #[serde(rename = "type")]
+    /// The stored type name, e.g. `session.started` (kept for types this version does
+    /// not know).
     pub kind: String,
     /// The agent (or `human:…`) that caused it, when known.
     pub actor: Option<String>,
-    pub payload: serde_json::Value,
+    /// What happened.
+    pub change: Change,
     pub at: Timestamp,
-}
-
-impl Event {
-    /// The id of the message this event announces, if it is a `message.sent` event whose
-    /// `recipients` include `agent`; `None` for every other event. The payload is read
-    /// leniently, as written by any version: a missing or ill-typed field gives `None`,
-    /// whatever the JSON.
-    pub fn mail_for(&self, agent: &str) -> Option<&str> {
-        if self.kind != kind::MESSAGE_SENT {
-            return None;
-        }
-        let to_agent = self.payload["recipients"]
-            .as_array()
-            .is_some_and(|r| r.iter().any(|n| n.as_str() == Some(agent)));
-        self.payload["id"].as_str().filter(|_| to_agent)
-    }
 }
 
 /// Appends an event inside the caller's transaction and returns its sequence number.
 pub(crate) fn append(
     conn: &Connection,
-    kind: &str,
+    kind: Kind,
     actor: Option<&str>,
     payload: &impl Serialize,
     at: Timestamp,
 ) -> Result<i64> {
+    let payload = serde_json::to_string(payload)?;
+    debug_assert!(
+        Change::read(kind.as_str(), serde_json::from_str(&payload)?) != Change::Unknown,
+        "the {} payload does not read back: {payload}",
+        kind.as_str()
+    );
     conn.prepare_cached(
         "INSERT INTO events (id, type, actor, payload, at) VALUES (?1, ?2, ?3, ?4, ?5)",
     )?
     .execute(params![
         new_id(IdKind::Event),
-        kind,
+        kind.as_str(),
         actor,
-        serde_json::to_string(payload)?,
+        payload,
         at.millis()
     ])?;
     Ok(conn.last_insert_rowid())
@@ -96,13 +406,15 @@ impl Store {
                 "SELECT seq, id, type, actor, payload, at FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2",
             )?;
             let rows = stmt.query_map(params![after, limit], |r| {
+                let kind: String = r.get(2)?;
                 let payload: String = r.get(4)?;
+                let payload = serde_json::from_str(&payload).unwrap_or_default();
                 Ok(Event {
                     seq: r.get(0)?,
                     id: r.get(1)?,
-                    kind: r.get(2)?,
+                    change: Change::read(&kind, payload),
+                    kind,
                     actor: r.get(3)?,
-                    payload: serde_json::from_str(&payload).unwrap_or(serde_json::Value::Null),
                     at: Timestamp(r.get(5)?),
                 })
             })?;
@@ -120,51 +432,84 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
     use crate::store::tests::temp_store;
+    use serde_json::json;
 
     #[test]
-    fn mail_is_read_from_any_payload_without_fault() {
-        let event = |kind: &str, payload: serde_json::Value| super::Event {
-            seq: 1,
-            id: "evt_1".into(),
-            kind: kind.into(),
-            actor: None,
-            payload,
-            at: crate::clock::Timestamp(0),
-        };
-        let sent = serde_json::json!({"id": "msg_1", "recipients": ["ann", "human:ada"]});
+    fn rows_read_leniently_whatever_their_payload() {
+        let sent = json!({"id": "msg_1", "thread": "thr_1", "recipients": ["ann", "human:ada"]});
+        let change = Change::read("message.sent", sent.clone());
+        assert_eq!(change.mail_for("ann"), Some("msg_1"));
+        assert_eq!(change.mail_for("bob"), None);
+        assert!(change.concerns("human:ada"));
+        assert_eq!(change.threads(), vec!["thr_1"]);
+        assert_eq!(change.topics(), &[Topic::Messages]);
+        assert_eq!(Change::read("message.read", sent).mail_for("ann"), None);
+        for odd in [
+            json!(null),
+            json!([1, 2]),
+            json!({"id": 7, "thread": "t", "recipients": ["ann"]}),
+            json!({"id": "msg_1", "thread": "t", "recipients": "ann"}),
+            json!({"thread": "t", "recipients": ["ann"]}),
+        ] {
+            assert_eq!(Change::read("message.sent", odd), Change::Unknown);
+        }
         assert_eq!(
-            event(super::kind::MESSAGE_SENT, sent.clone()).mail_for("ann"),
-            Some("msg_1")
+            Change::read("comet.sighted", json!({"id": "x"})),
+            Change::Unknown
+        );
+        assert!(Change::Unknown.topics().is_empty());
+        assert!(!Change::Unknown.concerns("ann"));
+    }
+
+    #[test]
+    fn entity_payloads_give_the_facts_readers_use() {
+        let session = json!({"id": "ses_1", "agent": "ann", "intent": "x", "status": "active"});
+        assert_eq!(
+            Change::read("session.ended", session),
+            Change::SessionEnded(SessionFacts {
+                id: "ses_1".into(),
+                agent: "ann".into()
+            })
+        );
+        let outcome =
+            json!({"worktree": "feat", "into": "main", "commit": "abc", "backup": "refs/b"});
+        assert_eq!(
+            Change::read("worktree.merged", outcome),
+            Change::WorktreeMerged(Merged {
+                worktree: "feat".into(),
+                into: "main".into(),
+                commit: "abc".into(),
+                backup: "refs/b".into(),
+            })
         );
         assert_eq!(
-            event(super::kind::MESSAGE_SENT, sent.clone()).mail_for("bob"),
+            Change::read("worktree.synced", json!({"worktree": "feat", "onto": "x"})),
+            Change::WorktreeSynced(WorktreeFacts {
+                name: "feat".into()
+            })
+        );
+        let heartbeat = Change::read("session.heartbeat", json!({"session": "ses_1"}));
+        assert_eq!(heartbeat.topics(), &[Topic::Sessions, Topic::Worktrees]);
+        assert_eq!(heartbeat.session(), Some("ses_1"));
+        assert_eq!(
+            Change::read("worktree.created", json!({"name": "w"})).session(),
             None
         );
-        assert_eq!(event(super::kind::MESSAGE_READ, sent).mail_for("ann"), None);
-        for odd in [
-            serde_json::json!(null),
-            serde_json::json!([1, 2]),
-            serde_json::json!({"id": 7, "recipients": ["ann"]}),
-            serde_json::json!({"id": "msg_1", "recipients": "ann"}),
-        ] {
-            assert_eq!(event(super::kind::MESSAGE_SENT, odd).mail_for("ann"), None);
-        }
     }
 
     #[test]
     fn the_log_refuses_updates_and_deletes() {
         let (_dir, mut store) = temp_store();
+        let touched = MessagesTouched {
+            ids: vec!["msg_1".into()],
+            threads: vec!["thr_1".into()],
+            by: "ann".into(),
+        };
         store
             .write(|tx| {
-                super::append(
-                    tx,
-                    "test.thing",
-                    Some("a"),
-                    &serde_json::json!({"n": 1}),
-                    crate::clock::Timestamp(5),
-                )
-                .map(|_| ())
+                append(tx, Kind::MessageRead, Some("ann"), &touched, Timestamp(5)).map(|_| ())
             })
             .unwrap();
         let update = store.write(|tx| Ok(tx.execute("UPDATE events SET type = 'x'", [])?));
@@ -173,8 +518,8 @@ mod tests {
         assert!(delete.unwrap_err().to_string().contains("append-only"));
         let events = store.events_after(0, 10).unwrap();
         assert_eq!(events.len(), 1);
-        assert_eq!(events[0].kind, "test.thing");
-        assert_eq!(events[0].payload["n"], 1);
+        assert_eq!(events[0].kind, "message.read");
+        assert_eq!(events[0].change, Change::MessageRead(touched));
         assert_eq!(store.latest_event_seq().unwrap(), events[0].seq);
     }
 }

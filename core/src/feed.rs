@@ -1,21 +1,45 @@
-//! The change feed: how a process learns of changes any process made to the store.
+//! The change feed: how a process learns of changes any process made to the store, in
+//! commit order, without polling while nothing happens.
 //!
-//! SQLite's `data_version` changes whenever another connection commits, and costs one
-//! cheap query to read; only when it moves are the new events read from the log.
+//! A [`ChangeFeed`] is a cursor over the event log on its own connection. It sleeps until
+//! the store's change source says another connection may have committed (on SQLite, a
+//! file-change notification on the WAL: see `store::sqlite::wake`), confirms with one
+//! cheap query (`data_version`), and only then reads the new events. A slow safety poll
+//! ([`SAFETY_POLL`]) covers a notification that never came.
+//!
+//! Blocking loops (the wake hook, `messages watch`) call [`ChangeFeed::wait`] between
+//! their own checks; servers run a [`Watch`]: the same feed on its own thread, handing
+//! batches to a sink that may block (back-pressure) and stopping when dropped.
 
+use std::ops::ControlFlow;
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use crate::event::Event;
-use crate::{Result, Settings, Store};
+use crate::store::sqlite::wake::{Interrupter, RECHECKS, WalSignal, Woken};
+use crate::{Error, Result, Settings, Store};
 
 /// Largest batch of events read at once.
 const BATCH: u32 = 1000;
+
+/// Longest a feed sleeps without looking at the store, notification or not.
+pub const SAFETY_POLL: Duration = Duration::from_secs(1);
+
+/// Least time between two WAL checkpoints run by a [`Watch`] after changes.
+const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(200);
+
+/// First and longest pause of a [`Watch`] after the store could not be read.
+const RETRY_FIRST: Duration = Duration::from_millis(100);
+const RETRY_MAX: Duration = Duration::from_secs(5);
 
 /// A cursor over the event log on its own connection.
 pub struct ChangeFeed {
     store: Store,
     last_seq: i64,
     last_version: Option<i64>,
+    signal: WalSignal,
 }
 
 impl ChangeFeed {
@@ -28,6 +52,12 @@ impl ChangeFeed {
     /// A feed that reports events after `after` (the current end of the log when `None`),
     /// so a caller that noted the log's end earlier misses nothing committed since.
     pub fn open_after(path: &Path, settings: Settings, after: Option<i64>) -> Result<ChangeFeed> {
+        // The change source first: a commit between reading the log's end and starting
+        // to watch would otherwise go unnoticed until the safety poll.
+        let signal = WalSignal::new(path).map_err(|source| Error::Io {
+            context: "cannot set up change notifications for the state database".into(),
+            source,
+        })?;
         let mut store = Store::open(path, settings)?;
         let last_seq = match after {
             Some(seq) => seq,
@@ -37,6 +67,7 @@ impl ChangeFeed {
             store,
             last_seq,
             last_version: None,
+            signal,
         })
     }
 
@@ -51,7 +82,7 @@ impl ChangeFeed {
     }
 
     /// Events committed since the previous call, oldest first; empty (after one cheap
-    /// query) when no connection has committed anything since.
+    /// query) when no connection has committed anything since. Never blocks.
     pub fn poll(&mut self) -> Result<Vec<Event>> {
         let version = self.store.data_version()?;
         if self.last_version == Some(version) {
@@ -70,6 +101,117 @@ impl ChangeFeed {
                 return Ok(events);
             }
         }
+    }
+
+    /// Waits until events are committed after the last one reported and returns them,
+    /// oldest first; empty when `timeout` passed first or the wait was interrupted (a
+    /// [`Watch`] being stopped).
+    pub fn wait(&mut self, timeout: Duration) -> Result<Vec<Event>> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let events = self.poll()?;
+            if !events.is_empty() {
+                return Ok(events);
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Ok(events);
+            }
+            match self.signal.wait(left.min(SAFETY_POLL)) {
+                Woken::Interrupted => return Ok(Vec::new()),
+                Woken::TimedOut => {}
+                Woken::Changed => {
+                    if let Some(events) = self.recheck(deadline)? {
+                        return Ok(events);
+                    }
+                }
+            }
+        }
+    }
+
+    /// After a notification: looks now and a few times shortly after, since a writer
+    /// publishes its commit a moment after writing it. `None` when nothing showed up.
+    fn recheck(&mut self, deadline: Instant) -> Result<Option<Vec<Event>>> {
+        for pause in [Duration::ZERO].into_iter().chain(RECHECKS) {
+            if Instant::now() + pause > deadline {
+                break;
+            }
+            std::thread::sleep(pause);
+            let events = self.poll()?;
+            if !events.is_empty() {
+                return Ok(Some(events));
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// A [`ChangeFeed`] on its own thread; the thread stops when this is dropped.
+pub struct Watch {
+    stop: Arc<AtomicBool>,
+    interrupter: Interrupter,
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        self.interrupter.interrupt();
+    }
+}
+
+impl Watch {
+    /// Runs `feed` on a thread named `name`, handing `sink` every batch of new events in
+    /// order. The sink may block: the feed reads nothing more until it returns, and the
+    /// events wait in the log meanwhile (none is lost or dropped). The thread stops when
+    /// the sink returns `Break` or this handle is dropped. A failure to read the store is
+    /// logged and retried with back-off (the events stay in the log for the retry); it
+    /// never ends the watch. Also checkpoints the WAL passively after changes, so that
+    /// writers rarely pay for a checkpoint.
+    pub fn start(
+        mut feed: ChangeFeed,
+        name: &str,
+        mut sink: impl FnMut(Vec<Event>) -> ControlFlow<()> + Send + 'static,
+    ) -> Result<Watch> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let interrupter = feed.signal.interrupter();
+        let stopped = stop.clone();
+        std::thread::Builder::new()
+            .name(name.into())
+            .spawn(move || {
+                let mut retry = RETRY_FIRST;
+                let mut checkpoint_due: Option<Instant> = None;
+                while !stopped.load(Ordering::SeqCst) {
+                    let timeout = checkpoint_due
+                        .map(|due| due.saturating_duration_since(Instant::now()))
+                        .unwrap_or(SAFETY_POLL);
+                    match feed.wait(timeout) {
+                        Ok(batch) if batch.is_empty() => {}
+                        Ok(batch) => {
+                            retry = RETRY_FIRST;
+                            checkpoint_due.get_or_insert(Instant::now() + CHECKPOINT_INTERVAL);
+                            if sink(batch).is_break() {
+                                return;
+                            }
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = %e, "the change feed cannot read the store; retrying in {} ms", retry.as_millis());
+                            std::thread::sleep(retry);
+                            retry = (retry * 2).min(RETRY_MAX);
+                        }
+                    }
+                    if checkpoint_due.is_some_and(|due| Instant::now() >= due) {
+                        checkpoint_due = None;
+                        if let Err(e) = feed.checkpoint() {
+                            tracing::debug!(error = %e, "passive checkpoint failed; will retry");
+                        }
+                    }
+                }
+            })
+            .map_err(|source| Error::Io {
+                context: "cannot start the change feed thread".into(),
+                source,
+            })?;
+        Ok(Watch { stop, interrupter })
     }
 }
 
@@ -114,5 +256,69 @@ mod tests {
             "each event is reported once"
         );
         assert_eq!(feed.last_seq(), events[1].seq);
+    }
+
+    fn start_session(store: &mut Store, agent: &str) {
+        session::start(
+            store,
+            &NewSession {
+                agent: agent.into(),
+                intent: "x".into(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn a_wait_returns_when_another_process_commits() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        let mut writer = Store::open(&path, Settings::default()).unwrap();
+        let mut feed = ChangeFeed::open(&path, Settings::default()).unwrap();
+        assert!(feed.wait(Duration::from_millis(30)).unwrap().is_empty());
+        let committer = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(50));
+            start_session(&mut writer, "late");
+        });
+        let mut kinds = Vec::new();
+        while kinds.len() < 2 {
+            let events = feed.wait(Duration::from_secs(30)).unwrap();
+            assert!(!events.is_empty(), "the commit woke the wait");
+            kinds.extend(events.into_iter().map(|e| e.kind));
+        }
+        assert_eq!(kinds, ["agent.registered", "session.started"]);
+        committer.join().unwrap();
+    }
+
+    #[test]
+    fn a_watch_delivers_every_batch_in_order_to_a_slow_sink_and_stops_when_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        let mut writer = Store::open(&path, Settings::default()).unwrap();
+        let feed = ChangeFeed::open(&path, Settings::default()).unwrap();
+        // A channel of one batch: the watch must wait for the reader, not drop.
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Event>>(1);
+        let watch = Watch::start(feed, "test-feed", move |batch| match tx.send(batch) {
+            Ok(()) => ControlFlow::Continue(()),
+            Err(_) => ControlFlow::Break(()),
+        })
+        .unwrap();
+        for i in 0..5 {
+            start_session(&mut writer, &format!("agent-{i}"));
+        }
+        let mut seqs = Vec::new();
+        while seqs.len() < 10 {
+            std::thread::sleep(Duration::from_millis(5));
+            let batch = rx.recv_timeout(Duration::from_secs(30)).expect("a batch");
+            seqs.extend(batch.iter().map(|e| e.seq));
+        }
+        assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "{seqs:?}");
+        drop(watch);
+        assert_eq!(
+            rx.recv_timeout(Duration::from_secs(30)),
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected),
+            "the thread ended and dropped its sink"
+        );
     }
 }

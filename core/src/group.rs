@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::agent;
 use crate::clock::Timestamp;
-use crate::event::{self, kind};
+use crate::event::{self, Kind};
 use crate::{Error, Result, Store};
 
 const ROLE_PREFIX: &str = "role:";
@@ -173,7 +173,7 @@ pub fn create(
         .execute(named_params! {":name": name, ":description": description, ":actor": actor, ":now": now.millis()})?;
         add_members(tx, name, &members)?;
         let group = require(tx, name)?;
-        event::append(tx, kind::GROUP_CHANGED, Some(actor), &group, now)?;
+        event::append(tx, Kind::GroupChanged, Some(actor), &group, now)?;
         Ok(group)
     })
 }
@@ -221,7 +221,7 @@ pub fn update(
         let group = require(tx, name)?;
         event::append(
             tx,
-            kind::GROUP_CHANGED,
+            Kind::GroupChanged,
             Some(actor),
             &group,
             Timestamp::now(),
@@ -239,7 +239,7 @@ pub fn delete(store: &mut Store, actor: &str, name: &str) -> Result<Group> {
             .execute([name])?;
         event::append(
             tx,
-            kind::GROUP_DELETED,
+            Kind::GroupDeleted,
             Some(actor),
             &group,
             Timestamp::now(),

@@ -21,6 +21,7 @@ pub mod location;
 pub mod message;
 mod page;
 pub mod permission;
+pub mod priority;
 pub mod process;
 pub mod render;
 mod scratch;

@@ -114,23 +114,14 @@ pub fn git_common_dir(dir: &Path) -> Option<PathBuf> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use switchboard_testutils::ScratchRepo;
 
-    fn git(dir: &Path, args: &[&str]) {
-        let status = std::process::Command::new("git")
-            .args(args)
-            .current_dir(dir)
-            .output()
-            .unwrap();
-        assert!(status.status.success(), "git {args:?}: {status:?}");
-    }
+    use super::*;
 
     #[test]
     fn flag_beats_env_beats_git_beats_user_data() {
-        let tmp = tempfile::tempdir().unwrap();
-        let repo = tmp.path().join("repo");
-        std::fs::create_dir(&repo).unwrap();
-        git(&repo, &["init", "-q"]);
+        let scratch = ScratchRepo::empty();
+        let repo = scratch.path().to_path_buf();
         let mut inputs = Inputs {
             flag: Some("flag.db".into()),
             env: Some("/env/state.db".into()),
@@ -150,7 +141,7 @@ mod tests {
                 .unwrap()
                 .join(".git/switchboard/state.db")
         );
-        inputs.cwd = tmp.path().to_path_buf();
+        inputs.cwd = scratch.dir().to_path_buf();
         assert_eq!(
             resolve(&inputs).unwrap().path,
             Path::new("/xdg/switchboard/state.db")
@@ -164,25 +155,9 @@ mod tests {
 
     #[test]
     fn every_worktree_of_a_clone_shares_one_state_path() {
-        let tmp = tempfile::tempdir().unwrap();
-        let repo = tmp.path().join("repo");
-        std::fs::create_dir(&repo).unwrap();
-        git(&repo, &["init", "-q"]);
-        git(
-            &repo,
-            &[
-                "-c",
-                "user.name=t",
-                "-c",
-                "user.email=t@t",
-                "commit",
-                "-q",
-                "--allow-empty",
-                "-m",
-                "init",
-            ],
-        );
-        git(&repo, &["worktree", "add", "-q", "../wt"]);
+        let scratch = ScratchRepo::new();
+        let repo = scratch.path().to_path_buf();
+        scratch.git(&["worktree", "add", "-q", "../wt"]);
         let at = |cwd: PathBuf| {
             resolve(&Inputs {
                 cwd,
@@ -191,7 +166,7 @@ mod tests {
             .unwrap()
             .path
         };
-        assert_eq!(at(repo.clone()), at(tmp.path().join("wt")));
+        assert_eq!(at(repo.clone()), at(scratch.dir().join("wt")));
         assert_eq!(at(repo.join(".git")), at(repo));
     }
 }

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::agent::{self, Registration};
 use crate::clock::Timestamp;
-use crate::event::{self, kind};
+use crate::event::{self, Kind};
 use crate::group;
 use crate::id::{self, IdKind, new_id};
 use crate::{Error, Result, Store};
@@ -26,62 +26,7 @@ const MAX_REFS: usize = 50;
 pub const DEFAULT_PAGE: u32 = 20;
 pub const MAX_PAGE: u32 = 200;
 
-/// How urgent a message is; ordered.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema, Default,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum Priority {
-    Low,
-    #[default]
-    Normal,
-    High,
-    Urgent,
-}
-
-impl Priority {
-    fn rank(self) -> i64 {
-        self as i64
-    }
-
-    fn from_rank(rank: i64) -> Priority {
-        match rank {
-            0 => Priority::Low,
-            2 => Priority::High,
-            3 => Priority::Urgent,
-            _ => Priority::Normal,
-        }
-    }
-
-    /// The lowercase name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Priority::Low => "low",
-            Priority::Normal => "normal",
-            Priority::High => "high",
-            Priority::Urgent => "urgent",
-        }
-    }
-}
-
-impl std::str::FromStr for Priority {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self> {
-        [
-            Priority::Low,
-            Priority::Normal,
-            Priority::High,
-            Priority::Urgent,
-        ]
-        .into_iter()
-        .find(|p| p.as_str() == s)
-        .ok_or_else(|| {
-            Error::Invalid(format!(
-                "unknown priority '{s}': use low, normal, high or urgent"
-            ))
-        })
-    }
-}
+pub use crate::priority::Priority;
 
 /// What a reference points at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -522,11 +467,15 @@ fn insert(
     }
     conn.prepare_cached("UPDATE threads SET last_message_at = ?2 WHERE id = ?1")?
         .execute((thread, now.millis()))?;
-    let payload = serde_json::json!({
-        "id": id, "seq": seq, "thread": thread, "from": author.agent,
-        "recipients": recipients, "priority": draft.priority,
-    });
-    event::append(conn, kind::MESSAGE_SENT, Some(&author.agent), &payload, now)?;
+    let payload = event::MessageSent {
+        id: id.clone(),
+        seq,
+        thread: thread.to_string(),
+        from: author.agent.clone(),
+        recipients: recipients.to_vec(),
+        priority: draft.priority,
+    };
+    event::append(conn, Kind::MessageSent, Some(&author.agent), &payload, now)?;
     fetch(conn, &author.agent, &id)
 }
 
@@ -1000,8 +949,12 @@ fn notify(tx: &Connection, viewer: &str, seqs: &[i64], now: Timestamp) -> Result
             threads.push(thread);
         }
     }
-    let payload = serde_json::json!({"ids": ids, "threads": threads, "by": viewer});
-    event::append(tx, kind::MESSAGE_NOTIFIED, Some(viewer), &payload, now)?;
+    let payload = event::MessagesTouched {
+        ids,
+        threads,
+        by: viewer.to_string(),
+    };
+    event::append(tx, Kind::MessageNotified, Some(viewer), &payload, now)?;
     Ok(())
 }
 
@@ -1209,12 +1162,16 @@ fn mark_in(
     }
     if !changed.is_empty() {
         let kind = if acked {
-            kind::MESSAGE_ACKED
+            Kind::MessageAcked
         } else {
-            kind::MESSAGE_READ
+            Kind::MessageRead
         };
         threads.dedup();
-        let payload = serde_json::json!({"ids": changed, "threads": threads, "by": viewer});
+        let payload = event::MessagesTouched {
+            ids: changed,
+            threads,
+            by: viewer.to_string(),
+        };
         event::append(tx, kind, Some(viewer), &payload, now)?;
     }
     Ok(out)
@@ -1313,7 +1270,11 @@ pub fn edit(
         .execute((m.seq, &old_subject, &old_body, written))?;
         tx.prepare_cached("UPDATE messages SET body = ?2, subject = COALESCE(?3, subject), edited_at = ?4 WHERE seq = ?1")?
             .execute((m.seq, body, &subject, now.millis()))?;
-        event::append(tx, kind::MESSAGE_EDITED, Some(author), &serde_json::json!({"id": m.id, "thread": m.thread}), now)?;
+        let payload = event::MessageChanged {
+            id: m.id.clone(),
+            thread: m.thread.clone(),
+        };
+        event::append(tx, Kind::MessageEdited, Some(author), &payload, now)?;
         fetch(tx, author, &m.id)
     })
 }
@@ -1360,9 +1321,12 @@ pub fn delete(store: &mut Store, author: &str, id: &str) -> Result<Message> {
             .execute((m.seq, now.millis()))?;
         event::append(
             tx,
-            kind::MESSAGE_DELETED,
+            Kind::MessageDeleted,
             Some(author),
-            &serde_json::json!({"id": m.id, "thread": m.thread}),
+            &event::MessageChanged {
+                id: m.id.clone(),
+                thread: m.thread.clone(),
+            },
             now,
         )?;
         fetch(tx, author, &m.id)
@@ -1449,7 +1413,7 @@ mod tests {
     use super::*;
     use crate::store::tests::temp_store;
 
-    fn setup() -> (tempfile::TempDir, Store) {
+    fn setup() -> (switchboard_testutils::ScratchStore, Store) {
         let (dir, mut store) = temp_store();
         for (name, role) in [
             ("lead", None),

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::agent::{self, Registration};
 use crate::clock::Timestamp;
-use crate::event::{self, kind};
+use crate::event::{self, Kind};
 use crate::id::{self, IdKind, new_id};
 use crate::message::{self, Priority, RefKind, Reference};
 use crate::permission;
@@ -434,7 +434,7 @@ fn insert(
         ":now": now.millis(),
     })?;
     let session = fetch(conn, &id, cutoff)?;
-    event::append(conn, kind::SESSION_STARTED, Some(actor), &session, now)?;
+    event::append(conn, Kind::SessionStarted, Some(actor), &session, now)?;
     Ok(session)
 }
 
@@ -690,7 +690,7 @@ pub fn claim(store: &mut Store, id: &str, claim: &Claim<'_>) -> Result<Session> 
         let claimed = fetch(tx, &session.id, cutoff)?;
         event::append(
             tx,
-            kind::SESSION_CLAIMED,
+            Kind::SessionClaimed,
             Some(&session.agent),
             &claimed,
             now,
@@ -773,8 +773,11 @@ pub fn heartbeat(
         }
         // Only a change is news: an unchanged heartbeat wakes nobody.
         if changed {
-            let payload = serde_json::json!({"session": session.id, "files": work.map(|w| w.files.len())});
-            event::append(tx, kind::SESSION_HEARTBEAT, Some(agent), &payload, now)?;
+            let payload = event::Heartbeat {
+                session: session.id.clone(),
+                files: work.map(|w| w.files.len()),
+            };
+            event::append(tx, Kind::SessionHeartbeat, Some(agent), &payload, now)?;
         }
         fetch(tx, &session.id, cutoff)
     })
@@ -950,7 +953,7 @@ pub fn update(store: &mut Store, id: &str, change: &SessionUpdate, actor: &str) 
         )?
         .execute((&session.id, &intent, &change.role, now.millis()))?;
         let updated = fetch(tx, &session.id, cutoff)?;
-        event::append(tx, kind::SESSION_UPDATED, Some(actor), &updated, now)?;
+        event::append(tx, Kind::SessionUpdated, Some(actor), &updated, now)?;
         Ok(updated)
     })
 }
@@ -1025,7 +1028,7 @@ fn close(
         now.millis(),
     ))?;
     let ended = fetch(conn, &session.id, cutoff)?;
-    event::append(conn, kind::SESSION_ENDED, Some(actor), &ended, now)?;
+    event::append(conn, Kind::SessionEnded, Some(actor), &ended, now)?;
     let mut body = format!(
         "{}'s session {} (\"{}\") ended {}",
         ended.agent, ended.id, ended.intent, ended.status
@@ -1296,8 +1299,14 @@ mod tests {
         assert_eq!(agent.live_sessions, 1);
         let events = store.events_after(0, 10).unwrap();
         let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
-        assert_eq!(kinds, [kind::AGENT_REGISTERED, kind::SESSION_STARTED]);
-        assert_eq!(events[1].payload["id"], s.id);
+        assert_eq!(
+            kinds,
+            [
+                Kind::AgentRegistered.as_str(),
+                Kind::SessionStarted.as_str()
+            ]
+        );
+        assert_eq!(events[1].change.session(), Some(s.id.as_str()));
     }
 
     #[test]

@@ -302,15 +302,18 @@ fn refuse_network_filesystem(_: &Path) -> Result<()> {
     Ok(())
 }
 
+pub(crate) mod sqlite;
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
+    use switchboard_testutils::ScratchStore;
 
-    /// A store in a fresh temporary directory (kept alive by the returned guard).
-    pub(crate) fn temp_store() -> (tempfile::TempDir, Store) {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("state.db"), Settings::default()).unwrap();
+    /// A store at [`ScratchStore::db`] (kept alive by the returned guard).
+    pub(crate) fn temp_store() -> (ScratchStore, Store) {
+        let dir = ScratchStore::new();
+        let store = Store::open(dir.db(), Settings::default()).unwrap();
         (dir, store)
     }
 
@@ -369,7 +372,7 @@ pub(crate) mod tests {
             })
             .unwrap();
         drop(store);
-        let err = Store::open(&dir.path().join("state.db"), Settings::default()).unwrap_err();
+        let err = Store::open(dir.db(), Settings::default()).unwrap_err();
         assert!(
             matches!(err, Error::SchemaTooNew { found: 999, .. }),
             "{err:?}"
@@ -404,7 +407,7 @@ pub(crate) mod tests {
     fn data_version_moves_when_another_connection_commits() {
         let (dir, store) = temp_store();
         let before = store.data_version().unwrap();
-        let mut other = Store::open(&dir.path().join("state.db"), Settings::default()).unwrap();
+        let mut other = Store::open(dir.db(), Settings::default()).unwrap();
         other
             .write(|tx| {
                 tx.execute(

@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 
 use crate::agent::{self, Registration};
 use crate::clock::Timestamp;
-use crate::event::{self, kind};
+use crate::event::{self, Kind};
 use crate::id::{self, IdKind, new_id};
 use crate::{Error, Result, Store};
 
@@ -99,10 +99,12 @@ pub fn create(store: &mut Store, new: &NewToken<'_>) -> Result<Issued> {
             ":created_by": new.created_by, ":now": now.millis(),
             ":expires_at": expires_at.map(Timestamp::millis),
         })?;
-        let payload = serde_json::json!({
-            "id": id, "agent": new.agent, "expires_at": expires_at,
-        });
-        event::append(tx, kind::TOKEN_CREATED, Some(new.created_by), &payload, now)?;
+        let payload = event::TokenChanged {
+            id: id.clone(),
+            agent: new.agent.to_string(),
+            expires_at,
+        };
+        event::append(tx, Kind::TokenCreated, Some(new.created_by), &payload, now)?;
         fetch(tx, &id, now)
     })?;
     Ok(Issued { token, secret })
@@ -139,8 +141,12 @@ pub fn revoke(store: &mut Store, id_or_prefix: &str, by: &str) -> Result<Token> 
                 tx.query_row("SELECT agent FROM tokens WHERE id = ?1", [&id], |r| {
                     r.get(0)
                 })?;
-            let payload = serde_json::json!({ "id": id, "agent": agent });
-            event::append(tx, kind::TOKEN_REVOKED, Some(by), &payload, now)?;
+            let payload = event::TokenChanged {
+                id: id.clone(),
+                agent,
+                expires_at: None,
+            };
+            event::append(tx, Kind::TokenRevoked, Some(by), &payload, now)?;
         }
         fetch(tx, &id, now)
     })
@@ -352,6 +358,9 @@ mod tests {
             .map(|e| e.kind)
             .filter(|k| k.starts_with("token."))
             .collect();
-        assert_eq!(kinds, [kind::TOKEN_CREATED, kind::TOKEN_REVOKED]);
+        assert_eq!(
+            kinds,
+            [Kind::TokenCreated.as_str(), Kind::TokenRevoked.as_str()]
+        );
     }
 }

@@ -3,6 +3,7 @@
 //! with the human at the editor as the actor.
 
 use std::collections::{BTreeSet, HashMap};
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -11,8 +12,8 @@ use std::time::Duration;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use switchboard_core::event::{Event, kind};
-use switchboard_core::feed::ChangeFeed;
+use switchboard_core::event::{Change, Event};
+use switchboard_core::feed::{ChangeFeed, Watch};
 use switchboard_core::message::{self, Author, Draft, InboxFilter, Priority};
 use switchboard_core::session::{self, EndStatus, Holder};
 use switchboard_core::worktree::{self, NewWorktree};
@@ -25,8 +26,9 @@ use tower_lsp_server::{Client, LanguageServer};
 use crate::protocol::{self, command, *};
 use crate::repo::{self, Repo};
 
-/// How often each repository's change feed is polled.
-const POLL_INTERVAL: Duration = Duration::from_millis(10);
+/// Batches of changes a repository's feed may hold for the push loop before it waits
+/// (back-pressure: the events stay in the log meanwhile).
+const FEED_BATCHES: usize = 64;
 /// After a push, further changes within this window are merged into one push.
 const DEBOUNCE: Duration = Duration::from_millis(50);
 /// How often the companion looks for mail agents have left unread too long.
@@ -75,22 +77,6 @@ fn ok_value<T: Serialize>(value: T) -> jsonrpc::Result<Option<Value>> {
     serde_json::to_value(value)
         .map(Some)
         .map_err(|e| jsonrpc::Error::invalid_params(e.to_string()))
-}
-
-/// Which topics an event touches.
-fn topics(event: &Event) -> Vec<Topic> {
-    let k = event.kind.as_str();
-    if k == kind::SESSION_HEARTBEAT {
-        vec![Topic::Sessions, Topic::Worktrees]
-    } else if k.starts_with("session.") || k.starts_with("agent.") {
-        vec![Topic::Sessions]
-    } else if k.starts_with("message.") || k.starts_with("group.") {
-        vec![Topic::Messages]
-    } else if k.starts_with("worktree.") {
-        vec![Topic::Worktrees, Topic::Sessions]
-    } else {
-        Vec::new()
-    }
 }
 
 impl Backend {
@@ -178,45 +164,42 @@ impl Backend {
         *self.repos.lock().unwrap_or_else(|p| p.into_inner()) = opened;
     }
 
-    /// Starts, per repository, a feed thread and a task that turns its events into
-    /// debounced pushes, refreshed diagnostics and urgent-message popups.
-    fn start_live(self: &Arc<Self>) {
+    /// Starts, per repository, the change feed and a task that turns its events into
+    /// debounced pushes, refreshed diagnostics and urgent-message popups. A feed that
+    /// cannot start is reported to the user (live updates are then off for that folder).
+    async fn start_live(self: &Arc<Self>) {
         for repo in self.repos() {
-            let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Event>();
-            let db = repo.db.clone();
-            let settings = repo.settings.clone();
-            let after = Some(repo.opened_at);
-            std::thread::Builder::new()
-                .name("switchboard-lsp-feed".into())
-                .spawn(move || {
-                    let mut feed = match ChangeFeed::open_after(&db, settings, after) {
-                        Ok(feed) => feed,
-                        Err(e) => {
-                            tracing::error!(error = %e, "cannot watch the state database");
-                            return;
-                        }
-                    };
-                    loop {
-                        match feed.poll() {
-                            Ok(events) => {
-                                for event in events {
-                                    if tx.send(event).is_err() {
-                                        return;
-                                    }
-                                }
-                            }
-                            Err(e) => tracing::warn!(error = %e, "change feed poll failed"),
-                        }
-                        if tx.is_closed() {
-                            return;
-                        }
-                        std::thread::sleep(POLL_INTERVAL);
+            let (tx, rx) = tokio::sync::mpsc::channel::<Vec<Event>>(FEED_BATCHES);
+            let (db, settings, after) = (repo.db.clone(), repo.settings.clone(), repo.opened_at);
+            let started = tokio::task::spawn_blocking(move || {
+                let feed = ChangeFeed::open_after(&db, settings, Some(after))?;
+                Watch::start(feed, "switchboard-lsp-feed", move |batch| {
+                    match tx.blocking_send(batch) {
+                        Ok(()) => ControlFlow::Continue(()),
+                        Err(_) => ControlFlow::Break(()),
                     }
                 })
-                .ok();
+            })
+            .await;
+            let watch = match started {
+                Ok(Ok(watch)) => watch,
+                Ok(Err(e)) => {
+                    tracing::error!(error = %e, "cannot watch the state database");
+                    let text = format!(
+                        "Switchboard cannot watch {}: {e}. The views will not update by themselves; reload the window to try again.",
+                        repo.db.display()
+                    );
+                    self.client.show_message(MessageType::ERROR, text).await;
+                    continue;
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "starting the change feed crashed");
+                    continue;
+                }
+            };
             let this = self.clone();
             let watched = repo.clone();
-            tokio::spawn(async move { this.push_loop(repo, rx).await });
+            tokio::spawn(async move { this.push_loop(repo, rx, watch).await });
             let this = self.clone();
             tokio::spawn(async move { this.overdue_loop(watched).await });
         }
@@ -264,22 +247,24 @@ impl Backend {
         }
     }
 
+    /// Pushes each batch of changes at once, then merges whatever arrives within
+    /// [`DEBOUNCE`] into one trailing push. Ends (stopping the feed, `_watch`) when the
+    /// feed's channel closes.
     async fn push_loop(
         self: Arc<Self>,
         repo: Repo,
-        mut rx: tokio::sync::mpsc::UnboundedReceiver<Event>,
+        mut rx: tokio::sync::mpsc::Receiver<Vec<Event>>,
+        _watch: Watch,
     ) {
-        while let Some(first) = rx.recv().await {
-            let mut batch = vec![first];
+        while let Some(mut batch) = rx.recv().await {
             while let Ok(more) = rx.try_recv() {
-                batch.push(more);
+                batch.extend(more);
             }
             self.push(&repo, &batch).await;
-            // Merge whatever arrives during the window into a single trailing push.
             tokio::time::sleep(DEBOUNCE).await;
             let mut trailing = Vec::new();
             while let Ok(more) = rx.try_recv() {
-                trailing.push(more);
+                trailing.extend(more);
             }
             if !trailing.is_empty() {
                 self.push(&repo, &trailing).await;
@@ -288,7 +273,11 @@ impl Backend {
     }
 
     async fn push(&self, repo: &Repo, events: &[Event]) {
-        let changed: BTreeSet<Topic> = events.iter().flat_map(topics).collect();
+        let changed: BTreeSet<Topic> = events
+            .iter()
+            .flat_map(|e| e.change.topics())
+            .copied()
+            .collect();
         let Some(last) = events.last() else { return };
         self.version.fetch_max(last.seq, Ordering::SeqCst);
         if changed.is_empty() {
@@ -302,7 +291,7 @@ impl Backend {
         self.client
             .send_notification::<StateChangedNotification>(note)
             .await;
-        for event in events.iter().filter(|e| e.kind == kind::MESSAGE_SENT) {
+        for event in events {
             self.alert_if_urgent(repo, event).await;
         }
         if changed.contains(&Topic::Sessions) || changed.contains(&Topic::Worktrees) {
@@ -315,14 +304,13 @@ impl Backend {
 
     /// Pops up urgent messages addressed to the human.
     async fn alert_if_urgent(&self, repo: &Repo, event: &Event) {
-        let urgent = event.payload["priority"].as_str() == Some(Priority::Urgent.as_str());
-        let Some(id) = event
-            .mail_for(&repo.human)
-            .filter(|_| urgent)
-            .map(str::to_string)
-        else {
+        let Change::MessageSent(sent) = &event.change else {
             return;
         };
+        if sent.priority != Priority::Urgent || !event.change.concerns(&repo.human) {
+            return;
+        }
+        let id = sent.id.clone();
         let got = repo
             .with_store(move |store, repo| message::get(store, &repo.human, &id))
             .await;
@@ -731,7 +719,7 @@ impl LanguageServer for Server {
     }
 
     async fn initialized(&self, _: InitializedParams) {
-        self.0.start_live();
+        self.0.start_live().await;
         let names: Vec<String> = self
             .0
             .repos()

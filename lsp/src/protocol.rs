@@ -135,16 +135,8 @@ pub struct WorktreeParams {
     pub patch: Option<bool>,
 }
 
-/// What changed, for `switchboard/stateChanged`.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
-)]
-#[serde(rename_all = "camelCase")]
-pub enum Topic {
-    Sessions,
-    Messages,
-    Worktrees,
-}
+/// What changed, for `switchboard/stateChanged`: the core's topics of an event.
+pub use switchboard_core::event::Topic;
 
 /// `switchboard/stateChanged` params.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]

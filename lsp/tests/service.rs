@@ -1,7 +1,6 @@
 //! Every request, command and notification of the companion.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -12,25 +11,13 @@ use switchboard_core::worktree::{self, NewWorktree};
 use switchboard_core::{Settings, Store};
 use switchboard_lsp::client::LspClient;
 use switchboard_lsp::{Config, protocol};
+use switchboard_testutils::{Redactions, ScratchRepo, commit};
 
 const HUMAN: &str = "human:ada";
 
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
 struct Fixture {
-    _dir: tempfile::TempDir,
+    _scratch: ScratchRepo,
+    /// The main checkout of a repository whose first commit adds `app.rs`.
     repo: PathBuf,
     db: PathBuf,
     /// The other processes' connection.
@@ -45,20 +32,13 @@ impl Fixture {
 
     /// A fixture whose repository has `toml` as its `.switchboard.toml`.
     async fn with_settings(toml: &str) -> Fixture {
-        let dir = tempfile::tempdir().unwrap();
-        let repo = dir.path().join("repo");
-        std::fs::create_dir(&repo).unwrap();
-        let repo = repo.canonicalize().unwrap();
-        git(&repo, &["init", "-q", "-b", "main"]);
-        git(&repo, &["config", "user.name", "Ada"]);
-        git(&repo, &["config", "user.email", "ada@example.invalid"]);
-        std::fs::write(repo.join("app.rs"), "fn main() {}\n").unwrap();
-        git(&repo, &["add", "app.rs"]);
-        git(&repo, &["commit", "-q", "-m", "first"]);
+        let scratch = ScratchRepo::empty();
+        scratch.commit("app.rs", "fn main() {}\n", "first");
+        let repo = scratch.path().to_path_buf();
         if !toml.is_empty() {
             std::fs::write(repo.join(".switchboard.toml"), toml).unwrap();
         }
-        let db = dir.path().join("state.db");
+        let db = scratch.db().to_path_buf();
         let store = Store::open(&db, Settings::default()).unwrap();
         let (client_io, server_io) = tokio::io::duplex(1 << 20);
         let (server_read, server_write) = tokio::io::split(server_io);
@@ -72,7 +52,7 @@ impl Fixture {
         let lsp = LspClient::new(client_read, client_write);
         lsp.initialize(&repo).await.unwrap();
         Fixture {
-            _dir: dir,
+            _scratch: scratch,
             repo,
             db,
             store,
@@ -96,34 +76,10 @@ impl Fixture {
 
 /// Replaces ids, times, shas, pids, ports and temp paths so snapshots are stable.
 fn redact(value: &mut Value, root: &Path) {
-    match value {
-        Value::String(s) => {
-            let is_id = s.len() == 30
-                && ["ses_", "msg_", "thr_", "evt_"]
-                    .iter()
-                    .any(|p| s.starts_with(p));
-            if is_id {
-                *s = format!("[{}]", &s[..3]);
-            } else if s.len() >= 20 && s.as_bytes()[4] == b'-' && s.ends_with('Z') {
-                *s = "[time]".into();
-            } else if s.len() == 40 && s.chars().all(|c| c.is_ascii_hexdigit()) {
-                *s = "[sha]".into();
-            } else if s.contains(&root.display().to_string()) {
-                *s = s.replace(&root.display().to_string(), "[tmp]");
-            }
-        }
-        Value::Array(items) => items.iter_mut().for_each(|v| redact(v, root)),
-        Value::Object(map) => {
-            for (k, v) in map.iter_mut() {
-                if matches!(k.as_str(), "pid" | "port" | "version" | "seq" | "host") {
-                    *v = json!(format!("[{k}]"));
-                } else {
-                    redact(v, root);
-                }
-            }
-        }
-        _ => {}
-    }
+    Redactions::new()
+        .path(root)
+        .keys(&["pid", "port", "version", "seq", "host"])
+        .json(value);
 }
 
 #[tokio::test]
@@ -360,9 +316,7 @@ async fn commands_act_as_the_human_through_the_core() {
         })
         .await
         .expect("progress ends");
-    std::fs::write(path.join("fix.txt"), "fixed\n").unwrap();
-    git(&path, &["add", "fix.txt"]);
-    git(&path, &["commit", "-q", "-m", "the fix"]);
+    commit(&path, "fix.txt", "fixed\n", "the fix");
     let diff = f
         .lsp
         .request(
@@ -524,18 +478,8 @@ async fn an_urgent_message_to_the_human_pops_up() {
 
 #[tokio::test]
 async fn several_workspace_folders_from_different_repositories() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut roots = Vec::new();
-    for name in ["one", "two"] {
-        let root = dir.path().join(name);
-        std::fs::create_dir(&root).unwrap();
-        let root = root.canonicalize().unwrap();
-        git(&root, &["init", "-q", "-b", "main"]);
-        git(&root, &["config", "user.name", "Ada"]);
-        git(&root, &["config", "user.email", "ada@example.invalid"]);
-        git(&root, &["commit", "-q", "--allow-empty", "-m", "first"]);
-        roots.push(root);
-    }
+    let scratch = [ScratchRepo::new(), ScratchRepo::new()];
+    let roots: Vec<&Path> = scratch.iter().map(ScratchRepo::path).collect();
     // Each repository keeps its own state in its git common dir.
     let mut two = Store::open(
         &roots[1].join(".git/switchboard/state.db"),

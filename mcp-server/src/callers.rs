@@ -10,7 +10,6 @@ use std::sync::{Arc, Mutex};
 use switchboard_core::process::ProcessInfo;
 use switchboard_core::{Error, Settings, Store};
 
-use crate::conformance::Fixtures;
 use crate::identity::Identity;
 use crate::server::{Hub, State};
 
@@ -32,20 +31,13 @@ pub(crate) struct Callers {
     pub hub: Hub,
     /// The state of a connection before a request binds it; it acts for nobody.
     pub anonymous: Arc<Mutex<State>>,
-    /// The conformance suite's fixtures, when the server was asked to offer them.
-    pub fixtures: Option<Arc<Fixtures>>,
     states: Mutex<HashMap<String, Arc<Mutex<State>>>>,
 }
 
 impl Callers {
     /// Shares the store at `db` among every caller of this process; new worktrees start
     /// from `checkout`'s HEAD.
-    pub fn new(
-        db: PathBuf,
-        settings: Settings,
-        checkout: PathBuf,
-        fixtures: bool,
-    ) -> Result<Callers, Error> {
+    pub fn new(db: PathBuf, settings: Settings, checkout: PathBuf) -> Result<Callers, Error> {
         let process = ProcessInfo::current();
         let store = Store::open(&db, settings.clone())?;
         let hub = Hub::start(&db, settings.clone())?;
@@ -62,7 +54,6 @@ impl Callers {
             checkout,
             hub,
             anonymous: Arc::new(Mutex::new(anonymous)),
-            fixtures: fixtures.then(Fixtures::new).transpose()?.map(Arc::new),
             states: Mutex::default(),
         })
     }

@@ -1,23 +1,21 @@
 //! The MCP handler: every request enters here, is bound to its caller
 //! ([`SwitchboardServer::for_request`]) when it touches the store, and is passed to the
-//! tools, the resources or (with `--conformance-fixtures`) the suite's fixtures.
+//! tools or the resources.
 
 use rmcp::handler::server::tool::ToolCallContext;
 #[allow(deprecated)]
 use rmcp::model::SetLevelRequestParams;
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CompleteRequestParams, CompleteResult, CustomRequest,
-    CustomResult, ErrorCode, GetPromptRequestParams, GetPromptResponse, InitializeRequestParams,
-    InitializeResult, ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult,
-    ListToolsResult, PaginatedRequestParams, ProtocolVersion, ReadResourceRequestParams,
-    ReadResourceResponse, ServerConfig, SubscribeRequestParams, SubscriptionFilter, Tool,
-    UnsubscribeRequestParams,
+    CallToolRequestParams, CallToolResponse, CustomRequest, CustomResult, ErrorCode,
+    GetPromptRequestParams, GetPromptResponse, InitializeRequestParams, InitializeResult,
+    ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
+    ProtocolVersion, ReadResourceRequestParams, ReadResourceResponse, ServerConfig,
+    SubscribeRequestParams, SubscriptionFilter, Tool, UnsubscribeRequestParams,
 };
 use rmcp::service::{RequestContext, SubscriptionContext};
 use rmcp::{ErrorData, RoleServer, ServerHandler};
 use switchboard_core::input::shown;
 
-use crate::conformance::Fixtures;
 use crate::framing;
 use crate::server::{Counted, SwitchboardServer};
 
@@ -42,11 +40,7 @@ impl ServerHandler for SwitchboardServer {
         _request: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
-        let mut tools = self.tool_router.list_all();
-        if self.fixtures().is_some() {
-            tools.extend(Fixtures::tools());
-        }
-        let mut result = ListToolsResult::with_all_items(tools);
+        let mut result = ListToolsResult::with_all_items(self.tool_router.list_all());
         if context
             .protocol_version()
             .is_some_and(|v| v >= ProtocolVersion::V_2026_07_28)
@@ -58,10 +52,7 @@ impl ServerHandler for SwitchboardServer {
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
-        self.tool_router.get(name).cloned().or_else(|| {
-            self.fixtures()?;
-            Fixtures::tools().into_iter().find(|t| t.name == name)
-        })
+        self.tool_router.get(name).cloned()
     }
 
     async fn call_tool(
@@ -69,11 +60,6 @@ impl ServerHandler for SwitchboardServer {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
-        if let Some(fixtures) = self.fixtures()
-            && Fixtures::has_tool(&request.name)
-        {
-            return fixtures.call(request, &context).await;
-        }
         if self.tool_router.get(&request.name).is_none() {
             return Err(ErrorData::invalid_params(
                 format!(
@@ -170,44 +156,18 @@ impl ServerHandler for SwitchboardServer {
         Ok(())
     }
 
-    async fn list_prompts(
-        &self,
-        _request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
-    ) -> Result<ListPromptsResult, ErrorData> {
-        let prompts = match self.fixtures() {
-            Some(_) => Fixtures::prompts(),
-            None => Vec::new(),
-        };
-        Ok(ListPromptsResult::with_all_items(prompts))
-    }
-
     async fn get_prompt(
         &self,
         request: GetPromptRequestParams,
         _context: RequestContext<RoleServer>,
     ) -> Result<GetPromptResponse, ErrorData> {
-        match self.fixtures() {
-            Some(fixtures) => fixtures.get_prompt(request),
-            None => Err(ErrorData::invalid_params(
-                format!(
-                    "no prompt named {}: Switchboard has no prompts",
-                    request.name
-                ),
-                None,
-            )),
-        }
-    }
-
-    async fn complete(
-        &self,
-        request: CompleteRequestParams,
-        _context: RequestContext<RoleServer>,
-    ) -> Result<CompleteResult, ErrorData> {
-        Ok(match self.fixtures() {
-            Some(_) => Fixtures::complete(&request),
-            None => CompleteResult::default(),
-        })
+        Err(ErrorData::invalid_params(
+            format!(
+                "no prompt named {}: Switchboard has no prompts",
+                request.name
+            ),
+            None,
+        ))
     }
 
     #[allow(deprecated)] // logging/setLevel still exists in 2025-11-25

@@ -17,6 +17,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use rmcp::ServerHandler;
 use rmcp::transport::StreamableHttpService;
 use rmcp::transport::streamable_http_server::StreamableHttpServerConfig;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
@@ -66,8 +67,6 @@ pub struct ServeOptions {
     pub settings: Settings,
     /// The checkout new worktrees start from.
     pub checkout: PathBuf,
-    /// Also offer the official conformance suite's fixture tools, resources and prompts.
-    pub conformance_fixtures: bool,
 }
 
 /// A server bound to its address, not yet serving.
@@ -119,12 +118,7 @@ pub async fn bind(options: ServeOptions) -> Result<Bound, Error> {
         max_body_bytes: options.max_body_bytes,
         read_timeout: options.read_timeout,
     };
-    let callers = Callers::new(
-        options.db,
-        options.settings,
-        options.checkout,
-        options.conformance_fixtures,
-    )?;
+    let callers = Callers::new(options.db, options.settings, options.checkout)?;
     Ok(Bound {
         listener,
         callers: Arc::new(callers),
@@ -173,10 +167,17 @@ impl Bound {
             .map_err(|e| Error::io("cannot read the bound address", e))
     }
 
-    /// Serves until `shutdown` completes, then stops gracefully: no new connections;
-    /// waits end with a shutdown result and listen streams with their final result;
-    /// calls in progress finish (up to 10 s); then the remaining streams close.
-    pub async fn run(self, shutdown: impl Future<Output = ()> + Send) -> Result<(), Error> {
+    /// Serves each connection with `wrap` of its server (`std::convert::identity`, or a
+    /// decorator that adds to what the server offers and hands it the rest, as the
+    /// conformance suite's fixtures do) until `shutdown` completes, then stops gracefully:
+    /// no new connections; waits end with a shutdown result and listen streams with their
+    /// final result; calls in progress finish (up to 10 s); then the remaining streams
+    /// close.
+    pub async fn run<S: ServerHandler>(
+        self,
+        wrap: impl Fn(SwitchboardServer) -> S + Send + Sync + 'static,
+        shutdown: impl Future<Output = ()> + Send,
+    ) -> Result<(), Error> {
         let hub = self.callers.hub.clone();
         let config = StreamableHttpServerConfig::default()
             .disable_allowed_hosts()
@@ -184,7 +185,7 @@ impl Bound {
         let streams = config.cancellation_token.clone();
         let callers = self.callers.clone();
         let mcp = StreamableHttpService::new(
-            move || Ok(SwitchboardServer::for_callers(callers.clone())),
+            move || Ok(wrap(SwitchboardServer::for_callers(callers.clone()))),
             Arc::new(LocalSessionManager::default()),
             config,
         );

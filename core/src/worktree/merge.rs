@@ -11,7 +11,7 @@ use super::recovery::{self, Intent, MergePlan};
 use super::status::{diff_of, dirty_files};
 use super::{Worktree, backup, get_to_change, resolve_commit};
 use crate::clock::Timestamp;
-use crate::event::{self, kind};
+use crate::event::{self, Kind};
 use crate::git::{self, Busy};
 use crate::{Error, Result, Store};
 
@@ -417,7 +417,7 @@ fn merge_now(
     store.write(|tx| {
         event::append(
             tx,
-            kind::WORKTREE_MERGED,
+            Kind::WorktreeMerged,
             Some(actor),
             &outcome,
             Timestamp::now(),
@@ -700,7 +700,7 @@ fn sync_now(
             store.write(|tx| {
                 event::append(
                     tx,
-                    kind::WORKTREE_SYNCED,
+                    Kind::WorktreeSynced,
                     Some(actor),
                     &outcome,
                     Timestamp::now(),
@@ -726,7 +726,7 @@ fn sync_now(
             .execute((&w.name, &onto))?;
         event::append(
             tx,
-            kind::WORKTREE_SYNCED,
+            Kind::WorktreeSynced,
             Some(actor),
             &outcome,
             Timestamp::now(),

@@ -29,7 +29,7 @@ pub use status::{ChangedFile, CommitInfo, WorktreeDiff, WorktreeStatus, diff, li
 
 use crate::clock::Timestamp;
 use crate::config::{self, Config};
-use crate::event::{self, kind};
+use crate::event::{self, Kind};
 use crate::git::{self, RepoPaths};
 use crate::id::{self, IdKind};
 use crate::permission;
@@ -409,7 +409,7 @@ pub fn create(store: &mut Store, actor: &str, from: &Path, new: &NewWorktree) ->
             ":actor": actor, ":now": now.millis(),
         })?;
         let worktree = require(tx, &new.name)?;
-        event::append(tx, kind::WORKTREE_CREATED, Some(actor), &worktree, now)?;
+        event::append(tx, Kind::WorktreeCreated, Some(actor), &worktree, now)?;
         Ok(worktree)
     });
     let worktree = match recorded {
@@ -577,17 +577,24 @@ pub fn remove(
         git::run(&repo_dir, &["branch", "-D", &worktree.branch])?;
         branch_deleted = true;
     }
-    store.write(|tx| {
-        tx.prepare_cached("DELETE FROM worktrees WHERE name = ?1")?.execute([name])?;
-        let payload = serde_json::json!({"worktree": worktree, "backups": backups, "branch_deleted": branch_deleted});
-        event::append(tx, kind::WORKTREE_REMOVED, Some(actor), &payload, Timestamp::now())?;
-        Ok(())
-    })?;
-    Ok(Removed {
+    let removed = Removed {
         worktree,
         backups,
         branch_deleted,
-    })
+    };
+    store.write(|tx| {
+        tx.prepare_cached("DELETE FROM worktrees WHERE name = ?1")?
+            .execute([name])?;
+        event::append(
+            tx,
+            Kind::WorktreeRemoved,
+            Some(actor),
+            &removed,
+            Timestamp::now(),
+        )?;
+        Ok(())
+    })?;
+    Ok(removed)
 }
 
 fn lost_work_message(w: &Worktree, dirty: &[String], unmerged: &[CommitInfo]) -> String {
@@ -692,10 +699,20 @@ pub fn prune(
         git::run(&repo.checkout, &["worktree", "prune"])?;
         store.write(|tx| {
             for name in &missing_folders {
-                tx.prepare_cached("DELETE FROM worktrees WHERE name = ?1")?.execute([name])?;
+                tx.prepare_cached("DELETE FROM worktrees WHERE name = ?1")?
+                    .execute([name])?;
             }
-            let payload = serde_json::json!({"stale_admin_entries": stale_admin_entries, "missing_folders": missing_folders});
-            event::append(tx, kind::WORKTREE_PRUNED, Some(actor), &payload, Timestamp::now())?;
+            let payload = event::WorktreePruned {
+                stale_admin_entries: stale_admin_entries.clone(),
+                missing_folders: missing_folders.clone(),
+            };
+            event::append(
+                tx,
+                Kind::WorktreePruned,
+                Some(actor),
+                &payload,
+                Timestamp::now(),
+            )?;
             Ok(())
         })?;
     }

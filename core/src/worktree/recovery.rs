@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use super::merge::{MergeOutcome, Strategy};
 use super::resolve_commit;
 use crate::clock::Timestamp;
-use crate::event::{self, kind};
+use crate::event::{self, Kind};
 use crate::git::{self, Busy};
 use crate::process::{self, ProcessInfo};
 use crate::{Error, Result, Store};
@@ -611,7 +611,7 @@ fn complete(store: &mut Store, actor: &str, found: &Interrupted, commit: String)
     store.write(|tx| {
         event::append(
             tx,
-            kind::WORKTREE_MERGED,
+            Kind::WorktreeMerged,
             Some(actor),
             &outcome,
             Timestamp::now(),
@@ -621,29 +621,18 @@ fn complete(store: &mut Store, actor: &str, found: &Interrupted, commit: String)
     })
 }
 
-/// The event of an interrupted merge that was undone or dropped.
-#[derive(Serialize)]
-struct Recovered<'a> {
-    worktree: &'a str,
-    into: &'a str,
-    backup: &'a str,
-    /// `restored`, `moved` (the branch or checkout moved on without it), `gone` (branch
-    /// deleted) or `dropped` (forgotten on request, git untouched).
-    outcome: &'a str,
-}
-
 /// Deletes an intent that was undone or dropped, recording why in the event log.
 fn forget(store: &mut Store, actor: &str, found: &Interrupted, outcome: &str) -> Result<()> {
-    let payload = Recovered {
-        worktree: &found.plan.worktree,
-        into: &found.plan.into,
-        backup: &found.plan.backup,
-        outcome,
+    let payload = event::WorktreeRecovered {
+        worktree: found.plan.worktree.clone(),
+        into: found.plan.into.clone(),
+        backup: found.plan.backup.clone(),
+        outcome: outcome.to_string(),
     };
     store.write(|tx| {
         event::append(
             tx,
-            kind::WORKTREE_RECOVERED,
+            Kind::WorktreeRecovered,
             Some(actor),
             &payload,
             Timestamp::now(),

@@ -1,31 +1,18 @@
 //! The git safety suite: one test per promise, on temporary repositories.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+
+use switchboard_testutils::{ScratchRepo, git as git_in};
 
 use super::*;
 use crate::Settings;
 
 /// A scratch repository (main branch `main`, one commit) with a state database.
 struct Fixture {
-    _dir: tempfile::TempDir,
+    _repo: ScratchRepo,
+    /// The main checkout.
     root: PathBuf,
     store: Store,
-}
-
-fn git_in(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?} in {}: {}",
-        dir.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
 }
 
 impl Fixture {
@@ -34,20 +21,13 @@ impl Fixture {
     }
 
     fn with_first_commit(first: impl FnOnce(&Fixture)) -> Fixture {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path().join("repo");
-        std::fs::create_dir(&root).unwrap();
-        let root = root.canonicalize().unwrap();
-        let store = Store::open(&dir.path().join("state.db"), Settings::default()).unwrap();
+        let repo = ScratchRepo::empty();
+        let store = Store::open(repo.db(), Settings::default()).unwrap();
         let f = Fixture {
-            _dir: dir,
-            root,
+            root: repo.path().to_path_buf(),
+            _repo: repo,
             store,
         };
-        f.git(&["init", "-q", "-b", "main"]);
-        f.git(&["config", "user.name", "Test"]);
-        f.git(&["config", "user.email", "test@example.invalid"]);
-        f.git(&["config", "commit.gpgsign", "false"]);
         first(&f);
         f
     }
@@ -57,11 +37,7 @@ impl Fixture {
     }
 
     fn commit_in(&self, dir: &Path, file: &str, content: &str, message: &str) {
-        let path = dir.join(file);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, content).unwrap();
-        git_in(dir, &["add", file]);
-        git_in(dir, &["commit", "-q", "-m", message]);
+        switchboard_testutils::commit(dir, file, content, message);
     }
 
     fn commit(&self, file: &str, content: &str, message: &str) {

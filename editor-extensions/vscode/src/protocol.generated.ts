@@ -44,7 +44,9 @@ export type Strategy = 'ff' | 'merge' | 'squash';
  */
 export type Status = 'active' | 'stale' | 'completed' | 'failed' | 'abandoned';
 /**
- * What changed, for `switchboard/stateChanged`.
+ * What part of the shared state an event changes, so a view showing it must refresh:
+ * `sessions` (sessions and agents), `messages` (messages, threads, groups) or
+ * `worktrees` (worktrees and the work in them).
  *
  * This interface was referenced by `SwitchboardProtocol`'s JSON-Schema
  * via the `definition` "Topic".

@@ -1,6 +1,7 @@
 //! Merges interrupted by a crash: each test leaves git and the store as a crash at one
 //! moment would, then checks that the next call completes or undoes it and says which.
 
+use std::process::Command;
 use std::time::{Duration, SystemTime};
 
 use super::*;
@@ -139,15 +140,18 @@ fn a_merge_git_finished_but_nobody_recorded_is_completed() {
         "{err}"
     );
     assert_eq!(intents(&mut f), 0);
-    let merged_event = f
+    let recorded = f
         .store
         .events_after(0, 1000)
         .unwrap()
         .into_iter()
-        .find(|e| e.kind == event::kind::WORKTREE_MERGED)
+        .find_map(|e| match e.change {
+            event::Change::WorktreeMerged(m) => Some(m),
+            _ => None,
+        })
         .expect("the merge is recorded");
-    assert_eq!(merged_event.payload["commit"], merged);
-    assert_eq!(merged_event.payload["backup"], plan.backup);
+    assert_eq!(recorded.commit, merged);
+    assert_eq!(recorded.backup, plan.backup);
 }
 
 #[test]
@@ -172,7 +176,7 @@ fn a_half_done_merge_with_a_stale_lock_is_undone_and_the_merge_then_goes_through
         "the new merge starts from where main was"
     );
     assert_eq!(f.git(&["status", "--porcelain"]), "");
-    assert!(event_types(&mut f).contains(&event::kind::WORKTREE_RECOVERED.to_string()));
+    assert!(event_types(&mut f).contains(&event::Kind::WorktreeRecovered.as_str().to_string()));
     assert_eq!(intents(&mut f), 0);
     assert_fsck_clean(&f);
 }
@@ -424,7 +428,7 @@ fn two_processes_recovering_at_once_recover_a_merge_once() {
     assert_eq!(notes.len(), 1, "{notes:?}");
     let merged = event_types(&mut f)
         .iter()
-        .filter(|k| *k == event::kind::WORKTREE_MERGED)
+        .filter(|k| *k == event::Kind::WorktreeMerged.as_str())
         .count();
     assert_eq!(merged, 1);
 }

@@ -1,25 +1,24 @@
 //! The fixtures of the official MCP conformance suite (`@modelcontextprotocol/conformance`):
-//! tools, resources and prompts with the fixed names, arguments and results its scenarios
-//! expect. Served only by `switchboard serve --conformance-fixtures` (hidden, off by
-//! default), next to Switchboard's own tools, so the suite runs against the real server.
+//! tools, resources, prompts and completions with the fixed names, arguments and results its
+//! scenarios expect. [`super::WithFixtures`] serves them next to the real server's own.
 //!
 //! Results are written as the JSON the suite checks and decoded into rmcp's types, which
 //! keeps each fixture one readable literal. Logging and sampling are deprecated by
 //! SEP-2577, but the 2025-11-25 scenarios still exercise them.
 #![allow(deprecated)]
 
+use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, ClientCapabilities,
-    CompleteRequestParams, CompleteResult, ContentBlock, CreateMessageRequestParams,
-    ElicitRequestParams, GetPromptRequestParams, GetPromptResponse, GetPromptResult,
-    InputRequiredResult, InputResponses, LoggingMessageNotificationParam,
-    ProgressNotificationParam, Prompt, ReadResourceResult, RequestStateCodec, Resource,
-    ResourceTemplate, Tool,
+    CallToolRequestParams, CallToolResponse, CallToolResult, ClientCapabilities, CompleteResult,
+    ContentBlock, CreateMessageRequestParams, ElicitRequestParams, GetPromptRequestParams,
+    GetPromptResponse, GetPromptResult, InputRequiredResult, InputResponses,
+    LoggingMessageNotificationParam, ProgressNotificationParam, Prompt, ReadResourceResult,
+    Reference, RequestStateCodec, Resource, ResourceTemplate, Tool,
 };
-use rmcp::service::RequestContext;
+use rmcp::service::{RequestContext, SubscriptionSink};
 use rmcp::{ErrorData, RoleServer};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
@@ -184,12 +183,15 @@ fn tool_table() -> Vec<(&'static str, &'static str, Value)> {
 
 /// A list-changed announcement asked for by a trigger fixture.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum ListChange {
+enum ListChange {
     Tools,
     Prompts,
 }
 
 impl Fixtures {
+    /// Fixtures with a fresh random key for sealing request state: share one instance
+    /// among every connection of a server, so that state sealed in one request opens in
+    /// the next and announcements reach every listen stream.
     pub fn new() -> Result<Fixtures, switchboard_core::Error> {
         let mut key = [0u8; 32];
         getrandom::fill(&mut key).map_err(|e| {
@@ -204,9 +206,25 @@ impl Fixtures {
         })
     }
 
-    /// Announcements of list changes, for a listen stream.
-    pub fn announcements(&self) -> broadcast::Receiver<ListChange> {
-        self.announcements.subscribe()
+    /// Sends every list change the trigger fixtures announce from now on to `sink` (a
+    /// listen stream; those it did not accept are skipped). Never completes: drop it when
+    /// the stream ends.
+    pub async fn announce_to(&self, sink: SubscriptionSink) -> Infallible {
+        let mut changes = self.announcements.subscribe();
+        loop {
+            // `self` holds the sender, so the channel never closes; missed changes are
+            // skipped.
+            let Ok(change) = changes.recv().await else {
+                continue;
+            };
+            let sent = match change {
+                ListChange::Tools => sink.notify_tool_list_changed().await,
+                ListChange::Prompts => sink.notify_prompt_list_changed().await,
+            };
+            if let Err(e) = sent {
+                tracing::debug!(error = %e, "list change not delivered");
+            }
+        }
     }
 
     fn announce(&self, change: ListChange) {
@@ -224,6 +242,11 @@ impl Fixtures {
                 Tool::new(name, description, Arc::new(schema))
             })
             .collect()
+    }
+
+    /// The fixture tool named `name`, if there is one.
+    pub fn tool(name: &str) -> Option<Tool> {
+        Self::tools().into_iter().find(|t| t.name == name)
     }
 
     pub fn has_tool(name: &str) -> bool {
@@ -582,6 +605,11 @@ impl Fixtures {
         ]))
     }
 
+    pub fn has_prompt(name: &str) -> bool {
+        Self::prompts().iter().any(|p| p.name == name)
+    }
+
+    /// Renders fixture prompt `request.name` (see [`Self::has_prompt`]).
     pub fn get_prompt(
         &self,
         request: GetPromptRequestParams,
@@ -638,7 +666,20 @@ impl Fixtures {
         Ok(GetPromptResponse::Complete(result))
     }
 
-    pub fn complete(_request: &CompleteRequestParams) -> CompleteResult {
+    /// Whether `reference` names a fixture prompt or resource template, which
+    /// [`Self::completion`] completes.
+    pub fn completes(reference: &Reference) -> bool {
+        match reference {
+            Reference::Prompt(prompt) => Self::has_prompt(&prompt.name),
+            Reference::Resource(template) => Self::templates()
+                .iter()
+                .any(|t| t.uri_template == template.uri),
+            _ => false,
+        }
+    }
+
+    /// The completion of any argument of a fixture prompt or template.
+    pub fn completion() -> CompleteResult {
         complete_result(
             json!({"completion": {"values": ["testValue1", "testValue2"], "total": 2, "hasMore": false}}),
         )

@@ -31,4 +31,4 @@ pub mod token;
 pub mod worktree;
 
 pub use error::{Error, Result};
-pub use store::{Settings, Store};
+pub use store::{Pool, Settings, Store};

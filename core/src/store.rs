@@ -56,6 +56,63 @@ impl std::fmt::Debug for Store {
     }
 }
 
+/// Connections to one database for operations that may overlap: each operation takes a
+/// connection of its own ([`Pool::take`]: an idle one, else a new one) and gives it back
+/// when done ([`Pool::put`]), so a long operation never holds up another. At most
+/// [`Pool::IDLE`] idle connections are kept.
+#[derive(Debug)]
+pub struct Pool {
+    path: PathBuf,
+    settings: Settings,
+    idle: std::sync::Mutex<Vec<Store>>,
+}
+
+impl Pool {
+    /// Idle connections kept for the next operations.
+    pub const IDLE: usize = 2;
+
+    /// A pool over `first`'s database, with `first` as its first idle connection.
+    pub fn new(first: Store) -> Pool {
+        Pool {
+            path: first.path.clone(),
+            settings: first.settings.clone(),
+            idle: std::sync::Mutex::new(vec![first]),
+        }
+    }
+
+    fn idle(&self) -> std::sync::MutexGuard<'_, Vec<Store>> {
+        // The list of idle connections stays valid whatever panicked while it was held.
+        self.idle.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A connection for one operation: an idle one, else a new one.
+    pub fn take(&self) -> Result<Store> {
+        let idle = self.idle().pop();
+        match idle {
+            Some(store) => Ok(store),
+            None => Store::open(&self.path, self.settings.clone()),
+        }
+    }
+
+    /// Gives back a connection taken with [`Pool::take`] (closed if enough are idle).
+    pub fn put(&self, store: Store) {
+        let mut idle = self.idle();
+        if idle.len() < Self::IDLE {
+            idle.push(store);
+        }
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The settings the connections are opened with.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+}
+
 /// The highest schema version this binary knows.
 pub fn supported_schema_version() -> i64 {
     MIGRATIONS.len() as i64
@@ -315,6 +372,29 @@ pub(crate) mod tests {
         let dir = ScratchStore::new();
         let store = Store::open(dir.db(), Settings::default()).unwrap();
         (dir, store)
+    }
+
+    #[test]
+    fn a_pool_gives_overlapping_operations_connections_of_their_own() {
+        let (_dir, store) = temp_store();
+        let pool = Pool::new(store);
+        let mut long = pool.take().unwrap();
+        let mut other = pool.take().unwrap();
+        // One operation inside a write transaction does not stop another from reading.
+        let inside = long.write(|_| {
+            let seq = other.latest_event_seq()?;
+            Ok(seq)
+        });
+        assert_eq!(inside.unwrap(), 0);
+        let third = pool.take().unwrap();
+        for store in [long, other, third] {
+            pool.put(store);
+        }
+        assert_eq!(
+            pool.idle().len(),
+            Pool::IDLE,
+            "extra connections are closed"
+        );
     }
 
     #[test]

@@ -17,7 +17,7 @@ use switchboard_core::feed::{ChangeFeed, Watch};
 use switchboard_core::message::{self, Author, Draft, InboxFilter, Priority};
 use switchboard_core::session::{self, EndStatus, Holder};
 use switchboard_core::worktree::{self, NewWorktree};
-use switchboard_core::{Error, Settings, git};
+use switchboard_core::{Error, Settings};
 use tower_lsp_server::jsonrpc;
 use tower_lsp_server::ls_types::notification::Notification;
 use tower_lsp_server::ls_types::*;
@@ -96,7 +96,10 @@ impl Backend {
     }
 
     /// The repository a request names (a folder or file path or `file://` URI), or the first.
-    fn repo(&self, which: Option<&str>) -> jsonrpc::Result<Repo> {
+    /// The repository a request names (its root, or a path or file URI inside one of its
+    /// checkouts), else the first one open. Finding the repository of a path reads git's
+    /// files, so it runs on a blocking thread.
+    async fn repo(&self, which: Option<&str>) -> jsonrpc::Result<Repo> {
         let repos = self.repos();
         let chosen = match which {
             None => repos.first().cloned(),
@@ -106,10 +109,10 @@ impl Backend {
                     .ok()
                     .and_then(|u| u.to_file_path().map(|p| p.into_owned()))
                     .unwrap_or_else(|| PathBuf::from(text));
-                repos
-                    .iter()
-                    .find(|r| r.root == path || r.contains(&path))
-                    .cloned()
+                match repos.iter().find(|r| r.root == path) {
+                    Some(repo) => Some(repo.clone()),
+                    None => repo::containing(repos, path).await,
+                }
             }
         };
         chosen.ok_or_else(|| {
@@ -335,25 +338,20 @@ impl Backend {
 
     /// The sessions changing `file` in another checkout than the one it is in.
     async fn holders_of(&self, file: &Path) -> Vec<Holder> {
-        let Some(repo) = self.repos().into_iter().find(|r| r.contains(file)) else {
+        let Some(place) = repo::place_of(self.repos(), file.to_path_buf()).await else {
             return Vec::new();
         };
-        let Ok(paths) = git::repo_paths(file) else {
-            return Vec::new();
-        };
-        let Ok(relative) = file.strip_prefix(&paths.checkout) else {
-            return Vec::new();
-        };
-        let relative = relative.display().to_string();
-        let checkout = paths.checkout.clone();
-        repo.with_store(move |store, _| {
-            let here = worktree::containing(store, &checkout)?.map(|w| w.name);
-            let mut holders = session::who_has(store, &relative)?;
-            holders.retain(|h| h.worktree.is_none() || h.worktree != here);
-            Ok(holders)
-        })
-        .await
-        .unwrap_or_default()
+        let (relative, checkout) = (place.relative, place.checkout);
+        place
+            .repo
+            .with_store(move |store, _| {
+                let here = worktree::containing(store, &checkout)?.map(|w| w.name);
+                let mut holders = session::who_has(store, &relative)?;
+                holders.retain(|h| h.worktree.is_none() || h.worktree != here);
+                Ok(holders)
+            })
+            .await
+            .unwrap_or_default()
     }
 
     async fn diagnostics_for(&self, file: &Path) -> Vec<Diagnostic> {
@@ -404,14 +402,14 @@ impl Backend {
     }
 
     pub async fn thread(&self, params: ThreadParams) -> jsonrpc::Result<ThreadResult> {
-        let repo = self.repo(params.repo.as_deref())?;
+        let repo = self.repo(params.repo.as_deref()).await?;
         repo.with_store(move |store, repo| message::thread(store, &repo.human, &params.thread))
             .await
             .map_err(to_rpc)
     }
 
     pub async fn inbox(&self, params: InboxParams) -> jsonrpc::Result<InboxResult> {
-        let repo = self.repo(params.repo.as_deref())?;
+        let repo = self.repo(params.repo.as_deref()).await?;
         let filter = InboxFilter {
             unread_only: params.unread_only.unwrap_or(false),
             cursor: params.cursor,
@@ -424,7 +422,7 @@ impl Backend {
     }
 
     pub async fn session(&self, params: SessionParams) -> jsonrpc::Result<SessionResult> {
-        let repo = self.repo(params.repo.as_deref())?;
+        let repo = self.repo(params.repo.as_deref()).await?;
         repo.with_store(move |store, _| {
             Ok(SessionResult {
                 session: session::get(store, &params.session)?,
@@ -436,7 +434,7 @@ impl Backend {
     }
 
     pub async fn worktree(&self, params: WorktreeParams) -> jsonrpc::Result<WorktreeResult> {
-        let repo = self.repo(params.repo.as_deref())?;
+        let repo = self.repo(params.repo.as_deref()).await?;
         repo.with_store(move |store, _| {
             worktree::diff(store, &params.name, params.patch.unwrap_or(false))
         })
@@ -464,7 +462,7 @@ impl Backend {
                     ack_required: a.ack_required.unwrap_or(false),
                     refs: Vec::new(),
                 };
-                let repo = self.repo(a.repo.as_deref())?;
+                let repo = self.repo(a.repo.as_deref()).await?;
                 ok_value(
                     repo.with_store(move |s, r| {
                         message::send(
@@ -487,7 +485,7 @@ impl Backend {
                     body: a.body,
                     ..Default::default()
                 };
-                let repo = self.repo(a.repo.as_deref())?;
+                let repo = self.repo(a.repo.as_deref()).await?;
                 ok_value(
                     repo.with_store(move |s, r| {
                         message::reply(
@@ -507,7 +505,7 @@ impl Backend {
             command::MARK_READ | command::ACK => {
                 let acked = params.command == command::ACK;
                 let a: MarkArgs = parse(arg)?;
-                let repo = self.repo(a.repo.as_deref())?;
+                let repo = self.repo(a.repo.as_deref()).await?;
                 ok_value(
                     repo.with_store(move |s, r| message::mark(s, &r.human, &a.ids, acked))
                         .await
@@ -516,7 +514,7 @@ impl Backend {
             }
             command::END_SESSION => {
                 let a: EndSessionArgs = parse(arg)?;
-                let repo = self.repo(a.repo.as_deref())?;
+                let repo = self.repo(a.repo.as_deref()).await?;
                 let status = a.status.unwrap_or(EndStatus::Abandoned);
                 ok_value(
                     repo.with_store(move |s, r| {
@@ -528,7 +526,7 @@ impl Backend {
             }
             command::CREATE_WORKTREE => {
                 let a: CreateWorktreeArgs = parse(arg)?;
-                let repo = self.repo(a.repo.as_deref())?;
+                let repo = self.repo(a.repo.as_deref()).await?;
                 let progress = self
                     .begin_progress(token, format!("Creating worktree {}", a.name))
                     .await;
@@ -546,7 +544,7 @@ impl Backend {
             }
             command::REMOVE_WORKTREE => {
                 let a: RemoveWorktreeArgs = parse(arg)?;
-                let repo = self.repo(a.repo.as_deref())?;
+                let repo = self.repo(a.repo.as_deref()).await?;
                 let (force, delete) = (a.force.unwrap_or(false), a.delete_branch.unwrap_or(false));
                 ok_value(
                     repo.with_store(move |s, r| {
@@ -558,7 +556,7 @@ impl Backend {
             }
             command::MERGE_WORKTREE => {
                 let a: MergeWorktreeArgs = parse(arg)?;
-                let repo = self.repo(a.repo.as_deref())?;
+                let repo = self.repo(a.repo.as_deref()).await?;
                 let progress = self
                     .begin_progress(token, format!("Merging worktree {}", a.name))
                     .await;
@@ -580,7 +578,7 @@ impl Backend {
             }
             command::SHOW_DIFF => {
                 let a: ShowDiffArgs = parse(arg)?;
-                let repo = self.repo(a.repo.as_deref())?;
+                let repo = self.repo(a.repo.as_deref()).await?;
                 ok_value(
                     repo.with_store(move |s, _| worktree::diff(s, &a.worktree, true))
                         .await

@@ -3,12 +3,12 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use switchboard_core::location::{self, Inputs};
 use switchboard_core::message::{self, InboxFilter};
 use switchboard_core::session::{self, Filter, Session};
-use switchboard_core::{Error, Settings, Store, agent, git, worktree};
+use switchboard_core::{Error, Pool, Settings, Store, agent, git, worktree};
 
 use crate::protocol::{InboxSummary, RepoState, SessionNode};
 
@@ -29,7 +29,7 @@ pub struct Repo {
     pub opened_at: i64,
     /// After how long mail an agent leaves unread is flagged (`.switchboard.toml`).
     pub escalate_after: std::time::Duration,
-    store: Arc<Mutex<Store>>,
+    stores: Arc<Pool>,
 }
 
 impl Repo {
@@ -74,11 +74,12 @@ impl Repo {
             settings,
             opened_at,
             escalate_after,
-            store: Arc::new(Mutex::new(store)),
+            stores: Arc::new(Pool::new(store)),
         })
     }
 
-    /// Runs `f` on the store on a blocking thread.
+    /// Runs `f` on a blocking thread with a store connection of its own, so a long
+    /// operation (a worktree's setup command) never holds up the others.
     pub async fn with_store<T, F>(&self, f: F) -> Result<T, Error>
     where
         T: Send + 'static,
@@ -86,19 +87,55 @@ impl Repo {
     {
         let repo = self.clone();
         tokio::task::spawn_blocking(move || {
-            let mut store = repo.store.lock().unwrap_or_else(|p| p.into_inner());
-            f(&mut store, &repo)
+            let mut store = repo.stores.take()?;
+            let result = f(&mut store, &repo);
+            repo.stores.put(store);
+            result
         })
         .await
         .unwrap_or_else(|e| Err(Error::Conflict(format!("the operation crashed ({e})"))))
     }
+}
 
-    /// Whether `path` (a folder or file) lies in this repository or one of its worktrees.
-    pub fn contains(&self, path: &Path) -> bool {
-        git::repo_paths(path)
-            .map(|r| r.main_root == self.root)
-            .unwrap_or(false)
-    }
+/// The open repository that `path` (a folder or file) lies in, in its main checkout or
+/// one of its worktrees. Reads git's files on a blocking thread.
+pub async fn containing(repos: Vec<Repo>, path: PathBuf) -> Option<Repo> {
+    tokio::task::spawn_blocking(move || {
+        let root = git::repo_paths(&path).ok()?.main_root;
+        repos.into_iter().find(|r| r.root == root)
+    })
+    .await
+    .ok()
+    .flatten()
+}
+
+/// Where a file lies: its repository, the checkout it is in, and its path in there.
+pub struct Place {
+    pub repo: Repo,
+    pub checkout: PathBuf,
+    pub relative: String,
+}
+
+/// The [`Place`] of `file` among `repos` (`None` when it is in none of them). Reads
+/// git's files on a blocking thread.
+pub async fn place_of(repos: Vec<Repo>, file: PathBuf) -> Option<Place> {
+    tokio::task::spawn_blocking(move || {
+        let paths = git::repo_paths(&file).ok()?;
+        let repo = repos.into_iter().find(|r| r.root == paths.main_root)?;
+        let relative = file
+            .strip_prefix(&paths.checkout)
+            .ok()?
+            .display()
+            .to_string();
+        Some(Place {
+            repo,
+            checkout: paths.checkout,
+            relative,
+        })
+    })
+    .await
+    .ok()
+    .flatten()
 }
 
 /// Everything the sidebar shows for one repository.

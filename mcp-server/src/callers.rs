@@ -1,6 +1,6 @@
 //! Who calls a shared server (`switchboard serve`): the auth layer puts the [`Caller`] of
 //! each request, decided by its bearer token, into the request's extensions; [`Callers`]
-//! keeps one [`State`] per token, so an agent's current session survives across its
+//! keeps one [`Seat`] per token, so an agent's current session survives across its
 //! requests and connections, in both protocol eras.
 
 use std::collections::HashMap;
@@ -11,7 +11,8 @@ use switchboard_core::process::ProcessInfo;
 use switchboard_core::{Error, Settings, Store};
 
 use crate::identity::Identity;
-use crate::server::{Hub, State};
+use crate::seat::Seat;
+use crate::server::Hub;
 
 /// The authenticated caller of one HTTP request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,8 +31,8 @@ pub(crate) struct Callers {
     checkout: PathBuf,
     pub hub: Hub,
     /// The state of a connection before a request binds it; it acts for nobody.
-    pub anonymous: Arc<Mutex<State>>,
-    states: Mutex<HashMap<String, Arc<Mutex<State>>>>,
+    pub anonymous: Arc<Seat>,
+    seats: Mutex<HashMap<String, Arc<Seat>>>,
 }
 
 impl Callers {
@@ -41,7 +42,7 @@ impl Callers {
         let process = ProcessInfo::current();
         let store = Store::open(&db, settings.clone())?;
         let hub = Hub::start(&db, settings.clone())?;
-        let anonymous = State::new(
+        let anonymous = Seat::new(
             store,
             Identity::default(),
             process.clone(),
@@ -53,23 +54,23 @@ impl Callers {
             process,
             checkout,
             hub,
-            anonymous: Arc::new(Mutex::new(anonymous)),
-            states: Mutex::default(),
+            anonymous: Arc::new(anonymous),
+            seats: Mutex::default(),
         })
     }
 
     /// The state of `caller`'s token, created on its first request: it acts for the
     /// token's agent and remembers the session that agent started through it.
-    pub fn state_for(&self, caller: &Caller) -> Result<Arc<Mutex<State>>, Error> {
-        let mut states = self.states.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(state) = states.get(&caller.token) {
-            return Ok(state.clone());
+    pub fn seat_for(&self, caller: &Caller) -> Result<Arc<Seat>, Error> {
+        let mut seats = self.seats.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(seat) = seats.get(&caller.token) {
+            return Ok(seat.clone());
         }
         let store = Store::open(&self.db, self.settings.clone())?;
         let identity = Identity::named(caller.agent.clone());
-        let state = State::new(store, identity, self.process.clone(), self.checkout.clone());
-        let state = Arc::new(Mutex::new(state));
-        states.insert(caller.token.clone(), state.clone());
-        Ok(state)
+        let seat = Seat::new(store, identity, self.process.clone(), self.checkout.clone());
+        let seat = Arc::new(seat);
+        seats.insert(caller.token.clone(), seat.clone());
+        Ok(seat)
     }
 }

@@ -7,7 +7,7 @@ use switchboard_core::Error;
 /// the worktree the server started in), a token (over HTTP), else a name of this
 /// instance's own given when the client connects ([`Identity::name_instance`]), which the
 /// agent may still change in its first `session_start`.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Identity {
     pub agent: Option<String>,
     pub session: Option<String>,

@@ -21,6 +21,7 @@ pub mod reference;
 mod reply;
 mod resources;
 mod schema;
+mod seat;
 mod server;
 mod tools;
 mod views;

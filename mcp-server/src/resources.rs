@@ -97,7 +97,7 @@ impl SwitchboardServer {
                     }
                     Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
                 };
-                let agent = this.lock().identity.agent.clone();
+                let agent = this.identity().agent;
                 for uri in affected_resources(&event, agent.as_deref()) {
                     this.notify(&uri).await;
                 }

@@ -1,9 +1,8 @@
 //! The rmcp server: shared state, the blocking bridge to the core, and protocol plumbing.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 use rmcp::ErrorData;
 use rmcp::handler::server::router::tool::ToolRouter;
@@ -18,6 +17,8 @@ pub use crate::identity::Identity;
 use crate::live::Live;
 use crate::reply::{Render, reply};
 use crate::resources::Subscriptions;
+use crate::seat::Seat;
+pub(crate) use crate::seat::State;
 use crate::views::Lean;
 
 /// The experimental capability and notification of Claude Code's channels.
@@ -26,20 +27,6 @@ const CHANNEL_NOTIFICATION: &str = "notifications/claude/channel";
 
 /// Tools whose results show the caller's mail themselves: no notice is added to them.
 const SHOWS_MAIL: &[&str] = &["message_wait", "inbox_read", "status", "session_start"];
-
-/// How often ordinary tool calls refresh the caller's last-seen time.
-const TOUCH_INTERVAL: Duration = Duration::from_secs(10);
-
-/// Everything a tool call may touch, behind one lock: tool calls of one agent are short
-/// and run one at a time against the store (waits do not hold it while waiting).
-pub(crate) struct State {
-    pub store: Store,
-    pub identity: Identity,
-    pub process: ProcessInfo,
-    /// The checkout this server was started in: the default base of new worktrees.
-    pub checkout: PathBuf,
-    last_touch: Option<Instant>,
-}
 
 /// What every connection served by one process shares: the change feed, the counts of
 /// calls and waits in progress, and the signal that the process is stopping.
@@ -86,7 +73,7 @@ impl Drop for Counted {
 /// Switchboard's MCP server for one agent (stdio) or one connection of a shared server.
 #[derive(Clone)]
 pub struct SwitchboardServer {
-    state: Arc<Mutex<State>>,
+    seat: Arc<Seat>,
     /// Set behind `switchboard serve`: each request acts for the agent of its token, with
     /// that token's state (see [`SwitchboardServer::for_request`]).
     callers: Option<Arc<Callers>>,
@@ -105,23 +92,23 @@ impl SwitchboardServer {
     pub fn new(store: Store, identity: Identity, process: ProcessInfo) -> Result<Self, Error> {
         let hub = Hub::start(store.path(), store.settings().clone())?;
         let checkout = std::env::current_dir().unwrap_or_default();
-        let state = State::new(store, identity, process, checkout);
-        Ok(Self::with_state(Arc::new(Mutex::new(state)), None, hub))
+        let seat = Seat::new(store, identity, process, checkout);
+        Ok(Self::with_seat(Arc::new(seat), None, hub))
     }
 
     /// A connection of a shared server: it acts for nobody until a request binds it to
     /// its caller.
     pub(crate) fn for_callers(callers: Arc<Callers>) -> Self {
-        Self::with_state(
+        Self::with_seat(
             callers.anonymous.clone(),
             Some(callers.clone()),
             callers.hub.clone(),
         )
     }
 
-    fn with_state(state: Arc<Mutex<State>>, callers: Option<Arc<Callers>>, hub: Hub) -> Self {
+    fn with_seat(seat: Arc<Seat>, callers: Option<Arc<Callers>>, hub: Hub) -> Self {
         SwitchboardServer {
-            state,
+            seat,
             callers,
             hub,
             subscriptions: Arc::new(Subscriptions::default()),
@@ -155,11 +142,11 @@ impl SwitchboardServer {
                     None,
                 )
             })?;
-        let state = callers
-            .state_for(caller)
+        let seat = callers
+            .seat_for(caller)
             .map_err(|e| ErrorData::internal_error(e.to_string(), None))?;
         Ok(SwitchboardServer {
-            state,
+            seat,
             ..self.clone()
         })
     }
@@ -171,30 +158,33 @@ impl SwitchboardServer {
     /// Uses `dir` (a checkout of the repository) as this server's own checkout: new
     /// worktrees start from its HEAD.
     pub fn with_checkout(self, dir: &std::path::Path) -> Self {
-        self.lock().checkout = dir.to_path_buf();
+        self.seat.set_checkout(dir.to_path_buf());
         self
     }
 
     /// Claims an existing session for this server's process (e.g. one spawned for this
     /// agent, passed as `--session`). The agent defaults to the session's own agent.
     pub fn claim_session(&self, id: &str) -> Result<session::Session, Error> {
-        let mut state = self.lock();
-        let State {
-            store,
-            identity,
-            process,
-            ..
-        } = &mut *state;
+        let mut state = self.seat.begin()?;
+        let before = state.identity.clone();
         let claim = session::Claim {
-            agent: identity.agent.as_deref(),
-            process,
+            agent: state.identity.agent.as_deref(),
+            process: &state.process,
             intent: None,
             role: None,
         };
-        let claimed = session::claim(store, id, &claim)?;
-        identity.agent = Some(claimed.agent.clone());
-        identity.session = Some(claimed.id.clone());
-        Ok(claimed)
+        let claimed = session::claim(&mut state.store, id, &claim);
+        if let Ok(claimed) = &claimed {
+            state.identity.agent = Some(claimed.agent.clone());
+            state.identity.session = Some(claimed.id.clone());
+        }
+        self.seat.finish(state, &before);
+        claimed
+    }
+
+    /// Who this server acts for now.
+    pub(crate) fn identity(&self) -> Identity {
+        self.seat.identity()
     }
 
     /// Tells the caller of new mail at the end of a tool's result (one line, in the
@@ -292,24 +282,19 @@ impl SwitchboardServer {
         Self::tool_router().list_all()
     }
 
-    pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-        // A panic inside a tool poisons nothing we cannot keep using: state is plain data.
-        self.state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    /// Runs `op` on a blocking thread with the state locked.
+    /// Runs `op` on a blocking thread with a state of its own (see [`crate::seat`]): no
+    /// lock is held while it runs.
     pub(crate) async fn blocking<T, F>(&self, op: F) -> Result<T, Error>
     where
         T: Send + 'static,
         F: FnOnce(&mut State) -> Result<T, Error> + Send + 'static,
     {
-        let this = self.clone();
+        let seat = self.seat.clone();
         tokio::task::spawn_blocking(move || {
-            let mut state = this.lock();
+            let mut state = seat.begin()?;
+            let before = state.identity.clone();
             let result = op(&mut state);
-            state.touch_if_due();
+            seat.finish(state, &before);
             result
         })
         .await
@@ -334,42 +319,6 @@ impl SwitchboardServer {
         F: FnOnce(&mut State) -> Result<T, Error> + Send + 'static,
     {
         reply(self.blocking(op).await.map(Lean::<T, V>::of))
-    }
-}
-
-impl State {
-    pub(crate) fn new(
-        store: Store,
-        identity: Identity,
-        process: ProcessInfo,
-        checkout: PathBuf,
-    ) -> State {
-        State {
-            store,
-            identity,
-            process,
-            checkout,
-            last_touch: None,
-        }
-    }
-
-    /// Refreshes the current session's last-seen time and work context, at most every
-    /// [`TOUCH_INTERVAL`].
-    fn touch_if_due(&mut self) {
-        let (Some(id), Some(agent)) = (self.identity.session.clone(), self.identity.agent.clone())
-        else {
-            return;
-        };
-        if self
-            .last_touch
-            .is_some_and(|t| t.elapsed() < TOUCH_INTERVAL)
-        {
-            return;
-        }
-        self.last_touch = Some(Instant::now());
-        if let Err(e) = switchboard_core::worktree::refresh(&mut self.store, &id, &agent) {
-            tracing::warn!(error = %e, session = %id, "could not refresh last-seen");
-        }
     }
 }
 
@@ -402,15 +351,17 @@ impl SwitchboardServer {
         if self.callers.is_some() {
             return crate::playbook::INSTRUCTIONS.to_string();
         }
-        let mut state = self.lock();
-        let State {
-            store,
-            identity,
-            checkout,
-            ..
-        } = &mut *state;
-        let human = agent::local_human(checkout).ok();
-        crate::playbook::instructions(store, identity, human.as_deref())
+        let opening = self.seat.begin().map(|mut state| {
+            let human = agent::local_human(&state.checkout).ok();
+            let text =
+                crate::playbook::instructions(&mut state.store, &state.identity, human.as_deref());
+            self.seat.finish(state, &Identity::default());
+            text
+        });
+        opening.unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "cannot open the store for the instructions");
+            crate::playbook::INSTRUCTIONS.to_string()
+        })
     }
 
     /// Gives a stdio server that acts for nobody yet a name of this agent instance's own,
@@ -421,11 +372,15 @@ impl SwitchboardServer {
         if self.callers.is_some() || self.named.swap(true, Ordering::SeqCst) {
             return;
         }
-        let mut state = self.lock();
-        if state.identity.agent.is_some() {
+        if self.seat.identity().agent.is_some() {
             return;
         }
+        let Ok(mut state) = self.seat.begin() else {
+            return;
+        };
         let name = agent::free_instance_name(&mut state.store, client);
+        let before = state.identity.clone();
         state.identity.name_instance(name);
+        self.seat.finish(state, &before);
     }
 }

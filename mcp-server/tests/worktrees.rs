@@ -220,3 +220,53 @@ async fn remove_prune_and_worktrees_for_spawned_and_forked_sessions() {
         "{msg}"
     );
 }
+
+/// Opens the gate a setup command waits at when dropped, so a failing test never leaves
+/// the command waiting.
+struct Gate(PathBuf);
+
+impl Drop for Gate {
+    fn drop(&mut self) {
+        let _ = std::fs::write(&self.0, "");
+    }
+}
+
+/// A worktree's setup command can run for minutes: meanwhile the same agent's other calls
+/// are answered (nothing holds the server's state for the length of a call).
+#[tokio::test]
+async fn a_long_call_does_not_hold_up_the_agents_other_calls() {
+    let h = RepoHarness::new();
+    let dir = tempfile::tempdir().unwrap();
+    let (started, gate) = (dir.path().join("started"), Gate(dir.path().join("go")));
+    let script = format!(
+        "touch '{}'; while [ ! -e '{}' ]; do sleep 0.02; done",
+        started.display(),
+        gate.0.display()
+    );
+    let config = format!("[worktrees]\nsetup = [\"sh\", \"-c\", {script:?}]\n");
+    std::fs::write(h.repo.path().join(".switchboard.toml"), config).unwrap();
+    let _beta = h.agent("beta").await;
+    let alpha = std::sync::Arc::new(h.agent("alpha").await);
+    let creating = {
+        let alpha = alpha.clone();
+        tokio::spawn(async move { ok(&alpha, "worktree_create", json!({"name": "slow"})).await })
+    };
+    while !started.exists() {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let meanwhile = tokio::time::timeout(std::time::Duration::from_secs(60), async {
+        ok(
+            &alpha,
+            "message_send",
+            json!({"to": ["beta"], "body": "setting up"}),
+        )
+        .await;
+        ok(&alpha, "status", json!({})).await
+    })
+    .await;
+    drop(gate);
+    let status = meanwhile.expect("the agent's calls were answered while its setup ran");
+    assert_eq!(status["agent"], "alpha", "{status}");
+    let created = creating.await.unwrap();
+    assert_eq!(created["setup"]["success"], true, "{created}");
+}

@@ -573,38 +573,20 @@ async fn mail_an_agent_leaves_unread_too_long_is_flagged_in_the_state() {
     assert_eq!(overdue[0]["about"], "rebase please");
 }
 
-/// Opens the gate a setup command waits at when dropped, so a failing test never leaves
-/// the command waiting.
-struct Gate(PathBuf);
-
-impl Drop for Gate {
-    fn drop(&mut self) {
-        let _ = std::fs::write(&self.0, "");
-    }
-}
-
 /// A worktree created from the editor may run a long setup command; meanwhile the views
 /// still load (nothing holds the store for the length of one command).
 #[tokio::test]
 async fn a_long_command_does_not_hold_up_the_views() {
     let dir = switchboard_testutils::ScratchStore::new();
-    let (started, gate) = (dir.dir().join("started"), Gate(dir.dir().join("go")));
-    let script = format!(
-        "touch '{}'; while [ ! -e '{}' ]; do sleep 0.02; done",
-        started.display(),
-        gate.0.display()
-    );
-    let mut f = Fixture::with_settings(&format!(
-        "[worktrees]\nsetup = [\"sh\", \"-c\", {script:?}]\n"
-    ))
-    .await;
+    let gate = switchboard_testutils::Gate::new(dir.dir());
+    let mut f = Fixture::with_settings(&gate.setup_config()).await;
     let agent = f.agent_session("claude");
     let create = f.lsp.request(
         "workspace/executeCommand",
         json!({"command": "switchboard.createWorktree", "arguments": [{"name": "slow", "session": agent.id}]}),
     );
     let meanwhile = async {
-        while !started.exists() {
+        while !gate.started() {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         let state = tokio::time::timeout(

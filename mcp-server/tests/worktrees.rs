@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use serde_json::{Value, json};
-use switchboard_testutils::{commit, git};
+use switchboard_testutils::{Gate, commit, git};
 
 use crate::harness::{RepoHarness, ok, refused};
 
@@ -221,37 +221,21 @@ async fn remove_prune_and_worktrees_for_spawned_and_forked_sessions() {
     );
 }
 
-/// Opens the gate a setup command waits at when dropped, so a failing test never leaves
-/// the command waiting.
-struct Gate(PathBuf);
-
-impl Drop for Gate {
-    fn drop(&mut self) {
-        let _ = std::fs::write(&self.0, "");
-    }
-}
-
 /// A worktree's setup command can run for minutes: meanwhile the same agent's other calls
 /// are answered (nothing holds the server's state for the length of a call).
 #[tokio::test]
 async fn a_long_call_does_not_hold_up_the_agents_other_calls() {
     let h = RepoHarness::new();
-    let dir = tempfile::tempdir().unwrap();
-    let (started, gate) = (dir.path().join("started"), Gate(dir.path().join("go")));
-    let script = format!(
-        "touch '{}'; while [ ! -e '{}' ]; do sleep 0.02; done",
-        started.display(),
-        gate.0.display()
-    );
-    let config = format!("[worktrees]\nsetup = [\"sh\", \"-c\", {script:?}]\n");
-    std::fs::write(h.repo.path().join(".switchboard.toml"), config).unwrap();
+    let dir = switchboard_testutils::ScratchStore::new();
+    let gate = Gate::new(dir.dir());
+    std::fs::write(h.repo.path().join(".switchboard.toml"), gate.setup_config()).unwrap();
     let _beta = h.agent("beta").await;
     let alpha = std::sync::Arc::new(h.agent("alpha").await);
     let creating = {
         let alpha = alpha.clone();
         tokio::spawn(async move { ok(&alpha, "worktree_create", json!({"name": "slow"})).await })
     };
-    while !started.exists() {
+    while !gate.started() {
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
     let meanwhile = tokio::time::timeout(std::time::Duration::from_secs(60), async {

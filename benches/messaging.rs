@@ -17,11 +17,13 @@ fn micros(d: Duration) -> f64 {
     d.as_secs_f64() * 1e6
 }
 
-/// Round-trip latency of `message_send` through real stdio, one call at a time.
+/// Round-trip latency of `message_send` through real stdio, one call at a time, and the
+/// CPU the sending server and the receiving (idle) server spend per send.
 async fn send_latency(bin: &Path) -> Value {
     let dir = tempfile::tempdir().unwrap();
     let sender = agent(bin, dir.path(), "sender").await;
-    let _receiver = agent(bin, dir.path(), "receiver").await;
+    let receiver = agent(bin, dir.path(), "receiver").await;
+    let pids = [sender.server_pid.unwrap(), receiver.server_pid.unwrap()];
     for _ in 0..200 {
         sender
             .call_ok(
@@ -31,6 +33,7 @@ async fn send_latency(bin: &Path) -> Value {
             .await
             .unwrap();
     }
+    let cpu_before = pids.map(cpu_seconds);
     let mut samples = Vec::new();
     for i in 0..2000 {
         let started = Instant::now();
@@ -43,8 +46,11 @@ async fn send_latency(bin: &Path) -> Value {
             .unwrap();
         samples.push(started.elapsed());
     }
+    let sends = samples.len() as f64;
+    let per_send = |i: usize| (cpu_seconds(pids[i]) - cpu_before[i]) * 1e6 / sends;
     samples.sort();
-    json!({"samples": samples.len(), "p50_us": micros(percentile(&samples, 0.5)), "p99_us": micros(percentile(&samples, 0.99))})
+    json!({"samples": samples.len(), "p50_us": micros(percentile(&samples, 0.5)), "p99_us": micros(percentile(&samples, 0.99)),
+           "sender_cpu_us_per_send": per_send(0), "receiver_cpu_us_per_send": per_send(1)})
 }
 
 /// Messages per second when `processes` agents send at once (each one call at a time).

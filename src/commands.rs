@@ -181,7 +181,9 @@ pub fn mcp(global: &Global, args: McpArgs) -> Result<()> {
             }
         }
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    // One agent over one pipe: its tasks share one thread (no hand-offs between threads
+    // for each line), and store work runs on the blocking pool.
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     runtime

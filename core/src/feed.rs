@@ -27,6 +27,11 @@ const BATCH: u32 = 1000;
 /// Longest a feed sleeps without looking at the store, notification or not.
 pub const SAFETY_POLL: Duration = Duration::from_secs(1);
 
+/// Least time between two looks at the store prompted by notifications. The first commit
+/// after a quiet spell is seen at once; under a stream of commits by many processes, each
+/// feed reads them in batches instead of waking for every one.
+const COALESCE: Duration = Duration::from_millis(2);
+
 /// Least time between two WAL checkpoints run by a [`Watch`] after changes.
 const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(200);
 
@@ -39,6 +44,8 @@ pub struct ChangeFeed {
     store: Store,
     last_seq: i64,
     last_version: Option<i64>,
+    /// When the store was last looked at.
+    last_look: Instant,
     signal: WalSignal,
 }
 
@@ -67,6 +74,7 @@ impl ChangeFeed {
             store,
             last_seq,
             last_version: None,
+            last_look: Instant::now(),
             signal,
         })
     }
@@ -84,6 +92,7 @@ impl ChangeFeed {
     /// Events committed since the previous call, oldest first; empty (after one cheap
     /// query) when no connection has committed anything since. Never blocks.
     pub fn poll(&mut self) -> Result<Vec<Event>> {
+        self.last_look = Instant::now();
         let version = self.store.data_version()?;
         if self.last_version == Some(version) {
             return Ok(Vec::new());
@@ -129,10 +138,12 @@ impl ChangeFeed {
         }
     }
 
-    /// After a notification: looks now and a few times shortly after, since a writer
-    /// publishes its commit a moment after writing it. `None` when nothing showed up.
+    /// After a notification: looks now (or [`COALESCE`] after the last look) and a few
+    /// times shortly after, since a writer publishes its commit a moment after writing
+    /// it. `None` when nothing showed up.
     fn recheck(&mut self, deadline: Instant) -> Result<Option<Vec<Event>>> {
-        for pause in [Duration::ZERO].into_iter().chain(RECHECKS) {
+        let first = COALESCE.saturating_sub(self.last_look.elapsed());
+        for pause in [first].into_iter().chain(RECHECKS) {
             if Instant::now() + pause > deadline {
                 break;
             }

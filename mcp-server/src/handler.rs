@@ -81,10 +81,7 @@ impl ServerHandler for SwitchboardServer {
             .as_ref()
             .map_or(0, |a| serde_json::to_string(a).map_or(0, |s| s.len()));
         let call = ToolCallContext::new(&this, request, context);
-        let mut response = this.tool_router.call(call).await;
-        if let Ok(CallToolResponse::Complete(result)) = &mut response {
-            this.tell_news(&tool, result).await;
-        }
+        let response = this.with_news(&tool, this.tool_router.call(call)).await;
         // Ids, sizes and timings only: arguments and results stay out of the logs.
         tracing::debug!(
             %tool, id = ?id, argument_bytes,

@@ -97,7 +97,7 @@ pub(crate) fn output<T: JsonSchema + 'static>() -> Arc<JsonObject> {
     let mut value = Value::Object(schema_for_output::<T>().as_ref().clone());
     strip_docs(&mut value);
     optional_not_null(&mut value);
-    // Any result may end with a notice of new mail (see `SwitchboardServer::tell_news`).
+    // Any result may end with a notice of new mail (see `SwitchboardServer::with_news`).
     if let Some(Value::Object(props)) = value.get_mut("properties") {
         props.insert("mail".into(), serde_json::json!({"type": "string"}));
     }

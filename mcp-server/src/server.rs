@@ -1,13 +1,17 @@
 //! The rmcp server: shared state, the blocking bridge to the core, and protocol plumbing.
 
+use std::cell::RefCell;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use rmcp::ErrorData;
 use rmcp::handler::server::router::tool::ToolRouter;
-use rmcp::model::{CallToolResult, Extensions, Implementation, ServerCapabilities, ServerConfig};
+use rmcp::model::{
+    CallToolResponse, CallToolResult, Extensions, Implementation, ServerCapabilities, ServerConfig,
+};
 use serde::Serialize;
+use switchboard_core::message::News;
 use switchboard_core::process::ProcessInfo;
 use switchboard_core::{Error, Settings, Store, agent, session};
 use tokio_util::sync::CancellationToken;
@@ -24,6 +28,29 @@ use crate::views::Lean;
 /// The experimental capability and notification of Claude Code's channels.
 const CHANNEL_CAPABILITY: &str = "claude/channel";
 const CHANNEL_NOTIFICATION: &str = "notifications/claude/channel";
+
+tokio::task_local! {
+    /// The new-mail notice of the tool call in progress (see [`SwitchboardServer::with_news`]).
+    static NOTICE: RefCell<Notice>;
+}
+
+/// Where a tool call stands with its new-mail notice.
+enum Notice {
+    /// Not looked for yet.
+    Wanted,
+    /// Looked for by the call's first successful store operation.
+    Found(Option<Box<News>>),
+    /// Taken by the call.
+    Told,
+}
+
+/// The caller's mail it was not told of yet (marking it told), if it has a session.
+fn news_of(st: &mut State) -> Result<Option<News>, Error> {
+    let (Some(agent), Some(session)) = (&st.identity.agent, &st.identity.session) else {
+        return Ok(None);
+    };
+    switchboard_core::message::news(&mut st.store, agent, session)
+}
 
 /// Tools whose results show the caller's mail themselves: no notice is added to them.
 const SHOWS_MAIL: &[&str] = &["message_wait", "inbox_read", "status", "session_start"];
@@ -187,40 +214,52 @@ impl SwitchboardServer {
         self.seat.identity()
     }
 
-    /// Tells the caller of new mail at the end of a tool's result (one line, in the
-    /// structured content as `mail` and in the text), once per message and session, so an
-    /// agent on a client without hooks learns of it on its next call. The tools that show
-    /// mail themselves (waits, the inbox, the briefings) only count as being told.
-    pub(crate) async fn tell_news(&self, tool: &str, result: &mut CallToolResult) {
-        if result.is_error == Some(true) {
-            return;
-        }
-        let found = self
-            .blocking(|st| {
-                let (Some(agent), Some(session)) =
-                    (st.identity.agent.clone(), st.identity.session.clone())
-                else {
-                    return Ok(None);
-                };
-                switchboard_core::message::news(&mut st.store, &agent, &session)
+    /// Runs one tool call (`call`) and tells the caller of new mail at the end of its
+    /// result (one line, in the structured content as `mail` and in the text), once per
+    /// message and session, so an agent on a client without hooks learns of it on its next
+    /// call. The tools that show mail themselves (waits, the inbox, the briefings) only
+    /// count as being told. The mail is looked for by the call's first store operation
+    /// that succeeds, on the same connection and thread (see [`Self::blocking`]); a call
+    /// that fails is told nothing, so nothing is marked as told that was not shown.
+    pub(crate) async fn with_news<F>(
+        &self,
+        tool: &str,
+        call: F,
+    ) -> Result<CallToolResponse, ErrorData>
+    where
+        F: std::future::Future<Output = Result<CallToolResponse, ErrorData>>,
+    {
+        let (mut response, notice) = NOTICE
+            .scope(RefCell::new(Notice::Wanted), async {
+                let response = call.await;
+                (response, NOTICE.with(|n| n.replace(Notice::Told)))
             })
             .await;
-        let news = match found {
-            Ok(Some(news)) => news,
-            Ok(None) => return,
-            Err(e) => {
-                tracing::warn!(error = %e, "could not look for new mail");
-                return;
-            }
+        let Ok(CallToolResponse::Complete(result)) = &mut response else {
+            return response;
         };
-        if SHOWS_MAIL.contains(&tool) {
-            return;
+        if result.is_error == Some(true) {
+            return response;
         }
-        let line = switchboard_core::render::news(&news);
-        if let Some(serde_json::Value::Object(map)) = &mut result.structured_content {
-            map.insert("mail".into(), serde_json::Value::String(line.clone()));
+        let news = match notice {
+            Notice::Found(news) => news.map(|n| *n),
+            // The tool did not touch the store: look now.
+            Notice::Wanted | Notice::Told => match self.blocking(news_of).await {
+                Ok(news) => news,
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not look for new mail");
+                    None
+                }
+            },
+        };
+        if let Some(news) = news.filter(|_| !SHOWS_MAIL.contains(&tool)) {
+            let line = switchboard_core::render::news(&news);
+            if let Some(serde_json::Value::Object(map)) = &mut result.structured_content {
+                map.insert("mail".into(), serde_json::Value::String(line.clone()));
+            }
+            result.content.push(rmcp::model::ContentBlock::text(line));
         }
-        result.content.push(rmcp::model::ContentBlock::text(line));
+        response
     }
 
     /// With `--channel`, starts pushing new mail to `peer` as channel notifications: on
@@ -283,22 +322,36 @@ impl SwitchboardServer {
     }
 
     /// Runs `op` on a blocking thread with a state of its own (see [`crate::seat`]): no
-    /// lock is held while it runs.
+    /// lock is held while it runs. Inside a tool call ([`Self::with_news`]) the first
+    /// operation that succeeds also looks for the caller's new mail.
     pub(crate) async fn blocking<T, F>(&self, op: F) -> Result<T, Error>
     where
         T: Send + 'static,
         F: FnOnce(&mut State) -> Result<T, Error> + Send + 'static,
     {
+        let wanted = NOTICE
+            .try_with(|n| matches!(*n.borrow(), Notice::Wanted))
+            .unwrap_or(false);
         let seat = self.seat.clone();
-        tokio::task::spawn_blocking(move || {
+        let (result, news) = tokio::task::spawn_blocking(move || {
             let mut state = seat.begin()?;
             let before = state.identity.clone();
             let result = op(&mut state);
+            let news = (wanted && result.is_ok()).then(|| news_of(&mut state));
             seat.finish(state, &before);
-            result
+            Ok((result, news))
         })
         .await
-        .unwrap_or_else(|e| Err(Error::Conflict(format!("the operation crashed ({e})"))))
+        .unwrap_or_else(|e| Err(Error::Conflict(format!("the operation crashed ({e})"))))?;
+        match news {
+            Some(Ok(news)) => NOTICE.with(|n| n.replace(Notice::Found(news.map(Box::new)))),
+            Some(Err(e)) => {
+                tracing::warn!(error = %e, "could not look for new mail");
+                NOTICE.with(|n| n.replace(Notice::Found(None)))
+            }
+            None => return result,
+        };
+        result
     }
 
     /// Runs `op` like [`Self::blocking`] and shapes its result as a tool result.

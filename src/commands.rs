@@ -84,9 +84,10 @@ pub enum SessionCommand {
     End {
         /// Session id or unique prefix.
         id: String,
-        /// completed, failed or abandoned.
-        #[arg(long, default_value = "abandoned")]
-        status: EndStatus,
+        /// completed, failed or abandoned (default: abandoned when you end an agent's
+        /// session, completed when it is yours).
+        #[arg(long)]
+        status: Option<EndStatus>,
         /// Why it ended.
         #[arg(long)]
         reason: Option<String>,
@@ -159,10 +160,7 @@ pub fn mcp(global: &Global, args: McpArgs) -> Result<()> {
     // otherwise, or the session belongs to another agent).
     let bound = match &args.session {
         Some(_) => None,
-        None => worktree::containing(&mut store, &here)?
-            .and_then(|w| w.session.zip(w.agent))
-            .filter(|(_, owner)| args.agent.as_ref().is_none_or(|a| a == owner))
-            .map(|(session, _)| session),
+        None => worktree::bound_session(&mut store, &here, args.agent.as_deref())?,
     };
     let identity = args.agent.map(Identity::named).unwrap_or_default();
     let mut server = SwitchboardServer::new(store, identity, ProcessInfo::current())?;

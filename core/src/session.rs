@@ -53,6 +53,19 @@ pub enum EndStatus {
     Abandoned,
 }
 
+impl EndStatus {
+    /// How a session ends when the caller does not say: `completed` when its own agent
+    /// ends it (its work is done), `abandoned` when someone else does (a human, its
+    /// parent's agent: the work was stopped, not finished). Every surface uses this.
+    pub fn default_for(session_agent: &str, actor: &str) -> EndStatus {
+        if session_agent == actor {
+            EndStatus::Completed
+        } else {
+            EndStatus::Abandoned
+        }
+    }
+}
+
 impl Status {
     /// The lowercase name used in the API and the CLI.
     pub fn as_str(self) -> &'static str {
@@ -962,15 +975,17 @@ pub fn update(store: &mut Store, id: &str, change: &SessionUpdate, actor: &str) 
 pub fn end(
     store: &mut Store,
     id: &str,
-    status: EndStatus,
+    status: impl Into<Option<EndStatus>>,
     reason: Option<&str>,
     actor: &str,
 ) -> Result<Session> {
     let cutoff = store.stale_cutoff();
+    let status = status.into();
     store.write(|tx| {
         let session = lookup(tx, id, cutoff)?;
         let parent = permission::parent_agent(tx, &session.id)?;
         permission::end_session(actor, &session.id, &session.agent, parent.as_deref())?;
+        let status = status.unwrap_or_else(|| EndStatus::default_for(&session.agent, actor));
         close(
             tx,
             &session,
@@ -1383,6 +1398,31 @@ mod tests {
         );
         assert!(heartbeat(&mut store, &s.id, "codex", None, None).is_err());
         assert_eq!(agent::get(&mut store, "codex").unwrap().live_sessions, 0);
+    }
+
+    /// Every surface leaves the status to the core when the caller gives none.
+    #[test]
+    fn an_end_without_a_status_is_completed_by_its_agent_and_abandoned_by_others() {
+        let (_dir, mut store) = temp_store();
+        let own = start(&mut store, &new("codex", "mine")).unwrap();
+        let ended = end(&mut store, &own.id, None, None, "codex").unwrap();
+        assert_eq!(ended.status, Status::Completed);
+        let parent = start(&mut store, &new("lead", "plan")).unwrap();
+        let child = spawn(
+            &mut store,
+            &parent.id,
+            &NewSession {
+                parent: Some(parent.id.clone()),
+                ..new("worker", "part")
+            },
+            "lead",
+        );
+        let child = child.unwrap();
+        let stopped = end(&mut store, &child.id, None, None, "lead").unwrap();
+        assert_eq!(stopped.status, Status::Abandoned);
+        let other = start(&mut store, &new("codex", "another")).unwrap();
+        let by_human = end(&mut store, &other.id, None, None, "human:ada").unwrap();
+        assert_eq!(by_human.status, Status::Abandoned);
     }
 
     #[test]

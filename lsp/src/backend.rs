@@ -15,7 +15,7 @@ use serde_json::Value;
 use switchboard_core::event::{Change, Event};
 use switchboard_core::feed::{ChangeFeed, Watch};
 use switchboard_core::message::{self, Author, Draft, InboxFilter, Priority};
-use switchboard_core::session::{self, EndStatus, Holder};
+use switchboard_core::session::{self, Holder};
 use switchboard_core::worktree::{self, NewWorktree};
 use switchboard_core::{Error, Settings};
 use tower_lsp_server::jsonrpc;
@@ -483,6 +483,8 @@ impl Backend {
                 let draft = Draft {
                     to: a.to.unwrap_or_default(),
                     body: a.body,
+                    priority: a.priority.unwrap_or_default(),
+                    ack_required: a.ack_required.unwrap_or_default(),
                     ..Default::default()
                 };
                 let repo = self.repo(a.repo.as_deref()).await?;
@@ -515,10 +517,9 @@ impl Backend {
             command::END_SESSION => {
                 let a: EndSessionArgs = parse(arg)?;
                 let repo = self.repo(a.repo.as_deref()).await?;
-                let status = a.status.unwrap_or(EndStatus::Abandoned);
                 ok_value(
                     repo.with_store(move |s, r| {
-                        session::end(s, &a.session, status, a.reason.as_deref(), &r.human)
+                        session::end(s, &a.session, a.status, a.reason.as_deref(), &r.human)
                     })
                     .await
                     .map_err(to_rpc)?,

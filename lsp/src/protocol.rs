@@ -166,7 +166,12 @@ pub struct ReplyArgs {
     pub repo: Option<String>,
     pub message: String,
     pub body: String,
+    /// Default: the thread's other participants.
     pub to: Option<Vec<String>>,
+    /// Default normal.
+    pub priority: Option<Priority>,
+    /// Ask recipients to acknowledge.
+    pub ack_required: Option<bool>,
 }
 
 /// `switchboard.markRead` / `switchboard.ack` argument.

@@ -287,8 +287,13 @@ async fn commands_act_as_the_human_through_the_core() {
         },
     )
     .unwrap();
-    let reply = f.lsp.request("workspace/executeCommand", json!({"command": "switchboard.reply", "arguments": [{"message": question.id, "body": "yes"}]})).await.unwrap();
+    let reply = f.lsp.request("workspace/executeCommand", json!({"command": "switchboard.reply", "arguments": [{"message": question.id, "body": "yes", "priority": "urgent", "ackRequired": true}]})).await.unwrap();
     assert_eq!(reply["to"], json!(["claude"]));
+    assert_eq!(
+        (&reply["priority"], &reply["ack_required"]),
+        (&json!("urgent"), &json!(true)),
+        "{reply}"
+    );
     let read = f
         .lsp
         .request(

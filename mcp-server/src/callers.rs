@@ -69,6 +69,7 @@ impl Callers {
         let store = Store::open(&self.db, self.settings.clone())?;
         let identity = Identity::named(caller.agent.clone());
         let seat = Seat::new(store, identity, self.process.clone(), self.checkout.clone());
+        seat.claim_bound();
         let seat = Arc::new(seat);
         seats.insert(caller.token.clone(), seat.clone());
         Ok(seat)

@@ -13,7 +13,8 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use switchboard_core::process::ProcessInfo;
-use switchboard_core::{Error, Pool, Store};
+use switchboard_core::session::{self, Session};
+use switchboard_core::{Error, Pool, Store, worktree};
 
 use crate::identity::Identity;
 
@@ -74,6 +75,45 @@ impl Seat {
     /// Uses `dir` as the checkout new worktrees start from.
     pub(crate) fn set_checkout(&self, dir: PathBuf) {
         self.kept().checkout = dir;
+    }
+
+    /// Claims an existing session for this seat's process and serves it from now on.
+    /// The agent defaults to the session's own agent.
+    pub(crate) fn claim(&self, id: &str) -> Result<Session, Error> {
+        let mut state = self.begin()?;
+        let before = state.identity.clone();
+        let claim = session::Claim {
+            agent: state.identity.agent.as_deref(),
+            process: &state.process,
+            intent: None,
+            role: None,
+        };
+        let claimed = session::claim(&mut state.store, id, &claim);
+        if let Ok(claimed) = &claimed {
+            state.identity.agent = Some(claimed.agent.clone());
+            state.identity.session = Some(claimed.id.clone());
+        }
+        self.finish(state, &before);
+        claimed
+    }
+
+    /// Serves the session bound to the worktree this seat's checkout is in (see
+    /// [`switchboard_core::worktree::bound_session`]), if there is one for its agent.
+    pub(crate) fn claim_bound(&self) {
+        let bound = self.begin().and_then(|mut state| {
+            let (checkout, agent) = (state.checkout.clone(), state.identity.agent.clone());
+            let bound = worktree::bound_session(&mut state.store, &checkout, agent.as_deref());
+            let unchanged = state.identity.clone();
+            self.finish(state, &unchanged);
+            bound
+        });
+        match bound.and_then(|bound| bound.map(|id| self.claim(&id)).transpose()) {
+            Ok(Some(claimed)) => {
+                tracing::info!(session = %claimed.id, "serving the session bound to this worktree")
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "not claiming this worktree's session"),
+        }
     }
 
     /// The state for one call: an idle connection (or a new one) and a snapshot.

@@ -192,21 +192,7 @@ impl SwitchboardServer {
     /// Claims an existing session for this server's process (e.g. one spawned for this
     /// agent, passed as `--session`). The agent defaults to the session's own agent.
     pub fn claim_session(&self, id: &str) -> Result<session::Session, Error> {
-        let mut state = self.seat.begin()?;
-        let before = state.identity.clone();
-        let claim = session::Claim {
-            agent: state.identity.agent.as_deref(),
-            process: &state.process,
-            intent: None,
-            role: None,
-        };
-        let claimed = session::claim(&mut state.store, id, &claim);
-        if let Ok(claimed) = &claimed {
-            state.identity.agent = Some(claimed.agent.clone());
-            state.identity.session = Some(claimed.id.clone());
-        }
-        self.seat.finish(state, &before);
-        claimed
+        self.seat.claim(id)
     }
 
     /// Who this server acts for now.
@@ -408,7 +394,8 @@ impl SwitchboardServer {
             let human = agent::local_human(&state.checkout).ok();
             let text =
                 crate::playbook::instructions(&mut state.store, &state.identity, human.as_deref());
-            self.seat.finish(state, &Identity::default());
+            let unchanged = state.identity.clone();
+            self.seat.finish(state, &unchanged);
             text
         });
         opening.unwrap_or_else(|e| {

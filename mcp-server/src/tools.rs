@@ -66,7 +66,7 @@ pub struct UpdateArgs {
 pub struct EndArgs {
     /// Default: yours.
     pub session: Option<String>,
-    /// Default completed.
+    /// Default: completed for your own session, abandoned for another's.
     pub status: Option<EndStatus>,
     /// Why, briefly.
     pub reason: Option<String>,
@@ -275,8 +275,13 @@ impl SwitchboardServer {
         self.run_lean::<SessionChange, _, _>(move |st| {
             let actor = st.identity.agent()?.to_string();
             let id = st.identity.session_or(args.session.as_deref())?.to_string();
-            let status = args.status.unwrap_or(EndStatus::Completed);
-            let ended = session::end(&mut st.store, &id, status, args.reason.as_deref(), &actor)?;
+            let ended = session::end(
+                &mut st.store,
+                &id,
+                args.status,
+                args.reason.as_deref(),
+                &actor,
+            )?;
             if st.identity.session.as_deref() == Some(ended.id.as_str()) {
                 st.identity.session = None;
             }

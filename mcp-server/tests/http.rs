@@ -66,6 +66,7 @@ impl Served {
             checkout: dir.path().to_path_buf(),
         };
         adjust(&mut options);
+        let db = options.db.clone();
         let bound = http::bind(options).await.unwrap();
         let url = format!("http://{}{}", bound.local_addr().unwrap(), http::MCP_PATH);
         let control = bound.control();
@@ -596,4 +597,40 @@ async fn a_graceful_stop_wakes_waiters_with_a_shutdown_result_and_refuses_new_wo
         .send()
         .await;
     assert!(refused.is_err(), "a stopped server accepts no connection");
+}
+
+/// A shared server started in a spawned worktree serves that worktree's session to its
+/// agent, as a stdio server started there does.
+#[tokio::test]
+async fn a_server_started_in_a_worktree_serves_its_session_to_its_agent() {
+    let repo = switchboard_testutils::ScratchRepo::new();
+    let mut store = Store::open(repo.db(), Settings::default()).unwrap();
+    let new = switchboard_core::session::NewSession {
+        agent: "alpha".into(),
+        intent: "in its worktree".into(),
+        ..Default::default()
+    };
+    let session = switchboard_core::session::start(&mut store, &new).unwrap();
+    let wanted = switchboard_core::worktree::NewWorktree {
+        name: "wa".into(),
+        session: Some(session.id.clone()),
+        ..Default::default()
+    };
+    let created = switchboard_core::worktree::create(&mut store, "alpha", repo.path(), &wanted);
+    let path = std::path::PathBuf::from(created.unwrap().worktree.path);
+    let served = Served::start_with(|o| {
+        o.db = repo.db().to_path_buf();
+        o.checkout = path;
+    })
+    .await;
+    let alpha = served.client("alpha", legacy()).await;
+    let status = alpha.call_ok("status", json!({})).await.unwrap();
+    assert_eq!(status["session"]["id"], session.id.as_str(), "{status}");
+    let beta = served.client("beta", legacy()).await;
+    let status = beta.call_ok("status", json!({})).await.unwrap();
+    assert_eq!(
+        status.get("session"),
+        None,
+        "another agent gets no session: {status}"
+    );
 }

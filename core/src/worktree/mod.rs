@@ -247,6 +247,17 @@ pub fn containing(store: &mut Store, dir: &Path) -> Result<Option<Worktree>> {
     })
 }
 
+/// The session a server started in `dir` serves when not told otherwise: the one bound
+/// to the worktree containing `dir`, unless it belongs to another agent than `agent`
+/// (the one the server was started for, if any). Every server (stdio and shared) uses
+/// this, so an agent started in its spawned worktree picks up its session.
+pub fn bound_session(store: &mut Store, dir: &Path, agent: Option<&str>) -> Result<Option<String>> {
+    Ok(containing(store, dir)?
+        .and_then(|w| w.session.zip(w.agent))
+        .filter(|(_, owner)| agent.is_none_or(|a| a == owner))
+        .map(|(session, _)| session))
+}
+
 /// Makes sure `pattern` is in the repository's `info/exclude`, so worktrees and env files
 /// inside the main checkout never show up as untracked.
 fn exclude(repo: &RepoPaths, pattern: &str) -> Result<()> {

@@ -324,9 +324,20 @@ export interface RemoveWorktreeArgs {
  * via the `definition` "ReplyArgs".
  */
 export interface ReplyArgs {
+  /**
+   * Ask recipients to acknowledge.
+   */
+  ackRequired?: boolean | null;
   body: string;
   message: string;
+  /**
+   * Default normal.
+   */
+  priority?: Priority | null;
   repo?: string | null;
+  /**
+   * Default: the thread's other participants.
+   */
   to?: string[] | null;
 }
 /**

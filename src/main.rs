@@ -136,7 +136,7 @@ fn main() -> std::process::ExitCode {
                 eprintln!("switchboard: {e:#}");
             }
             if let Some(switchboard_core::Error::NotFound { kind, .. }) = e.downcast_ref()
-                && let Some(command) = listing_command(kind)
+                && let Some(command) = listing_command(*kind)
             {
                 eprintln!("hint: list them with `{command}`");
             }
@@ -146,14 +146,15 @@ fn main() -> std::process::ExitCode {
 }
 
 /// The command that lists records of `kind`, for a not-found hint.
-fn listing_command(kind: &str) -> Option<&'static str> {
+fn listing_command(kind: switchboard_core::Record) -> Option<&'static str> {
+    use switchboard_core::Record;
     match kind {
-        "session" => Some("switchboard sessions"),
-        "agent" => Some("switchboard agents"),
-        "worktree" => Some("switchboard worktrees"),
-        "message" | "thread" => Some("switchboard inbox"),
-        "token" => Some("switchboard token list"),
-        _ => None,
+        Record::Session => Some("switchboard sessions"),
+        Record::Agent => Some("switchboard agents"),
+        Record::Worktree => Some("switchboard worktrees"),
+        Record::Message | Record::Thread => Some("switchboard inbox"),
+        Record::Token => Some("switchboard token list"),
+        Record::Group | Record::Event => None,
     }
 }
 

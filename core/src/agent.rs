@@ -326,7 +326,7 @@ pub(crate) fn fetch(conn: &Connection, name: &str, cutoff: Timestamp) -> Result<
         )
         .optional()?
         .ok_or_else(|| Error::NotFound {
-            kind: "agent",
+            kind: crate::error::Record::Agent,
             id: name.to_string(),
         })
 }
@@ -340,7 +340,7 @@ pub(crate) fn require(conn: &Connection, name: &str) -> Result<()> {
         Ok(())
     } else {
         Err(Error::NotFound {
-            kind: "agent",
+            kind: crate::error::Record::Agent,
             id: name.to_string(),
         })
     }

@@ -6,6 +6,42 @@ use std::path::PathBuf;
 /// Result alias used across the core.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// The kinds of record a caller names by id or name: what a lookup did not find. Each
+/// surface matches on it exhaustively to say where such records are listed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Record {
+    Agent,
+    Session,
+    Worktree,
+    Message,
+    Thread,
+    Group,
+    Token,
+    Event,
+}
+
+impl Record {
+    /// The noun used in messages, e.g. `session`.
+    pub fn noun(self) -> &'static str {
+        match self {
+            Record::Agent => "agent",
+            Record::Session => "session",
+            Record::Worktree => "worktree",
+            Record::Message => "message",
+            Record::Thread => "thread",
+            Record::Group => "group",
+            Record::Token => "token",
+            Record::Event => "event",
+        }
+    }
+}
+
+impl std::fmt::Display for Record {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.noun())
+    }
+}
+
 /// Everything the core can refuse or fail with.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -14,11 +50,11 @@ pub enum Error {
     Invalid(String),
     /// An id, prefix or name matched nothing.
     #[error("no {kind} matches '{id}'")]
-    NotFound { kind: &'static str, id: String },
+    NotFound { kind: Record, id: String },
     /// A short prefix matched more than one record.
     #[error("'{prefix}' matches more than one {kind}: {}. Give more characters.", candidates.join(", "))]
     Ambiguous {
-        kind: &'static str,
+        kind: Record,
         prefix: String,
         candidates: Vec<String>,
     },

@@ -129,7 +129,7 @@ pub(crate) fn names(conn: &Connection) -> Result<Vec<String>> {
 
 fn require(conn: &Connection, name: &str) -> Result<Group> {
     find(conn, name)?.ok_or_else(|| Error::NotFound {
-        kind: "group",
+        kind: crate::error::Record::Group,
         id: name.to_string(),
     })
 }

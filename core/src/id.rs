@@ -2,7 +2,7 @@
 
 use rusqlite::{Connection, params};
 
-use crate::{Error, Result};
+use crate::{Error, Record, Result};
 
 /// The kinds of identified records, each with its id prefix and table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,14 +31,19 @@ impl IdKind {
         }
     }
 
-    fn noun(self) -> &'static str {
+    /// The kind of record these ids name.
+    fn record(self) -> Record {
         match self {
-            IdKind::Session => "session",
-            IdKind::Event => "event",
-            IdKind::Message => "message",
-            IdKind::Thread => "thread",
-            IdKind::Token => "token",
+            IdKind::Session => Record::Session,
+            IdKind::Event => Record::Event,
+            IdKind::Message => Record::Message,
+            IdKind::Thread => Record::Thread,
+            IdKind::Token => Record::Token,
         }
+    }
+
+    fn noun(self) -> &'static str {
+        self.record().noun()
     }
 
     fn table(self) -> &'static str {
@@ -110,7 +115,7 @@ pub fn resolve(conn: &Connection, kind: IdKind, input: &str) -> Result<String> {
         .collect::<rusqlite::Result<_>>()?;
     match found.as_slice() {
         [] => Err(Error::NotFound {
-            kind: kind.noun(),
+            kind: kind.record(),
             id: input.trim().to_string(),
         }),
         [one] => Ok(one.clone()),
@@ -120,7 +125,7 @@ pub fn resolve(conn: &Connection, kind: IdKind, input: &str) -> Result<String> {
                 candidates.push("…".into());
             }
             Err(Error::Ambiguous {
-                kind: kind.noun(),
+                kind: kind.record(),
                 prefix: input.trim().to_string(),
                 candidates,
             })

@@ -30,5 +30,5 @@ pub mod store;
 pub mod token;
 pub mod worktree;
 
-pub use error::{Error, Result};
+pub use error::{Error, Record, Result};
 pub use store::{Pool, Settings, Store};

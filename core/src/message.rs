@@ -250,7 +250,7 @@ fn fetch(conn: &Connection, viewer: &str, id: &str) -> Result<Message> {
     .query_row(named_params! {":viewer": viewer, ":id": id}, from_row)
     .optional()?
     .ok_or_else(|| Error::NotFound {
-        kind: "message",
+        kind: crate::error::Record::Message,
         id: id.to_string(),
     })
 }
@@ -635,7 +635,7 @@ pub fn thread(store: &mut Store, viewer: &str, id_or_prefix: &str) -> Result<Thr
             .query_map(named_params! {":viewer": viewer, ":thread": id}, from_row)?
             .collect::<rusqlite::Result<_>>()?;
         if messages.is_empty() {
-            return Err(Error::NotFound { kind: "thread", id: id_or_prefix.to_string() });
+            return Err(Error::NotFound { kind: crate::error::Record::Thread, id: id_or_prefix.to_string() });
         }
         let subject: Option<String> = tx
             .prepare_cached("SELECT subject FROM threads WHERE id = ?1")?

@@ -285,7 +285,7 @@ fn fetch(conn: &Connection, id: &str, cutoff: Timestamp) -> Result<Session> {
         .query_row([id], |r| from_row(r, 0, cutoff))
         .optional()?
         .ok_or_else(|| Error::NotFound {
-            kind: "session",
+            kind: crate::error::Record::Session,
             id: id.to_string(),
         })?;
     attach(conn, &mut session)?;

@@ -9,7 +9,7 @@ use switchboard_core::briefing::Briefing;
 use switchboard_core::clock::Timestamp;
 use switchboard_core::process::ProcessInfo;
 use switchboard_core::session::{Session, SessionPage, SessionTree};
-use switchboard_core::{Error, render};
+use switchboard_core::{Error, Record, render};
 
 /// A tool result that can say itself in a few lines of text.
 pub(crate) trait Render {
@@ -55,20 +55,20 @@ pub(crate) fn drop_nulls(value: &mut serde_json::Value) {
 }
 
 /// Which tool lists the records of `kind`.
-fn lookup_hint(kind: &str) -> &'static str {
+fn lookup_hint(kind: Record) -> &'static str {
     match kind {
-        "agent" => "List agents with agent_list.",
-        "session" => {
+        Record::Agent => "List agents with agent_list.",
+        Record::Session => {
             "List sessions with session_list (ids are time-ordered: a unique prefix is usually 10+ characters)."
         }
-        "worktree" => "List worktrees with worktree_list (names, not paths).",
-        "message" => {
+        Record::Worktree => "List worktrees with worktree_list (names, not paths).",
+        Record::Message => {
             "Find your messages with inbox_read, message_sent or message_search (a unique id prefix is usually 10+ characters)."
         }
-        "thread" => "Thread ids are in your messages (inbox_read, message_sent).",
-        "group" => "List groups with group_list.",
-        "token" => "Tokens are managed by humans with `switchboard token list`.",
-        _ => "Check the id or name you gave.",
+        Record::Thread => "Thread ids are in your messages (inbox_read, message_sent).",
+        Record::Group => "List groups with group_list.",
+        Record::Token => "Tokens are managed by humans with `switchboard token list`.",
+        Record::Event => "Check the id you gave.",
     }
 }
 

@@ -197,25 +197,22 @@ impl SwitchboardServer {
     /// The JSON text of a resource, as the calling agent sees it.
     async fn resource_text(&self, uri: String) -> Result<String, ErrorData> {
         let requested = serde_json::json!({ "uri": uri });
+        let thread = uri.strip_prefix(THREADS).map(str::to_string);
+        if uri != SESSIONS && uri != INBOX && thread.is_none() {
+            let text = format!("no resource matches '{uri}'");
+            return Err(ErrorData::resource_not_found(text, Some(requested)));
+        }
         let result = self
             .blocking(move |st| {
                 let value = if uri == SESSIONS {
                     serde_json::to_value(session::list(&mut st.store, &Filter::default())?)
-                } else if uri == INBOX {
+                } else if let Some(id) = thread {
                     let agent = st.identity.agent()?.to_string();
-                    serde_json::to_value(message::inbox(
-                        &mut st.store,
-                        &agent,
-                        &InboxFilter::default(),
-                    )?)
-                } else if let Some(id) = uri.strip_prefix(THREADS) {
-                    let agent = st.identity.agent()?.to_string();
-                    serde_json::to_value(message::thread(&mut st.store, &agent, id)?)
+                    serde_json::to_value(message::thread(&mut st.store, &agent, &id)?)
                 } else {
-                    return Err(switchboard_core::Error::NotFound {
-                        kind: "resource",
-                        id: uri,
-                    });
+                    let agent = st.identity.agent()?.to_string();
+                    let filter = InboxFilter::default();
+                    serde_json::to_value(message::inbox(&mut st.store, &agent, &filter)?)
                 };
                 Ok(serde_json::to_string_pretty(&value?)?)
             })

@@ -163,7 +163,7 @@ fn find(conn: &Connection, name: &str) -> Result<Option<Worktree>> {
 
 pub(crate) fn require(conn: &Connection, name: &str) -> Result<Worktree> {
     find(conn, name)?.ok_or_else(|| Error::NotFound {
-        kind: "worktree",
+        kind: crate::error::Record::Worktree,
         id: name.to_string(),
     })
 }

@@ -9,7 +9,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::clock::Timestamp;
 use crate::event::{self, Kind};
-use crate::session::live_condition;
 use crate::{Error, Result, Store};
 
 /// Names no agent may take: they are addresses or words with a meaning of their own.
@@ -297,7 +296,7 @@ fn select_sql(filter: &str) -> String {
         "SELECT a.name, a.kind, a.role, a.description, a.registered_at, a.last_seen_at,
                 (SELECT COUNT(*) FROM sessions s WHERE s.agent = a.name AND {live})
          FROM agents a {filter}",
-        live = live_condition("s.")
+        live = crate::liveness::condition("s.")
     )
 }
 

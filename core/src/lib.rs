@@ -17,6 +17,7 @@ pub mod git;
 pub mod group;
 pub mod id;
 pub mod input;
+pub mod liveness;
 pub mod location;
 pub mod message;
 mod page;

@@ -208,15 +208,6 @@ impl Session {
     }
 }
 
-/// The SQL condition "this session is live" over columns qualified by `alias` (e.g. `"s."`),
-/// using the named parameter `:cutoff`. Must agree with [`judge`].
-pub(crate) fn live_condition(alias: &str) -> String {
-    format!(
-        "({a}status = 'active' AND {a}last_seen_at >= :cutoff AND sb_process_alive({a}host, {a}pid))",
-        a = alias
-    )
-}
-
 /// Computes the reported status and stale reason from stored values.
 fn judge(
     stored: &str,
@@ -233,21 +224,11 @@ fn judge(
     if status != Status::Active {
         return (status, None);
     }
-    if let Some(p) = process
-        && !process::is_alive(&p.host, p.pid)
-    {
-        return (
-            Status::Stale,
-            Some(format!("process {} on {} is gone", p.pid, p.host)),
-        );
+    let process = process.map(|p| (p.host.as_str(), p.pid));
+    match crate::liveness::stale_reason(process, last_seen, cutoff) {
+        Some(reason) => (Status::Stale, Some(reason)),
+        None => (Status::Active, None),
     }
-    if last_seen < cutoff {
-        return (
-            Status::Stale,
-            Some(format!("no heartbeat since {}", last_seen.to_rfc3339())),
-        );
-    }
-    (Status::Active, None)
 }
 
 const COLUMNS: &str = "id, agent, role, intent, status, parent_id, forked_from, end_reason, pid, host, started_at, last_seen_at, ended_at";
@@ -345,7 +326,7 @@ pub fn of_client(store: &mut Store, pid: u32) -> Result<Option<Session>> {
         let mut find = tx.prepare_cached(&format!(
             "SELECT id FROM sessions s WHERE s.host = :host AND s.client_pid = :client AND {}
              ORDER BY s.last_seen_at DESC LIMIT 1",
-            live_condition("s.")
+            crate::liveness::condition("s.")
         ))?;
         for ancestor in process::ancestors(pid) {
             let found: Option<String> = find
@@ -861,7 +842,7 @@ pub fn who_has(store: &mut Store, path: &str) -> Result<Vec<Holder>> {
             "SELECT s.id, s.agent, c.worktree, c.branch, f.added, f.removed, f.uncommitted, {live}, c.updated_at
              FROM work_files f JOIN sessions s ON s.id = f.session_id JOIN work_context c ON c.session_id = f.session_id
              WHERE f.path = :path AND s.status = 'active' ORDER BY c.updated_at DESC",
-            live = live_condition("s.")
+            live = crate::liveness::condition("s.")
         );
         let holders = tx
             .prepare_cached(&sql)?
@@ -894,7 +875,7 @@ pub fn shared_files(store: &mut Store, session: &str) -> Result<Vec<(String, Vec
              JOIN sessions s ON s.id = theirs.session_id
              WHERE mine.session_id = :session AND {live}
              ORDER BY mine.path, s.agent",
-            live = live_condition("s.")
+            live = crate::liveness::condition("s.")
         );
         let mut shared: Vec<(String, Vec<String>)> = Vec::new();
         let rows = tx
@@ -1145,8 +1126,8 @@ pub fn list(store: &mut Store, filter: &Filter) -> Result<SessionPage> {
             values.push((":parent", Box::new(parent)));
         }
         match filter.status {
-            Some(Status::Active) => conditions.push(live_condition("")),
-            Some(Status::Stale) => conditions.push(format!("status = 'active' AND NOT {}", live_condition(""))),
+            Some(Status::Active) => conditions.push(crate::liveness::condition("")),
+            Some(Status::Stale) => conditions.push(format!("status = 'active' AND NOT {}", crate::liveness::condition(""))),
             Some(ended) => {
                 conditions.push("status = :status".to_string());
                 values.push((":status", Box::new(ended.as_str())));
@@ -1154,7 +1135,7 @@ pub fn list(store: &mut Store, filter: &Filter) -> Result<SessionPage> {
             None => {}
         }
         if filter.live_only {
-            conditions.push(live_condition(""));
+            conditions.push(crate::liveness::condition(""));
         }
         let filter_sql = if conditions.is_empty() {
             String::new()
@@ -1201,6 +1182,53 @@ pub struct SessionTree {
     pub nodes: Vec<TreeNode>,
     /// The depth or size limit cut the genealogy short.
     pub truncated: bool,
+}
+
+/// A session and the sessions spawned or forked from it.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct SessionNode {
+    pub session: Session,
+    pub children: Vec<SessionNode>,
+}
+
+impl Session {
+    /// The session this one came from: its parent, else the one it was forked from.
+    pub fn origin(&self) -> Option<&str> {
+        self.parent.as_deref().or(self.forked_from.as_deref())
+    }
+}
+
+/// Arranges `sessions` (any set, say a page of the newest) as trees: each under the
+/// session it came from ([`Session::origin`]) when that one is in the set; the others
+/// are roots. Oldest first at every level. [`tree`] walks one whole genealogy in the
+/// store by the same rule.
+pub fn forest(mut sessions: Vec<Session>) -> Vec<SessionNode> {
+    sessions.sort_by(|a, b| a.started_at.cmp(&b.started_at).then(a.id.cmp(&b.id)));
+    let present: std::collections::HashSet<String> =
+        sessions.iter().map(|s| s.id.clone()).collect();
+    let mut children: std::collections::HashMap<String, Vec<Session>> = Default::default();
+    let mut roots = Vec::new();
+    for s in sessions {
+        match s
+            .origin()
+            .filter(|o| present.contains(*o))
+            .map(str::to_string)
+        {
+            Some(origin) => children.entry(origin).or_default().push(s),
+            None => roots.push(s),
+        }
+    }
+    fn grow(
+        s: Session,
+        children: &mut std::collections::HashMap<String, Vec<Session>>,
+    ) -> SessionNode {
+        let kids = children.remove(&s.id).unwrap_or_default();
+        SessionNode {
+            children: kids.into_iter().map(|k| grow(k, children)).collect(),
+            session: s,
+        }
+    }
+    roots.into_iter().map(|r| grow(r, &mut children)).collect()
 }
 
 /// The genealogy of a session: walks up to its root (through parents, or `forked_from`

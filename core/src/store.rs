@@ -7,10 +7,10 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior, functions::FunctionFlags};
+use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
 use crate::clock::Timestamp;
-use crate::{Error, Result, process};
+use crate::{Error, Result};
 
 /// Forward-only migrations; migration `n` (1-based) is `MIGRATIONS[n - 1]`.
 const MIGRATIONS: &[&str] = &[
@@ -297,15 +297,7 @@ fn configure(conn: &Connection) -> Result<()> {
         rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
         true,
     )?;
-    // sb_process_alive(host, pid): 1 when the serving process may still run (see process::is_alive).
-    conn.create_scalar_function("sb_process_alive", 2, FunctionFlags::SQLITE_UTF8, |ctx| {
-        let host: Option<String> = ctx.get(0)?;
-        let pid: Option<i64> = ctx.get(1)?;
-        Ok(match (host, pid.and_then(|p| u32::try_from(p).ok())) {
-            (Some(host), Some(pid)) => process::is_alive(&host, pid),
-            _ => true,
-        })
-    })?;
+    crate::liveness::register(conn)?;
     Ok(())
 }
 

@@ -82,11 +82,7 @@ pub struct RepoState {
 }
 
 /// A session and the sessions spawned or forked from it.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-pub struct SessionNode {
-    pub session: Session,
-    pub children: Vec<SessionNode>,
-}
+pub use switchboard_core::session::SessionNode;
 
 /// The human's inbox at a glance.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]

@@ -1,16 +1,15 @@
 //! One repository the editor has open: its store, the human at the editor, and the views
 //! the companion builds from core functions.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use switchboard_core::location::{self, Inputs};
 use switchboard_core::message::{self, InboxFilter};
-use switchboard_core::session::{self, Filter, Session};
+use switchboard_core::session::{self, Filter};
 use switchboard_core::{Error, Pool, Settings, Store, agent, git, worktree};
 
-use crate::protocol::{InboxSummary, RepoState, SessionNode};
+use crate::protocol::{InboxSummary, RepoState};
 
 /// How many recent sessions the state view shows.
 const STATE_SESSIONS: u32 = 200;
@@ -159,7 +158,7 @@ pub fn state(store: &mut Store, repo: &Repo) -> Result<RepoState, Error> {
         root: repo.root.display().to_string(),
         state_db: repo.db.display().to_string(),
         human: repo.human.clone(),
-        sessions: genealogy(page.sessions),
+        sessions: session::forest(page.sessions),
         worktrees: worktree::list(store)?,
         inbox: InboxSummary {
             unread: inbox.unread,
@@ -167,33 +166,4 @@ pub fn state(store: &mut Store, repo: &Repo) -> Result<RepoState, Error> {
         },
         overdue: message::overdue(store, repo.escalate_after)?,
     })
-}
-
-/// Arranges sessions as trees: children (and parentless forks) under the session they came
-/// from when it is in the list; the rest are roots. Oldest first at every level.
-pub fn genealogy(mut sessions: Vec<Session>) -> Vec<SessionNode> {
-    sessions.sort_by(|a, b| a.started_at.cmp(&b.started_at).then(a.id.cmp(&b.id)));
-    let present: std::collections::HashSet<String> =
-        sessions.iter().map(|s| s.id.clone()).collect();
-    let mut children: HashMap<String, Vec<Session>> = HashMap::new();
-    let mut roots = Vec::new();
-    for s in sessions {
-        let up = s
-            .parent
-            .clone()
-            .or_else(|| s.forked_from.clone())
-            .filter(|p| present.contains(p));
-        match up {
-            Some(p) => children.entry(p).or_default().push(s),
-            None => roots.push(s),
-        }
-    }
-    fn build(s: Session, children: &mut HashMap<String, Vec<Session>>) -> SessionNode {
-        let kids = children.remove(&s.id).unwrap_or_default();
-        SessionNode {
-            children: kids.into_iter().map(|k| build(k, children)).collect(),
-            session: s,
-        }
-    }
-    roots.into_iter().map(|r| build(r, &mut children)).collect()
 }

@@ -1,0 +1,117 @@
+//! Changing a message after it was sent, by its author only: edits that keep the previous
+//! text as history, and soft deletes that leave recipients a tombstone.
+
+use rusqlite::Connection;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::send::{check_body, check_subject};
+use super::{Message, fetch, lookup};
+use crate::clock::Timestamp;
+use crate::event::{self, Kind};
+use crate::{Error, Result, Store};
+
+/// Loads a message for a change by its author; refuses anyone else and tombstones.
+fn own_live(conn: &Connection, viewer: &str, id: &str, doing: &str) -> Result<Message> {
+    let m = lookup(conn, viewer, id)?;
+    if m.sender != viewer {
+        return Err(Error::Conflict(format!(
+            "only its author ({}) may {doing} {}",
+            m.sender, m.id
+        )));
+    }
+    if m.deleted_at.is_some() {
+        return Err(Error::Conflict(format!(
+            "{} was deleted; it cannot be changed",
+            m.id
+        )));
+    }
+    Ok(m)
+}
+
+/// Replaces the body (and subject, if given) of the author's own message, keeping the
+/// previous text in its history.
+pub fn edit(
+    store: &mut Store,
+    author: &str,
+    id: &str,
+    body: &str,
+    subject: Option<&str>,
+) -> Result<Message> {
+    check_body(body)?;
+    let subject = check_subject(subject)?;
+    store.write(|tx| {
+        let m = own_live(tx, author, id, "edit")?;
+        let now = Timestamp::now();
+        let (old_subject, old_body, written): (Option<String>, String, i64) = tx
+            .prepare_cached("SELECT subject, body, COALESCE(edited_at, created_at) FROM messages WHERE seq = ?1")?
+            .query_row([m.seq], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        tx.prepare_cached(
+            "INSERT INTO message_versions (message_seq, version, subject, body, written_at)
+             VALUES (?1, (SELECT COUNT(*) + 1 FROM message_versions WHERE message_seq = ?1), ?2, ?3, ?4)",
+        )?
+        .execute((m.seq, &old_subject, &old_body, written))?;
+        tx.prepare_cached("UPDATE messages SET body = ?2, subject = COALESCE(?3, subject), edited_at = ?4 WHERE seq = ?1")?
+            .execute((m.seq, body, &subject, now.millis()))?;
+        let payload = event::MessageChanged {
+            id: m.id.clone(),
+            thread: m.thread.clone(),
+        };
+        event::append(tx, Kind::MessageEdited, Some(author), &payload, now)?;
+        fetch(tx, author, &m.id)
+    })
+}
+
+/// One version of a message's text.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Version {
+    pub version: u32,
+    pub subject: Option<String>,
+    pub body: String,
+    pub written_at: Timestamp,
+}
+
+/// Every version of a message the viewer can see, oldest first; the last is current.
+/// A deleted message has no viewable history.
+pub fn history(store: &mut Store, viewer: &str, id: &str) -> Result<Vec<Version>> {
+    store.read(|tx| {
+        let m = lookup(tx, viewer, id)?;
+        if m.deleted_at.is_some() {
+            return Err(Error::Conflict(format!("{} was deleted; its text is no longer shown", m.id)));
+        }
+        let mut versions: Vec<Version> = tx
+            .prepare_cached("SELECT version, subject, body, written_at FROM message_versions WHERE message_seq = ?1 ORDER BY version")?
+            .query_map([m.seq], |r| {
+                Ok(Version { version: r.get(0)?, subject: r.get(1)?, body: r.get(2)?, written_at: Timestamp(r.get(3)?) })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        versions.push(Version {
+            version: versions.len() as u32 + 1,
+            subject: m.subject,
+            body: m.body.unwrap_or_default(),
+            written_at: m.edited_at.unwrap_or(m.sent_at),
+        });
+        Ok(versions)
+    })
+}
+
+/// Soft-deletes the author's own message: recipients then see a tombstone.
+pub fn delete(store: &mut Store, author: &str, id: &str) -> Result<Message> {
+    store.write(|tx| {
+        let m = own_live(tx, author, id, "delete")?;
+        let now = Timestamp::now();
+        tx.prepare_cached("UPDATE messages SET deleted_at = ?2 WHERE seq = ?1")?
+            .execute((m.seq, now.millis()))?;
+        event::append(
+            tx,
+            Kind::MessageDeleted,
+            Some(author),
+            &event::MessageChanged {
+                id: m.id.clone(),
+                thread: m.thread.clone(),
+            },
+            now,
+        )?;
+        fetch(tx, author, &m.id)
+    })
+}

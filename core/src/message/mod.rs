@@ -1,0 +1,280 @@
+//! Messages between participants: sending (to agents, `@group`, `@role`, `@everyone`,
+//! `human:<name>`), threads, per-recipient delivery state, edits, soft deletes and
+//! full-text search.
+//!
+//! Visibility: a participant sees the messages it wrote or received, nothing else.
+//! Recipients are expanded to agents when a message is sent; later changes to groups or
+//! roles do not change who received it.
+//!
+//! This module holds the types, the limits and the row helpers every part shares; the
+//! parts are `send` (the author's side), `inbox` (the recipient's side), `thread`
+//! (reading a message or a thread), `edit` (edits and deletes) and `search`.
+
+mod edit;
+mod inbox;
+mod search;
+mod send;
+#[cfg(test)]
+mod tests;
+mod thread;
+
+use rusqlite::{Connection, OptionalExtension, Row, named_params};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+pub use edit::{Version, delete, edit, history};
+pub use inbox::{
+    Arrivals, DEFAULT_WAIT_SECS, InboxFilter, InboxPage, MAX_WAIT_SECS, News, Overdue, Unheard,
+    announce, arrivals, inbox, look, mark, news, overdue, stop_holds, unread, wait_timeout,
+};
+pub use search::{Hit, search};
+pub(crate) use send::notice;
+pub use send::{SentMessage, reply, send, sent};
+pub use thread::{Thread, get, thread};
+
+use crate::clock::Timestamp;
+use crate::id::{self, IdKind};
+use crate::{Error, Result};
+
+/// Largest message body, in bytes.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+const MAX_SUBJECT_CHARS: usize = 200;
+const MAX_RECIPIENTS: usize = 100;
+const MAX_REFS: usize = 50;
+/// Default and largest page of an inbox, sent list or search.
+pub const DEFAULT_PAGE: u32 = 20;
+pub const MAX_PAGE: u32 = 200;
+
+pub use crate::priority::Priority;
+
+/// What a reference points at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RefKind {
+    File,
+    Commit,
+    Session,
+    Message,
+}
+
+/// A pointer from a message to a file (optionally lines), commit, session or message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Reference {
+    pub kind: RefKind,
+    /// Repository-relative path, commit sha, or session/message id.
+    pub target: String,
+    /// Files only: `12` or `12-40`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lines: Option<String>,
+}
+
+impl std::fmt::Display for Reference {
+    /// The short form [`Reference::from_str`] reads: `file:src/lib.rs:12-40`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = match self.kind {
+            RefKind::File => "file",
+            RefKind::Commit => "commit",
+            RefKind::Session => "session",
+            RefKind::Message => "message",
+        };
+        write!(f, "{kind}:{}", self.target)?;
+        if let Some(lines) = &self.lines {
+            write!(f, ":{lines}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::str::FromStr for Reference {
+    type Err = Error;
+
+    /// `file:PATH`, `file:PATH:12` or `file:PATH:12-40`, `commit:SHA`, `session:ID`,
+    /// `message:ID` (checked further when the message is sent).
+    fn from_str(text: &str) -> Result<Self> {
+        let bad = || {
+            Error::Invalid(format!(
+                "reference '{}': write file:PATH[:12-40], commit:SHA, session:ID or message:ID",
+                crate::input::shown(text)
+            ))
+        };
+        let (kind, rest) = text.trim().split_once(':').ok_or_else(bad)?;
+        let kind = match kind {
+            "file" => RefKind::File,
+            "commit" => RefKind::Commit,
+            "session" => RefKind::Session,
+            "message" => RefKind::Message,
+            _ => return Err(bad()),
+        };
+        let (target, lines) = match rest.rsplit_once(':') {
+            Some((path, lines))
+                if kind == RefKind::File
+                    && !lines.is_empty()
+                    && lines.chars().all(|c| c.is_ascii_digit() || c == '-') =>
+            {
+                (path, Some(lines.to_string()))
+            }
+            _ => (rest, None),
+        };
+        if target.trim().is_empty() {
+            return Err(bad());
+        }
+        Ok(Reference {
+            kind,
+            target: target.to_string(),
+            lines,
+        })
+    }
+}
+
+/// A recipient's progress with a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryState {
+    Delivered,
+    /// Put in front of the recipient agent where it works (a hook, a notice, a wait or an
+    /// inbox look), not marked read yet.
+    Notified,
+    Read,
+    Acked,
+}
+
+impl DeliveryState {
+    /// Not read yet (delivered, or notified).
+    pub fn is_unread(self) -> bool {
+        matches!(self, DeliveryState::Delivered | DeliveryState::Notified)
+    }
+}
+
+/// A message as one participant sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Message {
+    pub id: String,
+    /// Position in the repository's message order; use as a `since` cursor.
+    pub seq: i64,
+    pub thread: String,
+    pub reply_to: Option<String>,
+    /// Who wrote it.
+    pub sender: String,
+    /// The session it was written in.
+    pub sender_session: Option<String>,
+    /// The recipients as addressed (names, `@group`, `@role`, `@everyone`).
+    pub to: Vec<String>,
+    pub subject: Option<String>,
+    /// Null once deleted (a tombstone).
+    pub body: Option<String>,
+    pub priority: Priority,
+    pub ack_required: bool,
+    pub refs: Vec<Reference>,
+    pub sent_at: Timestamp,
+    pub edited_at: Option<Timestamp>,
+    pub deleted_at: Option<Timestamp>,
+    /// The viewer's own state, when the viewer is a recipient.
+    pub state: Option<DeliveryState>,
+}
+
+/// One recipient's state of a message (seen by its author).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Delivery {
+    pub recipient: String,
+    pub state: DeliveryState,
+    /// When the recipient agent was first told of it where it works.
+    pub notified_at: Option<Timestamp>,
+    pub read_at: Option<Timestamp>,
+    pub acked_at: Option<Timestamp>,
+}
+
+/// Who is writing: an agent and, if it has one, its session.
+#[derive(Debug, Clone)]
+pub struct Author {
+    pub agent: String,
+    pub session: Option<String>,
+}
+
+/// A message to be sent.
+#[derive(Debug, Clone, Default)]
+pub struct Draft {
+    /// Names, `human:<name>`, `@group`, `@role` or `@everyone`. For a reply, empty means
+    /// the thread's participants.
+    pub to: Vec<String>,
+    pub subject: Option<String>,
+    pub body: String,
+    pub priority: Priority,
+    pub ack_required: bool,
+    pub refs: Vec<Reference>,
+}
+
+const COLUMNS: &str = "m.seq, m.id, m.thread_id, m.reply_to, m.author, m.author_session, m.addressed_to, \
+     m.subject, m.body, m.priority, m.ack_required, m.refs, m.created_at, m.edited_at, m.deleted_at, \
+     d.recipient IS NOT NULL, d.read_at, d.acked_at, d.notified_at";
+
+/// `FROM` clause joining the viewer's delivery (`:viewer`) to each message.
+const FROM_VISIBLE: &str =
+    "FROM messages m LEFT JOIN deliveries d ON d.message_seq = m.seq AND d.recipient = :viewer";
+/// The viewer wrote or received it.
+const VISIBLE: &str = "(m.author = :viewer OR d.recipient IS NOT NULL)";
+
+fn state_of(
+    read_at: Option<i64>,
+    acked_at: Option<i64>,
+    notified_at: Option<i64>,
+) -> DeliveryState {
+    match (read_at, acked_at, notified_at) {
+        (_, Some(_), _) => DeliveryState::Acked,
+        (Some(_), None, _) => DeliveryState::Read,
+        (None, None, Some(_)) => DeliveryState::Notified,
+        _ => DeliveryState::Delivered,
+    }
+}
+
+fn from_row(r: &Row<'_>) -> rusqlite::Result<Message> {
+    let deleted_at: Option<i64> = r.get(14)?;
+    let to: String = r.get(6)?;
+    let refs: String = r.get(11)?;
+    let is_recipient: bool = r.get(15)?;
+    Ok(Message {
+        seq: r.get(0)?,
+        id: r.get(1)?,
+        thread: r.get(2)?,
+        reply_to: r.get(3)?,
+        sender: r.get(4)?,
+        sender_session: r.get(5)?,
+        to: serde_json::from_str(&to).unwrap_or_default(),
+        subject: r.get(7)?,
+        body: if deleted_at.is_some() {
+            None
+        } else {
+            Some(r.get(8)?)
+        },
+        priority: Priority::from_rank(r.get(9)?),
+        ack_required: r.get(10)?,
+        refs: serde_json::from_str(&refs).unwrap_or_default(),
+        sent_at: Timestamp(r.get(12)?),
+        edited_at: r.get::<_, Option<i64>>(13)?.map(Timestamp),
+        deleted_at: deleted_at.map(Timestamp),
+        state: is_recipient.then(|| {
+            state_of(
+                r.get(16).ok().flatten(),
+                r.get(17).ok().flatten(),
+                r.get(18).ok().flatten(),
+            )
+        }),
+    })
+}
+
+/// Loads one message as `viewer` sees it; not visible counts as not found.
+fn fetch(conn: &Connection, viewer: &str, id: &str) -> Result<Message> {
+    conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} {FROM_VISIBLE} WHERE m.id = :id AND {VISIBLE}"
+    ))?
+    .query_row(named_params! {":viewer": viewer, ":id": id}, from_row)
+    .optional()?
+    .ok_or_else(|| Error::NotFound {
+        kind: crate::error::Record::Message,
+        id: id.to_string(),
+    })
+}
+
+fn lookup(conn: &Connection, viewer: &str, id_or_prefix: &str) -> Result<Message> {
+    let id = id::resolve(conn, IdKind::Message, id_or_prefix)?;
+    fetch(conn, viewer, &id)
+}

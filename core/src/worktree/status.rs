@@ -181,24 +181,39 @@ pub fn status(store: &mut Store, name: &str) -> Result<WorktreeStatus> {
     status_of(w, live)
 }
 
-/// Live status of every worktree, computed in parallel (one git2 handle per thread).
+/// Live status of every worktree, in the order of the records, computed by as many
+/// threads as the machine has cores (each with its own git2 handles), each taking an
+/// equal share.
 pub fn list(store: &mut Store) -> Result<Vec<WorktreeStatus>> {
     let records = store.read(|tx| super::all(tx))?;
-    let mut live = Vec::with_capacity(records.len());
-    for w in &records {
+    let mut work = Vec::with_capacity(records.len());
+    for w in records {
         let is_live = match &w.session {
             Some(id) => session::get(store, id)
                 .map(|s| s.status == Status::Active)
                 .unwrap_or(false),
             None => false,
         };
-        live.push(is_live);
+        work.push((w, is_live));
     }
-    let statuses = std::thread::scope(|scope| {
-        let handles: Vec<_> = records
+    let workers = std::thread::available_parallelism().map_or(2, usize::from);
+    let per_worker = work.len().div_ceil(workers).max(1);
+    let mut batches = Vec::new();
+    while !work.is_empty() {
+        let rest = work.split_off(per_worker.min(work.len()));
+        batches.push(std::mem::replace(&mut work, rest));
+    }
+    let done = std::thread::scope(|scope| {
+        let handles: Vec<_> = batches
             .into_iter()
-            .zip(live)
-            .map(|(w, session_live)| scope.spawn(move || status_of(w, session_live)))
+            .map(|batch| {
+                scope.spawn(move || {
+                    batch
+                        .into_iter()
+                        .map(|(w, live)| status_of(w, live))
+                        .collect::<Vec<_>>()
+                })
+            })
             .collect();
         handles
             .into_iter()
@@ -206,9 +221,9 @@ pub fn list(store: &mut Store) -> Result<Vec<WorktreeStatus>> {
                 h.join()
                     .map_err(|_| Error::Git("a status reader crashed".into()))
             })
-            .collect::<Vec<_>>()
-    });
-    statuses.into_iter().map(|s| s?).collect()
+            .collect::<Result<Vec<_>>>()
+    })?;
+    done.into_iter().flatten().collect()
 }
 
 fn status_of(worktree: Worktree, session_live: bool) -> Result<WorktreeStatus> {

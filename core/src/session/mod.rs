@@ -1,0 +1,298 @@
+//! Sessions: periods of work by one agent, with their genealogy.
+//!
+//! `spawn` makes a child (a subtask, `parent` = the spawning session); `fork` makes a
+//! sibling that records `forked_from` (an alternative approach from the same point).
+//! An active session is reported `stale` when its serving process is gone or its last
+//! heartbeat is older than [`crate::Settings::stale_after`]; that is computed on read,
+//! never written.
+//!
+//! This module holds the types, the limits and the row helpers every part shares; the
+//! parts are `lifecycle` (starting, joining, claiming, heartbeats, updates and ends, and
+//! the notices a parent gets), `work` (the work a heartbeat reports and who is changing
+//! a file), `list` (one session, a filtered list, the session of a client process) and
+//! `genealogy` (sessions arranged as trees).
+
+mod genealogy;
+mod lifecycle;
+mod list;
+#[cfg(test)]
+mod tests;
+mod work;
+
+use std::fmt;
+use std::str::FromStr;
+
+use rusqlite::{Connection, OptionalExtension, Row};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+pub use genealogy::{SessionNode, SessionTree, TreeNode, forest, tree};
+pub use lifecycle::{
+    Begin, Begun, Claim, NewSession, SessionUpdate, begin, claim, end, fork, heartbeat, spawn,
+    start, touch, update, worker,
+};
+pub(crate) use lifecycle::{abandon, tell_parent};
+pub use list::{Filter, SessionPage, get, list, of_client};
+pub use work::{Holder, WorkContext, shared_files, who_has};
+
+use crate::clock::Timestamp;
+use crate::id::{self, IdKind};
+use crate::process::ProcessInfo;
+use crate::{Error, Result};
+
+const MAX_INTENT_LEN: usize = 4000;
+const MAX_REASON_LEN: usize = 4000;
+/// Default and maximum number of sessions one list returns.
+pub const DEFAULT_LIST_LIMIT: u32 = 50;
+pub const MAX_LIST_LIMIT: u32 = 1000;
+/// Default and maximum depth of a genealogy walk, up and down.
+pub const DEFAULT_TREE_DEPTH: u32 = 32;
+pub const MAX_TREE_DEPTH: u32 = 256;
+const MAX_TREE_NODES: u32 = 1000;
+
+/// A session's reported status. `stale` is computed: an active session whose process is
+/// gone or whose heartbeat is too old.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Active,
+    Stale,
+    Completed,
+    Failed,
+    Abandoned,
+}
+
+/// How a session ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EndStatus {
+    Completed,
+    Failed,
+    Abandoned,
+}
+
+impl EndStatus {
+    /// How a session ends when the caller does not say: `completed` when its own agent
+    /// ends it (its work is done), `abandoned` when someone else does (a human, its
+    /// parent's agent: the work was stopped, not finished). Every surface uses this.
+    pub fn default_for(session_agent: &str, actor: &str) -> EndStatus {
+        if session_agent == actor {
+            EndStatus::Completed
+        } else {
+            EndStatus::Abandoned
+        }
+    }
+}
+
+impl Status {
+    /// The lowercase name used in the API and the CLI.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Active => "active",
+            Status::Stale => "stale",
+            Status::Completed => "completed",
+            Status::Failed => "failed",
+            Status::Abandoned => "abandoned",
+        }
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Status {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        [
+            Status::Active,
+            Status::Stale,
+            Status::Completed,
+            Status::Failed,
+            Status::Abandoned,
+        ]
+        .into_iter()
+        .find(|st| st.as_str() == s)
+        .ok_or_else(|| {
+            Error::Invalid(format!(
+                "unknown status '{s}': use active, stale, completed, failed or abandoned"
+            ))
+        })
+    }
+}
+
+impl From<EndStatus> for Status {
+    fn from(e: EndStatus) -> Self {
+        match e {
+            EndStatus::Completed => Status::Completed,
+            EndStatus::Failed => Status::Failed,
+            EndStatus::Abandoned => Status::Abandoned,
+        }
+    }
+}
+
+impl FromStr for EndStatus {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "completed" => Ok(EndStatus::Completed),
+            "failed" => Ok(EndStatus::Failed),
+            "abandoned" => Ok(EndStatus::Abandoned),
+            _ => Err(Error::Invalid(format!(
+                "unknown end status '{s}': use completed, failed or abandoned"
+            ))),
+        }
+    }
+}
+
+/// A session as reported to callers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Session {
+    pub id: String,
+    pub agent: String,
+    pub role: Option<String>,
+    pub intent: String,
+    pub status: Status,
+    /// Why an active session is reported stale.
+    pub stale_reason: Option<String>,
+    pub parent: Option<String>,
+    pub forked_from: Option<String>,
+    pub end_reason: Option<String>,
+    /// The process serving the session; null until an agent process claims it.
+    pub process: Option<ProcessInfo>,
+    pub started_at: Timestamp,
+    pub last_seen_at: Timestamp,
+    pub ended_at: Option<Timestamp>,
+    /// The session's worktree, when it has one.
+    pub worktree: Option<WorktreeRef>,
+    /// What it is changing, as of its last heartbeat in a worktree.
+    pub work: Option<WorkSummary>,
+}
+
+/// Where a session works.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct WorktreeRef {
+    pub name: String,
+    pub path: String,
+    pub branch: String,
+    pub port: u16,
+}
+
+/// The work a session reported on its last heartbeat.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct WorkSummary {
+    pub branch: Option<String>,
+    pub head: Option<String>,
+    /// Commits not yet on the base.
+    pub unmerged: u32,
+    pub changed_files: u32,
+    pub uncommitted_files: u32,
+    pub updated_at: Timestamp,
+}
+
+/// Fills in the worktree and work summary of a loaded session.
+fn attach(conn: &Connection, session: &mut Session) -> Result<()> {
+    session.worktree = conn
+        .prepare_cached("SELECT name, path, branch, port FROM worktrees WHERE session_id = ?1 ORDER BY created_at LIMIT 1")?
+        .query_row([&session.id], |r| Ok(WorktreeRef { name: r.get(0)?, path: r.get(1)?, branch: r.get(2)?, port: r.get(3)? }))
+        .optional()?;
+    session.work = conn
+        .prepare_cached(
+            "SELECT branch, head, unmerged, updated_at,
+                    (SELECT COUNT(*) FROM work_files f WHERE f.session_id = c.session_id),
+                    (SELECT COUNT(*) FROM work_files f WHERE f.session_id = c.session_id AND f.uncommitted)
+             FROM work_context c WHERE session_id = ?1",
+        )?
+        .query_row([&session.id], |r| {
+            Ok(WorkSummary {
+                branch: r.get(0)?,
+                head: r.get(1)?,
+                unmerged: r.get(2)?,
+                updated_at: Timestamp(r.get(3)?),
+                changed_files: r.get(4)?,
+                uncommitted_files: r.get(5)?,
+            })
+        })
+        .optional()?;
+    Ok(())
+}
+
+impl Session {
+    /// Active and not stale.
+    pub fn is_live(&self) -> bool {
+        self.status == Status::Active
+    }
+}
+
+/// Computes the reported status and stale reason from stored values.
+fn judge(
+    stored: &str,
+    process: Option<&ProcessInfo>,
+    last_seen: Timestamp,
+    cutoff: Timestamp,
+) -> (Status, Option<String>) {
+    let status = match stored {
+        "completed" => Status::Completed,
+        "failed" => Status::Failed,
+        "abandoned" => Status::Abandoned,
+        _ => Status::Active,
+    };
+    if status != Status::Active {
+        return (status, None);
+    }
+    let process = process.map(|p| (p.host.as_str(), p.pid));
+    match crate::liveness::stale_reason(process, last_seen, cutoff) {
+        Some(reason) => (Status::Stale, Some(reason)),
+        None => (Status::Active, None),
+    }
+}
+
+const COLUMNS: &str = "id, agent, role, intent, status, parent_id, forked_from, end_reason, pid, host, started_at, last_seen_at, ended_at";
+
+/// Reads a session from a row whose [`COLUMNS`] start at index `at`.
+fn from_row(r: &Row<'_>, at: usize, cutoff: Timestamp) -> rusqlite::Result<Session> {
+    let stored: String = r.get(at + 4)?;
+    let pid: Option<u32> = r.get(at + 8)?;
+    let host: Option<String> = r.get(at + 9)?;
+    let process = pid.zip(host).map(|(pid, host)| ProcessInfo { pid, host });
+    let last_seen_at = Timestamp(r.get(at + 11)?);
+    let (status, stale_reason) = judge(&stored, process.as_ref(), last_seen_at, cutoff);
+    Ok(Session {
+        id: r.get(at)?,
+        agent: r.get(at + 1)?,
+        role: r.get(at + 2)?,
+        intent: r.get(at + 3)?,
+        status,
+        stale_reason,
+        parent: r.get(at + 5)?,
+        forked_from: r.get(at + 6)?,
+        end_reason: r.get(at + 7)?,
+        process,
+        started_at: Timestamp(r.get(at + 10)?),
+        last_seen_at,
+        ended_at: r.get::<_, Option<i64>>(at + 12)?.map(Timestamp),
+        worktree: None,
+        work: None,
+    })
+}
+
+fn fetch(conn: &Connection, id: &str, cutoff: Timestamp) -> Result<Session> {
+    let mut session = conn
+        .prepare_cached(&format!("SELECT {COLUMNS} FROM sessions WHERE id = ?1"))?
+        .query_row([id], |r| from_row(r, 0, cutoff))
+        .optional()?
+        .ok_or_else(|| Error::NotFound {
+            kind: crate::error::Record::Session,
+            id: id.to_string(),
+        })?;
+    attach(conn, &mut session)?;
+    Ok(session)
+}
+
+/// Resolves an id or unique prefix and loads the session.
+fn lookup(conn: &Connection, id_or_prefix: &str, cutoff: Timestamp) -> Result<Session> {
+    let id = id::resolve(conn, IdKind::Session, id_or_prefix)?;
+    fetch(conn, &id, cutoff)
+}

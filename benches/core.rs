@@ -1,4 +1,5 @@
 //! Core benchmarks on a database holding 100,000 sessions. Figures go to benches/RESULTS.md.
+#![allow(clippy::unwrap_used)] // a test or benchmark that cannot go on should stop loudly
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use switchboard_benches::seed;

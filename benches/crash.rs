@@ -9,6 +9,7 @@
 //! `cargo build --release && cargo bench -p switchboard-benches --bench crash` (or set
 //! SWITCHBOARD_BIN; SWITCHBOARD_CRASH_TRIALS changes the count, SWITCHBOARD_CRASH_SEED=S
 //! reruns one trial).
+#![allow(clippy::unwrap_used)] // a test or benchmark that cannot go on should stop loudly
 
 #[path = "../tests/crash/harness.rs"]
 mod harness;

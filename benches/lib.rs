@@ -1,4 +1,5 @@
 //! Fixtures for the core benchmarks: a state database holding many sessions.
+#![allow(clippy::unwrap_used)] // a test or benchmark that cannot go on should stop loudly
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

@@ -11,6 +11,7 @@
 //! `cargo build --release && cargo bench -p switchboard-benches --bench load` (or set
 //! SWITCHBOARD_BIN; `-- wait` runs one part; SWITCHBOARD_LOAD_SENDS changes the sends per
 //! process, for a smoke run).
+#![allow(clippy::unwrap_used)] // a test or benchmark that cannot go on should stop loudly
 
 use std::collections::HashMap;
 use std::path::Path;

@@ -3,6 +3,7 @@
 //!
 //! Needs the release binary: `cargo build --release && cargo bench -p switchboard-benches
 //! --bench messaging` (or set SWITCHBOARD_BIN).
+#![allow(clippy::unwrap_used)] // a test or benchmark that cannot go on should stop loudly
 
 use std::path::Path;
 use std::sync::Arc;

@@ -8,6 +8,7 @@
 //! their worktrees, one asks a question and waits for the answer, commits, the lead looks
 //! around, merges and everyone ends. Needs a built binary: `SWITCHBOARD_BIN`, else
 //! `target/release/switchboard`.
+#![allow(clippy::unwrap_used)] // a test or benchmark that cannot go on should stop loudly
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

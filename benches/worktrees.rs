@@ -1,6 +1,7 @@
 //! Worktree benchmarks: create against plain `git worktree add` (5,000-file repo), list
 //! with 1 vs 20 worktrees, and status/diff on a 10,000-file repo. Prints results and
 //! writes `benches/worktrees.json`. Run: `cargo bench -p switchboard-benches --bench worktrees`.
+#![allow(clippy::unwrap_used)] // a test or benchmark that cannot go on should stop loudly
 
 use std::path::Path;
 use std::time::{Duration, Instant};

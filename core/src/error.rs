@@ -83,9 +83,12 @@ pub enum Error {
     /// The state could not be placed or opened where it was asked to be.
     #[error("{0}")]
     Location(String),
-    /// SQLite failed.
+    /// The store failed (translated once from the backend's own error: see [`StoreError`]).
     #[error("database error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Store(#[from] StoreError),
+    /// Switchboard itself failed (a crashed worker, say): not the caller's doing.
+    #[error("{0}")]
+    Internal(String),
     /// A file operation failed.
     #[error("{context}: {source}")]
     Io {
@@ -101,14 +104,55 @@ pub enum Error {
     Json(#[from] serde_json::Error),
 }
 
+/// What kind of store failure happened, as far as callers act on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreFailure {
+    /// The database is damaged, or not a database at all.
+    Corrupt,
+    /// Another writer held the database for longer than the busy timeout.
+    Busy,
+    /// A row broke a constraint of the schema.
+    Constraint,
+    /// Anything else.
+    Other,
+}
+
+/// A failure of the storage backend, in the core's own terms: no backend's error type is
+/// part of the core's API, and a second backend translates its errors the same way.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct StoreError {
+    pub failure: StoreFailure,
+    /// The backend's own words.
+    pub message: String,
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        use rusqlite::ErrorCode::*;
+        let failure = match e.sqlite_error_code() {
+            Some(DatabaseCorrupt | NotADatabase) => StoreFailure::Corrupt,
+            Some(DatabaseBusy | DatabaseLocked) => StoreFailure::Busy,
+            Some(ConstraintViolation) => StoreFailure::Constraint,
+            _ => StoreFailure::Other,
+        };
+        StoreError {
+            failure,
+            message: e.to_string(),
+        }
+    }
+}
+
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        Error::Store(e.into())
+    }
+}
+
 impl Error {
-    /// True when SQLite found the state database damaged (or not a database at all).
+    /// True when the store found the state database damaged (or not a database at all).
     pub fn is_corruption(&self) -> bool {
-        matches!(
-            self,
-            Error::Sqlite(rusqlite::Error::SqliteFailure(e, _))
-                if matches!(e.code, rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase)
-        )
+        matches!(self, Error::Store(e) if e.failure == StoreFailure::Corrupt)
     }
 
     /// True when the caller can fix the problem by changing its request
@@ -132,5 +176,36 @@ impl Error {
             context: context.into(),
             source,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backend_errors_are_translated_once_into_store_failures() {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE t (x UNIQUE); INSERT INTO t VALUES (1);")
+            .unwrap();
+        let err: Error = conn
+            .execute("INSERT INTO t VALUES (1)", [])
+            .unwrap_err()
+            .into();
+        let Error::Store(store) = &err else {
+            panic!("{err:?}")
+        };
+        assert_eq!(store.failure, StoreFailure::Constraint);
+        assert!(
+            err.to_string()
+                .starts_with("database error: UNIQUE constraint failed"),
+            "{err}"
+        );
+        assert!(!err.is_user_error() && !err.is_corruption());
+        let crashed = Error::Internal("the operation crashed".into());
+        assert!(
+            !crashed.is_user_error(),
+            "a crash is never the caller's doing"
+        );
     }
 }

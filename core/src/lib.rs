@@ -31,5 +31,5 @@ pub mod store;
 pub mod token;
 pub mod worktree;
 
-pub use error::{Error, Record, Result};
+pub use error::{Error, Record, Result, StoreError, StoreFailure};
 pub use store::{Pool, Settings, Store};

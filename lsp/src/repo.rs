@@ -92,7 +92,7 @@ impl Repo {
             result
         })
         .await
-        .unwrap_or_else(|e| Err(Error::Conflict(format!("the operation crashed ({e})"))))
+        .unwrap_or_else(|e| Err(Error::Internal(format!("the operation crashed ({e})"))))
     }
 }
 

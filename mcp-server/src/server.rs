@@ -328,7 +328,7 @@ impl SwitchboardServer {
             Ok((result, news))
         })
         .await
-        .unwrap_or_else(|e| Err(Error::Conflict(format!("the operation crashed ({e})"))))?;
+        .unwrap_or_else(|e| Err(Error::Internal(format!("the operation crashed ({e})"))))?;
         match news {
             Some(Ok(news)) => NOTICE.with(|n| n.replace(Notice::Found(news.map(Box::new)))),
             Some(Err(e)) => {

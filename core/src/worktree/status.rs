@@ -219,7 +219,7 @@ pub fn list(store: &mut Store) -> Result<Vec<WorktreeStatus>> {
             .into_iter()
             .map(|h| {
                 h.join()
-                    .map_err(|_| Error::Git("a status reader crashed".into()))
+                    .map_err(|_| Error::Internal("a status reader crashed".into()))
             })
             .collect::<Result<Vec<_>>>()
     })?;

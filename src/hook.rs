@@ -114,10 +114,12 @@ enum Said {
 
 /// What the hook has to say.
 fn answer(global: &Global, args: &HookArgs) -> Result<Said> {
+    // Read the client's input first, whatever the event: a hook that exits without
+    // reading it leaves the client writing into a closed pipe.
+    let input = read_input()?;
     let Some(moment) = args.client.moment(&args.event) else {
         anyhow::bail!("not an event Switchboard handles for this client; nothing to do");
     };
-    let input = read_input()?;
     if moment == Moment::Stop && input["stop_hook_active"] == true {
         return Ok(Said::Nothing);
     }

@@ -9,32 +9,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::clock::Timestamp;
 use crate::event::{self, Kind};
+pub use crate::name::{AgentKind, RESERVED_NAMES, validate_name};
+use crate::name::{HUMAN_PREFIX, MAX_NAME_LEN, check_slug};
 use crate::{Error, Result, Store};
 
-/// Names no agent may take: they are addresses or words with a meaning of their own.
-pub const RESERVED_NAMES: &[&str] = &["all", "everyone", "system", "switchboard", "human"];
 /// The sender of Switchboard's own notices; never listed, never a recipient.
 pub const SYSTEM: &str = "switchboard";
-const HUMAN_PREFIX: &str = "human:";
-const MAX_NAME_LEN: usize = 32;
 const MAX_DESCRIPTION_LEN: usize = 2000;
-
-/// Whether a participant is a coding agent or a person.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum AgentKind {
-    Agent,
-    Human,
-}
-
-impl AgentKind {
-    fn as_str(self) -> &'static str {
-        match self {
-            AgentKind::Agent => "agent",
-            AgentKind::Human => "human",
-        }
-    }
-}
 
 /// A registered participant.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -47,40 +28,6 @@ pub struct Agent {
     pub last_seen_at: Timestamp,
     /// Sessions of this agent that are active and not stale.
     pub live_sessions: u32,
-}
-
-/// Checks a bare name (agent name, role, or the part after `human:`).
-fn check_slug(what: &str, name: &str) -> Result<()> {
-    let mut chars = name.chars();
-    let first_ok = chars
-        .next()
-        .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
-    let rest_ok =
-        chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
-    if first_ok && rest_ok && name.len() <= MAX_NAME_LEN {
-        return Ok(());
-    }
-    Err(Error::Invalid(format!(
-        "'{}' is not a valid {what}: use 1-{MAX_NAME_LEN} characters of a-z, 0-9, '_' and '-', \
-         starting with a letter or digit (e.g. 'claude', 'codex-2')",
-        crate::input::shown(name)
-    )))
-}
-
-/// Validates a participant name and returns its kind.
-pub fn validate_name(name: &str) -> Result<AgentKind> {
-    if let Some(person) = name.strip_prefix(HUMAN_PREFIX) {
-        check_slug("human name (after 'human:')", person)?;
-        return Ok(AgentKind::Human);
-    }
-    check_slug("agent name", name)?;
-    if RESERVED_NAMES.contains(&name) {
-        return Err(Error::Invalid(format!(
-            "'{name}' is reserved (reserved: {}); pick another agent name",
-            RESERVED_NAMES.join(", ")
-        )));
-    }
-    Ok(AgentKind::Agent)
 }
 
 /// Length of the random suffix that makes an instance's name its own.

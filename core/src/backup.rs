@@ -18,29 +18,7 @@ use serde::Serialize;
 use crate::clock::Timestamp;
 use crate::{Error, Result};
 
-/// How often backups are taken and how many are kept (`[backups]` in `.switchboard.toml`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct Policy {
-    /// How old the newest backup may get before a new one is taken: `30m`, `1h`, `1d`.
-    #[serde(deserialize_with = "crate::config::duration")]
-    pub every: Duration,
-    /// How many backups are kept; the oldest beyond this are deleted. 0 turns automatic
-    /// backups off.
-    pub keep: usize,
-}
-
-/// The shortest `every` accepted: backups back to back would rotate every real one out.
-pub const MIN_EVERY: Duration = Duration::from_secs(1);
-
-impl Default for Policy {
-    fn default() -> Self {
-        Policy {
-            every: Duration::from_secs(60 * 60),
-            keep: 24,
-        }
-    }
-}
+pub use crate::config::{BackupPolicy as Policy, MIN_BACKUP_EVERY as MIN_EVERY};
 
 /// One backup file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]

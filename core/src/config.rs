@@ -18,6 +18,7 @@
 //! ```
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Deserialize;
 
@@ -35,7 +36,7 @@ pub struct Config {
     #[serde(default)]
     pub messages: MessagesConfig,
     #[serde(default)]
-    pub backups: crate::backup::Policy,
+    pub backups: BackupPolicy,
 }
 
 /// The `[messages]` table.
@@ -115,13 +116,37 @@ pub fn load(repo_root: &Path) -> Result<Config> {
             path.display()
         )));
     }
-    if config.backups.every < crate::backup::MIN_EVERY {
+    if config.backups.every < MIN_BACKUP_EVERY {
         return Err(Error::Invalid(format!(
             "{}: backups.every must be at least 1s (to turn backups off, set keep = 0)",
             path.display()
         )));
     }
     Ok(config)
+}
+
+/// How often backups are taken and how many are kept (`[backups]` in `.switchboard.toml`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BackupPolicy {
+    /// How old the newest backup may get before a new one is taken: `30m`, `1h`, `1d`.
+    #[serde(deserialize_with = "duration")]
+    pub every: Duration,
+    /// How many backups are kept; the oldest beyond this are deleted. 0 turns automatic
+    /// backups off.
+    pub keep: usize,
+}
+
+/// The shortest `every` accepted: backups back to back would rotate every real one out.
+pub const MIN_BACKUP_EVERY: Duration = Duration::from_secs(1);
+
+impl Default for BackupPolicy {
+    fn default() -> Self {
+        BackupPolicy {
+            every: Duration::from_secs(60 * 60),
+            keep: 24,
+        }
+    }
 }
 
 #[cfg(test)]

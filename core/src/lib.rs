@@ -17,9 +17,12 @@ pub mod git;
 pub mod group;
 pub mod id;
 pub mod input;
+#[cfg(test)]
+mod layering;
 pub mod liveness;
 pub mod location;
 pub mod message;
+pub mod name;
 mod page;
 pub mod permission;
 pub mod priority;
@@ -28,6 +31,7 @@ pub mod render;
 mod scratch;
 pub mod session;
 pub mod store;
+pub mod text;
 pub mod token;
 pub mod worktree;
 

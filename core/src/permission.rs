@@ -13,12 +13,12 @@
 
 use rusqlite::{Connection, OptionalExtension};
 
-use crate::agent::{self, AgentKind};
+use crate::name::{self, AgentKind};
 use crate::{Error, Result};
 
 /// Whether `name` is a person (`human:<name>`).
 pub fn is_human(name: &str) -> bool {
-    matches!(agent::validate_name(name), Ok(AgentKind::Human))
+    matches!(name::validate_name(name), Ok(AgentKind::Human))
 }
 
 /// The agent of `session`'s parent session, if it has one.

@@ -681,17 +681,7 @@ pub fn overdue(o: &crate::message::Overdue, after: std::time::Duration) -> Strin
     )
 }
 
-/// Most items [`capped_list`] names.
-const LIST_CAP: usize = 10;
-
-/// `items` joined with commas, naming at most ten and counting the rest ("a, b, … and 290
-/// more"), so that a message about a large change stays readable.
-pub fn capped_list(items: &[String]) -> String {
-    match items.len() {
-        n if n <= LIST_CAP => items.join(", "),
-        n => format!("{} and {} more", items[..LIST_CAP].join(", "), n - LIST_CAP),
-    }
-}
+pub use crate::text::capped_list;
 
 #[cfg(test)]
 mod tests;

@@ -33,7 +33,7 @@ pub use lifecycle::{
 };
 pub(crate) use lifecycle::{abandon, tell_parent};
 pub use list::{Filter, SessionPage, get, list, of_client};
-pub use work::{Holder, WorkContext, shared_files, who_has};
+pub use work::{ChangedFile, Holder, WorkContext, shared_files, who_has};
 
 use crate::clock::Timestamp;
 use crate::id::{self, IdKind};

@@ -10,6 +10,16 @@ use super::Session;
 use crate::clock::Timestamp;
 use crate::{Result, Store};
 
+/// One file changed in a worktree relative to its merge-base with the base.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ChangedFile {
+    pub path: String,
+    pub added: u32,
+    pub removed: u32,
+    /// Some of its change is not committed yet.
+    pub uncommitted: bool,
+}
+
 /// The work a session's worktree holds, recorded on heartbeat.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct WorkContext {
@@ -17,7 +27,7 @@ pub struct WorkContext {
     pub branch: String,
     pub head: String,
     pub unmerged: u32,
-    pub files: Vec<crate::worktree::ChangedFile>,
+    pub files: Vec<ChangedFile>,
 }
 
 /// Whether `work` differs from what `session` last recorded (head, unmerged count, or any

@@ -301,7 +301,7 @@ fn merge_now(
                 "nothing to merge yet: the changes in worktree {} are not committed. Commit {} in {} \
                  (git add, git commit), then merge.",
                 w.name,
-                crate::render::capped_list(&uncommitted),
+                crate::text::capped_list(&uncommitted),
                 w.path
             )));
         }
@@ -321,7 +321,7 @@ fn merge_now(
                     "merging {} into {into} would conflict in: {}. Nothing was changed; sync the worktree \
                      (worktree_sync) or resolve by hand.",
                     w.branch,
-                    crate::render::capped_list(&files)
+                    crate::text::capped_list(&files)
                 ),
             ));
         }
@@ -362,7 +362,7 @@ fn merge_now(
                     "{} has uncommitted changes to files the merge would change: {}. Nothing was changed; \
                      commit or stash them first.",
                     dir.display(),
-                    crate::render::capped_list(&touched)
+                    crate::text::capped_list(&touched)
                 ),
             ));
         }
@@ -464,7 +464,7 @@ fn ready(dir: &Path) -> Result<()> {
     if !staged.is_empty() {
         return Err(Error::Conflict(format!(
             "{shown} has staged changes ({}): commit or unstage them there, then merge again.",
-            crate::render::capped_list(&staged)
+            crate::text::capped_list(&staged)
         )));
     }
     Ok(())
@@ -667,7 +667,7 @@ fn sync_now(
         return Err(Error::Conflict(format!(
             "worktree '{}' has uncommitted changes ({}); commit or stash them before syncing",
             w.name,
-            crate::render::capped_list(&dirty)
+            crate::text::capped_list(&dirty)
         )));
     }
     if !keep_conflict && let Err(files) = merge_tree(&repo, &onto, &head)? {
@@ -676,7 +676,7 @@ fn sync_now(
              sync again with keep_conflict: true (the rebase then stops at the conflict in the worktree).",
             w.branch,
             &onto[..10.min(onto.len())],
-            crate::render::capped_list(&files)
+            crate::text::capped_list(&files)
         )));
     }
     outcome.backup = backup(&repo, &format!("{}/before-sync", w.name), &head)?;
@@ -717,7 +717,7 @@ fn sync_now(
         };
         return Err(Error::Conflict(format!(
             "the rebase stopped ({e}); conflicting files: {}. It was aborted{after}.",
-            crate::render::capped_list(&files)
+            crate::text::capped_list(&files)
         )));
     }
     outcome.head = resolve_commit(&path, "HEAD")?;

@@ -562,15 +562,12 @@ pub(crate) fn restore_files(dir: &Path, plan: &MergePlan, operation: &str) -> Re
     let _ = std::fs::remove_file(squash_message);
     let mut done = Vec::new();
     if !restored.is_empty() {
-        done.push(format!(
-            "put back {}",
-            crate::render::capped_list(&restored)
-        ));
+        done.push(format!("put back {}", crate::text::capped_list(&restored)));
     }
     if !kept.is_empty() {
         done.push(format!(
             "left {} as they are (changed since the merge began)",
-            crate::render::capped_list(&kept)
+            crate::text::capped_list(&kept)
         ));
     }
     Ok(done)

@@ -42,15 +42,7 @@ pub struct WorktreeStatus {
     pub session_live: bool,
 }
 
-/// One file changed in a worktree relative to its merge-base with the base.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub struct ChangedFile {
-    pub path: String,
-    pub added: u32,
-    pub removed: u32,
-    /// Some of its change is not committed yet.
-    pub uncommitted: bool,
-}
+pub use crate::session::ChangedFile;
 
 /// What a worktree changes relative to its base.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

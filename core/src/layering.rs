@@ -1,0 +1,156 @@
+//! The core's modules form layers: each uses only modules below it, from ids and errors
+//! up to worktrees (a directed acyclic graph). This test reads the sources and fails on a
+//! cycle, naming the modules in it.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+/// Names the crate root re-exports, and the module each comes from.
+const ROOT_REEXPORTS: [(&str, &str); 8] = [
+    ("Store", "store"),
+    ("Settings", "store"),
+    ("Pool", "store"),
+    ("Error", "error"),
+    ("Result", "error"),
+    ("Record", "error"),
+    ("StoreError", "error"),
+    ("StoreFailure", "error"),
+];
+
+/// The top-level module a source file belongs to (`None` for the crate root and tests).
+fn module_of(relative: &Path) -> Option<String> {
+    let parts: Vec<String> = relative
+        .iter()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    let is_test = parts
+        .iter()
+        .any(|p| p == "tests" || p == "tests.rs" || p == "layering.rs");
+    let top = parts.first()?.trim_end_matches(".rs").to_string();
+    (top != "lib" && !is_test).then_some(top)
+}
+
+/// The modules `source` names through `crate::…` outside its unit tests.
+fn uses(source: &str) -> BTreeSet<String> {
+    let product = source
+        .split("#[cfg(test)]\nmod tests {")
+        .next()
+        .unwrap_or(source);
+    let product = product
+        .split("#[cfg(test)]\npub(crate) mod tests {")
+        .next()
+        .unwrap_or(product);
+    let mut found = BTreeSet::new();
+    for (i, _) in product.match_indices("crate::") {
+        let rest = &product[i + "crate::".len()..];
+        let names: Vec<&str> = match rest.strip_prefix('{') {
+            Some(list) => list.split('}').next().unwrap_or("").split(',').collect(),
+            None => vec![rest],
+        };
+        for name in names {
+            let word: String = name
+                .trim()
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            let module = ROOT_REEXPORTS
+                .iter()
+                .find(|(item, _)| *item == word)
+                .map_or(word, |(_, module)| module.to_string());
+            found.insert(module);
+        }
+    }
+    found
+}
+
+fn graph() -> BTreeMap<String, BTreeSet<String>> {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut dirs = vec![src.clone()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).expect("read the sources") {
+            let path = entry.expect("a source entry").path();
+            if path.is_dir() {
+                dirs.push(path);
+                continue;
+            }
+            let relative = path.strip_prefix(&src).expect("under src");
+            let (Some(module), Some("rs")) = (
+                module_of(relative),
+                path.extension().and_then(|e| e.to_str()),
+            ) else {
+                continue;
+            };
+            let source = std::fs::read_to_string(&path).expect("read a source file");
+            graph.entry(module).or_default().extend(uses(&source));
+        }
+    }
+    let known: BTreeSet<String> = graph.keys().cloned().collect();
+    for (module, used) in graph.iter_mut() {
+        used.retain(|u| known.contains(u) && u != module);
+    }
+    graph
+}
+
+/// A cycle through `start`, if any (depth-first search).
+fn cycle_from(
+    graph: &BTreeMap<String, BTreeSet<String>>,
+    path: &mut Vec<String>,
+    done: &mut BTreeSet<String>,
+) -> Option<Vec<String>> {
+    let here = path.last().cloned()?;
+    for next in &graph[&here] {
+        if let Some(at) = path.iter().position(|m| m == next) {
+            return Some(path[at..].to_vec());
+        }
+        if done.contains(next) {
+            continue;
+        }
+        path.push(next.clone());
+        if let Some(cycle) = cycle_from(graph, path, done) {
+            return Some(cycle);
+        }
+        path.pop();
+    }
+    done.insert(here);
+    None
+}
+
+#[test]
+fn the_modules_of_the_core_form_layers_without_cycles() {
+    let graph = graph();
+    assert!(graph.contains_key("session") && graph["worktree"].contains("session"));
+    let mut done = BTreeSet::new();
+    for module in graph.keys() {
+        let mut path = vec![module.clone()];
+        if let Some(cycle) = cycle_from(&graph, &mut path, &mut done) {
+            panic!(
+                "these core modules use each other in a circle: {}",
+                cycle.join(" → ")
+            );
+        }
+    }
+}
+
+#[test]
+fn a_cycle_is_found_and_named() {
+    let graph: BTreeMap<String, BTreeSet<String>> = [
+        ("a", vec!["b"]),
+        ("b", vec!["c"]),
+        ("c", vec!["a"]),
+        ("d", vec![]),
+    ]
+    .into_iter()
+    .map(|(m, us)| (m.to_string(), us.into_iter().map(String::from).collect()))
+    .collect();
+    let mut path = vec!["a".to_string()];
+    let cycle = cycle_from(&graph, &mut path, &mut BTreeSet::new());
+    assert_eq!(cycle.unwrap(), ["a", "b", "c"]);
+    assert_eq!(
+        uses("use crate::{Store, agent::X};\ncrate::id::f()"),
+        ["agent", "id", "store"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+    );
+}

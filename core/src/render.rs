@@ -77,6 +77,18 @@ pub fn session_detail(s: &Session, now: Timestamp) -> String {
     if let Some(p) = &s.process {
         lines.push(format!("process: {} on {}", p.pid, p.host));
     }
+    if let Some(w) = &s.worktree {
+        lines.push(format!(
+            "worktree: {} (branch {}) at {}",
+            w.name, w.branch, w.path
+        ));
+    }
+    if let Some(work) = &s.work {
+        lines.push(format!(
+            "work: {} changed file(s), {} uncommitted; {} commit(s) not merged",
+            work.changed_files, work.uncommitted_files, work.unmerged
+        ));
+    }
     lines.push(format!(
         "started {} · last seen {}",
         s.started_at.ago(now),
@@ -431,7 +443,11 @@ pub fn created(c: &Created) -> String {
         } else if setup.timed_out {
             "timed out".to_string()
         } else {
-            format!("FAILED (exit {:?}); the worktree was kept", setup.exit_code)
+            let exit = match setup.exit_code {
+                Some(code) => format!("exit {code}"),
+                None => "killed by a signal".into(),
+            };
+            format!("FAILED ({exit}); the worktree was kept")
         };
         lines.push(format!(
             "setup `{}` {how}\n{}",
@@ -471,10 +487,10 @@ pub fn worktree_diff(d: &WorktreeDiff) -> String {
 /// What a merge did.
 pub fn merged(m: &MergeOutcome) -> String {
     let mut text = format!(
-        "merged {} into {} ({:?}): {} → {}; {} file(s). Backup of the old {}: {}",
+        "merged {} into {} ({}): {} → {}; {} file(s). Backup of the old {}: {}",
         m.branch,
         m.into,
-        m.strategy,
+        m.strategy.as_str(),
         short(&m.previous),
         short(&m.commit),
         m.files.len(),
@@ -671,17 +687,27 @@ pub fn overdue(o: &crate::message::Overdue, after: std::time::Duration) -> Strin
         p => format!(" [{}]", p.as_str()),
     };
     format!(
-        "! {} has not read {} from {}{priority} for over {} min (since {}): {}",
+        "! {} has not read {} from {}{priority} for over {} (since {}): {}",
         o.recipient,
         o.id,
         o.sender,
-        after.as_secs().div_ceil(60),
+        span(after),
         o.delivered_at.to_rfc3339(),
         clip(&o.about, INTENT_WIDTH)
     )
 }
 
 pub use crate::text::capped_list;
+
+/// A configured span of time in words, exactly: `45 s`, `10 min`, `1 min 30 s`.
+fn span(d: std::time::Duration) -> String {
+    let (minutes, seconds) = (d.as_secs() / 60, d.as_secs() % 60);
+    match (minutes, seconds) {
+        (0, s) => format!("{s} s"),
+        (m, 0) => format!("{m} min"),
+        (m, s) => format!("{m} min {s} s"),
+    }
+}
 
 #[cfg(test)]
 mod tests;

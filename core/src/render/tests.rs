@@ -124,7 +124,10 @@ fn a_session_detail_shows_lineage_process_ages_and_how_it_ended() {
         "stale",
         "rewrite the lexer",
         json!({"role": "lexer", "parent": LEAD, "stale_reason": "no heartbeat for 12 min",
-               "process": {"pid": 4242, "host": "build-01"}}),
+               "process": {"pid": 4242, "host": "build-01"},
+               "worktree": {"name": "lexer", "path": "/src/repo/.worktrees/lexer", "branch": "sb/lexer", "port": 21850},
+               "work": {"branch": "sb/lexer", "head": "9e8d7c6b5a", "unmerged": 2, "changed_files": 3,
+                        "uncommitted_files": 1, "updated_at": "2025-11-21T09:50:00Z"}}),
     ));
     let ended: Session = from(session(
         FORK,
@@ -506,7 +509,7 @@ fn news_names_the_newest_message_by_subject_or_body_with_its_priority() {
 }
 
 #[test]
-fn an_overdue_message_rounds_the_wait_up_to_whole_minutes() {
+fn an_overdue_message_says_exactly_how_long_it_waited() {
     let o: crate::message::Overdue = from(json!({
         "id": MSG, "thread": THREAD, "sender": "lead", "recipient": "alpha",
         "about": "lexer ready?", "priority": "high", "delivered_at": "2025-11-21T09:30:00Z",

@@ -28,17 +28,26 @@ pub enum Strategy {
     Squash,
 }
 
+impl Strategy {
+    /// The name the tools and the CLI take: `ff`, `merge` or `squash`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Strategy::Ff => "ff",
+            Strategy::Merge => "merge",
+            Strategy::Squash => "squash",
+        }
+    }
+}
+
 impl std::str::FromStr for Strategy {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "ff" => Ok(Strategy::Ff),
-            "merge" => Ok(Strategy::Merge),
-            "squash" => Ok(Strategy::Squash),
-            _ => Err(Error::Invalid(format!(
-                "unknown strategy '{s}': use ff, merge or squash"
-            ))),
-        }
+        [Strategy::Ff, Strategy::Merge, Strategy::Squash]
+            .into_iter()
+            .find(|strategy| strategy.as_str() == s)
+            .ok_or_else(|| {
+                Error::Invalid(format!("unknown strategy '{s}': use ff, merge or squash"))
+            })
     }
 }
 

@@ -156,28 +156,20 @@ pub fn mcp(global: &Global, args: McpArgs) -> Result<()> {
         };
         agent::register(&mut store, name, &registration)?;
     }
-    // Started inside a worktree bound to a session: serve that session (unless told
-    // otherwise, or the session belongs to another agent).
-    let bound = match &args.session {
-        Some(_) => None,
-        None => worktree::bound_session(&mut store, &here, args.agent.as_deref())?,
-    };
     let identity = args.agent.map(Identity::named).unwrap_or_default();
     let mut server = SwitchboardServer::new(store, identity, ProcessInfo::current())?;
     if args.channel {
         server = server.with_channel();
     }
-    if let Some(id) = &args.session {
-        server.claim_session(id).with_context(|| {
-            format!("cannot claim session {id} (--session / SWITCHBOARD_SESSION)")
-        })?;
-    } else if let Some(id) = bound {
-        match server.claim_session(&id) {
-            Ok(_) => tracing::info!(session = %id, "serving the session bound to this worktree"),
-            Err(e) => {
-                tracing::warn!(error = %e, session = %id, "not claiming this worktree's session")
-            }
+    match &args.session {
+        Some(id) => {
+            server.claim_session(id).with_context(|| {
+                format!("cannot claim session {id} (--session / SWITCHBOARD_SESSION)")
+            })?;
         }
+        // Started inside a worktree bound to a session: serve that session (unless it
+        // belongs to another agent), as a shared server does.
+        None => server.claim_bound(),
     }
     // One agent over one pipe: its tasks share one thread (no hand-offs between threads
     // for each line), and store work runs on the blocking pool.

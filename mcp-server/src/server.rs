@@ -195,6 +195,12 @@ impl SwitchboardServer {
         self.seat.claim(id)
     }
 
+    /// Serves the session bound to the worktree this server's checkout is in, if it
+    /// belongs to this server's agent (see [`switchboard_core::worktree::bound_session`]).
+    pub fn claim_bound(&self) {
+        self.seat.claim_bound();
+    }
+
     /// Who this server acts for now.
     pub(crate) fn identity(&self) -> Identity {
         self.seat.identity()

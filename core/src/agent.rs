@@ -3,7 +3,7 @@
 //! Names: `[a-z0-9][a-z0-9_-]{0,31}`, not reserved; humans are `human:<name>` with the
 //! same rule for `<name>`. The kind follows from the name.
 
-use rusqlite::{Connection, OptionalExtension, Row, named_params};
+use rusqlite::{OptionalExtension, Row, named_params};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -11,6 +11,7 @@ use crate::clock::Timestamp;
 use crate::event::{self, Kind};
 pub use crate::name::{AgentKind, RESERVED_NAMES, validate_name};
 use crate::name::{HUMAN_PREFIX, MAX_NAME_LEN, check_slug};
+use crate::store::Tx;
 use crate::{Error, Result, Store};
 
 /// The sender of Switchboard's own notices; never listed, never a recipient.
@@ -185,12 +186,7 @@ pub fn register(store: &mut Store, actor: &str, reg: &Registration) -> Result<Ag
 
 /// Inserts or updates an agent inside a transaction; writes an event (by `actor`) only on
 /// change.
-pub(crate) fn ensure(
-    conn: &Connection,
-    reg: &Registration,
-    actor: &str,
-    now: Timestamp,
-) -> Result<()> {
+pub(crate) fn ensure(conn: &Tx<'_>, reg: &Registration, actor: &str, now: Timestamp) -> Result<()> {
     let kind = validate_name(&reg.name)?;
     let before: Option<(Option<String>, Option<String>)> = conn
         .prepare_cached("SELECT role, description FROM agents WHERE name = ?1")?
@@ -232,7 +228,7 @@ pub(crate) fn ensure(
 }
 
 /// Marks an agent as seen now (bookkeeping; no event).
-pub(crate) fn touch(conn: &Connection, name: &str, now: Timestamp) -> Result<()> {
+pub(crate) fn touch(conn: &Tx<'_>, name: &str, now: Timestamp) -> Result<()> {
     conn.prepare_cached("UPDATE agents SET last_seen_at = ?2 WHERE name = ?1")?
         .execute((name, now.millis()))?;
     Ok(())
@@ -264,7 +260,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Agent> {
     })
 }
 
-pub(crate) fn fetch(conn: &Connection, name: &str, cutoff: Timestamp) -> Result<Agent> {
+pub(crate) fn fetch(conn: &Tx<'_>, name: &str, cutoff: Timestamp) -> Result<Agent> {
     conn.prepare_cached(&select_sql("WHERE a.name = :name"))?
         .query_row(
             named_params! {":name": name, ":cutoff": cutoff.millis()},
@@ -278,7 +274,7 @@ pub(crate) fn fetch(conn: &Connection, name: &str, cutoff: Timestamp) -> Result<
 }
 
 /// Refuses a name that is not registered.
-pub(crate) fn require(conn: &Connection, name: &str) -> Result<()> {
+pub(crate) fn require(conn: &Tx<'_>, name: &str) -> Result<()> {
     let known: bool = conn
         .prepare_cached("SELECT EXISTS (SELECT 1 FROM agents WHERE name = ?1)")?
         .query_row([name], |r| r.get(0))?;
@@ -293,7 +289,7 @@ pub(crate) fn require(conn: &Connection, name: &str) -> Result<()> {
 }
 
 /// Every agent currently holding `role`.
-pub(crate) fn with_role(conn: &Connection, role: &str) -> Result<Vec<String>> {
+pub(crate) fn with_role(conn: &Tx<'_>, role: &str) -> Result<Vec<String>> {
     let names = conn
         .prepare_cached("SELECT name FROM agents WHERE role = ?1 ORDER BY name")?
         .query_map([role], |r| r.get(0))?
@@ -302,7 +298,7 @@ pub(crate) fn with_role(conn: &Connection, role: &str) -> Result<Vec<String>> {
 }
 
 /// Every registered participant's name (not [`SYSTEM`]), most recently seen first.
-pub(crate) fn all_names(conn: &Connection) -> Result<Vec<String>> {
+pub(crate) fn all_names(conn: &Tx<'_>) -> Result<Vec<String>> {
     let names = conn
         .prepare_cached(
             "SELECT name FROM agents WHERE name <> ?1 ORDER BY last_seen_at DESC, name",

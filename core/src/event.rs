@@ -14,13 +14,14 @@
 //! back and must give a known [`Change`], so a payload that drifts from its reader fails
 //! the tests that write it.
 
-use rusqlite::{Connection, params};
+use rusqlite::params;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::clock::Timestamp;
 use crate::id::{IdKind, new_id};
 use crate::priority::Priority;
+use crate::store::Tx;
 use crate::{Result, Store};
 
 /// Event types. Their names ([`Kind::as_str`]) are stable: readers in other processes and
@@ -373,7 +374,7 @@ pub struct Event {
 
 /// Appends an event inside the caller's transaction and returns its sequence number.
 pub(crate) fn append(
-    conn: &Connection,
+    conn: &Tx<'_>,
     kind: Kind,
     actor: Option<&str>,
     payload: &impl Serialize,

@@ -2,13 +2,14 @@
 //! and cannot be defined. Members are agent names or `role:<role>`; a role member stands
 //! for every agent holding that role when a message is sent.
 
-use rusqlite::{Connection, OptionalExtension, named_params};
+use rusqlite::{OptionalExtension, named_params};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::agent;
 use crate::clock::Timestamp;
 use crate::event::{self, Kind};
+use crate::store::Tx;
 use crate::{Error, Result, Store};
 
 const ROLE_PREFIX: &str = "role:";
@@ -81,7 +82,7 @@ pub fn validate_name(name: &str) -> Result<()> {
 }
 
 /// Loads a group, or `None`.
-pub(crate) fn find(conn: &Connection, name: &str) -> Result<Option<Group>> {
+pub(crate) fn find(conn: &Tx<'_>, name: &str) -> Result<Option<Group>> {
     let head = conn
         .prepare_cached(
             "SELECT name, description, created_by, created_at FROM groups WHERE name = ?1",
@@ -119,7 +120,7 @@ pub(crate) fn find(conn: &Connection, name: &str) -> Result<Option<Group>> {
 }
 
 /// Every group's name, in order.
-pub(crate) fn names(conn: &Connection) -> Result<Vec<String>> {
+pub(crate) fn names(conn: &Tx<'_>) -> Result<Vec<String>> {
     let names = conn
         .prepare_cached("SELECT name FROM groups ORDER BY name")?
         .query_map([], |r| r.get(0))?
@@ -127,7 +128,7 @@ pub(crate) fn names(conn: &Connection) -> Result<Vec<String>> {
     Ok(names)
 }
 
-fn require(conn: &Connection, name: &str) -> Result<Group> {
+fn require(conn: &Tx<'_>, name: &str) -> Result<Group> {
     find(conn, name)?.ok_or_else(|| Error::NotFound {
         kind: crate::error::Record::Group,
         id: name.to_string(),
@@ -135,7 +136,7 @@ fn require(conn: &Connection, name: &str) -> Result<Group> {
 }
 
 /// Adds members; agent members must be registered.
-fn add_members(conn: &Connection, group: &str, members: &[Member]) -> Result<()> {
+fn add_members(conn: &Tx<'_>, group: &str, members: &[Member]) -> Result<()> {
     for m in members {
         if m.kind == MemberKind::Agent {
             agent::require(conn, &m.name)?;
@@ -255,7 +256,7 @@ pub fn list(store: &mut Store) -> Result<Vec<Group>> {
 
 /// The agents a group stands for now: its agent members plus every agent holding one of
 /// its roles.
-pub(crate) fn expand(conn: &Connection, group: &Group) -> Result<Vec<String>> {
+pub(crate) fn expand(conn: &Tx<'_>, group: &Group) -> Result<Vec<String>> {
     let mut agents = Vec::new();
     for m in &group.members {
         match m.kind {

@@ -1,10 +1,10 @@
 //! Prefixed ULIDs (`ses_01J…`) and resolution of unique short prefixes.
 
-use rusqlite::{Connection, params};
-
+use crate::store::Tx;
+use crate::store::rows::IdRows;
 use crate::{Error, Record, Result};
 
-/// The kinds of identified records, each with its id prefix and table.
+/// The kinds of identified records, each with its id prefix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IdKind {
     Session,
@@ -44,16 +44,6 @@ impl IdKind {
 
     fn noun(self) -> &'static str {
         self.record().noun()
-    }
-
-    fn table(self) -> &'static str {
-        match self {
-            IdKind::Session => "sessions",
-            IdKind::Event => "events",
-            IdKind::Message => "messages",
-            IdKind::Thread => "threads",
-            IdKind::Token => "tokens",
-        }
     }
 }
 
@@ -99,20 +89,9 @@ fn normalise(kind: IdKind, input: &str) -> Result<String> {
 /// Resolves a full id or a unique prefix (at least [`MIN_PREFIX_LEN`] characters after the
 /// type prefix, which may be omitted) to the full id. Unknown → [`Error::NotFound`];
 /// several matches → [`Error::Ambiguous`] listing them.
-pub fn resolve(conn: &Connection, kind: IdKind, input: &str) -> Result<String> {
+pub(crate) fn resolve(tx: &Tx<'_>, kind: IdKind, input: &str) -> Result<String> {
     let wanted = normalise(kind, input)?;
-    // ULID characters are [0-9A-Z]; '~' sorts after all of them, bounding the range scan.
-    let sql = format!(
-        "SELECT id FROM {} WHERE id >= ?1 AND id < ?2 ORDER BY id LIMIT ?3",
-        kind.table()
-    );
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let upper = format!("{wanted}~");
-    let found: Vec<String> = stmt
-        .query_map(params![wanted, upper, MAX_CANDIDATES as i64 + 1], |r| {
-            r.get(0)
-        })?
-        .collect::<rusqlite::Result<_>>()?;
+    let found = tx.ids_from(kind, &wanted, MAX_CANDIDATES + 1)?;
     match found.as_slice() {
         [] => Err(Error::NotFound {
             kind: kind.record(),
@@ -137,15 +116,27 @@ pub fn resolve(conn: &Connection, kind: IdKind, input: &str) -> Result<String> {
 mod tests {
     use super::*;
 
-    fn db(ids: &[&str]) -> Connection {
-        let conn = Connection::open_in_memory().unwrap();
-        conn.execute_batch("CREATE TABLE sessions (id TEXT PRIMARY KEY)")
+    /// A store holding sessions with these ids.
+    fn store_with(ids: &[&str]) -> (switchboard_testutils::ScratchStore, crate::Store) {
+        let (dir, mut store) = crate::store::tests::temp_store();
+        store
+            .write(|tx| {
+                tx.execute("INSERT INTO agents (name, kind, registered_at, last_seen_at) VALUES ('a', 'agent', 0, 0)", [])?;
+                for id in ids {
+                    tx.execute(
+                        "INSERT INTO sessions (id, agent, intent, status, started_at, last_seen_at) \
+                         VALUES (?1, 'a', 'x', 'active', 0, 0)",
+                        [id],
+                    )?;
+                }
+                Ok(())
+            })
             .unwrap();
-        for id in ids {
-            conn.execute("INSERT INTO sessions VALUES (?1)", [id])
-                .unwrap();
-        }
-        conn
+        (dir, store)
+    }
+
+    fn resolve(store: &mut crate::Store, kind: IdKind, input: &str) -> Result<String> {
+        store.read(|tx| super::resolve(tx, kind, input))
     }
 
     #[test]
@@ -161,25 +152,25 @@ mod tests {
 
     #[test]
     fn unique_prefix_resolves_with_or_without_type_prefix_in_any_case() {
-        let conn = db(&["ses_01AAAA0000", "ses_01BBBB0000"]);
+        let (_dir, mut store) = store_with(&["ses_01AAAA0000", "ses_01BBBB0000"]);
         assert_eq!(
-            resolve(&conn, IdKind::Session, "ses_01AA").unwrap(),
+            resolve(&mut store, IdKind::Session, "ses_01AA").unwrap(),
             "ses_01AAAA0000"
         );
         assert_eq!(
-            resolve(&conn, IdKind::Session, "01bb").unwrap(),
+            resolve(&mut store, IdKind::Session, "01bb").unwrap(),
             "ses_01BBBB0000"
         );
         assert_eq!(
-            resolve(&conn, IdKind::Session, " SES_01BBBB0000 ").unwrap(),
+            resolve(&mut store, IdKind::Session, " SES_01BBBB0000 ").unwrap(),
             "ses_01BBBB0000"
         );
     }
 
     #[test]
     fn ambiguous_prefix_lists_candidates() {
-        let conn = db(&["ses_01AAAA0000", "ses_01AAAB0000", "ses_01BBBB0000"]);
-        let err = resolve(&conn, IdKind::Session, "ses_01AA").unwrap_err();
+        let (_dir, mut store) = store_with(&["ses_01AAAA0000", "ses_01AAAB0000", "ses_01BBBB0000"]);
+        let err = resolve(&mut store, IdKind::Session, "ses_01AA").unwrap_err();
         let Error::Ambiguous { candidates, .. } = &err else {
             panic!("expected ambiguity, got {err:?}")
         };
@@ -189,18 +180,23 @@ mod tests {
 
     #[test]
     fn unknown_and_malformed_prefixes_are_refused_with_a_reason() {
-        let conn = db(&["ses_01AAAA0000"]);
-        let unknown = resolve(&conn, IdKind::Session, "ses_01ZZ").unwrap_err();
+        let (_dir, mut store) = store_with(&["ses_01AAAA0000"]);
+        let unknown = resolve(&mut store, IdKind::Session, "ses_01ZZ").unwrap_err();
         assert!(matches!(unknown, Error::NotFound { .. }), "{unknown:?}");
         assert_eq!(unknown.to_string(), "no session matches 'ses_01ZZ'");
-        let short = resolve(&conn, IdKind::Session, "ses_01A").unwrap_err();
+        let short = resolve(&mut store, IdKind::Session, "ses_01A").unwrap_err();
         assert!(
             short.to_string().contains("at least 4 characters"),
             "{short}"
         );
-        let bad = resolve(&conn, IdKind::Session, "ses_01A%").unwrap_err();
+        let bad = resolve(&mut store, IdKind::Session, "ses_01A%").unwrap_err();
         assert!(bad.to_string().contains("not a session id"), "{bad}");
-        let long = resolve(&conn, IdKind::Session, &format!("ses_{}", "A".repeat(27))).unwrap_err();
+        let long = resolve(
+            &mut store,
+            IdKind::Session,
+            &format!("ses_{}", "A".repeat(27)),
+        )
+        .unwrap_err();
         assert!(long.to_string().contains("longer than"), "{long}");
     }
 }

@@ -1,7 +1,7 @@
 //! When an open session is live, defined once: the process serving it (when one claimed
 //! it) still runs, and it was seen within the stale window. Rust code asks
-//! [`stale_reason`]; SQL asks the same function through `sb_live`, which the store
-//! registers on every connection ([`condition`] writes the SQL), so a list filtered in
+//! [`stale_reason`]; SQL asks the same function through `sb_live`, which the SQLite
+//! store registers on every connection ([`condition`] writes the SQL), so a list filtered in
 //! SQL and a session judged in Rust never disagree.
 
 use crate::clock::Timestamp;
@@ -34,21 +34,6 @@ pub(crate) fn condition(alias: &str) -> String {
     )
 }
 
-/// `sb_live(host, pid, last_seen_at, cutoff)` for SQL: 1 when [`stale_reason`] finds
-/// nothing. A pid that is not a process id reads as no process.
-pub(crate) fn register(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
-    use rusqlite::functions::FunctionFlags;
-    conn.create_scalar_function("sb_live", 4, FunctionFlags::SQLITE_UTF8, |ctx| {
-        let host: Option<String> = ctx.get(0)?;
-        let pid: Option<i64> = ctx.get(1)?;
-        let last_seen = Timestamp(ctx.get(2)?);
-        let cutoff = Timestamp(ctx.get(3)?);
-        let pid = pid.and_then(|p| u32::try_from(p).ok());
-        let process = host.as_deref().zip(pid);
-        Ok(stale_reason(process, last_seen, cutoff).is_none())
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -56,7 +41,7 @@ mod tests {
     #[test]
     fn sql_and_rust_give_the_same_verdict() {
         let conn = rusqlite::Connection::open_in_memory().unwrap();
-        register(&conn).unwrap();
+        crate::store::sqlite::register_live(&conn).unwrap();
         let me = crate::process::ProcessInfo::current();
         let cutoff = Timestamp(1_000);
         let cases: [(Option<(&str, u32)>, i64); 5] = [

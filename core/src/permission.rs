@@ -11,9 +11,10 @@
 //!
 //! Reading is open to every participant. Each refusal says who may do it instead.
 
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::OptionalExtension;
 
 use crate::name::{self, AgentKind};
+use crate::store::Tx;
 use crate::{Error, Result};
 
 /// Whether `name` is a person (`human:<name>`).
@@ -22,7 +23,7 @@ pub fn is_human(name: &str) -> bool {
 }
 
 /// The agent of `session`'s parent session, if it has one.
-pub(crate) fn parent_agent(conn: &Connection, session: &str) -> Result<Option<String>> {
+pub(crate) fn parent_agent(conn: &Tx<'_>, session: &str) -> Result<Option<String>> {
     Ok(conn
         .prepare_cached(
             "SELECT p.agent FROM sessions s JOIN sessions p ON p.id = s.parent_id WHERE s.id = ?1",

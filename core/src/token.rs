@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use rusqlite::{Connection, OptionalExtension, Row, named_params};
+use rusqlite::{OptionalExtension, Row, named_params};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -16,6 +16,7 @@ use crate::agent::{self, Registration};
 use crate::clock::Timestamp;
 use crate::event::{self, Kind};
 use crate::id::{self, IdKind, new_id};
+use crate::store::Tx;
 use crate::{Error, Result, Store};
 
 /// What every secret starts with, so leaked tokens are recognisable (secret scanners).
@@ -210,7 +211,7 @@ pub fn authenticate(store: &mut Store, secret: &str) -> Result<Token> {
 const SELECT: &str = "SELECT id, agent, label, created_by, created_at, expires_at, revoked_at, \
                       last_used_at FROM tokens";
 
-fn fetch(conn: &Connection, id: &str, now: Timestamp) -> Result<Token> {
+fn fetch(conn: &Tx<'_>, id: &str, now: Timestamp) -> Result<Token> {
     Ok(conn
         .prepare_cached(&format!("{SELECT} WHERE id = ?1"))?
         .query_row([id], |r| from_row(r, now))?)

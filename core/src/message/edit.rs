@@ -1,7 +1,6 @@
 //! Changing a message after it was sent, by its author only: edits that keep the previous
 //! text as history, and soft deletes that leave recipients a tombstone.
 
-use rusqlite::Connection;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -9,10 +8,11 @@ use super::send::{check_body, check_subject};
 use super::{Message, fetch, lookup};
 use crate::clock::Timestamp;
 use crate::event::{self, Kind};
+use crate::store::Tx;
 use crate::{Error, Result, Store};
 
 /// Loads a message for a change by its author; refuses anyone else and tombstones.
-fn own_live(conn: &Connection, viewer: &str, id: &str, doing: &str) -> Result<Message> {
+fn own_live(conn: &Tx<'_>, viewer: &str, id: &str, doing: &str) -> Result<Message> {
     let m = lookup(conn, viewer, id)?;
     if m.sender != viewer {
         return Err(Error::Conflict(format!(

@@ -2,7 +2,7 @@
 //! record what a session was shown, news and stop holds a session has not heard of,
 //! overdue mail for the humans, and marking messages read or acknowledged.
 
-use rusqlite::{Connection, OptionalExtension, ToSql, named_params};
+use rusqlite::{OptionalExtension, ToSql, named_params};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -13,6 +13,7 @@ use crate::agent;
 use crate::clock::Timestamp;
 use crate::event::{self, Kind};
 use crate::id::{self, IdKind};
+use crate::store::Tx;
 use crate::{Error, Result, Store};
 
 /// Which inbox messages to list.
@@ -90,7 +91,7 @@ pub(super) fn check_filter(filter: &InboxFilter) -> Result<()> {
 }
 
 /// [`inbox`] inside a transaction, for a filter [`check_filter`] accepted.
-fn inbox_in(tx: &Connection, viewer: &str, filter: &InboxFilter) -> Result<InboxPage> {
+fn inbox_in(tx: &Tx<'_>, viewer: &str, filter: &InboxFilter) -> Result<InboxPage> {
     let limit = crate::page::size(filter.limit, DEFAULT_PAGE, MAX_PAGE, "limit")? as usize;
     let start = filter.cursor.as_deref().map(Cursor::parse).transpose()?;
     let thread = filter
@@ -140,7 +141,7 @@ fn inbox_in(tx: &Connection, viewer: &str, filter: &InboxFilter) -> Result<Inbox
 /// One part (unread or read) of an inbox, newest first, below `below`.
 #[allow(clippy::too_many_arguments)]
 fn inbox_part(
-    conn: &Connection,
+    conn: &Tx<'_>,
     viewer: &str,
     filter: &InboxFilter,
     thread: Option<&str>,
@@ -185,7 +186,7 @@ fn inbox_part(
     Ok(rows)
 }
 
-fn unread_count(conn: &Connection, viewer: &str) -> Result<u64> {
+fn unread_count(conn: &Tx<'_>, viewer: &str) -> Result<u64> {
     let count: Option<i64> = conn
         .prepare_cached("SELECT unread FROM agents WHERE name = ?1")?
         .query_row([viewer], |r| r.get(0))
@@ -241,7 +242,7 @@ pub fn arrivals(
         ..filter.clone()
     };
     check_filter(&filter)?;
-    let arrived = |tx: &Connection| -> Result<Arrivals> {
+    let arrived = |tx: &Tx<'_>| -> Result<Arrivals> {
         let mut page = inbox_in(tx, viewer, &filter)?;
         page.messages.retain(|m| m.deleted_at.is_none());
         page.messages.reverse();
@@ -286,7 +287,7 @@ pub fn look(
 
 /// Records `messages` as shown to `session`, and as notified to `viewer` (the session's
 /// agent) where they are still unread.
-fn show(tx: &Connection, viewer: &str, session: &str, messages: &[Message]) -> Result<()> {
+fn show(tx: &Tx<'_>, viewer: &str, session: &str, messages: &[Message]) -> Result<()> {
     if messages.is_empty() {
         return Ok(());
     }
@@ -304,7 +305,7 @@ fn show(tx: &Connection, viewer: &str, session: &str, messages: &[Message]) -> R
 
 /// Moves `viewer`'s deliveries of `seqs` that are neither read nor notified yet to
 /// notified (they were put in front of the agent where it works), with their event.
-fn notify(tx: &Connection, viewer: &str, seqs: &[i64], now: Timestamp) -> Result<()> {
+fn notify(tx: &Tx<'_>, viewer: &str, seqs: &[i64], now: Timestamp) -> Result<()> {
     let mut update = tx.prepare_cached(
         "UPDATE deliveries SET notified_at = ?3
          WHERE recipient = ?1 AND message_seq = ?2 AND notified_at IS NULL AND read_at IS NULL",
@@ -507,7 +508,7 @@ pub fn mark(store: &mut Store, viewer: &str, ids: &[String], acked: bool) -> Res
 
 /// [`mark`] inside a transaction.
 pub(super) fn mark_in(
-    tx: &Connection,
+    tx: &Tx<'_>,
     viewer: &str,
     ids: &[String],
     acked: bool,

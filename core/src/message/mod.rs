@@ -18,7 +18,7 @@ mod send;
 mod tests;
 mod thread;
 
-use rusqlite::{Connection, OptionalExtension, Row, named_params};
+use rusqlite::{OptionalExtension, Row, named_params};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -34,6 +34,7 @@ pub use thread::{Thread, get, thread};
 
 use crate::clock::Timestamp;
 use crate::id::{self, IdKind};
+use crate::store::Tx;
 use crate::{Error, Result};
 
 /// Largest message body, in bytes.
@@ -262,7 +263,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Message> {
 }
 
 /// Loads one message as `viewer` sees it; not visible counts as not found.
-fn fetch(conn: &Connection, viewer: &str, id: &str) -> Result<Message> {
+fn fetch(conn: &Tx<'_>, viewer: &str, id: &str) -> Result<Message> {
     conn.prepare_cached(&format!(
         "SELECT {COLUMNS} {FROM_VISIBLE} WHERE m.id = :id AND {VISIBLE}"
     ))?
@@ -274,7 +275,7 @@ fn fetch(conn: &Connection, viewer: &str, id: &str) -> Result<Message> {
     })
 }
 
-fn lookup(conn: &Connection, viewer: &str, id_or_prefix: &str) -> Result<Message> {
+fn lookup(conn: &Tx<'_>, viewer: &str, id_or_prefix: &str) -> Result<Message> {
     let id = id::resolve(conn, IdKind::Message, id_or_prefix)?;
     fetch(conn, viewer, &id)
 }

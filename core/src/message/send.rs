@@ -2,7 +2,7 @@
 //! expanded to agents, messages and replies written with their deliveries, notices from
 //! Switchboard itself, and the sent list with every recipient's state.
 
-use rusqlite::{Connection, named_params};
+use rusqlite::named_params;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -18,6 +18,7 @@ use crate::clock::Timestamp;
 use crate::event::{self, Kind};
 use crate::group;
 use crate::id::{self, IdKind, new_id};
+use crate::store::Tx;
 use crate::{Error, Result, Store};
 
 pub(super) fn check_body(body: &str) -> Result<()> {
@@ -67,7 +68,7 @@ fn check_lines(lines: &str) -> Result<()> {
 }
 
 /// Validates references; session and message ids are resolved to full ids.
-fn check_refs(conn: &Connection, viewer: &str, refs: &[Reference]) -> Result<Vec<Reference>> {
+fn check_refs(conn: &Tx<'_>, viewer: &str, refs: &[Reference]) -> Result<Vec<Reference>> {
     if refs.len() > MAX_REFS {
         return Err(Error::Invalid(format!(
             "at most {MAX_REFS} references per message"
@@ -112,7 +113,7 @@ fn check_refs(conn: &Connection, viewer: &str, refs: &[Reference]) -> Result<Vec
 
 /// Expands recipient expressions to registered participants (without the author, for
 /// group, role and everyone addresses). Any unknown recipient fails the whole send.
-fn expand_recipients(conn: &Connection, author: &str, to: &[String]) -> Result<Vec<String>> {
+fn expand_recipients(conn: &Tx<'_>, author: &str, to: &[String]) -> Result<Vec<String>> {
     if to.len() > MAX_RECIPIENTS {
         return Err(Error::Invalid(format!(
             "at most {MAX_RECIPIENTS} recipients per message"
@@ -164,7 +165,7 @@ fn expand_recipients(conn: &Connection, author: &str, to: &[String]) -> Result<V
 const MAX_LISTED_NAMES: usize = 40;
 
 /// "Known: alpha, human:ada, @reviewers, …": who can be addressed, for an error.
-fn known_addresses(conn: &Connection) -> Result<String> {
+fn known_addresses(conn: &Tx<'_>) -> Result<String> {
     let mut names = agent::all_names(conn)?;
     names.extend(group::names(conn)?.into_iter().map(|g| format!("@{g}")));
     names.push("@everyone".into());
@@ -180,7 +181,7 @@ fn known_addresses(conn: &Connection) -> Result<String> {
 
 /// Writes a message, its deliveries and `message.sent` inside a transaction.
 fn insert(
-    conn: &Connection,
+    conn: &Tx<'_>,
     author: &Author,
     draft: &Draft,
     thread: &str,
@@ -229,7 +230,7 @@ fn insert(
 /// A notice from Switchboard itself (sender [`agent::SYSTEM`]) to `recipient`, in a new
 /// thread, inside the caller's transaction: e.g. a parent told that its child ended.
 pub(crate) fn notice(
-    conn: &Connection,
+    conn: &Tx<'_>,
     recipient: &str,
     subject: &str,
     body: &str,
@@ -265,7 +266,7 @@ pub(crate) fn notice(
     )
 }
 
-fn ensure_author(conn: &Connection, author: &Author, now: Timestamp) -> Result<()> {
+fn ensure_author(conn: &Tx<'_>, author: &Author, now: Timestamp) -> Result<()> {
     agent::ensure(
         conn,
         &Registration {
@@ -388,7 +389,7 @@ pub fn sent(
     })
 }
 
-fn deliveries(conn: &Connection, seq: i64) -> Result<Vec<Delivery>> {
+fn deliveries(conn: &Tx<'_>, seq: i64) -> Result<Vec<Delivery>> {
     let rows = conn
         .prepare_cached("SELECT recipient, read_at, acked_at, notified_at FROM deliveries WHERE message_seq = ?1 ORDER BY recipient")?
         .query_map([seq], |r| {

@@ -1,13 +1,14 @@
 //! Reading: one message, or a whole thread, as a participant sees it, and who takes
 //! part in a thread.
 
-use rusqlite::{Connection, named_params};
+use rusqlite::named_params;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{COLUMNS, FROM_VISIBLE, Message, VISIBLE, from_row, lookup};
 use crate::agent;
 use crate::id::{self, IdKind};
+use crate::store::Tx;
 use crate::{Error, Result, Store};
 
 /// One message, as `viewer` sees it.
@@ -46,7 +47,7 @@ pub fn thread(store: &mut Store, viewer: &str, id_or_prefix: &str) -> Result<Thr
 }
 
 /// Everyone who wrote or received a message of `thread`.
-pub(super) fn participants(conn: &Connection, thread: &str) -> Result<Vec<String>> {
+pub(super) fn participants(conn: &Tx<'_>, thread: &str) -> Result<Vec<String>> {
     let names = conn
         .prepare_cached(
             "SELECT author FROM messages WHERE thread_id = ?1 AND author <> ?2

@@ -2,7 +2,7 @@
 //! `begin`, which every surface's `session_start` calls), claiming it for a serving
 //! process, heartbeats, updates, ends, and the notices its parent's agent gets.
 
-use rusqlite::{Connection, named_params};
+use rusqlite::named_params;
 
 use super::work::{record_work, work_changed};
 use super::{
@@ -15,6 +15,7 @@ use crate::id::{IdKind, new_id};
 use crate::message::{self, Priority, RefKind, Reference};
 use crate::permission;
 use crate::process::{self, ProcessInfo};
+use crate::store::Tx;
 use crate::{Error, Result, Store};
 
 /// Refuses work on a session that has ended.
@@ -110,7 +111,7 @@ fn validate(new: &NewSession) -> Result<(String, Option<String>)> {
 
 /// Inserts a session (registering its agent if new) and writes `session.started`.
 fn insert(
-    conn: &Connection,
+    conn: &Tx<'_>,
     draft: Draft,
     actor: &str,
     now: Timestamp,
@@ -580,7 +581,7 @@ pub(crate) fn abandon(store: &mut Store, id: &str, reason: &str, actor: &str) ->
 
 /// Ends `session` inside a transaction and writes `session.ended`.
 fn close(
-    conn: &Connection,
+    conn: &Tx<'_>,
     session: &Session,
     status: EndStatus,
     reason: Option<&str>,
@@ -634,7 +635,7 @@ fn close(
 /// (so a lead learns what its children do without polling), unless that agent is the
 /// `actor` (it knows) or the session's own agent.
 pub(crate) fn tell_parent(
-    conn: &Connection,
+    conn: &Tx<'_>,
     session: &Session,
     actor: &str,
     subject: &str,

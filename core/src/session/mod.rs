@@ -22,7 +22,7 @@ mod work;
 use std::fmt;
 use std::str::FromStr;
 
-use rusqlite::{Connection, OptionalExtension, Row};
+use rusqlite::{OptionalExtension, Row};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -38,6 +38,7 @@ pub use work::{ChangedFile, Holder, WorkContext, shared_files, who_has};
 use crate::clock::Timestamp;
 use crate::id::{self, IdKind};
 use crate::process::ProcessInfo;
+use crate::store::Tx;
 use crate::{Error, Result};
 
 const MAX_INTENT_LEN: usize = 4000;
@@ -193,7 +194,7 @@ pub struct WorkSummary {
 }
 
 /// Fills in the worktree and work summary of a loaded session.
-fn attach(conn: &Connection, session: &mut Session) -> Result<()> {
+fn attach(conn: &Tx<'_>, session: &mut Session) -> Result<()> {
     session.worktree = conn
         .prepare_cached("SELECT name, path, branch, port FROM worktrees WHERE session_id = ?1 ORDER BY created_at LIMIT 1")?
         .query_row([&session.id], |r| Ok(WorktreeRef { name: r.get(0)?, path: r.get(1)?, branch: r.get(2)?, port: r.get(3)? }))
@@ -278,7 +279,7 @@ fn from_row(r: &Row<'_>, at: usize, cutoff: Timestamp) -> rusqlite::Result<Sessi
     })
 }
 
-fn fetch(conn: &Connection, id: &str, cutoff: Timestamp) -> Result<Session> {
+fn fetch(conn: &Tx<'_>, id: &str, cutoff: Timestamp) -> Result<Session> {
     let mut session = conn
         .prepare_cached(&format!("SELECT {COLUMNS} FROM sessions WHERE id = ?1"))?
         .query_row([id], |r| from_row(r, 0, cutoff))
@@ -292,7 +293,7 @@ fn fetch(conn: &Connection, id: &str, cutoff: Timestamp) -> Result<Session> {
 }
 
 /// Resolves an id or unique prefix and loads the session.
-fn lookup(conn: &Connection, id_or_prefix: &str, cutoff: Timestamp) -> Result<Session> {
+fn lookup(conn: &Tx<'_>, id_or_prefix: &str, cutoff: Timestamp) -> Result<Session> {
     let id = id::resolve(conn, IdKind::Session, id_or_prefix)?;
     fetch(conn, &id, cutoff)
 }

@@ -2,12 +2,13 @@
 //! the questions asked of it: who is changing a file, and which of a session's files
 //! other live sessions are changing too.
 
-use rusqlite::{Connection, named_params};
+use rusqlite::named_params;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::Session;
 use crate::clock::Timestamp;
+use crate::store::Tx;
 use crate::{Result, Store};
 
 /// One file changed in a worktree relative to its merge-base with the base.
@@ -32,11 +33,7 @@ pub struct WorkContext {
 
 /// Whether `work` differs from what `session` last recorded (head, unmerged count, or any
 /// file's change).
-pub(super) fn work_changed(
-    conn: &Connection,
-    session: &Session,
-    work: &WorkContext,
-) -> Result<bool> {
+pub(super) fn work_changed(conn: &Tx<'_>, session: &Session, work: &WorkContext) -> Result<bool> {
     let Some(before) = &session.work else {
         return Ok(true);
     };
@@ -59,7 +56,7 @@ pub(super) fn work_changed(
 }
 
 pub(super) fn record_work(
-    conn: &Connection,
+    conn: &Tx<'_>,
     session: &str,
     work: &WorkContext,
     now: Timestamp,

@@ -772,7 +772,7 @@ pub struct ConflictReport {
 /// whether a merge would really conflict (`git merge-tree`, nothing is changed).
 pub fn conflicts(store: &mut Store) -> Result<ConflictReport> {
     let records: Vec<Worktree> = store
-        .read(|tx| super::all(tx))?
+        .read(super::all)?
         .into_iter()
         .filter(|w| Path::new(&w.path).exists())
         .collect();

@@ -16,7 +16,7 @@ mod tests;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use rusqlite::{Connection, OptionalExtension, Row, named_params};
+use rusqlite::{OptionalExtension, Row, named_params};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -34,6 +34,7 @@ use crate::git::{self, RepoPaths};
 use crate::id::{self, IdKind};
 use crate::permission;
 use crate::scratch::Scratch;
+use crate::store::Tx;
 use crate::{Error, Result, Store};
 
 /// Where worktrees go unless `.switchboard.toml` says otherwise.
@@ -152,7 +153,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Worktree> {
     })
 }
 
-fn find(conn: &Connection, name: &str) -> Result<Option<Worktree>> {
+fn find(conn: &Tx<'_>, name: &str) -> Result<Option<Worktree>> {
     Ok(conn
         .prepare_cached(&format!(
             "SELECT {COLUMNS} FROM worktrees w LEFT JOIN sessions s ON s.id = w.session_id WHERE w.name = ?1"
@@ -161,7 +162,7 @@ fn find(conn: &Connection, name: &str) -> Result<Option<Worktree>> {
         .optional()?)
 }
 
-pub(crate) fn require(conn: &Connection, name: &str) -> Result<Worktree> {
+pub(crate) fn require(conn: &Tx<'_>, name: &str) -> Result<Worktree> {
     find(conn, name)?.ok_or_else(|| Error::NotFound {
         kind: crate::error::Record::Worktree,
         id: name.to_string(),
@@ -169,7 +170,7 @@ pub(crate) fn require(conn: &Connection, name: &str) -> Result<Worktree> {
 }
 
 /// Every worktree record, by name.
-pub(crate) fn all(conn: &Connection) -> Result<Vec<Worktree>> {
+pub(crate) fn all(conn: &Tx<'_>) -> Result<Vec<Worktree>> {
     let rows = conn
         .prepare_cached(&format!("SELECT {COLUMNS} FROM worktrees w LEFT JOIN sessions s ON s.id = w.session_id ORDER BY w.name"))?
         .query_map([], from_row)?
@@ -183,7 +184,7 @@ pub fn get(store: &mut Store, name: &str) -> Result<Worktree> {
 }
 
 /// The name of `session`'s worktree (its first, if it made several), if it has one.
-fn of_session(conn: &Connection, session: &str) -> Result<Option<String>> {
+fn of_session(conn: &Tx<'_>, session: &str) -> Result<Option<String>> {
     Ok(conn
         .prepare_cached(
             "SELECT name FROM worktrees WHERE session_id = ?1 ORDER BY created_at LIMIT 1",
@@ -280,7 +281,7 @@ fn exclude(repo: &RepoPaths, pattern: &str) -> Result<()> {
 
 /// Picks the first free block of ports, starting at a block derived from the name so the
 /// same name tends to get the same ports.
-fn pick_port(conn: &Connection, name: &str, config: &Config) -> Result<u16> {
+fn pick_port(conn: &Tx<'_>, name: &str, config: &Config) -> Result<u16> {
     let size = u32::from(config.worktrees.ports_per_worktree);
     let base = u32::from(config.worktrees.port_base);
     let blocks = ((65_535 - base) / size).max(1);

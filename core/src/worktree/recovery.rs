@@ -18,6 +18,7 @@ use crate::clock::Timestamp;
 use crate::event::{self, Kind};
 use crate::git::{self, Busy};
 use crate::process::{self, ProcessInfo};
+use crate::store::Tx;
 use crate::{Error, Result, Store};
 
 /// Everything needed to finish or undo a merge, decided before git is touched.
@@ -107,7 +108,7 @@ impl Intent {
     }
 
     /// Deletes the record inside the transaction that records the merge's event.
-    pub(crate) fn finish(&self, tx: &rusqlite::Connection) -> Result<()> {
+    pub(crate) fn finish(&self, tx: &Tx<'_>) -> Result<()> {
         tx.execute("DELETE FROM operations WHERE id = ?1", [&self.id])?;
         Ok(())
     }

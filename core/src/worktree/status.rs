@@ -177,7 +177,7 @@ pub fn status(store: &mut Store, name: &str) -> Result<WorktreeStatus> {
 /// threads as the machine has cores (each with its own git2 handles), each taking an
 /// equal share.
 pub fn list(store: &mut Store) -> Result<Vec<WorktreeStatus>> {
-    let records = store.read(|tx| super::all(tx))?;
+    let records = store.read(super::all)?;
     let mut work = Vec::with_capacity(records.len());
     for w in records {
         let is_live = match &w.session {

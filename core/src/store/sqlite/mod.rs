@@ -1,5 +1,310 @@
-//! What only the SQLite store knows. Everything specific to SQLite moves here, behind
-//! the store's traits, so that a second backend implements the same seam (issue 14 §3);
-//! so far: the change source that wakes the feed when another process commits.
+//! The SQLite backend: one file per repository shared by every process. Writes are short
+//! `BEGIN IMMEDIATE` transactions (a writer takes the lock up front instead of failing to
+//! upgrade later); readers use WAL snapshots; `busy_timeout` makes writers queue instead
+//! of failing. Everything specific to SQLite lives under this module: opening, PRAGMAs,
+//! migrations, SQL, FTS5, the registered `sb_live` function and the change source that
+//! wakes the feed ([`wake`]).
 
+use std::ops::Deref;
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+
+use crate::clock::Timestamp;
+use crate::{Error, Result};
+
+mod agent;
+mod event;
+mod group;
+mod id;
+mod message;
+mod session;
+mod token;
 pub(crate) mod wake;
+mod worktree;
+
+/// Forward-only migrations; migration `n` (1-based) is `MIGRATIONS[n - 1]`.
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/001_foundation.sql"),
+    include_str!("migrations/002_messaging.sql"),
+    include_str!("migrations/003_worktrees.sql"),
+    include_str!("migrations/004_tokens.sql"),
+    include_str!("migrations/005_shown.sql"),
+    include_str!("migrations/006_announced.sql"),
+    include_str!("migrations/007_hooks.sql"),
+    include_str!("migrations/008_notified.sql"),
+    include_str!("migrations/009_operations.sql"),
+];
+
+/// How long a writer waits for another process's write lock before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The highest schema version this binary knows.
+pub(crate) fn supported_schema_version() -> i64 {
+    MIGRATIONS.len() as i64
+}
+
+/// What a transaction may do.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Access {
+    /// A consistent snapshot (a deferred transaction).
+    Read,
+    /// The write lock, taken up front.
+    Write,
+}
+
+/// One open, configured and migrated connection.
+pub(crate) struct Db {
+    conn: Connection,
+}
+
+/// One transaction: the rows of [`crate::store::rows`] over SQL.
+pub(crate) struct Tx<'a> {
+    tx: rusqlite::Transaction<'a>,
+}
+
+/// Reaching the connection directly is what domain modules did before the row traits;
+/// it goes once none does.
+impl Deref for Tx<'_> {
+    type Target = Connection;
+
+    fn deref(&self) -> &Connection {
+        &self.tx
+    }
+}
+
+impl Db {
+    /// Opens (creating if needed, directory `0700`, file `0600`), configures and migrates
+    /// the database at `path`.
+    pub(crate) fn open(path: &Path) -> Result<Db> {
+        prepare_location(path)?;
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| {
+            Error::Location(format!(
+                "cannot open the state database {}: {e}",
+                path.display()
+            ))
+        })?;
+        configure(&conn)?;
+        let mut db = Db { conn };
+        db.migrate(path)?;
+        Ok(db)
+    }
+
+    /// The schema version of the open database.
+    pub(crate) fn schema_version(&self) -> Result<i64> {
+        current_version(&self.conn)
+    }
+
+    /// SQLite's `quick_check` over the whole file: the problems it found (at most
+    /// `limit`), empty when the store is sound.
+    pub(crate) fn quick_check(&self, limit: u32) -> Result<Vec<String>> {
+        let checked: rusqlite::Result<Vec<String>> = self
+            .conn
+            .prepare(&format!("PRAGMA quick_check({limit})"))
+            .and_then(|mut s| s.query_map([], |r| r.get::<_, String>(0))?.collect());
+        match checked.map_err(Error::from) {
+            Ok(found) => Ok(found.into_iter().filter(|line| line != "ok").collect()),
+            // A page so damaged the check itself stops is a finding, not a failure.
+            Err(e) if e.is_corruption() => Ok(vec![format!(
+                "the check stopped: {}",
+                e.to_string().trim_start_matches("database error: ")
+            )]),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The connection itself, for tests that inspect SQLite.
+    #[cfg(test)]
+    pub(crate) fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// SQLite's `data_version`: changes whenever another connection commits.
+    pub(crate) fn data_version(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .prepare_cached("PRAGMA data_version")?
+            .query_row([], |r| r.get(0))?)
+    }
+
+    /// `PRAGMA wal_checkpoint(PASSIVE)`: copies committed WAL pages back into the
+    /// database without waiting for readers or writers.
+    pub(crate) fn checkpoint(&self) -> Result<()> {
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
+        Ok(())
+    }
+
+    /// Runs `f` in one transaction; commits if it succeeds, rolls back if it fails.
+    pub(crate) fn transaction<T>(
+        &mut self,
+        access: Access,
+        f: impl FnOnce(&Tx<'_>) -> Result<T>,
+    ) -> Result<T> {
+        let behavior = match access {
+            Access::Read => TransactionBehavior::Deferred,
+            Access::Write => TransactionBehavior::Immediate,
+        };
+        let tx = Tx {
+            tx: self.conn.transaction_with_behavior(behavior)?,
+        };
+        let value = f(&tx)?;
+        tx.tx.commit()?;
+        Ok(value)
+    }
+
+    fn migrate(&mut self, path: &Path) -> Result<()> {
+        let supported = supported_schema_version();
+        let found = current_version(&self.conn)?;
+        if found > supported {
+            return Err(too_new(path, found));
+        }
+        if found == supported {
+            return Ok(());
+        }
+        self.transaction(Access::Write, |tx| {
+            // Another process may have migrated while we waited for the write lock.
+            let found = current_version(tx)?;
+            if found > supported {
+                return Err(too_new(path, found));
+            }
+            for (index, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+                tx.execute_batch(sql)?;
+                tx.execute(
+                    "INSERT INTO schema_version (version, applied_at) VALUES (?1, ?2)",
+                    (index as i64 + 1, Timestamp::now().millis()),
+                )?;
+            }
+            Ok(())
+        })
+    }
+}
+
+fn too_new(path: &Path, found: i64) -> Error {
+    Error::SchemaTooNew {
+        path: path.to_path_buf(),
+        found,
+        supported: supported_schema_version(),
+    }
+}
+
+fn current_version(conn: &Connection) -> Result<i64> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_version (
+             version INTEGER PRIMARY KEY,
+             applied_at INTEGER NOT NULL
+         )",
+    )?;
+    Ok(conn.query_row(
+        "SELECT COALESCE(MAX(version), 0) FROM schema_version",
+        [],
+        |r| r.get(0),
+    )?)
+}
+
+fn configure(conn: &Connection) -> Result<()> {
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(Error::Location(format!(
+            "the state database could not switch to WAL mode (got '{mode}'); \
+             it must be on a local filesystem"
+        )));
+    }
+    // Checkpoints normally run off the write path (see `ChangeFeed::checkpoint`); this
+    // larger automatic threshold only bounds the WAL when no feed is running.
+    conn.execute_batch(
+        "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = 4000;",
+    )?;
+    // Plans that do not depend on bound values: without this, SQLite compiles a cached
+    // statement again whenever a value bound to it changes (with the partial index and
+    // STAT4 build of ours, every lookup by id did), which was half the CPU of a send.
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+        true,
+    )?;
+    register_live(conn)?;
+    Ok(())
+}
+
+/// Creates the parent directory (`0700`) and the file (`0600`) if missing, and refuses
+/// network filesystems, where SQLite's locking is unreliable.
+fn prepare_location(path: &Path) -> Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if !dir.exists() {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
+    }
+    refuse_network_filesystem(dir)?;
+    if !path.exists() {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(path)
+            .map_err(|e| Error::io(format!("cannot create {}", path.display()), e))?;
+    }
+    Ok(())
+}
+
+#[cfg(target_os = "linux")]
+fn refuse_network_filesystem(dir: &Path) -> Result<()> {
+    const NETWORK: &[(i64, &str)] = &[
+        (0x6969, "NFS"),
+        (0x517B, "SMB"),
+        (0xFF53_4D42, "CIFS"),
+        (0xFE53_4D42, "SMB2"),
+        (0x0102_1994, "9P"),
+    ];
+    let Ok(stat) = rustix::fs::statfs(dir) else {
+        return Ok(());
+    };
+    // `f_type`'s integer type differs between architectures.
+    #[allow(clippy::unnecessary_cast)]
+    let kind = stat.f_type as i64;
+    match NETWORK.iter().find(|(magic, _)| *magic == kind) {
+        Some((_, name)) => Err(Error::Location(format!(
+            "{} is on a network filesystem ({name}); SQLite's locking is not reliable there. \
+             Put the state on a local disk with --db PATH or SWITCHBOARD_DB.",
+            dir.display()
+        ))),
+        None => Ok(()),
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn refuse_network_filesystem(_: &Path) -> Result<()> {
+    Ok(())
+}
+
+/// `sb_live(host, pid, last_seen_at, cutoff)` for SQL: 1 when
+/// [`crate::liveness::stale_reason`] finds nothing, so a list filtered in SQL and a
+/// session judged in Rust never disagree. A pid that is not a process id reads as no
+/// process.
+pub(crate) fn register_live(conn: &Connection) -> rusqlite::Result<()> {
+    use rusqlite::functions::FunctionFlags;
+    conn.create_scalar_function("sb_live", 4, FunctionFlags::SQLITE_UTF8, |ctx| {
+        let host: Option<String> = ctx.get(0)?;
+        let pid: Option<i64> = ctx.get(1)?;
+        let last_seen = Timestamp(ctx.get(2)?);
+        let cutoff = Timestamp(ctx.get(3)?);
+        let pid = pid.and_then(|p| u32::try_from(p).ok());
+        let process = host.as_deref().zip(pid);
+        Ok(crate::liveness::stale_reason(process, last_seen, cutoff).is_none())
+    })
+}

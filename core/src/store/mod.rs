@@ -1,32 +1,37 @@
-//! The shared per-repository SQLite store: opening, pragmas, migrations and transactions.
+//! The shared per-repository store: the handle every operation takes ([`Store`]), the
+//! pool of them for servers ([`Pool`]), and the seam between domain logic and a backend.
 //!
-//! Many processes open the same file. Writes are short `BEGIN IMMEDIATE` transactions (so
-//! a writer takes the lock up front instead of failing to upgrade later); readers use WAL
-//! snapshots. `busy_timeout` makes writers queue instead of failing.
+//! # The seam
+//!
+//! Domain modules (agents, sessions, messages, worktrees…) hold the logic written once:
+//! validation, recipient expansion, permissions, policy. They reach stored rows only
+//! through a transaction, [`Tx`], handed to them by [`Store::read`] (one consistent
+//! snapshot) or [`Store::write`] (one serialized write: all or nothing). What a
+//! transaction can do is declared per aggregate in [`rows`]: row operations (insert,
+//! update, fetch by key) and the heavy reads a backend answers best itself (an inbox
+//! page, a search, a genealogy). A backend implements those traits for its transaction
+//! type and provides a change source for the feed; nothing above this module names a
+//! backend's types, SQL or functions.
+//!
+//! The embedded backend is SQLite ([`sqlite`]): one file per repository shared by every
+//! process, writes as short `BEGIN IMMEDIATE` transactions, readers on WAL snapshots.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
-
+use crate::Result;
 use crate::clock::Timestamp;
-use crate::{Error, Result};
 
-/// Forward-only migrations; migration `n` (1-based) is `MIGRATIONS[n - 1]`.
-const MIGRATIONS: &[&str] = &[
-    include_str!("store/001_foundation.sql"),
-    include_str!("store/002_messaging.sql"),
-    include_str!("store/003_worktrees.sql"),
-    include_str!("store/004_tokens.sql"),
-    include_str!("store/005_shown.sql"),
-    include_str!("store/006_announced.sql"),
-    include_str!("store/007_hooks.sql"),
-    include_str!("store/008_notified.sql"),
-    include_str!("store/009_operations.sql"),
-];
+pub(crate) mod rows;
+pub(crate) mod sqlite;
 
-/// How long a writer waits for another process's write lock before giving up.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+/// A transaction on the store: what domain code reads and writes through. Its row
+/// operations are the traits of [`rows`].
+pub(crate) type Tx<'a> = sqlite::Tx<'a>;
+
+/// Every backend's transaction is a [`rows::Rows`], usable as a trait object (so a
+/// backend chosen at run time fits the same domain code).
+const _: for<'t> fn(&'t Tx<'t>) -> &'t dyn rows::Rows = |tx| tx;
 
 /// Store-wide settings.
 #[derive(Debug, Clone)]
@@ -45,7 +50,7 @@ impl Default for Settings {
 
 /// One connection to a repository's state database.
 pub struct Store {
-    conn: Connection,
+    db: sqlite::Db,
     path: PathBuf,
     settings: Settings,
 }
@@ -55,7 +60,6 @@ impl std::fmt::Debug for Store {
         f.debug_struct("Store").field("path", &self.path).finish()
     }
 }
-
 /// Connections to one database for operations that may overlap: each operation takes a
 /// connection of its own ([`Pool::take`]: an idle one, else a new one) and gives it back
 /// when done ([`Pool::put`]), so a long operation never holds up another. At most
@@ -115,33 +119,17 @@ impl Pool {
 
 /// The highest schema version this binary knows.
 pub fn supported_schema_version() -> i64 {
-    MIGRATIONS.len() as i64
+    sqlite::supported_schema_version()
 }
 
 impl Store {
     /// Opens (creating if needed, directory `0700`, file `0600`) and migrates the database.
     pub fn open(path: &Path, settings: Settings) -> Result<Store> {
-        prepare_location(path)?;
-        let conn = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE
-                | OpenFlags::SQLITE_OPEN_CREATE
-                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(|e| {
-            Error::Location(format!(
-                "cannot open the state database {}: {e}",
-                path.display()
-            ))
-        })?;
-        configure(&conn)?;
-        let mut store = Store {
-            conn,
+        Ok(Store {
+            db: sqlite::Db::open(path)?,
             path: path.to_path_buf(),
             settings,
-        };
-        store.migrate()?;
-        Ok(store)
+        })
     }
 
     /// The database file.
@@ -161,209 +149,43 @@ impl Store {
 
     /// The schema version of the open database.
     pub fn schema_version(&self) -> Result<i64> {
-        current_version(&self.conn)
+        self.db.schema_version()
     }
 
-    /// SQLite's `quick_check` over the whole file: the problems it found (at most
-    /// `limit`), empty when the store is sound. Reads every page; takes a moment on a
-    /// large store.
+    /// An integrity check over the whole store: the problems found (at most `limit`),
+    /// empty when the store is sound. Reads every page; takes a moment on a large store.
     pub fn quick_check(&self, limit: u32) -> Result<Vec<String>> {
-        let checked: rusqlite::Result<Vec<String>> = self
-            .conn
-            .prepare(&format!("PRAGMA quick_check({limit})"))
-            .and_then(|mut s| s.query_map([], |r| r.get::<_, String>(0))?.collect());
-        match checked.map_err(Error::from) {
-            Ok(found) => Ok(found.into_iter().filter(|line| line != "ok").collect()),
-            // A page so damaged the check itself stops is a finding, not a failure.
-            Err(e) if e.is_corruption() => Ok(vec![format!(
-                "the check stopped: {}",
-                e.to_string().trim_start_matches("database error: ")
-            )]),
-            Err(e) => Err(e),
-        }
+        self.db.quick_check(limit)
     }
 
-    /// SQLite's `data_version`: changes whenever another connection commits. Cheap to poll.
+    /// A number that changes whenever another connection commits. Cheap to poll.
     pub fn data_version(&self) -> Result<i64> {
-        Ok(self
-            .conn
-            .prepare_cached("PRAGMA data_version")?
-            .query_row([], |r| r.get(0))?)
+        self.db.data_version()
     }
 
-    /// Copies committed WAL pages back into the database without waiting for readers or
-    /// writers (`PRAGMA wal_checkpoint(PASSIVE)`), so commits rarely pay for a checkpoint.
+    /// Moves committed changes into the main database file without waiting for readers
+    /// or writers, so commits rarely pay for it.
     pub fn checkpoint(&self) -> Result<()> {
-        self.conn
-            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
-        Ok(())
+        self.db.checkpoint()
     }
 
-    /// Runs `f` in one `BEGIN IMMEDIATE` transaction; commits if it succeeds, rolls back
+    /// Runs `f` in one serialized write transaction; commits if it succeeds, rolls back
     /// if it fails, so a refused request leaves nothing behind.
-    pub(crate) fn write<T>(&mut self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
-        self.transaction(TransactionBehavior::Immediate, f)
+    pub(crate) fn write<T>(&mut self, f: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {
+        self.db.transaction(sqlite::Access::Write, f)
     }
 
-    /// Runs `f` against one consistent snapshot of the database (it may write nothing
+    /// Runs `f` against one consistent snapshot of the store (it may write nothing
     /// that must last: the transaction is committed only if `f` succeeds).
-    pub(crate) fn read<T>(&mut self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
-        self.transaction(TransactionBehavior::Deferred, f)
-    }
-
-    fn transaction<T>(
-        &mut self,
-        behavior: TransactionBehavior,
-        f: impl FnOnce(&Transaction<'_>) -> Result<T>,
-    ) -> Result<T> {
-        let tx = self.conn.transaction_with_behavior(behavior)?;
-        let value = f(&tx)?;
-        tx.commit()?;
-        Ok(value)
-    }
-
-    fn migrate(&mut self) -> Result<()> {
-        let supported = supported_schema_version();
-        let found = current_version(&self.conn)?;
-        if found > supported {
-            return Err(self.too_new(found));
-        }
-        if found == supported {
-            return Ok(());
-        }
-        let path = self.path.clone();
-        self.write(|tx| {
-            // Another process may have migrated while we waited for the write lock.
-            let found = current_version(tx)?;
-            if found > supported {
-                return Err(too_new(&path, found));
-            }
-            for (index, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
-                tx.execute_batch(sql)?;
-                tx.execute(
-                    "INSERT INTO schema_version (version, applied_at) VALUES (?1, ?2)",
-                    (index as i64 + 1, Timestamp::now().millis()),
-                )?;
-            }
-            Ok(())
-        })
-    }
-
-    fn too_new(&self, found: i64) -> Error {
-        too_new(&self.path, found)
+    pub(crate) fn read<T>(&mut self, f: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {
+        self.db.transaction(sqlite::Access::Read, f)
     }
 }
-
-fn too_new(path: &Path, found: i64) -> Error {
-    Error::SchemaTooNew {
-        path: path.to_path_buf(),
-        found,
-        supported: supported_schema_version(),
-    }
-}
-
-fn current_version(conn: &Connection) -> Result<i64> {
-    conn.execute_batch(
-        "CREATE TABLE IF NOT EXISTS schema_version (
-             version INTEGER PRIMARY KEY,
-             applied_at INTEGER NOT NULL
-         )",
-    )?;
-    Ok(conn.query_row(
-        "SELECT COALESCE(MAX(version), 0) FROM schema_version",
-        [],
-        |r| r.get(0),
-    )?)
-}
-
-fn configure(conn: &Connection) -> Result<()> {
-    conn.busy_timeout(BUSY_TIMEOUT)?;
-    let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
-    if !mode.eq_ignore_ascii_case("wal") {
-        return Err(Error::Location(format!(
-            "the state database could not switch to WAL mode (got '{mode}'); \
-             it must be on a local filesystem"
-        )));
-    }
-    // Checkpoints normally run off the write path (see `ChangeFeed::checkpoint`); this
-    // larger automatic threshold only bounds the WAL when no feed is running.
-    conn.execute_batch(
-        "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = 4000;",
-    )?;
-    // Plans that do not depend on bound values: without this, SQLite compiles a cached
-    // statement again whenever a value bound to it changes (with the partial index and
-    // STAT4 build of ours, every lookup by id did), which was half the CPU of a send.
-    conn.set_db_config(
-        rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
-        true,
-    )?;
-    crate::liveness::register(conn)?;
-    Ok(())
-}
-
-/// Creates the parent directory (`0700`) and the file (`0600`) if missing, and refuses
-/// network filesystems, where SQLite's locking is unreliable.
-fn prepare_location(path: &Path) -> Result<()> {
-    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    if !dir.exists() {
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
-            .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
-    }
-    refuse_network_filesystem(dir)?;
-    if !path.exists() {
-        std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .open(path)
-            .map_err(|e| Error::io(format!("cannot create {}", path.display()), e))?;
-    }
-    Ok(())
-}
-
-#[cfg(target_os = "linux")]
-fn refuse_network_filesystem(dir: &Path) -> Result<()> {
-    const NETWORK: &[(i64, &str)] = &[
-        (0x6969, "NFS"),
-        (0x517B, "SMB"),
-        (0xFF53_4D42, "CIFS"),
-        (0xFE53_4D42, "SMB2"),
-        (0x0102_1994, "9P"),
-    ];
-    let Ok(stat) = rustix::fs::statfs(dir) else {
-        return Ok(());
-    };
-    // `f_type`'s integer type differs between architectures.
-    #[allow(clippy::unnecessary_cast)]
-    let kind = stat.f_type as i64;
-    match NETWORK.iter().find(|(magic, _)| *magic == kind) {
-        Some((_, name)) => Err(Error::Location(format!(
-            "{} is on a network filesystem ({name}); SQLite's locking is not reliable there. \
-             Put the state on a local disk with --db PATH or SWITCHBOARD_DB.",
-            dir.display()
-        ))),
-        None => Ok(()),
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn refuse_network_filesystem(_: &Path) -> Result<()> {
-    Ok(())
-}
-
-pub(crate) mod sqlite;
 
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::Error;
     use std::os::unix::fs::PermissionsExt;
     use switchboard_testutils::ScratchStore;
 
@@ -393,7 +215,7 @@ pub(crate) mod tests {
             assert_eq!(&found.unwrap(), id);
         }
         let sql = "SELECT id FROM sessions WHERE id >= ?1 AND id < ?2 ORDER BY id LIMIT ?3";
-        let statement = store.conn.prepare_cached(sql).unwrap();
+        let statement = store.db.connection().prepare_cached(sql).unwrap();
         assert_eq!(
             statement.get_status(rusqlite::StatementStatus::RePrepare),
             0

@@ -1,0 +1,4 @@
+//! Groups and their members.
+
+/// Groups and their members.
+pub(crate) trait GroupRows {}

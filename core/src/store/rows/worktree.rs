@@ -1,0 +1,4 @@
+//! Worktree records, ports, merges and interrupted operations.
+
+/// Worktree records, ports, merges and interrupted operations.
+pub(crate) trait WorktreeRows {}

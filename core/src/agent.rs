@@ -3,7 +3,6 @@
 //! Names: `[a-z0-9][a-z0-9_-]{0,31}`, not reserved; humans are `human:<name>` with the
 //! same rule for `<name>`. The kind follows from the name.
 
-use rusqlite::{OptionalExtension, Row, named_params};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -12,6 +11,7 @@ use crate::event::{self, Kind};
 pub use crate::name::{AgentKind, RESERVED_NAMES, validate_name};
 use crate::name::{HUMAN_PREFIX, MAX_NAME_LEN, check_slug};
 use crate::store::Tx;
+use crate::store::rows::AgentRows;
 use crate::{Error, Result, Store};
 
 /// The sender of Switchboard's own notices; never listed, never a recipient.
@@ -186,24 +186,10 @@ pub fn register(store: &mut Store, actor: &str, reg: &Registration) -> Result<Ag
 
 /// Inserts or updates an agent inside a transaction; writes an event (by `actor`) only on
 /// change.
-pub(crate) fn ensure(conn: &Tx<'_>, reg: &Registration, actor: &str, now: Timestamp) -> Result<()> {
+pub(crate) fn ensure(tx: &Tx<'_>, reg: &Registration, actor: &str, now: Timestamp) -> Result<()> {
     let kind = validate_name(&reg.name)?;
-    let before: Option<(Option<String>, Option<String>)> = conn
-        .prepare_cached("SELECT role, description FROM agents WHERE name = ?1")?
-        .query_row([&reg.name], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?;
-    conn.prepare_cached(
-        "INSERT INTO agents (name, kind, role, description, registered_at, last_seen_at)
-         VALUES (:name, :kind, :role, :description, :now, :now)
-         ON CONFLICT (name) DO UPDATE SET
-             role = COALESCE(excluded.role, role),
-             description = COALESCE(excluded.description, description),
-             last_seen_at = excluded.last_seen_at",
-    )?
-    .execute(named_params! {
-        ":name": reg.name, ":kind": kind.as_str(), ":role": reg.role,
-        ":description": reg.description, ":now": now.millis(),
-    })?;
+    let before = tx.fetch_agent_profile(&reg.name)?;
+    tx.upsert_agent(reg, kind, now)?;
     let changed = match &before {
         None => true,
         Some((role, description)) => {
@@ -222,90 +208,45 @@ pub(crate) fn ensure(conn: &Tx<'_>, reg: &Registration, actor: &str, now: Timest
             description: reg.description.clone(),
             new: before.is_none(),
         };
-        event::append(conn, Kind::AgentRegistered, Some(actor), &payload, now)?;
+        event::append(tx, Kind::AgentRegistered, Some(actor), &payload, now)?;
     }
     Ok(())
 }
 
 /// Marks an agent as seen now (bookkeeping; no event).
-pub(crate) fn touch(conn: &Tx<'_>, name: &str, now: Timestamp) -> Result<()> {
-    conn.prepare_cached("UPDATE agents SET last_seen_at = ?2 WHERE name = ?1")?
-        .execute((name, now.millis()))?;
-    Ok(())
+pub(crate) fn touch(tx: &Tx<'_>, name: &str, now: Timestamp) -> Result<()> {
+    tx.touch_agent(name, now)
 }
 
-fn select_sql(filter: &str) -> String {
-    format!(
-        "SELECT a.name, a.kind, a.role, a.description, a.registered_at, a.last_seen_at,
-                (SELECT COUNT(*) FROM sessions s WHERE s.agent = a.name AND {live})
-         FROM agents a {filter}",
-        live = crate::liveness::condition("s.")
-    )
+fn not_found(name: &str) -> Error {
+    Error::NotFound {
+        kind: crate::error::Record::Agent,
+        id: name.to_string(),
+    }
 }
 
-fn from_row(r: &Row<'_>) -> rusqlite::Result<Agent> {
-    let kind: String = r.get(1)?;
-    Ok(Agent {
-        name: r.get(0)?,
-        kind: if kind == "human" {
-            AgentKind::Human
-        } else {
-            AgentKind::Agent
-        },
-        role: r.get(2)?,
-        description: r.get(3)?,
-        registered_at: Timestamp(r.get(4)?),
-        last_seen_at: Timestamp(r.get(5)?),
-        live_sessions: r.get(6)?,
-    })
-}
-
-pub(crate) fn fetch(conn: &Tx<'_>, name: &str, cutoff: Timestamp) -> Result<Agent> {
-    conn.prepare_cached(&select_sql("WHERE a.name = :name"))?
-        .query_row(
-            named_params! {":name": name, ":cutoff": cutoff.millis()},
-            from_row,
-        )
-        .optional()?
-        .ok_or_else(|| Error::NotFound {
-            kind: crate::error::Record::Agent,
-            id: name.to_string(),
-        })
+pub(crate) fn fetch(tx: &Tx<'_>, name: &str, cutoff: Timestamp) -> Result<Agent> {
+    tx.fetch_agent(name, cutoff)?
+        .ok_or_else(|| not_found(name))
 }
 
 /// Refuses a name that is not registered.
-pub(crate) fn require(conn: &Tx<'_>, name: &str) -> Result<()> {
-    let known: bool = conn
-        .prepare_cached("SELECT EXISTS (SELECT 1 FROM agents WHERE name = ?1)")?
-        .query_row([name], |r| r.get(0))?;
-    if known {
+pub(crate) fn require(tx: &Tx<'_>, name: &str) -> Result<()> {
+    if tx.agent_exists(name)? {
         Ok(())
     } else {
-        Err(Error::NotFound {
-            kind: crate::error::Record::Agent,
-            id: name.to_string(),
-        })
+        Err(not_found(name))
     }
 }
 
 /// Every agent currently holding `role`.
-pub(crate) fn with_role(conn: &Tx<'_>, role: &str) -> Result<Vec<String>> {
-    let names = conn
-        .prepare_cached("SELECT name FROM agents WHERE role = ?1 ORDER BY name")?
-        .query_map([role], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok(names)
+pub(crate) fn with_role(tx: &Tx<'_>, role: &str) -> Result<Vec<String>> {
+    tx.agents_with_role(role)
 }
 
 /// Every registered participant's name (not [`SYSTEM`]), most recently seen first.
-pub(crate) fn all_names(conn: &Tx<'_>) -> Result<Vec<String>> {
-    let names = conn
-        .prepare_cached(
-            "SELECT name FROM agents WHERE name <> ?1 ORDER BY last_seen_at DESC, name",
-        )?
-        .query_map([SYSTEM], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok(names)
+pub(crate) fn all_names(tx: &Tx<'_>) -> Result<Vec<String>> {
+    tx.agent_names(SYSTEM)
 }
 
 /// One agent by exact name.
@@ -318,18 +259,7 @@ pub fn get(store: &mut Store, name: &str) -> Result<Agent> {
 /// Every registered participant, most recently seen first.
 pub fn list(store: &mut Store) -> Result<Vec<Agent>> {
     let cutoff = store.stale_cutoff();
-    store.read(|tx| {
-        let mut stmt = tx.prepare_cached(&select_sql(
-            "WHERE a.name <> :system ORDER BY a.last_seen_at DESC, a.name",
-        ))?;
-        let agents = stmt
-            .query_map(
-                named_params! {":cutoff": cutoff.millis(), ":system": SYSTEM},
-                from_row,
-            )?
-            .collect::<rusqlite::Result<_>>()?;
-        Ok(agents)
-    })
+    store.read(|tx| tx.list_agents(SYSTEM, cutoff))
 }
 
 #[cfg(test)]

@@ -11,11 +11,11 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use rusqlite::{Connection, OpenFlags};
 use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::clock::Timestamp;
+use crate::store::sqlite::file;
 use crate::{Error, Result};
 
 pub use crate::config::{BackupPolicy as Policy, MIN_BACKUP_EVERY as MIN_EVERY};
@@ -125,7 +125,7 @@ pub fn take(db: &Path, keep: usize) -> Result<Backup> {
     let name = backup_name(db, stamp);
     let target = dir.join(&name);
     let partial = dir.join(format!(".{name}.{}.partial", ulid::Ulid::generate()));
-    let copied = copy_online(db, &partial).and_then(|()| check(&partial));
+    let copied = copy_online(db, &partial).and_then(|()| file::check(&partial));
     if let Err(e) = copied {
         let _ = std::fs::remove_file(&partial);
         return Err(e);
@@ -136,7 +136,7 @@ pub fn take(db: &Path, keep: usize) -> Result<Backup> {
     let older: Vec<Backup> = list(db)?.into_iter().filter(|b| b.path != target).collect();
     let went_back = older
         .first()
-        .is_some_and(|newest| history(&target) < history(&newest.path));
+        .is_some_and(|newest| file::history(&target) < file::history(&newest.path));
     if went_back {
         // A store reset or replaced by hand: rotating would push every backup of the old
         // history out within `keep` rounds.
@@ -159,89 +159,10 @@ pub fn take(db: &Path, keep: usize) -> Result<Backup> {
     })
 }
 
-/// How much history the database file at `path` holds: its newest event's number (0 when
-/// it cannot be read).
-fn history(path: &Path) -> i64 {
-    Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .and_then(|c| c.query_row("SELECT COALESCE(MAX(seq), 0) FROM events", [], |r| r.get(0)))
-    .unwrap_or(0)
-}
-
-/// Copies the database at `db` into the new file `to` with SQLite's online backup API.
+/// Copies the database at `db` into the new owner-only file `to`.
 fn copy_online(db: &Path, to: &Path) -> Result<()> {
-    let source = Connection::open_with_flags(
-        db,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )?;
-    source.busy_timeout(Duration::from_secs(5))?;
     private_file(to)?;
-    let mut target = Connection::open(to)?;
-    {
-        use rusqlite::backup::StepResult;
-        let backup = rusqlite::backup::Backup::new(&source, &mut target)?;
-        // All pages in one step (one consistent read); a writer holding a lock is waited for.
-        let mut waits = 0;
-        loop {
-            match backup.step(-1)? {
-                StepResult::Done => break,
-                StepResult::More => {}
-                _ if waits < 100 => {
-                    waits += 1;
-                    std::thread::sleep(Duration::from_millis(50));
-                }
-                _ => {
-                    return Err(Error::Conflict(
-                        "the state database stayed locked for 5 s; the backup was not taken".into(),
-                    ));
-                }
-            }
-        }
-    }
-    target.execute_batch("PRAGMA journal_mode = DELETE")?;
-    Ok(())
-}
-
-/// Checks that the database file at `path` is sound and one this binary can use.
-fn check(path: &Path) -> Result<()> {
-    let conn = Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )?;
-    let verdict: String = conn
-        .query_row("PRAGMA quick_check(1)", [], |r| r.get(0))
-        .map_err(Error::from)
-        .or_else(|e| {
-            if e.is_corruption() {
-                Ok(e.to_string())
-            } else {
-                Err(e)
-            }
-        })?;
-    if verdict != "ok" {
-        return Err(Error::Invalid(format!(
-            "{} is damaged (SQLite's quick_check: {verdict})",
-            path.display()
-        )));
-    }
-    let version: i64 = conn
-        .query_row("SELECT MAX(version) FROM schema_version", [], |r| r.get(0))
-        .map_err(|_| {
-            Error::Invalid(format!(
-                "{} is not a switchboard state database",
-                path.display()
-            ))
-        })?;
-    if version > crate::store::supported_schema_version() {
-        return Err(Error::SchemaTooNew {
-            path: path.to_path_buf(),
-            found: version,
-            supported: crate::store::supported_schema_version(),
-        });
-    }
-    Ok(())
+    file::copy(db, to)
 }
 
 /// What a restore did.
@@ -271,7 +192,7 @@ pub fn restore(db: &Path, from: &Path, force: bool) -> Result<Restored> {
             users.join(", ")
         )));
     }
-    check(from).map_err(|e| match e {
+    file::check(from).map_err(|e| match e {
         Error::Invalid(m) => Error::Invalid(format!("cannot restore from it: {m}")),
         other => other,
     })?;
@@ -289,7 +210,7 @@ pub fn restore(db: &Path, from: &Path, force: bool) -> Result<Restored> {
         db.display(),
         Timestamp::now().millis()
     ));
-    let in_place = copy_online(db, &aside).and_then(|()| restore_into(db, from));
+    let in_place = copy_online(db, &aside).and_then(|()| file::restore_into(db, from));
     match in_place {
         Ok(()) => Ok(restored(Some(aside))),
         Err(e) if e.is_corruption() => {
@@ -303,17 +224,6 @@ pub fn restore(db: &Path, from: &Path, force: bool) -> Result<Restored> {
             Err(e)
         }
     }
-}
-
-/// Copies `from` into the live database at `db` with the backup API.
-fn restore_into(db: &Path, from: &Path) -> Result<()> {
-    let mut conn = Connection::open_with_flags(
-        db,
-        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )?;
-    conn.busy_timeout(Duration::from_secs(5))?;
-    conn.restore(rusqlite::MAIN_DB, from, rusqlite::backup::NO_PROGRESS)?;
-    Ok(())
 }
 
 /// Writes a consistent copy of `from` to the (absent) path `db`.
@@ -525,7 +435,7 @@ mod tests {
             .permissions()
             .mode();
         assert_eq!(mode & 0o777, 0o600);
-        check(&backup.path).unwrap();
+        file::check(&backup.path).unwrap();
         assert_eq!(agents(&backup.path), ["alice"]);
         assert_eq!(latest(&db).unwrap().unwrap().path, backup.path);
     }
@@ -633,7 +543,7 @@ mod tests {
         let err = restore(&db, &junk, false).unwrap_err().to_string();
         assert!(err.contains("junk.db"), "{err}");
         let foreign = dir.path().join("foreign.db");
-        Connection::open(&foreign)
+        rusqlite::Connection::open(&foreign)
             .unwrap()
             .execute_batch("CREATE TABLE t (x)")
             .unwrap();

@@ -127,28 +127,6 @@ pub struct StoreError {
     pub message: String,
 }
 
-impl From<rusqlite::Error> for StoreError {
-    fn from(e: rusqlite::Error) -> Self {
-        use rusqlite::ErrorCode::*;
-        let failure = match e.sqlite_error_code() {
-            Some(DatabaseCorrupt | NotADatabase) => StoreFailure::Corrupt,
-            Some(DatabaseBusy | DatabaseLocked) => StoreFailure::Busy,
-            Some(ConstraintViolation) => StoreFailure::Constraint,
-            _ => StoreFailure::Other,
-        };
-        StoreError {
-            failure,
-            message: e.to_string(),
-        }
-    }
-}
-
-impl From<rusqlite::Error> for Error {
-    fn from(e: rusqlite::Error) -> Self {
-        Error::Store(e.into())
-    }
-}
-
 impl Error {
     /// True when the store found the state database damaged (or not a database at all).
     pub fn is_corruption(&self) -> bool {
@@ -184,28 +162,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn backend_errors_are_translated_once_into_store_failures() {
-        let conn = rusqlite::Connection::open_in_memory().unwrap();
-        conn.execute_batch("CREATE TABLE t (x UNIQUE); INSERT INTO t VALUES (1);")
-            .unwrap();
-        let err: Error = conn
-            .execute("INSERT INTO t VALUES (1)", [])
-            .unwrap_err()
-            .into();
-        let Error::Store(store) = &err else {
-            panic!("{err:?}")
-        };
-        assert_eq!(store.failure, StoreFailure::Constraint);
-        assert!(
-            err.to_string()
-                .starts_with("database error: UNIQUE constraint failed"),
-            "{err}"
-        );
-        assert!(!err.is_user_error() && !err.is_corruption());
+    fn a_crashed_operation_is_never_the_callers_doing() {
         let crashed = Error::Internal("the operation crashed".into());
-        assert!(
-            !crashed.is_user_error(),
-            "a crash is never the caller's doing"
-        );
+        assert!(!crashed.is_user_error() && !crashed.is_corruption());
     }
 }

@@ -14,7 +14,6 @@
 //! back and must give a known [`Change`], so a payload that drifts from its reader fails
 //! the tests that write it.
 
-use rusqlite::params;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -22,6 +21,7 @@ use crate::clock::Timestamp;
 use crate::id::{IdKind, new_id};
 use crate::priority::Priority;
 use crate::store::Tx;
+use crate::store::rows::EventRows;
 use crate::{Result, Store};
 
 /// Event types. Their names ([`Kind::as_str`]) are stable: readers in other processes and
@@ -374,7 +374,7 @@ pub struct Event {
 
 /// Appends an event inside the caller's transaction and returns its sequence number.
 pub(crate) fn append(
-    conn: &Tx<'_>,
+    tx: &Tx<'_>,
     kind: Kind,
     actor: Option<&str>,
     payload: &impl Serialize,
@@ -386,48 +386,18 @@ pub(crate) fn append(
         "the {} payload does not read back: {payload}",
         kind.as_str()
     );
-    conn.prepare_cached(
-        "INSERT INTO events (id, type, actor, payload, at) VALUES (?1, ?2, ?3, ?4, ?5)",
-    )?
-    .execute(params![
-        new_id(IdKind::Event),
-        kind.as_str(),
-        actor,
-        payload,
-        at.millis()
-    ])?;
-    Ok(conn.last_insert_rowid())
+    tx.append_event(&new_id(IdKind::Event), kind.as_str(), actor, &payload, at)
 }
 
 impl Store {
     /// Events with `seq > after`, oldest first, at most `limit`.
     pub fn events_after(&mut self, after: i64, limit: u32) -> Result<Vec<Event>> {
-        self.read(|tx| {
-            let mut stmt = tx.prepare_cached(
-                "SELECT seq, id, type, actor, payload, at FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2",
-            )?;
-            let rows = stmt.query_map(params![after, limit], |r| {
-                let kind: String = r.get(2)?;
-                let payload: String = r.get(4)?;
-                let payload = serde_json::from_str(&payload).unwrap_or_default();
-                Ok(Event {
-                    seq: r.get(0)?,
-                    id: r.get(1)?,
-                    change: Change::read(&kind, payload),
-                    kind,
-                    actor: r.get(3)?,
-                    at: Timestamp(r.get(5)?),
-                })
-            })?;
-            Ok(rows.collect::<rusqlite::Result<_>>()?)
-        })
+        self.read(|tx| tx.events_after(after, limit))
     }
 
     /// The sequence number of the newest event (0 when the log is empty).
     pub fn latest_event_seq(&mut self) -> Result<i64> {
-        self.read(|tx| {
-            Ok(tx.query_row("SELECT COALESCE(MAX(seq), 0) FROM events", [], |r| r.get(0))?)
-        })
+        self.read(|tx| tx.latest_event_seq())
     }
 }
 

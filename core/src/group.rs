@@ -2,7 +2,6 @@
 //! and cannot be defined. Members are agent names or `role:<role>`; a role member stands
 //! for every agent holding that role when a message is sent.
 
-use rusqlite::{OptionalExtension, named_params};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -10,6 +9,7 @@ use crate::agent;
 use crate::clock::Timestamp;
 use crate::event::{self, Kind};
 use crate::store::Tx;
+use crate::store::rows::GroupRows;
 use crate::{Error, Result, Store};
 
 const ROLE_PREFIX: &str = "role:";
@@ -46,13 +46,6 @@ impl Member {
             kind: MemberKind::Agent,
         })
     }
-
-    fn kind_str(&self) -> &'static str {
-        match self.kind {
-            MemberKind::Agent => "agent",
-            MemberKind::Role => "role",
-        }
-    }
 }
 
 /// A group and its members.
@@ -82,69 +75,29 @@ pub fn validate_name(name: &str) -> Result<()> {
 }
 
 /// Loads a group, or `None`.
-pub(crate) fn find(conn: &Tx<'_>, name: &str) -> Result<Option<Group>> {
-    let head = conn
-        .prepare_cached(
-            "SELECT name, description, created_by, created_at FROM groups WHERE name = ?1",
-        )?
-        .query_row([name], |r| {
-            Ok(Group {
-                name: r.get(0)?,
-                description: r.get(1)?,
-                members: Vec::new(),
-                created_by: r.get(2)?,
-                created_at: Timestamp(r.get(3)?),
-            })
-        })
-        .optional()?;
-    let Some(mut group) = head else {
-        return Ok(None);
-    };
-    let mut stmt = conn.prepare_cached(
-        "SELECT member, kind FROM group_members WHERE group_name = ?1 ORDER BY kind, member",
-    )?;
-    group.members = stmt
-        .query_map([name], |r| {
-            let kind: String = r.get(1)?;
-            Ok(Member {
-                name: r.get(0)?,
-                kind: if kind == "role" {
-                    MemberKind::Role
-                } else {
-                    MemberKind::Agent
-                },
-            })
-        })?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok(Some(group))
+pub(crate) fn find(tx: &Tx<'_>, name: &str) -> Result<Option<Group>> {
+    tx.fetch_group(name)
 }
 
 /// Every group's name, in order.
-pub(crate) fn names(conn: &Tx<'_>) -> Result<Vec<String>> {
-    let names = conn
-        .prepare_cached("SELECT name FROM groups ORDER BY name")?
-        .query_map([], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok(names)
+pub(crate) fn names(tx: &Tx<'_>) -> Result<Vec<String>> {
+    tx.group_names()
 }
 
-fn require(conn: &Tx<'_>, name: &str) -> Result<Group> {
-    find(conn, name)?.ok_or_else(|| Error::NotFound {
+fn require(tx: &Tx<'_>, name: &str) -> Result<Group> {
+    find(tx, name)?.ok_or_else(|| Error::NotFound {
         kind: crate::error::Record::Group,
         id: name.to_string(),
     })
 }
 
 /// Adds members; agent members must be registered.
-fn add_members(conn: &Tx<'_>, group: &str, members: &[Member]) -> Result<()> {
+fn add_members(tx: &Tx<'_>, group: &str, members: &[Member]) -> Result<()> {
     for m in members {
         if m.kind == MemberKind::Agent {
-            agent::require(conn, &m.name)?;
+            agent::require(tx, &m.name)?;
         }
-        conn.prepare_cached(
-            "INSERT OR IGNORE INTO group_members (group_name, member, kind) VALUES (?1, ?2, ?3)",
-        )?
-        .execute((group, &m.name, m.kind_str()))?;
+        tx.insert_group_member(group, m)?;
     }
     Ok(())
 }
@@ -165,13 +118,12 @@ pub fn create(
     let members = parse_all(members)?;
     store.write(|tx| {
         if find(tx, name)?.is_some() {
-            return Err(Error::Conflict(format!("group '{name}' already exists; change its members instead")));
+            return Err(Error::Conflict(format!(
+                "group '{name}' already exists; change its members instead"
+            )));
         }
         let now = Timestamp::now();
-        tx.prepare_cached(
-            "INSERT INTO groups (name, description, created_by, created_at) VALUES (:name, :description, :actor, :now)",
-        )?
-        .execute(named_params! {":name": name, ":description": description, ":actor": actor, ":now": now.millis()})?;
+        tx.insert_group(name, description, actor, now)?;
         add_members(tx, name, &members)?;
         let group = require(tx, name)?;
         event::append(tx, Kind::GroupChanged, Some(actor), &group, now)?;
@@ -213,10 +165,7 @@ pub fn update(
             )));
         }
         for m in &remove {
-            tx.prepare_cached(
-                "DELETE FROM group_members WHERE group_name = ?1 AND member = ?2 AND kind = ?3",
-            )?
-            .execute((name, &m.name, m.kind_str()))?;
+            tx.delete_group_member(name, m)?;
         }
         add_members(tx, name, &add)?;
         let group = require(tx, name)?;
@@ -236,8 +185,7 @@ pub fn delete(store: &mut Store, actor: &str, name: &str) -> Result<Group> {
     store.write(|tx| {
         let group = require(tx, name)?;
         crate::permission::delete_group(actor, name, &group.created_by)?;
-        tx.prepare_cached("DELETE FROM groups WHERE name = ?1")?
-            .execute([name])?;
+        tx.delete_group(name)?;
         event::append(
             tx,
             Kind::GroupDeleted,
@@ -256,12 +204,12 @@ pub fn list(store: &mut Store) -> Result<Vec<Group>> {
 
 /// The agents a group stands for now: its agent members plus every agent holding one of
 /// its roles.
-pub(crate) fn expand(conn: &Tx<'_>, group: &Group) -> Result<Vec<String>> {
+pub(crate) fn expand(tx: &Tx<'_>, group: &Group) -> Result<Vec<String>> {
     let mut agents = Vec::new();
     for m in &group.members {
         match m.kind {
             MemberKind::Agent => agents.push(m.name.clone()),
-            MemberKind::Role => agents.extend(agent::with_role(conn, &m.name)?),
+            MemberKind::Role => agents.extend(agent::with_role(tx, &m.name)?),
         }
     }
     agents.sort();

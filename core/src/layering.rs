@@ -145,31 +145,6 @@ fn the_modules_of_the_core_form_layers_without_cycles() {
     }
 }
 
-/// Files outside `store/sqlite/` that still reach SQLite directly: each moves its SQL
-/// behind the row traits, then leaves this list (it only shrinks).
-const STILL_ON_SQLITE: &[&str] = &[
-    "agent.rs",
-    "backup.rs",
-    "error.rs",
-    "event.rs",
-    "group.rs",
-    "message/edit.rs",
-    "message/inbox.rs",
-    "message/mod.rs",
-    "message/search.rs",
-    "message/send.rs",
-    "message/thread.rs",
-    "permission.rs",
-    "session/genealogy.rs",
-    "session/lifecycle.rs",
-    "session/list.rs",
-    "session/mod.rs",
-    "session/work.rs",
-    "token.rs",
-    "worktree/mod.rs",
-    "worktree/recovery.rs",
-];
-
 /// Product source files (relative to `src/`) that name `rusqlite`.
 fn on_sqlite() -> BTreeSet<String> {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
@@ -202,17 +177,10 @@ fn on_sqlite() -> BTreeSet<String> {
 #[test]
 fn only_the_sqlite_backend_names_sqlite() {
     let found = on_sqlite();
-    let allowed: BTreeSet<String> = STILL_ON_SQLITE.iter().map(|s| s.to_string()).collect();
-    let new: Vec<&String> = found.difference(&allowed).collect();
     assert!(
-        new.is_empty(),
-        "{new:?} name rusqlite: put the SQL behind the row traits of store/rows/ and \
+        found.is_empty(),
+        "{found:?} name rusqlite: put the SQL behind the row traits of store/rows/ and \
          implement it in store/sqlite/"
-    );
-    let moved: Vec<&String> = allowed.difference(&found).collect();
-    assert!(
-        moved.is_empty(),
-        "{moved:?} no longer name rusqlite: take them off STILL_ON_SQLITE"
     );
 }
 

@@ -1,8 +1,10 @@
-//! Switchboard's core: the shared per-repository store and the domain model
-//! (agents, sessions, events). Synchronous rusqlite; no knowledge of MCP or LSP.
+//! Switchboard's core: the shared per-repository store and the domain model (agents,
+//! sessions, messages, worktrees, events). Synchronous; no knowledge of MCP or LSP.
 //!
-//! Every mutation is one short `BEGIN IMMEDIATE` transaction that writes its domain
-//! rows and an [`event::Event`] together, so the event log is a complete change feed.
+//! Every mutation is one short write transaction that writes its domain rows and an
+//! [`event::Event`] together, so the event log is a complete change feed. Domain modules
+//! reach rows only through the store's seam ([`store`]); the SQLite backend is the only
+//! code that knows SQL.
 
 pub mod agent;
 pub mod backup;

@@ -1,8 +1,8 @@
 //! When an open session is live, defined once: the process serving it (when one claimed
 //! it) still runs, and it was seen within the stale window. Rust code asks
 //! [`stale_reason`]; SQL asks the same function through `sb_live`, which the SQLite
-//! store registers on every connection ([`condition`] writes the SQL), so a list filtered in
-//! SQL and a session judged in Rust never disagree.
+//! store registers on every connection (its session rows write the condition), so a list
+//! filtered in SQL and a session judged in Rust never disagree.
 
 use crate::clock::Timestamp;
 use crate::process;
@@ -23,15 +23,6 @@ pub fn stale_reason(
         return Some(format!("no heartbeat since {}", last_seen.to_rfc3339()));
     }
     None
-}
-
-/// The SQL condition "this session is live" over `sessions` columns qualified by
-/// `alias` (e.g. `"s."`), with the stale window's start as the named parameter `:cutoff`.
-pub(crate) fn condition(alias: &str) -> String {
-    format!(
-        "({a}status = 'active' AND sb_live({a}host, {a}pid, {a}last_seen_at, :cutoff))",
-        a = alias
-    )
 }
 
 #[cfg(test)]

@@ -11,10 +11,9 @@
 //!
 //! Reading is open to every participant. Each refusal says who may do it instead.
 
-use rusqlite::OptionalExtension;
-
 use crate::name::{self, AgentKind};
 use crate::store::Tx;
+use crate::store::rows::SessionRows;
 use crate::{Error, Result};
 
 /// Whether `name` is a person (`human:<name>`).
@@ -23,13 +22,8 @@ pub fn is_human(name: &str) -> bool {
 }
 
 /// The agent of `session`'s parent session, if it has one.
-pub(crate) fn parent_agent(conn: &Tx<'_>, session: &str) -> Result<Option<String>> {
-    Ok(conn
-        .prepare_cached(
-            "SELECT p.agent FROM sessions s JOIN sessions p ON p.id = s.parent_id WHERE s.id = ?1",
-        )?
-        .query_row([session], |r| r.get(0))
-        .optional()?)
+pub(crate) fn parent_agent(tx: &Tx<'_>, session: &str) -> Result<Option<String>> {
+    tx.session_parent_agent(session)
 }
 
 /// Who may act on something: its owner and possibly the agent of its parent session.

@@ -7,7 +7,6 @@
 
 use std::time::Duration;
 
-use rusqlite::{OptionalExtension, Row, named_params};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -17,6 +16,7 @@ use crate::clock::Timestamp;
 use crate::event::{self, Kind};
 use crate::id::{self, IdKind, new_id};
 use crate::store::Tx;
+use crate::store::rows::TokenRows;
 use crate::{Error, Result, Store};
 
 /// What every secret starts with, so leaked tokens are recognisable (secret scanners).
@@ -33,6 +33,24 @@ pub enum TokenState {
     Active,
     Expired,
     Revoked,
+}
+
+impl TokenState {
+    /// The state at `now` of a token that expires at `expires_at` and was revoked at
+    /// `revoked_at`.
+    pub(crate) fn at(
+        expires_at: Option<Timestamp>,
+        revoked_at: Option<Timestamp>,
+        now: Timestamp,
+    ) -> TokenState {
+        if revoked_at.is_some() {
+            TokenState::Revoked
+        } else if expires_at.is_some_and(|t| t <= now) {
+            TokenState::Expired
+        } else {
+            TokenState::Active
+        }
+    }
 }
 
 /// A token as listed: everything but the secret.
@@ -91,15 +109,18 @@ pub fn create(store: &mut Store, new: &NewToken<'_>) -> Result<Issued> {
             ..Registration::default()
         };
         agent::ensure(tx, &registration, new.created_by, now)?;
-        tx.prepare_cached(
-            "INSERT INTO tokens (id, agent, hash, label, created_by, created_at, expires_at)
-             VALUES (:id, :agent, :hash, :label, :created_by, :now, :expires_at)",
-        )?
-        .execute(named_params! {
-            ":id": id, ":agent": new.agent, ":hash": hash(&secret), ":label": new.label,
-            ":created_by": new.created_by, ":now": now.millis(),
-            ":expires_at": expires_at.map(Timestamp::millis),
-        })?;
+        let row = Token {
+            id: id.clone(),
+            agent: new.agent.to_string(),
+            label: new.label.map(str::to_string),
+            created_by: new.created_by.to_string(),
+            created_at: now,
+            expires_at,
+            revoked_at: None,
+            last_used_at: None,
+            state: TokenState::Active,
+        };
+        tx.insert_token(&row, &hash(&secret))?;
         let payload = event::TokenChanged {
             id: id.clone(),
             agent: new.agent.to_string(),
@@ -115,10 +136,7 @@ pub fn create(store: &mut Store, new: &NewToken<'_>) -> Result<Issued> {
 pub fn list(store: &mut Store, all: bool) -> Result<Vec<Token>> {
     let now = Timestamp::now();
     store.read(|tx| {
-        let mut stmt = tx.prepare_cached(&format!("{SELECT} ORDER BY created_at DESC, id DESC"))?;
-        let tokens = stmt
-            .query_map([], |r| from_row(r, now))?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let tokens = tx.list_tokens(now)?;
         Ok(tokens
             .into_iter()
             .filter(|t| all || t.state == TokenState::Active)
@@ -132,16 +150,8 @@ pub fn revoke(store: &mut Store, id_or_prefix: &str, by: &str) -> Result<Token> 
     let now = Timestamp::now();
     store.write(|tx| {
         let id = id::resolve(tx, IdKind::Token, id_or_prefix)?;
-        let changed = tx
-            .prepare_cached(
-                "UPDATE tokens SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
-            )?
-            .execute((&id, now.millis()))?;
-        if changed > 0 {
-            let agent: String =
-                tx.query_row("SELECT agent FROM tokens WHERE id = ?1", [&id], |r| {
-                    r.get(0)
-                })?;
+        if tx.revoke_token(&id, now)? {
+            let agent = tx.fetch_token_agent(&id)?.ok_or_else(|| not_found(&id))?;
             let payload = event::TokenChanged {
                 id: id.clone(),
                 agent,
@@ -163,12 +173,7 @@ pub fn active_count(store: &mut Store) -> Result<usize> {
 pub fn authenticate(store: &mut Store, secret: &str) -> Result<Token> {
     let now = Timestamp::now();
     let digest = hash(secret.trim());
-    let found = store.read(|tx| {
-        tx.prepare_cached(&format!("{SELECT} WHERE hash = ?1"))?
-            .query_row([&digest], |r| from_row(r, now))
-            .optional()
-            .map_err(Error::from)
-    })?;
+    let found = store.read(|tx| tx.fetch_token_by_hash(&digest, now))?;
     let token = found.ok_or_else(|| {
         Error::Unauthorized(
             "the bearer token is not known here: a token belongs to the repository whose \
@@ -199,47 +204,20 @@ pub fn authenticate(store: &mut Store, secret: &str) -> Result<Token> {
         .last_used_at
         .is_none_or(|t| now.millis() - t.millis() >= millis(LAST_USED_RESOLUTION));
     if due {
-        store.write(|tx| {
-            tx.prepare_cached("UPDATE tokens SET last_used_at = ?2 WHERE id = ?1")?
-                .execute((&token.id, now.millis()))?;
-            Ok(())
-        })?;
+        store.write(|tx| tx.touch_token(&token.id, now))?;
     }
     Ok(token)
 }
 
-const SELECT: &str = "SELECT id, agent, label, created_by, created_at, expires_at, revoked_at, \
-                      last_used_at FROM tokens";
-
-fn fetch(conn: &Tx<'_>, id: &str, now: Timestamp) -> Result<Token> {
-    Ok(conn
-        .prepare_cached(&format!("{SELECT} WHERE id = ?1"))?
-        .query_row([id], |r| from_row(r, now))?)
+fn not_found(id: &str) -> Error {
+    Error::NotFound {
+        kind: crate::error::Record::Token,
+        id: id.to_string(),
+    }
 }
 
-fn from_row(r: &Row<'_>, now: Timestamp) -> rusqlite::Result<Token> {
-    let at = |i: usize| -> rusqlite::Result<Option<Timestamp>> {
-        Ok(r.get::<_, Option<i64>>(i)?.map(Timestamp))
-    };
-    let (expires_at, revoked_at) = (at(5)?, at(6)?);
-    let state = if revoked_at.is_some() {
-        TokenState::Revoked
-    } else if expires_at.is_some_and(|t| t <= now) {
-        TokenState::Expired
-    } else {
-        TokenState::Active
-    };
-    Ok(Token {
-        id: r.get(0)?,
-        agent: r.get(1)?,
-        label: r.get(2)?,
-        created_by: r.get(3)?,
-        created_at: Timestamp(r.get(4)?),
-        expires_at,
-        revoked_at,
-        last_used_at: at(7)?,
-        state,
-    })
+fn fetch(tx: &Tx<'_>, id: &str, now: Timestamp) -> Result<Token> {
+    tx.fetch_token(id, now)?.ok_or_else(|| not_found(id))
 }
 
 fn new_secret() -> Result<String> {

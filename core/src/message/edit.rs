@@ -9,11 +9,12 @@ use super::{Message, fetch, lookup};
 use crate::clock::Timestamp;
 use crate::event::{self, Kind};
 use crate::store::Tx;
+use crate::store::rows::MessageRows;
 use crate::{Error, Result, Store};
 
 /// Loads a message for a change by its author; refuses anyone else and tombstones.
-fn own_live(conn: &Tx<'_>, viewer: &str, id: &str, doing: &str) -> Result<Message> {
-    let m = lookup(conn, viewer, id)?;
+fn own_live(tx: &Tx<'_>, viewer: &str, id: &str, doing: &str) -> Result<Message> {
+    let m = lookup(tx, viewer, id)?;
     if m.sender != viewer {
         return Err(Error::Conflict(format!(
             "only its author ({}) may {doing} {}",
@@ -43,16 +44,14 @@ pub fn edit(
     store.write(|tx| {
         let m = own_live(tx, author, id, "edit")?;
         let now = Timestamp::now();
-        let (old_subject, old_body, written): (Option<String>, String, i64) = tx
-            .prepare_cached("SELECT subject, body, COALESCE(edited_at, created_at) FROM messages WHERE seq = ?1")?
-            .query_row([m.seq], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-        tx.prepare_cached(
-            "INSERT INTO message_versions (message_seq, version, subject, body, written_at)
-             VALUES (?1, (SELECT COUNT(*) + 1 FROM message_versions WHERE message_seq = ?1), ?2, ?3, ?4)",
-        )?
-        .execute((m.seq, &old_subject, &old_body, written))?;
-        tx.prepare_cached("UPDATE messages SET body = ?2, subject = COALESCE(?3, subject), edited_at = ?4 WHERE seq = ?1")?
-            .execute((m.seq, body, &subject, now.millis()))?;
+        let (old_subject, old_body, written) =
+            tx.fetch_message_text(m.seq)?
+                .ok_or_else(|| Error::NotFound {
+                    kind: crate::error::Record::Message,
+                    id: m.id.clone(),
+                })?;
+        tx.insert_message_version(m.seq, old_subject.as_deref(), &old_body, written)?;
+        tx.update_message_text(m.seq, body, subject.as_deref(), now)?;
         let payload = event::MessageChanged {
             id: m.id.clone(),
             thread: m.thread.clone(),
@@ -77,14 +76,12 @@ pub fn history(store: &mut Store, viewer: &str, id: &str) -> Result<Vec<Version>
     store.read(|tx| {
         let m = lookup(tx, viewer, id)?;
         if m.deleted_at.is_some() {
-            return Err(Error::Conflict(format!("{} was deleted; its text is no longer shown", m.id)));
+            return Err(Error::Conflict(format!(
+                "{} was deleted; its text is no longer shown",
+                m.id
+            )));
         }
-        let mut versions: Vec<Version> = tx
-            .prepare_cached("SELECT version, subject, body, written_at FROM message_versions WHERE message_seq = ?1 ORDER BY version")?
-            .query_map([m.seq], |r| {
-                Ok(Version { version: r.get(0)?, subject: r.get(1)?, body: r.get(2)?, written_at: Timestamp(r.get(3)?) })
-            })?
-            .collect::<rusqlite::Result<_>>()?;
+        let mut versions = tx.message_versions(m.seq)?;
         versions.push(Version {
             version: versions.len() as u32 + 1,
             subject: m.subject,
@@ -100,8 +97,7 @@ pub fn delete(store: &mut Store, author: &str, id: &str) -> Result<Message> {
     store.write(|tx| {
         let m = own_live(tx, author, id, "delete")?;
         let now = Timestamp::now();
-        tx.prepare_cached("UPDATE messages SET deleted_at = ?2 WHERE seq = ?1")?
-            .execute((m.seq, now.millis()))?;
+        tx.update_message_deleted(m.seq, now)?;
         event::append(
             tx,
             Kind::MessageDeleted,

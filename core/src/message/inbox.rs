@@ -2,18 +2,16 @@
 //! record what a session was shown, news and stop holds a session has not heard of,
 //! overdue mail for the humans, and marking messages read or acknowledged.
 
-use rusqlite::{OptionalExtension, ToSql, named_params};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{
-    COLUMNS, DEFAULT_PAGE, DeliveryState, MAX_PAGE, Message, Priority, fetch, from_row, lookup,
-};
+use super::{DEFAULT_PAGE, DeliveryState, MAX_PAGE, Message, Priority, fetch, lookup};
 use crate::agent;
 use crate::clock::Timestamp;
 use crate::event::{self, Kind};
 use crate::id::{self, IdKind};
 use crate::store::Tx;
+use crate::store::rows::MessageRows;
 use crate::{Error, Result, Store};
 
 /// Which inbox messages to list.
@@ -113,7 +111,7 @@ fn inbox_in(tx: &Tx<'_>, viewer: &str, filter: &InboxFilter) -> Result<InboxPage
             _ => i64::MAX,
         };
         let want = limit + 1 - messages.len();
-        let page = inbox_part(tx, viewer, filter, thread.as_deref(), unread, below, want)?;
+        let page = tx.inbox_messages(viewer, filter, thread.as_deref(), unread, below, want)?;
         messages.extend(page);
         if messages.len() > limit {
             messages.truncate(limit);
@@ -138,59 +136,8 @@ fn inbox_in(tx: &Tx<'_>, viewer: &str, filter: &InboxFilter) -> Result<InboxPage
     })
 }
 
-/// One part (unread or read) of an inbox, newest first, below `below`.
-#[allow(clippy::too_many_arguments)]
-fn inbox_part(
-    conn: &Tx<'_>,
-    viewer: &str,
-    filter: &InboxFilter,
-    thread: Option<&str>,
-    unread: bool,
-    below: i64,
-    limit: usize,
-) -> Result<Vec<Message>> {
-    let mut sql = format!(
-        "SELECT {COLUMNS} FROM deliveries d JOIN messages m ON m.seq = d.message_seq
-         WHERE d.recipient = :viewer AND d.message_seq < :below AND d.read_at IS {} NULL",
-        if unread { "" } else { "NOT" }
-    );
-    let mut values: Vec<(&str, Box<dyn ToSql>)> = vec![
-        (":viewer", Box::new(viewer.to_string())),
-        (":below", Box::new(below)),
-        (":limit", Box::new(limit as i64)),
-    ];
-    if let Some(from) = &filter.from {
-        sql.push_str(" AND m.author = :from");
-        values.push((":from", Box::new(from.clone())));
-    }
-    if let Some(thread) = thread {
-        sql.push_str(" AND m.thread_id = :thread");
-        values.push((":thread", Box::new(thread.to_string())));
-    }
-    if let Some(p) = filter.min_priority {
-        sql.push_str(" AND m.priority >= :priority");
-        values.push((":priority", Box::new(p.rank())));
-    }
-    if let Some(session) = &filter.unseen_by {
-        sql.push_str(
-            " AND NOT EXISTS (SELECT 1 FROM shown s WHERE s.session_id = :session AND s.message_seq = d.message_seq)",
-        );
-        values.push((":session", Box::new(session.clone())));
-    }
-    sql.push_str(" ORDER BY d.message_seq DESC LIMIT :limit");
-    let params: Vec<(&str, &dyn ToSql)> = values.iter().map(|(n, v)| (*n, v.as_ref())).collect();
-    let rows = conn
-        .prepare_cached(&sql)?
-        .query_map(params.as_slice(), from_row)?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok(rows)
-}
-
-fn unread_count(conn: &Tx<'_>, viewer: &str) -> Result<u64> {
-    let count: Option<i64> = conn
-        .prepare_cached("SELECT unread FROM agents WHERE name = ?1")?
-        .query_row([viewer], |r| r.get(0))
-        .optional()?;
+fn unread_count(tx: &Tx<'_>, viewer: &str) -> Result<u64> {
+    let count = tx.unread_message_count(viewer)?;
     Ok(count.unwrap_or(0).unsigned_abs())
 }
 
@@ -293,38 +240,21 @@ fn show(tx: &Tx<'_>, viewer: &str, session: &str, messages: &[Message]) -> Resul
     }
     let session = id::resolve(tx, IdKind::Session, session)?;
     let now = Timestamp::now();
-    let mut insert = tx.prepare_cached(
-        "INSERT OR IGNORE INTO shown (session_id, message_seq, shown_at) VALUES (?1, ?2, ?3)",
-    )?;
-    for m in messages {
-        insert.execute((&session, m.seq, now.millis()))?;
-    }
     let seqs: Vec<i64> = messages.iter().map(|m| m.seq).collect();
+    tx.insert_messages_shown(&session, &seqs, now)?;
     notify(tx, viewer, &seqs, now)
 }
 
 /// Moves `viewer`'s deliveries of `seqs` that are neither read nor notified yet to
 /// notified (they were put in front of the agent where it works), with their event.
 fn notify(tx: &Tx<'_>, viewer: &str, seqs: &[i64], now: Timestamp) -> Result<()> {
-    let mut update = tx.prepare_cached(
-        "UPDATE deliveries SET notified_at = ?3
-         WHERE recipient = ?1 AND message_seq = ?2 AND notified_at IS NULL AND read_at IS NULL",
-    )?;
-    let mut changed = Vec::new();
-    for seq in seqs {
-        if update.execute((viewer, seq, now.millis()))? > 0 {
-            changed.push(*seq);
-        }
-    }
+    let changed = tx.mark_messages_notified(viewer, seqs, now)?;
     if changed.is_empty() {
         return Ok(());
     }
-    let mut ids = Vec::new();
+    let mut ids = Vec::with_capacity(changed.len());
     let mut threads = Vec::new();
-    let mut find = tx.prepare_cached("SELECT id, thread_id FROM messages WHERE seq = ?1")?;
-    for seq in &changed {
-        let (id, thread): (String, String) =
-            find.query_row([seq], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    for (id, thread) in changed {
         ids.push(id);
         if !threads.contains(&thread) {
             threads.push(thread);
@@ -359,44 +289,21 @@ pub struct Unheard {
 /// of before), newest first, at most `limit`, with their total; records that the session
 /// has now been told of all of them (each message is announced once per session).
 pub fn announce(store: &mut Store, viewer: &str, session: &str, limit: u32) -> Result<Unheard> {
-    const UNHEARD: &str = "FROM deliveries d JOIN messages m ON m.seq = d.message_seq
-         WHERE d.recipient = :viewer AND d.read_at IS NULL AND m.deleted_at IS NULL
-           AND d.message_seq > (SELECT announced_seq FROM sessions WHERE id = :session)
-           AND NOT EXISTS (SELECT 1 FROM shown s WHERE s.session_id = :session AND s.message_seq = d.message_seq)";
     let (session, unheard) = store.read(|tx| {
         let session = id::resolve(tx, IdKind::Session, session)?;
-        let whose = named_params! {":viewer": viewer, ":session": session};
-        let total: i64 = tx
-            .prepare_cached(&format!("SELECT COUNT(*) {UNHEARD}"))?
-            .query_row(whose, |r| r.get(0))?;
+        let total = tx.count_unheard_messages(viewer, &session)?;
         let messages = if total == 0 {
             Vec::new()
         } else {
-            tx.prepare_cached(&format!(
-                "SELECT {COLUMNS} {UNHEARD} ORDER BY d.message_seq DESC LIMIT :limit"
-            ))?
-            .query_map(
-                named_params! {":viewer": viewer, ":session": session, ":limit": limit},
-                from_row,
-            )?
-            .collect::<rusqlite::Result<_>>()?
+            tx.unheard_messages(viewer, &session, limit)?
         };
         let total = total.unsigned_abs();
         Ok((session, Unheard { messages, total }))
     })?;
     if let Some(newest) = unheard.messages.first() {
         store.write(|tx| {
-            tx.prepare_cached(
-                "UPDATE sessions SET announced_seq = MAX(announced_seq, ?2) WHERE id = ?1",
-            )?
-            .execute((&session, newest.seq))?;
-            let told: Vec<i64> = tx
-                .prepare_cached(
-                    "SELECT message_seq FROM deliveries
-                     WHERE recipient = ?1 AND read_at IS NULL AND notified_at IS NULL AND message_seq <= ?2",
-                )?
-                .query_map((viewer, newest.seq), |r| r.get(0))?
-                .collect::<rusqlite::Result<_>>()?;
+            tx.raise_announced_message_seq(&session, newest.seq)?;
+            let told = tx.unnotified_message_seqs(viewer, newest.seq)?;
             notify(tx, viewer, &told, Timestamp::now())
         })?;
     }
@@ -419,28 +326,9 @@ pub fn news(store: &mut Store, viewer: &str, session: &str) -> Result<Option<New
 pub fn stop_holds(store: &mut Store, viewer: &str, session: &str) -> Result<Vec<Message>> {
     store.write(|tx| {
         let session = id::resolve(tx, IdKind::Session, session)?;
-        let held: Vec<Message> = tx
-            .prepare_cached(&format!(
-                "SELECT {COLUMNS} FROM deliveries d JOIN messages m ON m.seq = d.message_seq
-                 WHERE d.recipient = :viewer AND d.read_at IS NULL AND m.deleted_at IS NULL
-                   AND d.message_seq > (SELECT stop_held_seq FROM sessions WHERE id = :session)
-                   AND (m.priority = :urgent OR m.ack_required
-                        OR m.reply_to IN (SELECT id FROM messages WHERE author = :viewer))
-                 ORDER BY d.message_seq LIMIT :limit"
-            ))?
-            .query_map(
-                named_params! {
-                    ":viewer": viewer, ":session": session,
-                    ":urgent": Priority::Urgent.rank(), ":limit": MAX_PAGE,
-                },
-                from_row,
-            )?
-            .collect::<rusqlite::Result<_>>()?;
+        let held = tx.stop_hold_messages(viewer, &session, MAX_PAGE)?;
         if let Some(last) = held.last() {
-            tx.prepare_cached(
-                "UPDATE sessions SET stop_held_seq = MAX(stop_held_seq, ?2) WHERE id = ?1",
-            )?
-            .execute((&session, last.seq))?;
+            tx.raise_stop_held_message_seq(&session, last.seq)?;
         }
         Ok(held)
     })
@@ -470,27 +358,17 @@ pub fn overdue(store: &mut Store, older_than: std::time::Duration) -> Result<Vec
     let cutoff =
         Timestamp::now().millis() - i64::try_from(older_than.as_millis()).unwrap_or(i64::MAX);
     store.read(|tx| {
-        let rows = tx
-            .prepare_cached(
-                "SELECT m.id, m.thread_id, m.author, d.recipient, COALESCE(m.subject, m.body), m.priority, d.delivered_at
-                 FROM deliveries d JOIN messages m ON m.seq = d.message_seq
-                      JOIN agents a ON a.name = d.recipient AND a.kind = 'agent'
-                 WHERE d.read_at IS NULL AND m.deleted_at IS NULL AND d.delivered_at < ?1
-                 ORDER BY d.delivered_at LIMIT ?2",
-            )?
-            .query_map((cutoff, MAX_OVERDUE), |r| {
-                let about: String = r.get(4)?;
-                Ok(Overdue {
-                    id: r.get(0)?,
-                    thread: r.get(1)?,
-                    sender: r.get(2)?,
-                    recipient: r.get(3)?,
-                    about: about.lines().next().unwrap_or_default().chars().take(120).collect(),
-                    priority: Priority::from_rank(r.get(5)?),
-                    delivered_at: Timestamp(r.get(6)?),
-                })
-            })?
-            .collect::<rusqlite::Result<_>>()?;
+        let mut rows = tx.overdue_messages(Timestamp(cutoff), MAX_OVERDUE)?;
+        for o in &mut rows {
+            o.about = o
+                .about
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .chars()
+                .take(120)
+                .collect();
+        }
         Ok(rows)
     })
 }
@@ -525,17 +403,7 @@ pub(super) fn mark_in(
                 m.id
             )));
         }
-        let sql = if acked {
-            "UPDATE deliveries SET read_at = COALESCE(read_at, ?3), acked_at = ?3
-                 WHERE recipient = ?1 AND message_seq = ?2 AND acked_at IS NULL"
-        } else {
-            "UPDATE deliveries SET read_at = ?3 WHERE recipient = ?1 AND message_seq = ?2 AND read_at IS NULL"
-        };
-        if tx
-            .prepare_cached(sql)?
-            .execute((viewer, m.seq, now.millis()))?
-            > 0
-        {
+        if tx.mark_message_delivery(viewer, m.seq, acked, now)? {
             changed.push(m.id.clone());
             threads.push(m.thread.clone());
         }

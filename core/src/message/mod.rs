@@ -18,7 +18,6 @@ mod send;
 mod tests;
 mod thread;
 
-use rusqlite::{OptionalExtension, Row, named_params};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -35,6 +34,7 @@ pub use thread::{Thread, get, thread};
 use crate::clock::Timestamp;
 use crate::id::{self, IdKind};
 use crate::store::Tx;
+use crate::store::rows::MessageRows;
 use crate::{Error, Result};
 
 /// Largest message body, in bytes.
@@ -144,6 +144,20 @@ impl DeliveryState {
     pub fn is_unread(self) -> bool {
         matches!(self, DeliveryState::Delivered | DeliveryState::Notified)
     }
+
+    /// The state of a delivery read, acknowledged and notified at these times (if ever).
+    pub(crate) fn from_times(
+        read_at: Option<Timestamp>,
+        acked_at: Option<Timestamp>,
+        notified_at: Option<Timestamp>,
+    ) -> DeliveryState {
+        match (read_at, acked_at, notified_at) {
+            (_, Some(_), _) => DeliveryState::Acked,
+            (Some(_), None, _) => DeliveryState::Read,
+            (None, None, Some(_)) => DeliveryState::Notified,
+            _ => DeliveryState::Delivered,
+        }
+    }
 }
 
 /// A message as one participant sees it.
@@ -204,78 +218,34 @@ pub struct Draft {
     pub refs: Vec<Reference>,
 }
 
-const COLUMNS: &str = "m.seq, m.id, m.thread_id, m.reply_to, m.author, m.author_session, m.addressed_to, \
-     m.subject, m.body, m.priority, m.ack_required, m.refs, m.created_at, m.edited_at, m.deleted_at, \
-     d.recipient IS NOT NULL, d.read_at, d.acked_at, d.notified_at";
-
-/// `FROM` clause joining the viewer's delivery (`:viewer`) to each message.
-const FROM_VISIBLE: &str =
-    "FROM messages m LEFT JOIN deliveries d ON d.message_seq = m.seq AND d.recipient = :viewer";
-/// The viewer wrote or received it.
-const VISIBLE: &str = "(m.author = :viewer OR d.recipient IS NOT NULL)";
-
-fn state_of(
-    read_at: Option<i64>,
-    acked_at: Option<i64>,
-    notified_at: Option<i64>,
-) -> DeliveryState {
-    match (read_at, acked_at, notified_at) {
-        (_, Some(_), _) => DeliveryState::Acked,
-        (Some(_), None, _) => DeliveryState::Read,
-        (None, None, Some(_)) => DeliveryState::Notified,
-        _ => DeliveryState::Delivered,
-    }
-}
-
-fn from_row(r: &Row<'_>) -> rusqlite::Result<Message> {
-    let deleted_at: Option<i64> = r.get(14)?;
-    let to: String = r.get(6)?;
-    let refs: String = r.get(11)?;
-    let is_recipient: bool = r.get(15)?;
-    Ok(Message {
-        seq: r.get(0)?,
-        id: r.get(1)?,
-        thread: r.get(2)?,
-        reply_to: r.get(3)?,
-        sender: r.get(4)?,
-        sender_session: r.get(5)?,
-        to: serde_json::from_str(&to).unwrap_or_default(),
-        subject: r.get(7)?,
-        body: if deleted_at.is_some() {
-            None
-        } else {
-            Some(r.get(8)?)
-        },
-        priority: Priority::from_rank(r.get(9)?),
-        ack_required: r.get(10)?,
-        refs: serde_json::from_str(&refs).unwrap_or_default(),
-        sent_at: Timestamp(r.get(12)?),
-        edited_at: r.get::<_, Option<i64>>(13)?.map(Timestamp),
-        deleted_at: deleted_at.map(Timestamp),
-        state: is_recipient.then(|| {
-            state_of(
-                r.get(16).ok().flatten(),
-                r.get(17).ok().flatten(),
-                r.get(18).ok().flatten(),
-            )
-        }),
-    })
+/// A message to be written, its checks done (references resolved, subject trimmed).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct NewMessage<'a> {
+    pub(crate) id: &'a str,
+    pub(crate) thread: &'a str,
+    pub(crate) reply_to: Option<&'a str>,
+    pub(crate) author: &'a str,
+    pub(crate) session: Option<&'a str>,
+    /// The recipients as addressed.
+    pub(crate) to: &'a [String],
+    pub(crate) subject: Option<&'a str>,
+    pub(crate) body: &'a str,
+    pub(crate) priority: Priority,
+    pub(crate) ack_required: bool,
+    pub(crate) refs: &'a [Reference],
+    pub(crate) now: Timestamp,
 }
 
 /// Loads one message as `viewer` sees it; not visible counts as not found.
-fn fetch(conn: &Tx<'_>, viewer: &str, id: &str) -> Result<Message> {
-    conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} {FROM_VISIBLE} WHERE m.id = :id AND {VISIBLE}"
-    ))?
-    .query_row(named_params! {":viewer": viewer, ":id": id}, from_row)
-    .optional()?
-    .ok_or_else(|| Error::NotFound {
-        kind: crate::error::Record::Message,
-        id: id.to_string(),
-    })
+fn fetch(tx: &Tx<'_>, viewer: &str, id: &str) -> Result<Message> {
+    tx.fetch_message(viewer, id)?
+        .ok_or_else(|| Error::NotFound {
+            kind: crate::error::Record::Message,
+            id: id.to_string(),
+        })
 }
 
-fn lookup(conn: &Tx<'_>, viewer: &str, id_or_prefix: &str) -> Result<Message> {
-    let id = id::resolve(conn, IdKind::Message, id_or_prefix)?;
-    fetch(conn, viewer, &id)
+fn lookup(tx: &Tx<'_>, viewer: &str, id_or_prefix: &str) -> Result<Message> {
+    let id = id::resolve(tx, IdKind::Message, id_or_prefix)?;
+    fetch(tx, viewer, &id)
 }

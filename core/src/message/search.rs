@@ -1,12 +1,12 @@
 //! Full-text search (FTS5) over the subjects and bodies of the messages a viewer can see.
 
-use rusqlite::named_params;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::inbox::check_filter;
-use super::{COLUMNS, DEFAULT_PAGE, InboxFilter, MAX_PAGE, Message, Priority, VISIBLE, from_row};
+use super::{DEFAULT_PAGE, InboxFilter, MAX_PAGE, Message};
 use crate::id::{self, IdKind};
+use crate::store::rows::MessageRows;
 use crate::{Error, Result, Store};
 
 /// A search result.
@@ -53,33 +53,7 @@ pub fn search(
             .as_deref()
             .map(|t| id::resolve(tx, IdKind::Thread, t))
             .transpose()?;
-        let sql = format!(
-            "SELECT {COLUMNS}, snippet(messages_fts, -1, '[', ']', '…', 16)
-             FROM messages_fts f JOIN messages m ON m.seq = f.rowid
-             LEFT JOIN deliveries d ON d.message_seq = m.seq AND d.recipient = :viewer
-             WHERE messages_fts MATCH :query AND {VISIBLE} AND m.deleted_at IS NULL
-               AND (:from IS NULL OR m.author = :from)
-               AND (:thread IS NULL OR m.thread_id = :thread)
-               AND m.priority >= :priority
-               AND (:unread = 0 OR (d.recipient IS NOT NULL AND d.read_at IS NULL))
-             ORDER BY rank LIMIT :limit"
-        );
-        let hits = tx
-            .prepare_cached(&sql)?
-            .query_map(
-                named_params! {
-                    ":viewer": viewer, ":query": query, ":from": filter.from, ":thread": thread,
-                    ":priority": filter.min_priority.unwrap_or(Priority::Low).rank(),
-                    ":unread": filter.unread_only, ":limit": limit,
-                },
-                |r| {
-                    Ok(Hit {
-                        message: from_row(r)?,
-                        snippet: r.get(19)?,
-                    })
-                },
-            )?
-            .collect::<rusqlite::Result<_>>()?;
+        let hits = tx.search_messages(viewer, &query, filter, thread.as_deref(), limit)?;
         Ok(hits)
     })
 }

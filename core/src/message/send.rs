@@ -2,16 +2,14 @@
 //! expanded to agents, messages and replies written with their deliveries, notices from
 //! Switchboard itself, and the sent list with every recipient's state.
 
-use rusqlite::named_params;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::inbox::mark_in;
 use super::thread::participants;
 use super::{
-    Author, COLUMNS, DEFAULT_PAGE, Delivery, DeliveryState, Draft, FROM_VISIBLE, MAX_BODY_BYTES,
-    MAX_PAGE, MAX_RECIPIENTS, MAX_REFS, MAX_SUBJECT_CHARS, Message, Priority, RefKind, Reference,
-    fetch, from_row, lookup, state_of,
+    Author, DEFAULT_PAGE, Delivery, DeliveryState, Draft, MAX_BODY_BYTES, MAX_PAGE, MAX_RECIPIENTS,
+    MAX_REFS, MAX_SUBJECT_CHARS, Message, NewMessage, Priority, RefKind, Reference, fetch, lookup,
 };
 use crate::agent::{self, Registration};
 use crate::clock::Timestamp;
@@ -19,6 +17,7 @@ use crate::event::{self, Kind};
 use crate::group;
 use crate::id::{self, IdKind, new_id};
 use crate::store::Tx;
+use crate::store::rows::MessageRows;
 use crate::{Error, Result, Store};
 
 pub(super) fn check_body(body: &str) -> Result<()> {
@@ -68,7 +67,7 @@ fn check_lines(lines: &str) -> Result<()> {
 }
 
 /// Validates references; session and message ids are resolved to full ids.
-fn check_refs(conn: &Tx<'_>, viewer: &str, refs: &[Reference]) -> Result<Vec<Reference>> {
+fn check_refs(tx: &Tx<'_>, viewer: &str, refs: &[Reference]) -> Result<Vec<Reference>> {
     if refs.len() > MAX_REFS {
         return Err(Error::Invalid(format!(
             "at most {MAX_REFS} references per message"
@@ -103,8 +102,8 @@ fn check_refs(conn: &Tx<'_>, viewer: &str, refs: &[Reference]) -> Result<Vec<Ref
                         return Err(Error::Invalid(format!("commit reference '{}' must be a hex sha (4-64 characters)", crate::input::shown(&r.target))));
                     }
                 }
-                RefKind::Session => r.target = id::resolve(conn, IdKind::Session, &r.target)?,
-                RefKind::Message => r.target = lookup(conn, viewer, &r.target)?.id,
+                RefKind::Session => r.target = id::resolve(tx, IdKind::Session, &r.target)?,
+                RefKind::Message => r.target = lookup(tx, viewer, &r.target)?.id,
             }
             Ok(r)
         })
@@ -113,7 +112,7 @@ fn check_refs(conn: &Tx<'_>, viewer: &str, refs: &[Reference]) -> Result<Vec<Ref
 
 /// Expands recipient expressions to registered participants (without the author, for
 /// group, role and everyone addresses). Any unknown recipient fails the whole send.
-fn expand_recipients(conn: &Tx<'_>, author: &str, to: &[String]) -> Result<Vec<String>> {
+fn expand_recipients(tx: &Tx<'_>, author: &str, to: &[String]) -> Result<Vec<String>> {
     if to.len() > MAX_RECIPIENTS {
         return Err(Error::Invalid(format!(
             "at most {MAX_RECIPIENTS} recipients per message"
@@ -123,15 +122,15 @@ fn expand_recipients(conn: &Tx<'_>, author: &str, to: &[String]) -> Result<Vec<S
     for expr in to.iter().map(|t| t.trim()) {
         if let Some(name) = expr.strip_prefix('@') {
             let members = if name == "everyone" || name == "all" {
-                agent::all_names(conn)?
-            } else if let Some(g) = group::find(conn, name)? {
-                group::expand(conn, &g)?
+                agent::all_names(tx)?
+            } else if let Some(g) = group::find(tx, name)? {
+                group::expand(tx, &g)?
             } else {
-                let holders = agent::with_role(conn, name)?;
+                let holders = agent::with_role(tx, name)?;
                 if holders.is_empty() {
                     return Err(Error::Invalid(format!(
                         "unknown recipient '{expr}': no group by that name and no agent has that role; nothing was sent. {}",
-                        known_addresses(conn)?
+                        known_addresses(tx)?
                     )));
                 }
                 holders
@@ -141,10 +140,10 @@ fn expand_recipients(conn: &Tx<'_>, author: &str, to: &[String]) -> Result<Vec<S
             agent::validate_name(expr).map_err(|e| {
                 Error::Invalid(format!("recipient '{expr}': {e}; nothing was sent"))
             })?;
-            if agent::require(conn, expr).is_err() {
+            if agent::require(tx, expr).is_err() {
                 return Err(Error::Invalid(format!(
                     "unknown recipient '{expr}': no agent or human by that name has registered; nothing was sent. {}",
-                    known_addresses(conn)?
+                    known_addresses(tx)?
                 )));
             }
             agents.push(expr.to_string());
@@ -165,9 +164,9 @@ fn expand_recipients(conn: &Tx<'_>, author: &str, to: &[String]) -> Result<Vec<S
 const MAX_LISTED_NAMES: usize = 40;
 
 /// "Known: alpha, human:ada, @reviewers, …": who can be addressed, for an error.
-fn known_addresses(conn: &Tx<'_>) -> Result<String> {
-    let mut names = agent::all_names(conn)?;
-    names.extend(group::names(conn)?.into_iter().map(|g| format!("@{g}")));
+fn known_addresses(tx: &Tx<'_>) -> Result<String> {
+    let mut names = agent::all_names(tx)?;
+    names.extend(group::names(tx)?.into_iter().map(|g| format!("@{g}")));
     names.push("@everyone".into());
     let more = names.len().saturating_sub(MAX_LISTED_NAMES);
     names.truncate(MAX_LISTED_NAMES);
@@ -181,7 +180,7 @@ fn known_addresses(conn: &Tx<'_>) -> Result<String> {
 
 /// Writes a message, its deliveries and `message.sent` inside a transaction.
 fn insert(
-    conn: &Tx<'_>,
+    tx: &Tx<'_>,
     author: &Author,
     draft: &Draft,
     thread: &str,
@@ -189,32 +188,30 @@ fn insert(
     recipients: &[String],
     now: Timestamp,
 ) -> Result<Message> {
-    let refs = check_refs(conn, &author.agent, &draft.refs)?;
+    let refs = check_refs(tx, &author.agent, &draft.refs)?;
     let session = author
         .session
         .as_deref()
-        .map(|s| id::resolve(conn, IdKind::Session, s))
+        .map(|s| id::resolve(tx, IdKind::Session, s))
         .transpose()?;
+    let subject = check_subject(draft.subject.as_deref())?;
     let id = new_id(IdKind::Message);
-    conn.prepare_cached(
-        "INSERT INTO messages (id, thread_id, reply_to, author, author_session, addressed_to, subject, body, priority, ack_required, refs, created_at)
-         VALUES (:id, :thread, :reply_to, :author, :session, :to, :subject, :body, :priority, :ack, :refs, :now)",
-    )?
-    .execute(named_params! {
-        ":id": id, ":thread": thread, ":reply_to": reply_to, ":author": author.agent, ":session": session,
-        ":to": serde_json::to_string(&draft.to)?, ":subject": check_subject(draft.subject.as_deref())?,
-        ":body": draft.body, ":priority": draft.priority.rank(), ":ack": draft.ack_required,
-        ":refs": serde_json::to_string(&refs)?, ":now": now.millis(),
+    let seq = tx.insert_message(&NewMessage {
+        id: &id,
+        thread,
+        reply_to,
+        author: &author.agent,
+        session: session.as_deref(),
+        to: &draft.to,
+        subject: subject.as_deref(),
+        body: &draft.body,
+        priority: draft.priority,
+        ack_required: draft.ack_required,
+        refs: &refs,
+        now,
     })?;
-    let seq = conn.last_insert_rowid();
-    let mut deliver = conn.prepare_cached(
-        "INSERT INTO deliveries (recipient, message_seq, delivered_at) VALUES (?1, ?2, ?3)",
-    )?;
-    for recipient in recipients {
-        deliver.execute((recipient, seq, now.millis()))?;
-    }
-    conn.prepare_cached("UPDATE threads SET last_message_at = ?2 WHERE id = ?1")?
-        .execute((thread, now.millis()))?;
+    tx.insert_message_deliveries(seq, recipients, now)?;
+    tx.update_thread_last_message(thread, now)?;
     let payload = event::MessageSent {
         id: id.clone(),
         seq,
@@ -223,14 +220,14 @@ fn insert(
         recipients: recipients.to_vec(),
         priority: draft.priority,
     };
-    event::append(conn, Kind::MessageSent, Some(&author.agent), &payload, now)?;
-    fetch(conn, &author.agent, &id)
+    event::append(tx, Kind::MessageSent, Some(&author.agent), &payload, now)?;
+    fetch(tx, &author.agent, &id)
 }
 
 /// A notice from Switchboard itself (sender [`agent::SYSTEM`]) to `recipient`, in a new
 /// thread, inside the caller's transaction: e.g. a parent told that its child ended.
 pub(crate) fn notice(
-    conn: &Tx<'_>,
+    tx: &Tx<'_>,
     recipient: &str,
     subject: &str,
     body: &str,
@@ -251,12 +248,9 @@ pub(crate) fn notice(
         refs,
     };
     let thread = new_id(IdKind::Thread);
-    conn.prepare_cached(
-        "INSERT INTO threads (id, subject, created_by, created_at, last_message_at) VALUES (?1, ?2, ?3, ?4, ?4)",
-    )?
-    .execute((&thread, subject, agent::SYSTEM, now.millis()))?;
+    tx.insert_thread(&thread, Some(subject), agent::SYSTEM, now)?;
     insert(
-        conn,
+        tx,
         &author,
         &draft,
         &thread,
@@ -266,9 +260,9 @@ pub(crate) fn notice(
     )
 }
 
-fn ensure_author(conn: &Tx<'_>, author: &Author, now: Timestamp) -> Result<()> {
+fn ensure_author(tx: &Tx<'_>, author: &Author, now: Timestamp) -> Result<()> {
     agent::ensure(
-        conn,
+        tx,
         &Registration {
             name: author.agent.clone(),
             ..Default::default()
@@ -288,10 +282,7 @@ pub fn send(store: &mut Store, author: &Author, draft: &Draft) -> Result<Message
         ensure_author(tx, author, now)?;
         let recipients = expand_recipients(tx, &author.agent, &draft.to)?;
         let thread = new_id(IdKind::Thread);
-        tx.prepare_cached(
-            "INSERT INTO threads (id, subject, created_by, created_at, last_message_at) VALUES (?1, ?2, ?3, ?4, ?4)",
-        )?
-        .execute((&thread, &subject, &author.agent, now.millis()))?;
+        tx.insert_thread(&thread, subject.as_deref(), &author.agent, now)?;
         insert(tx, author, draft, &thread, None, &recipients, now)
     })
 }
@@ -373,37 +364,15 @@ pub fn sent(
 ) -> Result<Vec<SentMessage>> {
     let limit = crate::page::size(limit, DEFAULT_PAGE, MAX_PAGE, "limit")?;
     store.read(|tx| {
-        let messages: Vec<Message> = tx
-            .prepare_cached(&format!(
-                "SELECT {COLUMNS} {FROM_VISIBLE} WHERE m.author = :viewer AND m.seq < :before ORDER BY m.seq DESC LIMIT :limit"
-            ))?
-            .query_map(
-                named_params! {":viewer": author, ":before": before.unwrap_or(i64::MAX), ":limit": limit},
-                from_row,
-            )?
-            .collect::<rusqlite::Result<_>>()?;
+        let messages = tx.sent_messages(author, before.unwrap_or(i64::MAX), limit)?;
         messages
             .into_iter()
-            .map(|message| Ok(SentMessage { deliveries: deliveries(tx, message.seq)?, message }))
+            .map(|message| {
+                Ok(SentMessage {
+                    deliveries: tx.message_deliveries(message.seq)?,
+                    message,
+                })
+            })
             .collect()
     })
-}
-
-fn deliveries(conn: &Tx<'_>, seq: i64) -> Result<Vec<Delivery>> {
-    let rows = conn
-        .prepare_cached("SELECT recipient, read_at, acked_at, notified_at FROM deliveries WHERE message_seq = ?1 ORDER BY recipient")?
-        .query_map([seq], |r| {
-            let read_at: Option<i64> = r.get(1)?;
-            let acked_at: Option<i64> = r.get(2)?;
-            let notified_at: Option<i64> = r.get(3)?;
-            Ok(Delivery {
-                recipient: r.get(0)?,
-                state: state_of(read_at, acked_at, notified_at),
-                notified_at: notified_at.map(Timestamp),
-                read_at: read_at.map(Timestamp),
-                acked_at: acked_at.map(Timestamp),
-            })
-        })?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok(rows)
 }

@@ -1,15 +1,13 @@
 //! Genealogy: a session's origin, a set of sessions arranged as trees, and one whole
 //! genealogy walked in the store (up to the root, then down through children and forks).
 
-use rusqlite::named_params;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{
-    COLUMNS, DEFAULT_TREE_DEPTH, MAX_TREE_DEPTH, MAX_TREE_NODES, Session, attach, from_row,
-};
+use super::{DEFAULT_TREE_DEPTH, MAX_TREE_DEPTH, MAX_TREE_NODES, Session, attach};
 use crate::id::{self, IdKind};
-use crate::{Result, Store};
+use crate::store::rows::SessionRows;
+use crate::{Error, Record, Result, Store};
 
 /// One node of a genealogy, in pre-order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -86,63 +84,36 @@ pub fn tree(store: &mut Store, id_or_prefix: &str, max_depth: Option<u32>) -> Re
     let cutoff = store.stale_cutoff();
     store.read(|tx| {
         let focus = id::resolve(tx, IdKind::Session, id_or_prefix)?;
-        let (root, up_levels): (String, u32) = tx
-            .prepare_cached(
-                "WITH RECURSIVE up (id, next, level) AS (
-                     SELECT id, COALESCE(parent_id, forked_from), 0 FROM sessions WHERE id = :focus
-                     UNION ALL
-                     SELECT s.id, COALESCE(s.parent_id, s.forked_from), up.level + 1
-                     FROM up CROSS JOIN sessions s ON s.id = up.next WHERE up.level < :depth
-                 )
-                 SELECT id, level FROM up ORDER BY level DESC LIMIT 1",
-            )?
-            .query_row(named_params! {":focus": focus, ":depth": depth}, |r| Ok((r.get(0)?, r.get(1)?)))?;
-        let root_has_more: bool = up_levels == depth
-            && tx
-                .prepare_cached("SELECT COALESCE(parent_id, forked_from) IS NOT NULL FROM sessions WHERE id = ?1")?
-                .query_row([&root], |r| r.get(0))?;
-        let mut stmt = tx.prepare_cached(&format!(
-            "WITH RECURSIVE down (id, level, path) AS (
-                 SELECT id, 0, printf('%016d', rowid) FROM sessions WHERE id = :root
-                 UNION ALL
-                 SELECT s.id, down.level + 1, down.path || '/' || printf('%016d', s.rowid)
-                 FROM down CROSS JOIN sessions s ON s.parent_id = down.id WHERE down.level < :depth
-                 UNION ALL
-                 SELECT s.id, down.level + 1, down.path || '/' || printf('%016d', s.rowid)
-                 FROM down CROSS JOIN sessions s ON s.forked_from = down.id
-                 WHERE s.parent_id IS NULL AND down.level < :depth
-             )
-             SELECT down.level, {cols},
-                 EXISTS (SELECT 1 FROM sessions c WHERE c.parent_id = down.id)
-                 OR EXISTS (SELECT 1 FROM sessions c WHERE c.forked_from = down.id AND c.parent_id IS NULL)
-             FROM down CROSS JOIN sessions USING (id)
-             ORDER BY down.path LIMIT :limit",
-            cols = COLUMNS.split(", ").map(|c| format!("sessions.{c}")).collect::<Vec<_>>().join(", ")
-        ))?;
+        let Some((root, up_levels)) = tx.session_root(&focus, depth)? else {
+            return Err(Error::NotFound {
+                kind: Record::Session,
+                id: focus,
+            });
+        };
+        let root_has_more = up_levels == depth && tx.session_has_origin(&root)?;
         let mut truncated = root_has_more;
         let mut nodes = Vec::new();
-        let rows = stmt.query_map(
-            named_params! {":root": root, ":depth": depth, ":limit": MAX_TREE_NODES + 1},
-            |r| {
-                let level: u32 = r.get(0)?;
-                let session = from_row(r, 1, cutoff)?;
-                let has_children: bool = r.get(14)?;
-                Ok((level, session, has_children))
-            },
-        )?;
-        for row in rows {
-            let (level, session, has_children) = row?;
+        for (level, mut session, has_children) in
+            tx.session_descendants(&root, depth, MAX_TREE_NODES + 1, cutoff)?
+        {
             if level == depth && has_children {
                 truncated = true;
             }
-            let mut session = session;
             attach(tx, &mut session)?;
-            nodes.push(TreeNode { depth: level, session });
+            nodes.push(TreeNode {
+                depth: level,
+                session,
+            });
         }
         if nodes.len() > MAX_TREE_NODES as usize {
             nodes.truncate(MAX_TREE_NODES as usize);
             truncated = true;
         }
-        Ok(SessionTree { root, focus, nodes, truncated })
+        Ok(SessionTree {
+            root,
+            focus,
+            nodes,
+            truncated,
+        })
     })
 }

@@ -2,11 +2,10 @@
 //! `begin`, which every surface's `session_start` calls), claiming it for a serving
 //! process, heartbeats, updates, ends, and the notices its parent's agent gets.
 
-use rusqlite::named_params;
-
-use super::work::{record_work, work_changed};
+use super::work::work_changed;
 use super::{
-    EndStatus, MAX_INTENT_LEN, MAX_REASON_LEN, Session, Status, WorkContext, fetch, get, lookup,
+    EndStatus, MAX_INTENT_LEN, MAX_REASON_LEN, Session, SessionDraft, Status, WorkContext, fetch,
+    get, lookup,
 };
 use crate::agent::{self, Registration};
 use crate::clock::Timestamp;
@@ -16,6 +15,7 @@ use crate::message::{self, Priority, RefKind, Reference};
 use crate::permission;
 use crate::process::{self, ProcessInfo};
 use crate::store::Tx;
+use crate::store::rows::SessionRows;
 use crate::{Error, Result, Store};
 
 /// Refuses work on a session that has ended.
@@ -88,16 +88,6 @@ pub struct NewSession {
     pub supersedes: Option<String>,
 }
 
-/// The validated row of a session about to be created.
-struct Draft {
-    agent: String,
-    role: Option<String>,
-    intent: String,
-    parent: Option<String>,
-    forked_from: Option<String>,
-    process: Option<ProcessInfo>,
-}
-
 fn validate(new: &NewSession) -> Result<(String, Option<String>)> {
     require_agent(&new.agent)?;
     if let Some(role) = &new.role {
@@ -111,15 +101,15 @@ fn validate(new: &NewSession) -> Result<(String, Option<String>)> {
 
 /// Inserts a session (registering its agent if new) and writes `session.started`.
 fn insert(
-    conn: &Tx<'_>,
-    draft: Draft,
+    tx: &Tx<'_>,
+    draft: SessionDraft,
     actor: &str,
     now: Timestamp,
     cutoff: Timestamp,
 ) -> Result<Session> {
     // The agent's role follows the role it last declared for a session.
     agent::ensure(
-        conn,
+        tx,
         &Registration {
             name: draft.agent.clone(),
             role: draft.role.clone(),
@@ -129,19 +119,10 @@ fn insert(
         now,
     )?;
     let id = new_id(IdKind::Session);
-    conn.prepare_cached(
-        "INSERT INTO sessions (id, agent, role, intent, parent_id, forked_from, status, pid, host, client_pid, started_at, last_seen_at)
-         VALUES (:id, :agent, :role, :intent, :parent, :forked_from, 'active', :pid, :host, :client, :now, :now)",
-    )?
-    .execute(named_params! {
-        ":id": id, ":agent": draft.agent, ":role": draft.role, ":intent": draft.intent,
-        ":parent": draft.parent, ":forked_from": draft.forked_from,
-        ":pid": draft.process.as_ref().map(|p| p.pid), ":host": draft.process.as_ref().map(|p| &p.host),
-        ":client": draft.process.as_ref().and_then(client_of),
-        ":now": now.millis(),
-    })?;
-    let session = fetch(conn, &id, cutoff)?;
-    event::append(conn, Kind::SessionStarted, Some(actor), &session, now)?;
+    let client = draft.process.as_ref().and_then(client_of);
+    tx.insert_session(&id, &draft, client, now)?;
+    let session = fetch(tx, &id, cutoff)?;
+    event::append(tx, Kind::SessionStarted, Some(actor), &session, now)?;
     Ok(session)
 }
 
@@ -160,7 +141,7 @@ pub fn start(store: &mut Store, new: &NewSession) -> Result<Session> {
             }
             None => None,
         };
-        let draft = Draft {
+        let draft = SessionDraft {
             agent: new.agent.clone(),
             role,
             intent,
@@ -321,7 +302,7 @@ pub fn spawn(store: &mut Store, parent: &str, child: &NewSession, actor: &str) -
     store.write(|tx| {
         let parent = lookup(tx, parent, cutoff)?;
         require_open(&parent, "spawn from")?;
-        let draft = Draft {
+        let draft = SessionDraft {
             agent: child.agent.clone(),
             role,
             intent,
@@ -340,7 +321,7 @@ pub fn fork(store: &mut Store, from: &str, alt: &NewSession, actor: &str) -> Res
     let cutoff = store.stale_cutoff();
     store.write(|tx| {
         let source = lookup(tx, from, cutoff)?;
-        let draft = Draft {
+        let draft = SessionDraft {
             agent: alt.agent.clone(),
             role: role.or(source.role),
             intent,
@@ -380,19 +361,14 @@ pub fn claim(store: &mut Store, id: &str, claim: &Claim<'_>) -> Result<Session> 
             )));
         }
         let now = Timestamp::now();
-        tx.prepare_cached(
-            "UPDATE sessions SET pid = ?2, host = ?3, last_seen_at = ?4,
-                 intent = COALESCE(?5, intent), role = COALESCE(?6, role), client_pid = ?7 WHERE id = ?1",
-        )?
-        .execute((
+        tx.claim_session(
             &session.id,
-            claim.process.pid,
-            &claim.process.host,
-            now.millis(),
-            &intent,
+            claim.process,
+            intent.as_deref(),
             claim.role,
             client_of(claim.process),
-        ))?;
+            now,
+        )?;
         agent::touch(tx, &session.agent, now)?;
         let claimed = fetch(tx, &session.id, cutoff)?;
         event::append(
@@ -446,16 +422,13 @@ pub fn heartbeat(
         require_open(&session, "heartbeat")?;
         check_owner(&session, Some(agent))?;
         let now = Timestamp::now();
-        tx.prepare_cached(
-            "UPDATE sessions SET last_seen_at = ?2, pid = COALESCE(?3, pid), host = COALESCE(?4, host) WHERE id = ?1",
-        )?
-        .execute((&session.id, now.millis(), process.map(|p| p.pid), process.map(|p| &p.host)))?;
+        tx.heartbeat_session(&session.id, now, process)?;
         agent::touch(tx, &session.agent, now)?;
         let moved = process.is_some_and(|p| session.process.as_ref() != Some(p));
         let mut changed = moved;
         if let Some(work) = work {
             changed |= work_changed(tx, &session, work)?;
-            record_work(tx, &session.id, work, now)?;
+            tx.record_session_work(&session.id, work, now)?;
             let before = session.work.as_ref().map_or(0, |w| w.unmerged);
             // Told once, when the first commits are ready (not on every later commit).
             if before == 0 && work.unmerged > 0 && work.files.iter().all(|f| !f.uncommitted) {
@@ -483,17 +456,7 @@ pub fn heartbeat(
 /// Updates `last_seen_at` of an open session and its agent, without an event: this is
 /// bookkeeping done on every tool call, not a change anyone needs to be told about.
 pub fn touch(store: &mut Store, id: &str) -> Result<()> {
-    store.write(|tx| {
-        let now = Timestamp::now();
-        let changed = tx
-            .prepare_cached("UPDATE sessions SET last_seen_at = ?2 WHERE id = ?1 AND status = 'active'")?
-            .execute((id, now.millis()))?;
-        if changed > 0 {
-            tx.prepare_cached("UPDATE agents SET last_seen_at = ?2 WHERE name = (SELECT agent FROM sessions WHERE id = ?1)")?
-                .execute((id, now.millis()))?;
-        }
-        Ok(())
-    })
+    store.write(|tx| tx.touch_session(id, Timestamp::now()))
 }
 
 /// Fields `update` may change; `None` keeps the current value.
@@ -524,10 +487,7 @@ pub fn update(store: &mut Store, id: &str, change: &SessionUpdate, actor: &str) 
         require_open(&session, "update")?;
         permission::update_session(actor, &session.id, &session.agent)?;
         let now = Timestamp::now();
-        tx.prepare_cached(
-            "UPDATE sessions SET intent = COALESCE(?2, intent), role = COALESCE(?3, role), last_seen_at = ?4 WHERE id = ?1",
-        )?
-        .execute((&session.id, &intent, &change.role, now.millis()))?;
+        tx.update_session(&session.id, intent.as_deref(), change.role.as_deref(), now)?;
         let updated = fetch(tx, &session.id, cutoff)?;
         event::append(tx, Kind::SessionUpdated, Some(actor), &updated, now)?;
         Ok(updated)
@@ -581,7 +541,7 @@ pub(crate) fn abandon(store: &mut Store, id: &str, reason: &str, actor: &str) ->
 
 /// Ends `session` inside a transaction and writes `session.ended`.
 fn close(
-    conn: &Tx<'_>,
+    tx: &Tx<'_>,
     session: &Session,
     status: EndStatus,
     reason: Option<&str>,
@@ -596,17 +556,9 @@ fn close(
         .filter(|r| !r.is_empty())
         .map(|r| check_text("reason", r, MAX_REASON_LEN))
         .transpose()?;
-    conn.prepare_cached(
-        "UPDATE sessions SET status = ?2, end_reason = ?3, ended_at = ?4 WHERE id = ?1",
-    )?
-    .execute((
-        &session.id,
-        Status::from(status).as_str(),
-        &reason,
-        now.millis(),
-    ))?;
-    let ended = fetch(conn, &session.id, cutoff)?;
-    event::append(conn, Kind::SessionEnded, Some(actor), &ended, now)?;
+    tx.end_session(&session.id, status, reason.as_deref(), now)?;
+    let ended = fetch(tx, &session.id, cutoff)?;
+    event::append(tx, Kind::SessionEnded, Some(actor), &ended, now)?;
     let mut body = format!(
         "{}'s session {} (\"{}\") ended {}",
         ended.agent, ended.id, ended.intent, ended.status
@@ -627,7 +579,7 @@ fn close(
         ));
     }
     let subject = format!("{} ended {}", ended.agent, ended.status);
-    tell_parent(conn, &ended, actor, &subject, &body, Priority::Normal, now)?;
+    tell_parent(tx, &ended, actor, &subject, &body, Priority::Normal, now)?;
     Ok(ended)
 }
 
@@ -635,7 +587,7 @@ fn close(
 /// (so a lead learns what its children do without polling), unless that agent is the
 /// `actor` (it knows) or the session's own agent.
 pub(crate) fn tell_parent(
-    conn: &Tx<'_>,
+    tx: &Tx<'_>,
     session: &Session,
     actor: &str,
     subject: &str,
@@ -643,7 +595,7 @@ pub(crate) fn tell_parent(
     priority: Priority,
     now: Timestamp,
 ) -> Result<()> {
-    let Some(parent) = permission::parent_agent(conn, &session.id)? else {
+    let Some(parent) = permission::parent_agent(tx, &session.id)? else {
         return Ok(());
     };
     if parent == actor || parent == session.agent {
@@ -654,6 +606,6 @@ pub(crate) fn tell_parent(
         target: session.id.clone(),
         lines: None,
     }];
-    message::notice(conn, &parent, subject, body, priority, refs, now)?;
+    message::notice(tx, &parent, subject, body, priority, refs, now)?;
     Ok(())
 }

@@ -22,7 +22,6 @@ mod work;
 use std::fmt;
 use std::str::FromStr;
 
-use rusqlite::{OptionalExtension, Row};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -39,6 +38,7 @@ use crate::clock::Timestamp;
 use crate::id::{self, IdKind};
 use crate::process::ProcessInfo;
 use crate::store::Tx;
+use crate::store::rows::SessionRows;
 use crate::{Error, Result};
 
 const MAX_INTENT_LEN: usize = 4000;
@@ -194,29 +194,9 @@ pub struct WorkSummary {
 }
 
 /// Fills in the worktree and work summary of a loaded session.
-fn attach(conn: &Tx<'_>, session: &mut Session) -> Result<()> {
-    session.worktree = conn
-        .prepare_cached("SELECT name, path, branch, port FROM worktrees WHERE session_id = ?1 ORDER BY created_at LIMIT 1")?
-        .query_row([&session.id], |r| Ok(WorktreeRef { name: r.get(0)?, path: r.get(1)?, branch: r.get(2)?, port: r.get(3)? }))
-        .optional()?;
-    session.work = conn
-        .prepare_cached(
-            "SELECT branch, head, unmerged, updated_at,
-                    (SELECT COUNT(*) FROM work_files f WHERE f.session_id = c.session_id),
-                    (SELECT COUNT(*) FROM work_files f WHERE f.session_id = c.session_id AND f.uncommitted)
-             FROM work_context c WHERE session_id = ?1",
-        )?
-        .query_row([&session.id], |r| {
-            Ok(WorkSummary {
-                branch: r.get(0)?,
-                head: r.get(1)?,
-                unmerged: r.get(2)?,
-                updated_at: Timestamp(r.get(3)?),
-                changed_files: r.get(4)?,
-                uncommitted_files: r.get(5)?,
-            })
-        })
-        .optional()?;
+fn attach(tx: &Tx<'_>, session: &mut Session) -> Result<()> {
+    session.worktree = tx.session_worktree(&session.id)?;
+    session.work = tx.session_work_summary(&session.id)?;
     Ok(())
 }
 
@@ -227,8 +207,9 @@ impl Session {
     }
 }
 
-/// Computes the reported status and stale reason from stored values.
-fn judge(
+/// Computes the reported status and stale reason from stored values (the stored status,
+/// the serving process, the last heartbeat) and the stale window's start.
+pub(crate) fn judge(
     stored: &str,
     process: Option<&ProcessInfo>,
     last_seen: Timestamp,
@@ -250,50 +231,31 @@ fn judge(
     }
 }
 
-const COLUMNS: &str = "id, agent, role, intent, status, parent_id, forked_from, end_reason, pid, host, started_at, last_seen_at, ended_at";
-
-/// Reads a session from a row whose [`COLUMNS`] start at index `at`.
-fn from_row(r: &Row<'_>, at: usize, cutoff: Timestamp) -> rusqlite::Result<Session> {
-    let stored: String = r.get(at + 4)?;
-    let pid: Option<u32> = r.get(at + 8)?;
-    let host: Option<String> = r.get(at + 9)?;
-    let process = pid.zip(host).map(|(pid, host)| ProcessInfo { pid, host });
-    let last_seen_at = Timestamp(r.get(at + 11)?);
-    let (status, stale_reason) = judge(&stored, process.as_ref(), last_seen_at, cutoff);
-    Ok(Session {
-        id: r.get(at)?,
-        agent: r.get(at + 1)?,
-        role: r.get(at + 2)?,
-        intent: r.get(at + 3)?,
-        status,
-        stale_reason,
-        parent: r.get(at + 5)?,
-        forked_from: r.get(at + 6)?,
-        end_reason: r.get(at + 7)?,
-        process,
-        started_at: Timestamp(r.get(at + 10)?),
-        last_seen_at,
-        ended_at: r.get::<_, Option<i64>>(at + 12)?.map(Timestamp),
-        worktree: None,
-        work: None,
-    })
+/// The validated row of a session about to be created.
+#[derive(Debug, Clone)]
+pub(crate) struct SessionDraft {
+    pub(crate) agent: String,
+    pub(crate) role: Option<String>,
+    pub(crate) intent: String,
+    pub(crate) parent: Option<String>,
+    pub(crate) forked_from: Option<String>,
+    pub(crate) process: Option<ProcessInfo>,
 }
 
-fn fetch(conn: &Tx<'_>, id: &str, cutoff: Timestamp) -> Result<Session> {
-    let mut session = conn
-        .prepare_cached(&format!("SELECT {COLUMNS} FROM sessions WHERE id = ?1"))?
-        .query_row([id], |r| from_row(r, 0, cutoff))
-        .optional()?
+/// Loads the session `id` with its worktree and work summary.
+fn fetch(tx: &Tx<'_>, id: &str, cutoff: Timestamp) -> Result<Session> {
+    let mut session = tx
+        .fetch_session(id, cutoff)?
         .ok_or_else(|| Error::NotFound {
             kind: crate::error::Record::Session,
             id: id.to_string(),
         })?;
-    attach(conn, &mut session)?;
+    attach(tx, &mut session)?;
     Ok(session)
 }
 
 /// Resolves an id or unique prefix and loads the session.
-fn lookup(conn: &Tx<'_>, id_or_prefix: &str, cutoff: Timestamp) -> Result<Session> {
-    let id = id::resolve(conn, IdKind::Session, id_or_prefix)?;
-    fetch(conn, &id, cutoff)
+fn lookup(tx: &Tx<'_>, id_or_prefix: &str, cutoff: Timestamp) -> Result<Session> {
+    let id = id::resolve(tx, IdKind::Session, id_or_prefix)?;
+    fetch(tx, &id, cutoff)
 }

@@ -2,13 +2,13 @@
 //! the questions asked of it: who is changing a file, and which of a session's files
 //! other live sessions are changing too.
 
-use rusqlite::named_params;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::Session;
 use crate::clock::Timestamp;
 use crate::store::Tx;
+use crate::store::rows::SessionRows;
 use crate::{Result, Store};
 
 /// One file changed in a worktree relative to its merge-base with the base.
@@ -33,49 +33,22 @@ pub struct WorkContext {
 
 /// Whether `work` differs from what `session` last recorded (head, unmerged count, or any
 /// file's change).
-pub(super) fn work_changed(conn: &Tx<'_>, session: &Session, work: &WorkContext) -> Result<bool> {
+pub(super) fn work_changed(tx: &Tx<'_>, session: &Session, work: &WorkContext) -> Result<bool> {
     let Some(before) = &session.work else {
         return Ok(true);
     };
     if before.head.as_deref() != Some(work.head.as_str()) || before.unmerged != work.unmerged {
         return Ok(true);
     }
-    let recorded: Vec<(String, u32, u32, bool)> = conn
-        .prepare_cached(
-            "SELECT path, added, removed, uncommitted FROM work_files WHERE session_id = ?1 ORDER BY path",
-        )?
-        .query_map([&session.id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
-        .collect::<rusqlite::Result<_>>()?;
-    let mut now: Vec<(String, u32, u32, bool)> = work
-        .files
+    let as_tuple = |f: &ChangedFile| (f.path.clone(), f.added, f.removed, f.uncommitted);
+    let recorded: Vec<(String, u32, u32, bool)> = tx
+        .session_changed_files(&session.id)?
         .iter()
-        .map(|f| (f.path.clone(), f.added, f.removed, f.uncommitted))
+        .map(as_tuple)
         .collect();
+    let mut now: Vec<(String, u32, u32, bool)> = work.files.iter().map(as_tuple).collect();
     now.sort();
     Ok(recorded != now)
-}
-
-pub(super) fn record_work(
-    conn: &Tx<'_>,
-    session: &str,
-    work: &WorkContext,
-    now: Timestamp,
-) -> Result<()> {
-    conn.prepare_cached(
-        "INSERT INTO work_context (session_id, worktree, branch, head, unmerged, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-         ON CONFLICT (session_id) DO UPDATE SET worktree = excluded.worktree, branch = excluded.branch,
-             head = excluded.head, unmerged = excluded.unmerged, updated_at = excluded.updated_at",
-    )?
-    .execute((session, &work.worktree, &work.branch, &work.head, work.unmerged, now.millis()))?;
-    conn.prepare_cached("DELETE FROM work_files WHERE session_id = ?1")?
-        .execute([session])?;
-    let mut insert = conn.prepare_cached(
-        "INSERT INTO work_files (session_id, path, added, removed, uncommitted) VALUES (?1, ?2, ?3, ?4, ?5)",
-    )?;
-    for f in &work.files {
-        insert.execute((session, &f.path, f.added, f.removed, f.uncommitted))?;
-    }
-    Ok(())
 }
 
 /// A session changing a file right now (as of its last heartbeat).
@@ -96,31 +69,7 @@ pub struct Holder {
 pub fn who_has(store: &mut Store, path: &str) -> Result<Vec<Holder>> {
     let path = crate::input::repo_path(path)?;
     let cutoff = store.stale_cutoff();
-    store.read(|tx| {
-        let sql = format!(
-            "SELECT s.id, s.agent, c.worktree, c.branch, f.added, f.removed, f.uncommitted, {live}, c.updated_at
-             FROM work_files f JOIN sessions s ON s.id = f.session_id JOIN work_context c ON c.session_id = f.session_id
-             WHERE f.path = :path AND s.status = 'active' ORDER BY c.updated_at DESC",
-            live = crate::liveness::condition("s.")
-        );
-        let holders = tx
-            .prepare_cached(&sql)?
-            .query_map(named_params! {":path": path, ":cutoff": cutoff.millis()}, |r| {
-                Ok(Holder {
-                    session: r.get(0)?,
-                    agent: r.get(1)?,
-                    worktree: r.get(2)?,
-                    branch: r.get(3)?,
-                    added: r.get(4)?,
-                    removed: r.get(5)?,
-                    uncommitted: r.get(6)?,
-                    live: r.get(7)?,
-                    reported_at: Timestamp(r.get(8)?),
-                })
-            })?
-            .collect::<rusqlite::Result<_>>()?;
-        Ok(holders)
-    })
+    store.read(|tx| tx.sessions_changing(&path, cutoff))
 }
 
 /// The files `session` has changed (as of its last activity) that other live sessions
@@ -128,22 +77,8 @@ pub fn who_has(store: &mut Store, path: &str) -> Result<Vec<Holder>> {
 pub fn shared_files(store: &mut Store, session: &str) -> Result<Vec<(String, Vec<String>)>> {
     let cutoff = store.stale_cutoff();
     store.read(|tx| {
-        let sql = format!(
-            "SELECT mine.path, s.agent FROM work_files mine
-             JOIN work_files theirs ON theirs.path = mine.path AND theirs.session_id <> mine.session_id
-             JOIN sessions s ON s.id = theirs.session_id
-             WHERE mine.session_id = :session AND {live}
-             ORDER BY mine.path, s.agent",
-            live = crate::liveness::condition("s.")
-        );
         let mut shared: Vec<(String, Vec<String>)> = Vec::new();
-        let rows = tx
-            .prepare_cached(&sql)?
-            .query_map(named_params! {":session": session, ":cutoff": cutoff.millis()}, |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        for (path, agent) in rows {
+        for (path, agent) in tx.session_shared_files(session, cutoff)? {
             match shared.last_mut() {
                 Some((last, agents)) if *last == path => {
                     if !agents.contains(&agent) {

@@ -13,6 +13,7 @@ use super::{Worktree, backup, get_to_change, resolve_commit};
 use crate::clock::Timestamp;
 use crate::event::{self, Kind};
 use crate::git::{self, Busy};
+use crate::store::rows::WorktreeRows;
 use crate::{Error, Result, Store};
 
 /// How to merge a worktree's branch.
@@ -731,8 +732,7 @@ fn sync_now(
     }
     outcome.head = resolve_commit(&path, "HEAD")?;
     store.write(|tx| {
-        tx.prepare_cached("UPDATE worktrees SET base_commit = ?2 WHERE name = ?1")?
-            .execute((&w.name, &onto))?;
+        tx.update_worktree_base_commit(&w.name, &onto)?;
         event::append(
             tx,
             Kind::WorktreeSynced,

@@ -16,7 +16,6 @@ mod tests;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use rusqlite::{OptionalExtension, Row, named_params};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -24,6 +23,7 @@ pub use merge::{
     Conflict, ConflictReport, MergeOutcome, RebaseStop, Strategy, SyncOutcome, base_conflicts,
     conflicts, merge, sync,
 };
+pub(crate) use recovery::{Operation, OperationOwner};
 pub use recovery::{drop_interrupted, pending_merges, recover};
 pub use status::{ChangedFile, CommitInfo, WorktreeDiff, WorktreeStatus, diff, list, status};
 
@@ -35,6 +35,7 @@ use crate::id::{self, IdKind};
 use crate::permission;
 use crate::scratch::Scratch;
 use crate::store::Tx;
+use crate::store::rows::WorktreeRows;
 use crate::{Error, Result, Store};
 
 /// Where worktrees go unless `.switchboard.toml` says otherwise.
@@ -133,49 +134,16 @@ fn worktree_root(repo: &RepoPaths, config: &Config) -> PathBuf {
     }
 }
 
-const COLUMNS: &str = "w.name, w.repo, w.path, w.branch, w.base_commit, w.base_ref, w.session_id, s.agent, \
-     w.port, w.ports, w.created_by, w.created_at";
-
-fn from_row(r: &Row<'_>) -> rusqlite::Result<Worktree> {
-    Ok(Worktree {
-        name: r.get(0)?,
-        repo: r.get(1)?,
-        path: r.get(2)?,
-        branch: r.get(3)?,
-        base_commit: r.get(4)?,
-        base_ref: r.get(5)?,
-        session: r.get(6)?,
-        agent: r.get(7)?,
-        port: r.get(8)?,
-        ports: r.get(9)?,
-        created_by: r.get(10)?,
-        created_at: Timestamp(r.get(11)?),
-    })
-}
-
-fn find(conn: &Tx<'_>, name: &str) -> Result<Option<Worktree>> {
-    Ok(conn
-        .prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM worktrees w LEFT JOIN sessions s ON s.id = w.session_id WHERE w.name = ?1"
-        ))?
-        .query_row([name], from_row)
-        .optional()?)
-}
-
-pub(crate) fn require(conn: &Tx<'_>, name: &str) -> Result<Worktree> {
-    find(conn, name)?.ok_or_else(|| Error::NotFound {
+pub(crate) fn require(tx: &Tx<'_>, name: &str) -> Result<Worktree> {
+    tx.fetch_worktree(name)?.ok_or_else(|| Error::NotFound {
         kind: crate::error::Record::Worktree,
         id: name.to_string(),
     })
 }
 
 /// Every worktree record, by name.
-pub(crate) fn all(conn: &Tx<'_>) -> Result<Vec<Worktree>> {
-    let rows = conn
-        .prepare_cached(&format!("SELECT {COLUMNS} FROM worktrees w LEFT JOIN sessions s ON s.id = w.session_id ORDER BY w.name"))?
-        .query_map([], from_row)?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok(rows)
+pub(crate) fn all(tx: &Tx<'_>) -> Result<Vec<Worktree>> {
+    tx.all_worktrees()
 }
 
 /// One worktree by name.
@@ -184,13 +152,8 @@ pub fn get(store: &mut Store, name: &str) -> Result<Worktree> {
 }
 
 /// The name of `session`'s worktree (its first, if it made several), if it has one.
-fn of_session(conn: &Tx<'_>, session: &str) -> Result<Option<String>> {
-    Ok(conn
-        .prepare_cached(
-            "SELECT name FROM worktrees WHERE session_id = ?1 ORDER BY created_at LIMIT 1",
-        )?
-        .query_row([session], |r| r.get(0))
-        .optional()?)
+fn of_session(tx: &Tx<'_>, session: &str) -> Result<Option<String>> {
+    tx.worktree_of_session(session)
 }
 
 /// `name`, or by default the worktree of `session` (the caller's own): the name to act on.
@@ -240,12 +203,7 @@ pub fn containing(store: &mut Store, dir: &Path) -> Result<Option<Worktree>> {
         return Ok(None);
     };
     let checkout = repo.checkout.display().to_string();
-    store.read(|tx| {
-        Ok(tx
-            .prepare_cached(&format!("SELECT {COLUMNS} FROM worktrees w LEFT JOIN sessions s ON s.id = w.session_id WHERE w.path = ?1"))?
-            .query_row([checkout], from_row)
-            .optional()?)
-    })
+    store.read(|tx| tx.worktree_at_path(&checkout))
 }
 
 /// The session a server started in `dir` serves when not told otherwise: the one bound
@@ -281,14 +239,11 @@ fn exclude(repo: &RepoPaths, pattern: &str) -> Result<()> {
 
 /// Picks the first free block of ports, starting at a block derived from the name so the
 /// same name tends to get the same ports.
-fn pick_port(conn: &Tx<'_>, name: &str, config: &Config) -> Result<u16> {
+fn pick_port(tx: &Tx<'_>, name: &str, config: &Config) -> Result<u16> {
     let size = u32::from(config.worktrees.ports_per_worktree);
     let base = u32::from(config.worktrees.port_base);
     let blocks = ((65_535 - base) / size).max(1);
-    let used: Vec<u32> = conn
-        .prepare_cached("SELECT port FROM worktrees")?
-        .query_map([], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
+    let used = tx.worktree_ports()?;
     let start = name
         .bytes()
         .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)))
@@ -366,7 +321,7 @@ pub fn create(store: &mut Store, actor: &str, from: &Path, new: &NewWorktree) ->
         )));
     }
     let session = store.read(|tx| {
-        if find(tx, &new.name)?.is_some() {
+        if tx.fetch_worktree(&new.name)?.is_some() {
             return Err(Error::Conflict(format!(
                 "a worktree named '{}' already exists",
                 new.name
@@ -411,14 +366,19 @@ pub fn create(store: &mut Store, actor: &str, from: &Path, new: &NewWorktree) ->
     let recorded = store.write(|tx| {
         let now = Timestamp::now();
         let port = pick_port(tx, &new.name, &config)?;
-        tx.prepare_cached(
-            "INSERT INTO worktrees (name, repo, path, branch, base_commit, base_ref, session_id, port, ports, created_by, created_at)
-             VALUES (:name, :repo, :path, :branch, :base, :base_ref, :session, :port, :ports, :actor, :now)",
-        )?
-        .execute(named_params! {
-            ":name": new.name, ":repo": repo.main_root.display().to_string(), ":path": path.display().to_string(), ":branch": branch, ":base": base_commit,
-            ":base_ref": base_ref, ":session": session, ":port": port, ":ports": config.worktrees.ports_per_worktree,
-            ":actor": actor, ":now": now.millis(),
+        tx.insert_worktree(&Worktree {
+            name: new.name.clone(),
+            repo: repo.main_root.display().to_string(),
+            path: path.display().to_string(),
+            branch: branch.clone(),
+            base_commit: base_commit.clone(),
+            base_ref: base_ref.clone(),
+            session: session.clone(),
+            agent: None,
+            port,
+            ports: config.worktrees.ports_per_worktree,
+            created_by: actor.to_string(),
+            created_at: now,
         })?;
         let worktree = require(tx, &new.name)?;
         event::append(tx, Kind::WorktreeCreated, Some(actor), &worktree, now)?;
@@ -595,8 +555,7 @@ pub fn remove(
         branch_deleted,
     };
     store.write(|tx| {
-        tx.prepare_cached("DELETE FROM worktrees WHERE name = ?1")?
-            .execute([name])?;
+        tx.delete_worktree(name)?;
         event::append(
             tx,
             Kind::WorktreeRemoved,
@@ -693,15 +652,11 @@ pub fn prune(
             .collect();
         let mut idle = Vec::new();
         for w in &records {
-            let ended: Option<i64> = match &w.session {
-                Some(s) => tx
-                    .prepare_cached("SELECT ended_at FROM sessions WHERE id = ?1")?
-                    .query_row([s], |r| r.get(0))
-                    .optional()?
-                    .flatten(),
+            let ended = match &w.session {
+                Some(s) => tx.worktree_session_ended_at(s)?,
                 None => None,
             };
-            if ended.is_some_and(|at| at < cutoff.millis()) {
+            if ended.is_some_and(|at| at.millis() < cutoff.millis()) {
                 idle.push(w.name.clone());
             }
         }
@@ -711,8 +666,7 @@ pub fn prune(
         git::run(&repo.checkout, &["worktree", "prune"])?;
         store.write(|tx| {
             for name in &missing_folders {
-                tx.prepare_cached("DELETE FROM worktrees WHERE name = ?1")?
-                    .execute([name])?;
+                tx.delete_worktree(name)?;
             }
             let payload = event::WorktreePruned {
                 stale_admin_entries: stale_admin_entries.clone(),
@@ -776,16 +730,8 @@ pub fn heartbeat(
 /// now and, when it works in a worktree, what it is changing is recorded, so `who_has` and
 /// the conflict radar answer from the current state rather than the last explicit heartbeat.
 pub fn refresh(store: &mut Store, id: &str, agent: &str) -> Result<()> {
-    let (open, in_worktree): (bool, bool) = store.read(|tx| {
-        Ok(tx
-            .prepare_cached(
-                "SELECT s.status = 'active', EXISTS (SELECT 1 FROM worktrees w WHERE w.session_id = s.id)
-                 FROM sessions s WHERE s.id = ?1",
-            )?
-            .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()?
-            .unwrap_or((false, false)))
-    })?;
+    let (open, in_worktree) =
+        store.read(|tx| Ok(tx.worktree_session_state(id)?.unwrap_or((false, false))))?;
     match (open, in_worktree) {
         (true, true) => heartbeat(store, id, agent, None).map(|_| ()),
         (true, false) => crate::session::touch(store, id),

@@ -9,7 +9,6 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
-use rusqlite::params;
 use serde::{Deserialize, Serialize};
 
 use super::merge::{MergeOutcome, Strategy};
@@ -19,6 +18,7 @@ use crate::event::{self, Kind};
 use crate::git::{self, Busy};
 use crate::process::{self, ProcessInfo};
 use crate::store::Tx;
+use crate::store::rows::WorktreeRows;
 use crate::{Error, Result, Store};
 
 /// Everything needed to finish or undo a merge, decided before git is touched.
@@ -88,29 +88,20 @@ impl Intent {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .insert(id.clone());
+        let owner = OperationOwner {
+            ticks: process::start_ticks(me.pid).map(|t| t as i64),
+            pid: me.pid,
+            host: me.host,
+        };
         store.write(|tx| {
-            tx.execute(
-                "INSERT INTO operations (id, repo, kind, plan, pid, host, start_ticks, started_at)
-                 VALUES (?1, ?2, 'merge', ?3, ?4, ?5, ?6, ?7)",
-                params![
-                    id,
-                    plan.repo,
-                    text,
-                    me.pid,
-                    me.host,
-                    process::start_ticks(me.pid).map(|t| t as i64),
-                    Timestamp::now().millis()
-                ],
-            )?;
-            Ok(())
+            tx.insert_merge_operation(&id, &plan.repo, &text, &owner, Timestamp::now())
         })?;
         Ok(intent)
     }
 
     /// Deletes the record inside the transaction that records the merge's event.
     pub(crate) fn finish(&self, tx: &Tx<'_>) -> Result<()> {
-        tx.execute("DELETE FROM operations WHERE id = ?1", [&self.id])?;
-        Ok(())
+        tx.delete_operation(&self.id)
     }
 
     /// Deletes the record of a merge that changed nothing (refused, or rolled back).
@@ -134,14 +125,16 @@ impl Drop for Intent {
 struct Interrupted {
     id: String,
     plan: MergePlan,
-    owner: Owner,
+    owner: OperationOwner,
 }
 
 /// The process an intent was recorded by.
-struct Owner {
-    pid: u32,
-    host: String,
-    ticks: Option<i64>,
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct OperationOwner {
+    pub pid: u32,
+    pub host: String,
+    /// When the process started (in clock ticks since boot), when known.
+    pub ticks: Option<i64>,
 }
 
 /// Completes or undoes every interrupted merge in the repository at `repo` and returns what
@@ -201,11 +194,11 @@ pub(crate) fn blocking(store: &mut Store, repo: &Path, into: &str) -> Result<Opt
         if plan.into != into || running.contains(&row.id) {
             continue;
         }
-        return Ok(Some(if owner_runs(row.pid, &row.host, row.ticks) {
+        return Ok(Some(if owner_runs(&row.owner) {
             format!(
                 "another merge into {into} (of {}) is in progress (pid {} on {}). Try again when \
                  it has finished.",
-                plan.worktree, row.pid, row.host
+                plan.worktree, row.owner.pid, row.owner.host
             )
         } else {
             format!(
@@ -223,23 +216,13 @@ pub(crate) fn blocking(store: &mut Store, repo: &Path, into: &str) -> Result<Opt
 /// it first. The returned guard keeps it marked running here until dropped.
 fn claim(store: &mut Store, found: &Interrupted) -> Result<Option<Intent>> {
     let me = ProcessInfo::current();
-    let mine = process::start_ticks(me.pid).map(|t| t as i64);
-    let claimed = store.write(|tx| {
-        Ok(tx.execute(
-            "UPDATE operations SET pid = ?2, host = ?3, start_ticks = ?4
-             WHERE id = ?1 AND pid = ?5 AND host = ?6 AND start_ticks IS ?7",
-            params![
-                found.id,
-                me.pid,
-                me.host,
-                mine,
-                found.owner.pid,
-                found.owner.host,
-                found.owner.ticks
-            ],
-        )?)
-    })?;
-    if claimed == 0 {
+    let mine = OperationOwner {
+        ticks: process::start_ticks(me.pid).map(|t| t as i64),
+        pid: me.pid,
+        host: me.host,
+    };
+    let claimed = store.write(|tx| tx.claim_operation(&found.id, &found.owner, &mine))?;
+    if !claimed {
         return Ok(None);
     }
     let mut running = RUNNING.lock().unwrap_or_else(PoisonError::into_inner);
@@ -259,17 +242,17 @@ pub fn pending_merges(store: &mut Store) -> Result<Vec<String>> {
         let Ok(plan) = row.plan() else {
             lines.push(format!(
                 "operation {} (pid {}): its record cannot be read by this version",
-                row.id, row.pid
+                row.id, row.owner.pid
             ));
             continue;
         };
-        let state = if owner_runs(row.pid, &row.host, row.ticks) {
-            format!("running (pid {} on {})", row.pid, row.host)
+        let state = if owner_runs(&row.owner) {
+            format!("running (pid {} on {})", row.owner.pid, row.owner.host)
         } else {
             format!(
                 "interrupted (pid {} is gone); the next merge or sync in {} completes or undoes \
                  it (now: switchboard worktree recover; if it never can: --drop)",
-                row.pid, plan.repo
+                row.owner.pid, plan.repo
             )
         };
         lines.push(format!(
@@ -280,42 +263,26 @@ pub fn pending_merges(store: &mut Store) -> Result<Vec<String>> {
     Ok(lines)
 }
 
-/// One row of the `operations` table.
-struct Row {
-    id: String,
-    plan: String,
-    pid: u32,
-    host: String,
-    ticks: Option<i64>,
+/// A recorded operation.
+#[derive(Debug, Clone)]
+pub(crate) struct Operation {
+    pub id: String,
+    /// Its plan, as JSON ([`MergePlan`] for a merge).
+    pub plan: String,
+    /// The process running it (or that ran it, if it was interrupted).
+    pub owner: OperationOwner,
 }
 
-impl Row {
+impl Operation {
     fn plan(&self) -> Result<MergePlan> {
         Ok(serde_json::from_str(&self.plan)?)
     }
 }
 
 /// The recorded merges (of `repo`, or all).
-fn rows(store: &mut Store, repo: Option<&Path>) -> Result<Vec<Row>> {
+fn rows(store: &mut Store, repo: Option<&Path>) -> Result<Vec<Operation>> {
     let repo = repo.map(|r| r.to_string_lossy().into_owned());
-    store.read(|tx| {
-        let mut stmt = tx.prepare_cached(
-            "SELECT id, plan, pid, host, start_ticks FROM operations
-             WHERE kind = 'merge' AND (?1 IS NULL OR repo = ?1) ORDER BY id",
-        )?;
-        let rows = stmt
-            .query_map([&repo], |r| {
-                Ok(Row {
-                    id: r.get(0)?,
-                    plan: r.get(1)?,
-                    pid: r.get(2)?,
-                    host: r.get(3)?,
-                    ticks: r.get(4)?,
-                })
-            })?
-            .collect::<rusqlite::Result<_>>()?;
-        Ok(rows)
-    })
+    store.read(|tx| tx.merge_operations(repo.as_deref()))
 }
 
 /// The recorded merges in `repo` whose process is gone (a record this version cannot read
@@ -327,7 +294,7 @@ fn interrupted(store: &mut Store, repo: &Path) -> Result<Vec<Interrupted>> {
         .clone();
     let mut found = Vec::new();
     for row in rows(store, Some(repo))? {
-        if running.contains(&row.id) || owner_runs(row.pid, &row.host, row.ticks) {
+        if running.contains(&row.id) || owner_runs(&row.owner) {
             continue;
         }
         let Ok(plan) = row.plan() else {
@@ -337,11 +304,7 @@ fn interrupted(store: &mut Store, repo: &Path) -> Result<Vec<Interrupted>> {
         found.push(Interrupted {
             id: row.id,
             plan,
-            owner: Owner {
-                pid: row.pid,
-                host: row.host,
-                ticks: row.ticks,
-            },
+            owner: row.owner,
         });
     }
     Ok(found)
@@ -349,15 +312,16 @@ fn interrupted(store: &mut Store, repo: &Path) -> Result<Vec<Interrupted>> {
 
 /// Whether the process that recorded an intent still runs (another process; this one's own
 /// running intents are in [`RUNNING`]).
-fn owner_runs(pid: u32, host: &str, ticks: Option<i64>) -> bool {
+fn owner_runs(owner: &OperationOwner) -> bool {
     let me = ProcessInfo::current();
-    if host != me.host {
+    if owner.host != me.host {
         return true;
     }
-    if pid == me.pid && ticks == process::start_ticks(me.pid).map(|t| t as i64) {
+    if owner.pid == me.pid && owner.ticks == process::start_ticks(me.pid).map(|t| t as i64) {
         return false;
     }
-    process::is_alive(host, pid) && ticks == process::start_ticks(pid).map(|t| t as i64)
+    process::is_alive(&owner.host, owner.pid)
+        && owner.ticks == process::start_ticks(owner.pid).map(|t| t as i64)
 }
 
 /// How long recovery waits for the git of an interrupted merge, still finishing on its
@@ -614,8 +578,7 @@ fn complete(store: &mut Store, actor: &str, found: &Interrupted, commit: String)
             &outcome,
             Timestamp::now(),
         )?;
-        tx.execute("DELETE FROM operations WHERE id = ?1", [&found.id])?;
-        Ok(())
+        tx.delete_operation(&found.id)
     })
 }
 
@@ -635,8 +598,7 @@ fn forget(store: &mut Store, actor: &str, found: &Interrupted, outcome: &str) ->
             &payload,
             Timestamp::now(),
         )?;
-        tx.execute("DELETE FROM operations WHERE id = ?1", [&found.id])?;
-        Ok(())
+        tx.delete_operation(&found.id)
     })
 }
 

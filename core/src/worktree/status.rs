@@ -8,6 +8,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::Worktree;
+
+mod cache;
 use crate::clock::Timestamp;
 use crate::session::{self, Status};
 use crate::{Error, Result, Store};
@@ -173,12 +175,15 @@ pub fn status(store: &mut Store, name: &str) -> Result<WorktreeStatus> {
     status_of(w, live)
 }
 
-/// Live status of every worktree, in the order of the records, computed by as many
-/// threads as the machine has cores (each with its own git2 handles), each taking an
-/// equal share.
+/// Live status of every worktree, in the order of the records. States kept from earlier
+/// listings are used where nothing that changes them happened (see [`cache`]); the others
+/// are read by as many threads as the machine has cores (each with its own git2
+/// handles), each taking an equal share.
 pub fn list(store: &mut Store) -> Result<Vec<WorktreeStatus>> {
     let records = store.read(super::all)?;
-    let mut work = Vec::with_capacity(records.len());
+    cache::retain(&records);
+    let mut done: Vec<Option<WorktreeStatus>> = Vec::with_capacity(records.len());
+    let mut work = Vec::new();
     for w in records {
         let is_live = match &w.session {
             Some(id) => session::get(store, id)
@@ -186,7 +191,13 @@ pub fn list(store: &mut Store) -> Result<Vec<WorktreeStatus>> {
                 .unwrap_or(false),
             None => false,
         };
-        work.push((w, is_live));
+        match cache::kept(&w) {
+            Some(state) => done.push(Some(with_state(w, is_live, state))),
+            None => {
+                work.push((done.len(), w, is_live));
+                done.push(None);
+            }
+        }
     }
     let workers = std::thread::available_parallelism().map_or(2, usize::from);
     let per_worker = work.len().div_ceil(workers).max(1);
@@ -195,15 +206,15 @@ pub fn list(store: &mut Store) -> Result<Vec<WorktreeStatus>> {
         let rest = work.split_off(per_worker.min(work.len()));
         batches.push(std::mem::replace(&mut work, rest));
     }
-    let done = std::thread::scope(|scope| {
+    let read = std::thread::scope(|scope| {
         let handles: Vec<_> = batches
             .into_iter()
             .map(|batch| {
                 scope.spawn(move || {
                     batch
                         .into_iter()
-                        .map(|(w, live)| status_of(w, live))
-                        .collect::<Vec<_>>()
+                        .map(|(at, w, live)| Ok((at, scan_status(w, live)?)))
+                        .collect::<Result<Vec<_>>>()
                 })
             })
             .collect();
@@ -211,40 +222,73 @@ pub fn list(store: &mut Store) -> Result<Vec<WorktreeStatus>> {
             .into_iter()
             .map(|h| {
                 h.join()
-                    .map_err(|_| Error::Internal("a status reader crashed".into()))
+                    .map_err(|_| Error::Internal("a status reader crashed".into()))?
             })
             .collect::<Result<Vec<_>>>()
     })?;
-    done.into_iter().flatten().collect()
+    for (at, status) in read.into_iter().flatten() {
+        done[at] = Some(status);
+    }
+    Ok(done.into_iter().flatten().collect())
 }
 
-fn status_of(worktree: Worktree, session_live: bool) -> Result<WorktreeStatus> {
-    let path = PathBuf::from(&worktree.path);
-    let mut status = WorktreeStatus {
+/// A status from a worktree's record, its session's liveness and its git state.
+fn with_state(worktree: Worktree, session_live: bool, state: cache::GitState) -> WorktreeStatus {
+    WorktreeStatus {
         worktree,
+        exists: state.exists,
+        head: state.head,
+        dirty: state.dirty,
+        ahead: state.ahead,
+        behind: state.behind,
+        last_commit: state.last_commit,
+        session_live,
+    }
+}
+
+/// The status of one worktree: its kept git state if still good, else read now (and
+/// kept for next time).
+fn status_of(worktree: Worktree, session_live: bool) -> Result<WorktreeStatus> {
+    match cache::kept(&worktree) {
+        Some(state) => Ok(with_state(worktree, session_live, state)),
+        None => scan_status(worktree, session_live),
+    }
+}
+
+/// Reads a worktree's git state now, and keeps it if nothing changed while reading.
+fn scan_status(worktree: Worktree, session_live: bool) -> Result<WorktreeStatus> {
+    let ticket = cache::begin(&worktree);
+    let state = git_state(&worktree)?;
+    cache::finish(ticket, &worktree, &state);
+    Ok(with_state(worktree, session_live, state))
+}
+
+/// A worktree's git state, read from its folder.
+fn git_state(worktree: &Worktree) -> Result<cache::GitState> {
+    let path = PathBuf::from(&worktree.path);
+    let mut state = cache::GitState {
         exists: path.exists(),
         head: None,
         dirty: 0,
         ahead: 0,
         behind: 0,
         last_commit: None,
-        session_live,
     };
-    if !status.exists {
-        return Ok(status);
+    if !state.exists {
+        return Ok(state);
     }
     let repo = open(&path)?;
     let head = head(&repo)?;
-    let base = base_tip(&repo, &status.worktree)?;
+    let base = base_tip(&repo, worktree)?;
     let (ahead, behind) = repo
         .graph_ahead_behind(head, base)
         .map_err(git_error("cannot compare with the base"))?;
-    status.head = Some(head.to_string());
-    status.ahead = u32::try_from(ahead).unwrap_or(u32::MAX);
-    status.behind = u32::try_from(behind).unwrap_or(u32::MAX);
-    status.dirty = u32::try_from(dirty_files(&path)?.len()).unwrap_or(u32::MAX);
-    status.last_commit = Some(commit_info(&repo, head, false)?);
-    Ok(status)
+    state.head = Some(head.to_string());
+    state.ahead = u32::try_from(ahead).unwrap_or(u32::MAX);
+    state.behind = u32::try_from(behind).unwrap_or(u32::MAX);
+    state.dirty = u32::try_from(dirty_files(&path)?.len()).unwrap_or(u32::MAX);
+    state.last_commit = Some(commit_info(&repo, head, false)?);
+    Ok(state)
 }
 
 /// Per-file line counts of a diff.

@@ -27,6 +27,7 @@ impl IdRows for Tx<'_> {
         );
         let upper = format!("{prefix}~");
         let ids = self
+            .tx
             .prepare_cached(&sql)?
             .query_map(params![prefix, upper, limit as i64], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;

@@ -5,7 +5,6 @@
 //! migrations, SQL, FTS5, the registered `sb_live` function and the change source that
 //! wakes the feed ([`wake`]).
 
-use std::ops::Deref;
 use std::path::Path;
 use std::time::Duration;
 
@@ -15,7 +14,9 @@ use crate::clock::Timestamp;
 use crate::{Error, Result};
 
 mod agent;
+mod error;
 mod event;
+pub(crate) mod file;
 mod group;
 mod id;
 mod message;
@@ -64,9 +65,10 @@ pub(crate) struct Tx<'a> {
     tx: rusqlite::Transaction<'a>,
 }
 
-/// Reaching the connection directly is what domain modules did before the row traits;
-/// it goes once none does.
-impl Deref for Tx<'_> {
+/// Tests reach the connection directly to set up states the domain never writes
+/// (backdated heartbeats, damaged rows); product code goes through the row traits.
+#[cfg(test)]
+impl std::ops::Deref for Tx<'_> {
     type Target = Connection;
 
     fn deref(&self) -> &Connection {
@@ -171,13 +173,13 @@ impl Db {
         }
         self.transaction(Access::Write, |tx| {
             // Another process may have migrated while we waited for the write lock.
-            let found = current_version(tx)?;
+            let found = current_version(&tx.tx)?;
             if found > supported {
                 return Err(too_new(path, found));
             }
             for (index, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
-                tx.execute_batch(sql)?;
-                tx.execute(
+                tx.tx.execute_batch(sql)?;
+                tx.tx.execute(
                     "INSERT INTO schema_version (version, applied_at) VALUES (?1, ?2)",
                     (index as i64 + 1, Timestamp::now().millis()),
                 )?;

@@ -11,7 +11,6 @@ use crate::event::{self, Kind};
 pub use crate::name::{AgentKind, RESERVED_NAMES, validate_name};
 use crate::name::{HUMAN_PREFIX, MAX_NAME_LEN, check_slug};
 use crate::store::Tx;
-use crate::store::rows::AgentRows;
 use crate::{Error, Result, Store};
 
 /// The sender of Switchboard's own notices; never listed, never a recipient.
@@ -226,8 +225,7 @@ fn not_found(name: &str) -> Error {
 }
 
 pub(crate) fn fetch(tx: &Tx<'_>, name: &str, cutoff: Timestamp) -> Result<Agent> {
-    tx.fetch_agent(name, cutoff)?
-        .ok_or_else(|| not_found(name))
+    tx.fetch_agent(name, cutoff)?.ok_or_else(|| not_found(name))
 }
 
 /// Refuses a name that is not registered.

@@ -21,7 +21,6 @@ use crate::clock::Timestamp;
 use crate::id::{IdKind, new_id};
 use crate::priority::Priority;
 use crate::store::Tx;
-use crate::store::rows::EventRows;
 use crate::{Result, Store};
 
 /// Event types. Their names ([`Kind::as_str`]) are stable: readers in other processes and
@@ -483,9 +482,9 @@ mod tests {
                 append(tx, Kind::MessageRead, Some("ann"), &touched, Timestamp(5)).map(|_| ())
             })
             .unwrap();
-        let update = store.write(|tx| Ok(tx.execute("UPDATE events SET type = 'x'", [])?));
+        let update = store.sql_write(|tx| Ok(tx.execute("UPDATE events SET type = 'x'", [])?));
         assert!(update.unwrap_err().to_string().contains("append-only"));
-        let delete = store.write(|tx| Ok(tx.execute("DELETE FROM events", [])?));
+        let delete = store.sql_write(|tx| Ok(tx.execute("DELETE FROM events", [])?));
         assert!(delete.unwrap_err().to_string().contains("append-only"));
         let events = store.events_after(0, 10).unwrap();
         assert_eq!(events.len(), 1);

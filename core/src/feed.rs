@@ -3,8 +3,8 @@
 //!
 //! A [`ChangeFeed`] is a cursor over the event log on its own connection. It sleeps until
 //! the store's change source says another connection may have committed (on SQLite, a
-//! file-change notification on the WAL: see `store::sqlite::wake`), confirms with one
-//! cheap query (`data_version`), and only then reads the new events. A slow safety poll
+//! file-change notification on the WAL), confirms with one cheap query
+//! ([`Store::data_version`]), and only then reads the new events. A slow safety poll
 //! ([`SAFETY_POLL`]) covers a notification that never came.
 //!
 //! Blocking loops (the wake hook, `messages watch`) call [`ChangeFeed::wait`] between
@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::event::Event;
-use crate::store::sqlite::wake::{Interrupter, RECHECKS, WalSignal, Woken};
+use crate::store::changes::{ChangeSource, Interrupter, Woken};
 use crate::{Error, Result, Settings, Store};
 
 /// Largest batch of events read at once.
@@ -46,7 +46,7 @@ pub struct ChangeFeed {
     last_version: Option<i64>,
     /// When the store was last looked at.
     last_look: Instant,
-    signal: WalSignal,
+    signal: Box<dyn ChangeSource>,
 }
 
 impl ChangeFeed {
@@ -59,13 +59,10 @@ impl ChangeFeed {
     /// A feed that reports events after `after` (the current end of the log when `None`),
     /// so a caller that noted the log's end earlier misses nothing committed since.
     pub fn open_after(path: &Path, settings: Settings, after: Option<i64>) -> Result<ChangeFeed> {
-        // The change source first: a commit between reading the log's end and starting
-        // to watch would otherwise go unnoticed until the safety poll.
-        let signal = WalSignal::new(path).map_err(|source| Error::Io {
-            context: "cannot set up change notifications for the state database".into(),
-            source,
-        })?;
         let mut store = Store::open(path, settings)?;
+        // The change source before the log's end: a commit between reading the end and
+        // starting to watch would otherwise go unnoticed until the safety poll.
+        let signal = store.change_source()?;
         let last_seq = match after {
             Some(seq) => seq,
             None => store.latest_event_seq()?,
@@ -143,7 +140,7 @@ impl ChangeFeed {
     /// it. `None` when nothing showed up.
     fn recheck(&mut self, deadline: Instant) -> Result<Option<Vec<Event>>> {
         let first = COALESCE.saturating_sub(self.last_look.elapsed());
-        for pause in [first].into_iter().chain(RECHECKS) {
+        for &pause in [first].iter().chain(self.signal.rechecks()) {
             if Instant::now() + pause > deadline {
                 break;
             }

@@ -9,7 +9,6 @@ use crate::agent;
 use crate::clock::Timestamp;
 use crate::event::{self, Kind};
 use crate::store::Tx;
-use crate::store::rows::GroupRows;
 use crate::{Error, Result, Store};
 
 const ROLE_PREFIX: &str = "role:";

@@ -1,7 +1,6 @@
 //! Prefixed ULIDs (`ses_01J…`) and resolution of unique short prefixes.
 
 use crate::store::Tx;
-use crate::store::rows::IdRows;
 use crate::{Error, Record, Result};
 
 /// The kinds of identified records, each with its id prefix.
@@ -120,7 +119,7 @@ mod tests {
     fn store_with(ids: &[&str]) -> (switchboard_testutils::ScratchStore, crate::Store) {
         let (dir, mut store) = crate::store::tests::temp_store();
         store
-            .write(|tx| {
+            .sql_write(|tx| {
                 tx.execute("INSERT INTO agents (name, kind, registered_at, last_seen_at) VALUES ('a', 'agent', 0, 0)", [])?;
                 for id in ids {
                     tx.execute(

@@ -13,7 +13,6 @@
 
 use crate::name::{self, AgentKind};
 use crate::store::Tx;
-use crate::store::rows::SessionRows;
 use crate::{Error, Result};
 
 /// Whether `name` is a person (`human:<name>`).

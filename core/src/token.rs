@@ -16,7 +16,6 @@ use crate::clock::Timestamp;
 use crate::event::{self, Kind};
 use crate::id::{self, IdKind, new_id};
 use crate::store::Tx;
-use crate::store::rows::TokenRows;
 use crate::{Error, Result, Store};
 
 /// What every secret starts with, so leaked tokens are recognisable (secret scanners).
@@ -276,7 +275,7 @@ mod tests {
             "the row read before the use is noted"
         );
         let stored: String = store
-            .read(|tx| Ok(tx.query_row("SELECT hash FROM tokens", [], |r| r.get(0))?))
+            .sql_read(|tx| Ok(tx.query_row("SELECT hash FROM tokens", [], |r| r.get(0))?))
             .unwrap();
         assert_ne!(stored, issued.secret);
         assert!(!stored.contains(&issued.secret[SECRET_PREFIX.len()..]));

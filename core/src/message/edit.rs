@@ -9,7 +9,6 @@ use super::{Message, fetch, lookup};
 use crate::clock::Timestamp;
 use crate::event::{self, Kind};
 use crate::store::Tx;
-use crate::store::rows::MessageRows;
 use crate::{Error, Result, Store};
 
 /// Loads a message for a change by its author; refuses anyone else and tombstones.

@@ -11,7 +11,6 @@ use crate::clock::Timestamp;
 use crate::event::{self, Kind};
 use crate::id::{self, IdKind};
 use crate::store::Tx;
-use crate::store::rows::MessageRows;
 use crate::{Error, Result, Store};
 
 /// Which inbox messages to list.

@@ -34,7 +34,6 @@ pub use thread::{Thread, get, thread};
 use crate::clock::Timestamp;
 use crate::id::{self, IdKind};
 use crate::store::Tx;
-use crate::store::rows::MessageRows;
 use crate::{Error, Result};
 
 /// Largest message body, in bytes.

@@ -6,7 +6,6 @@ use serde::{Deserialize, Serialize};
 use super::inbox::check_filter;
 use super::{DEFAULT_PAGE, InboxFilter, MAX_PAGE, Message};
 use crate::id::{self, IdKind};
-use crate::store::rows::MessageRows;
 use crate::{Error, Result, Store};
 
 /// A search result.

@@ -17,7 +17,6 @@ use crate::event::{self, Kind};
 use crate::group;
 use crate::id::{self, IdKind, new_id};
 use crate::store::Tx;
-use crate::store::rows::MessageRows;
 use crate::{Error, Result, Store};
 
 pub(super) fn check_body(body: &str) -> Result<()> {

@@ -197,7 +197,7 @@ fn an_unknown_recipient_fails_the_whole_send_and_leaves_no_trace() {
     let err = send(&mut store, &by("lead"), &draft(&["ann"], "x")).map(|_| ());
     assert!(err.is_ok());
     let counts: (i64, i64, i64) = store
-        .read(|tx| Ok(tx.query_row(
+        .sql_read(|tx| Ok(tx.query_row(
             "SELECT (SELECT COUNT(*) FROM messages), (SELECT COUNT(*) FROM threads), (SELECT COUNT(*) FROM deliveries)",
             [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?))
         .unwrap();
@@ -702,7 +702,7 @@ fn the_unread_counter_matches_a_full_count_through_sends_reads_acks_and_deletes(
     mark(&mut store, "ann", &ids[5..6], false).unwrap();
     for who in ["ann", "bob", "lead"] {
         let full: i64 = store
-            .read(|tx| {
+            .sql_read(|tx| {
                 Ok(tx.query_row(
                     "SELECT COUNT(*) FROM deliveries d JOIN messages m ON m.seq = d.message_seq
                      WHERE d.recipient = ?1 AND d.read_at IS NULL AND m.deleted_at IS NULL",

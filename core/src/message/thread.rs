@@ -8,7 +8,6 @@ use super::{Message, lookup};
 use crate::agent;
 use crate::id::{self, IdKind};
 use crate::store::Tx;
-use crate::store::rows::MessageRows;
 use crate::{Error, Result, Store};
 
 /// One message, as `viewer` sees it.

@@ -6,7 +6,6 @@ use serde::{Deserialize, Serialize};
 
 use super::{DEFAULT_TREE_DEPTH, MAX_TREE_DEPTH, MAX_TREE_NODES, Session, attach};
 use crate::id::{self, IdKind};
-use crate::store::rows::SessionRows;
 use crate::{Error, Record, Result, Store};
 
 /// One node of a genealogy, in pre-order.

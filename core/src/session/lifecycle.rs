@@ -15,7 +15,6 @@ use crate::message::{self, Priority, RefKind, Reference};
 use crate::permission;
 use crate::process::{self, ProcessInfo};
 use crate::store::Tx;
-use crate::store::rows::SessionRows;
 use crate::{Error, Result, Store};
 
 /// Refuses work on a session that has ended.

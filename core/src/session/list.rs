@@ -8,7 +8,6 @@ use super::{DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT, Session, Status, attach, fetch, 
 use crate::agent;
 use crate::id::{self, IdKind};
 use crate::process;
-use crate::store::rows::SessionRows;
 use crate::{Result, Store};
 
 /// One session by id or unique prefix.

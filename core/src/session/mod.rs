@@ -38,7 +38,6 @@ use crate::clock::Timestamp;
 use crate::id::{self, IdKind};
 use crate::process::ProcessInfo;
 use crate::store::Tx;
-use crate::store::rows::SessionRows;
 use crate::{Error, Result};
 
 const MAX_INTENT_LEN: usize = 4000;

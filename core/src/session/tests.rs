@@ -270,7 +270,7 @@ fn a_session_whose_process_is_gone_is_reported_stale_without_rewriting_it() {
         .is_empty()
     );
     let stored: String = store
-        .read(|tx| {
+        .sql_read(|tx| {
             Ok(
                 tx.query_row("SELECT status FROM sessions WHERE id = ?1", [&s.id], |r| {
                     r.get(0)

@@ -8,7 +8,6 @@ use serde::{Deserialize, Serialize};
 use super::Session;
 use crate::clock::Timestamp;
 use crate::store::Tx;
-use crate::store::rows::SessionRows;
 use crate::{Result, Store};
 
 /// One file changed in a worktree relative to its merge-base with the base.

@@ -10,8 +10,10 @@
 //! transaction can do is declared per aggregate in [`rows`]: row operations (insert,
 //! update, fetch by key) and the heavy reads a backend answers best itself (an inbox
 //! page, a search, a genealogy). A backend implements those traits for its transaction
-//! type and provides a change source for the feed; nothing above this module names a
-//! backend's types, SQL or functions.
+//! type and provides a change source for the feed ([`changes`]); nothing above this
+//! module names a backend's types, SQL or functions (but the `backup` module, which copies
+//! the embedded store's file). A test (`layering`) keeps SQLite's library out of every
+//! other module.
 //!
 //! The embedded backend is SQLite ([`sqlite`]): one file per repository shared by every
 //! process, writes as short `BEGIN IMMEDIATE` transactions, readers on WAL snapshots.
@@ -22,16 +24,13 @@ use std::time::Duration;
 use crate::Result;
 use crate::clock::Timestamp;
 
+pub(crate) mod changes;
 pub(crate) mod rows;
 pub(crate) mod sqlite;
 
-/// A transaction on the store: what domain code reads and writes through. Its row
-/// operations are the traits of [`rows`].
-pub(crate) type Tx<'a> = sqlite::Tx<'a>;
-
-/// Every backend's transaction is a [`rows::Rows`], usable as a trait object (so a
-/// backend chosen at run time fits the same domain code).
-const _: for<'t> fn(&'t Tx<'t>) -> &'t dyn rows::Rows = |tx| tx;
+/// A transaction on the store: what domain code reads and writes through, whatever the
+/// backend. Its operations are the traits of [`rows`].
+pub(crate) type Tx<'a> = dyn rows::Rows + 'a;
 
 /// Store-wide settings.
 #[derive(Debug, Clone)]
@@ -163,6 +162,17 @@ impl Store {
         self.db.data_version()
     }
 
+    /// A source of notifications that another connection may have committed (see
+    /// [`changes`]). Made before reading the log's end, it misses nothing committed after.
+    pub(crate) fn change_source(&self) -> Result<Box<dyn changes::ChangeSource>> {
+        let source =
+            sqlite::wake::WalSignal::new(&self.path).map_err(|source| crate::Error::Io {
+                context: "cannot set up change notifications for the state database".into(),
+                source,
+            })?;
+        Ok(Box::new(source))
+    }
+
     /// Moves committed changes into the main database file without waiting for readers
     /// or writers, so commits rarely pay for it.
     pub fn checkpoint(&self) -> Result<()> {
@@ -172,12 +182,31 @@ impl Store {
     /// Runs `f` in one serialized write transaction; commits if it succeeds, rolls back
     /// if it fails, so a refused request leaves nothing behind.
     pub(crate) fn write<T>(&mut self, f: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {
-        self.db.transaction(sqlite::Access::Write, f)
+        self.db.transaction(sqlite::Access::Write, |tx| f(tx))
     }
 
     /// Runs `f` against one consistent snapshot of the store (it may write nothing
     /// that must last: the transaction is committed only if `f` succeeds).
     pub(crate) fn read<T>(&mut self, f: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {
+        self.db.transaction(sqlite::Access::Read, |tx| f(tx))
+    }
+
+    /// [`Store::write`] with SQLite's connection, for tests that set up states the
+    /// domain never writes.
+    #[cfg(test)]
+    pub(crate) fn sql_write<T>(
+        &mut self,
+        f: impl FnOnce(&sqlite::Tx<'_>) -> Result<T>,
+    ) -> Result<T> {
+        self.db.transaction(sqlite::Access::Write, f)
+    }
+
+    /// [`Store::read`] with SQLite's connection, for tests that inspect rows.
+    #[cfg(test)]
+    pub(crate) fn sql_read<T>(
+        &mut self,
+        f: impl FnOnce(&sqlite::Tx<'_>) -> Result<T>,
+    ) -> Result<T> {
         self.db.transaction(sqlite::Access::Read, f)
     }
 }
@@ -255,7 +284,7 @@ pub(crate) mod tests {
         assert_eq!(mode(path.parent().unwrap()), 0o700);
         assert_eq!(mode(&path), 0o600);
         let tables: Vec<String> = store
-            .read(|tx| {
+            .sql_read(|tx| {
                 let mut stmt = tx
                     .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")?;
                 let names = stmt
@@ -280,7 +309,7 @@ pub(crate) mod tests {
     fn wal_and_foreign_keys_are_on() {
         let (_dir, mut store) = temp_store();
         let (mode, fk): (String, i64) = store
-            .read(|tx| {
+            .sql_read(|tx| {
                 Ok((
                     tx.query_row("PRAGMA journal_mode", [], |r| r.get(0))?,
                     tx.query_row("PRAGMA foreign_keys", [], |r| r.get(0))?,
@@ -294,7 +323,7 @@ pub(crate) mod tests {
     fn a_database_from_a_newer_binary_is_refused_clearly() {
         let (dir, mut store) = temp_store();
         store
-            .write(|tx| {
+            .sql_write(|tx| {
                 tx.execute("INSERT INTO schema_version VALUES (999, 0)", [])?;
                 Ok(())
             })
@@ -311,7 +340,7 @@ pub(crate) mod tests {
     #[test]
     fn a_failed_write_rolls_back_everything() {
         let (_dir, mut store) = temp_store();
-        let result: Result<()> = store.write(|tx| {
+        let result: Result<()> = store.sql_write(|tx| {
             tx.execute(
                 "INSERT INTO agents (name, kind, registered_at, last_seen_at) VALUES ('a', 'agent', 0, 0)",
                 [],
@@ -320,7 +349,7 @@ pub(crate) mod tests {
         });
         assert!(result.is_err());
         let count: i64 = store
-            .read(|tx| {
+            .sql_read(|tx| {
                 Ok(
                     tx.query_row("SELECT COUNT(*) FROM agents WHERE name = 'a'", [], |r| {
                         r.get(0)
@@ -337,7 +366,7 @@ pub(crate) mod tests {
         let before = store.data_version().unwrap();
         let mut other = Store::open(dir.db(), Settings::default()).unwrap();
         other
-            .write(|tx| {
+            .sql_write(|tx| {
                 tx.execute(
                     "INSERT INTO agents (name, kind, registered_at, last_seen_at) VALUES ('b', 'agent', 0, 0)",
                     [],

@@ -13,7 +13,6 @@ use super::{Worktree, backup, get_to_change, resolve_commit};
 use crate::clock::Timestamp;
 use crate::event::{self, Kind};
 use crate::git::{self, Busy};
-use crate::store::rows::WorktreeRows;
 use crate::{Error, Result, Store};
 
 /// How to merge a worktree's branch.

@@ -35,7 +35,6 @@ use crate::id::{self, IdKind};
 use crate::permission;
 use crate::scratch::Scratch;
 use crate::store::Tx;
-use crate::store::rows::WorktreeRows;
 use crate::{Error, Result, Store};
 
 /// Where worktrees go unless `.switchboard.toml` says otherwise.

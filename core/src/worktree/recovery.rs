@@ -18,7 +18,6 @@ use crate::event::{self, Kind};
 use crate::git::{self, Busy};
 use crate::process::{self, ProcessInfo};
 use crate::store::Tx;
-use crate::store::rows::WorktreeRows;
 use crate::{Error, Result, Store};
 
 /// Everything needed to finish or undo a merge, decided before git is touched.

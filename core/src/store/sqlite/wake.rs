@@ -14,30 +14,20 @@
 use std::ffi::OsString;
 use std::os::fd::OwnedFd;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
+
+use crate::store::changes::{ChangeSource, Interrupter, Woken};
 
 /// Poll interval when no file-change notification is available.
 pub(crate) const FALLBACK_POLL: Duration = Duration::from_millis(20);
 
 /// After a notification that showed no new commit, how long to wait before each second
 /// look (a committing writer publishes its commit just after writing its frames).
-pub(crate) const RECHECKS: [Duration; 3] = [
+const RECHECKS: [Duration; 3] = [
     Duration::from_micros(500),
     Duration::from_millis(2),
     Duration::from_millis(10),
 ];
-
-/// Why [`WalSignal::wait`] returned.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Woken {
-    /// The WAL was written (or, without notifications, the poll interval passed).
-    Changed,
-    /// [`Interrupter::interrupt`] was called.
-    Interrupted,
-    /// The timeout passed with no change.
-    TimedOut,
-}
 
 /// Waits for writes to one database's WAL.
 pub(crate) struct WalSignal {
@@ -48,25 +38,11 @@ pub(crate) struct WalSignal {
     interrupt: Interrupter,
 }
 
-/// Wakes a [`WalSignal::wait`] from another thread.
-#[derive(Clone)]
-pub(crate) struct Interrupter(Arc<OwnedFd>);
-
-impl Interrupter {
-    /// Makes the current or next `wait` return [`Woken::Interrupted`].
-    pub(crate) fn interrupt(&self) {
-        // An eventfd counter write cannot block (NONBLOCK) and only fails when the
-        // counter is saturated, which still leaves it readable: nothing to handle.
-        let _ = rustix::io::write(&*self.0, &1u64.to_ne_bytes());
-    }
-}
-
 impl WalSignal {
     /// A signal for the database at `db`. Never fails for lack of notifications (it
     /// falls back to polling); fails only when no interrupt descriptor can be made.
     pub(crate) fn new(db: &Path) -> std::io::Result<WalSignal> {
-        use rustix::event::{EventfdFlags, eventfd};
-        let interrupt = eventfd(0, EventfdFlags::CLOEXEC | EventfdFlags::NONBLOCK)?;
+        let interrupt = Interrupter::new()?;
         let mut wal = db.file_name().unwrap_or_default().to_os_string();
         wal.push("-wal");
         let notify = match watch(db.parent().unwrap_or(Path::new("."))) {
@@ -83,31 +59,26 @@ impl WalSignal {
         Ok(WalSignal {
             notify,
             wal,
-            interrupt: Interrupter(Arc::new(interrupt)),
+            interrupt,
         })
-    }
-
-    /// A handle that wakes this signal's waits from anywhere.
-    pub(crate) fn interrupter(&self) -> Interrupter {
-        self.interrupt.clone()
     }
 
     /// Blocks until the WAL is written, an interrupt comes, or `timeout` passes.
     /// Notifications pending on entry count: none is lost between two waits.
-    pub(crate) fn wait(&self, timeout: Duration) -> Woken {
+    fn wait_for_wal(&self, timeout: Duration) -> Woken {
         use rustix::event::{PollFd, PollFlags, Timespec, poll};
         let Some(notify) = &self.notify else {
             return self.wait_polling(timeout);
         };
         let limit = Timespec::try_from(timeout).ok();
         let mut fds = [
-            PollFd::new(&*self.interrupt.0, PollFlags::IN),
+            PollFd::new(self.interrupt.fd(), PollFlags::IN),
             PollFd::new(notify, PollFlags::IN),
         ];
         match poll(&mut fds, limit.as_ref()) {
             Ok(0) => Woken::TimedOut,
             Ok(_) if !fds[0].revents().is_empty() => {
-                self.drain_interrupts();
+                self.interrupt.drain();
                 Woken::Interrupted
             }
             Ok(_) if self.wal_written(notify) => Woken::Changed,
@@ -122,10 +93,10 @@ impl WalSignal {
     fn wait_polling(&self, timeout: Duration) -> Woken {
         use rustix::event::{PollFd, PollFlags, Timespec, poll};
         let limit = Timespec::try_from(timeout.min(FALLBACK_POLL)).ok();
-        let mut fds = [PollFd::new(&*self.interrupt.0, PollFlags::IN)];
+        let mut fds = [PollFd::new(self.interrupt.fd(), PollFlags::IN)];
         match poll(&mut fds, limit.as_ref()) {
             Ok(n) if n > 0 => {
-                self.drain_interrupts();
+                self.interrupt.drain();
                 Woken::Interrupted
             }
             _ => Woken::Changed,
@@ -148,10 +119,19 @@ impl WalSignal {
         }
         written
     }
+}
 
-    fn drain_interrupts(&self) {
-        let mut count = [0u8; 8];
-        let _ = rustix::io::read(&*self.interrupt.0, &mut count);
+impl ChangeSource for WalSignal {
+    fn wait(&self, timeout: Duration) -> Woken {
+        self.wait_for_wal(timeout)
+    }
+
+    fn interrupter(&self) -> Interrupter {
+        self.interrupt.clone()
+    }
+
+    fn rechecks(&self) -> &'static [Duration] {
+        &RECHECKS
     }
 }
 
@@ -182,11 +162,14 @@ mod tests {
         assert!(signal.notify.is_some(), "inotify is available here");
         std::fs::write(dir.path().join("state.db-shm"), b"x").unwrap();
         std::fs::write(dir.path().join("notes.txt"), b"x").unwrap();
-        assert_eq!(signal.wait(Duration::from_millis(50)), Woken::TimedOut);
-        std::fs::write(dir.path().join("state.db-wal"), b"frames").unwrap();
-        assert_eq!(signal.wait(Duration::from_secs(30)), Woken::Changed);
         assert_eq!(
-            signal.wait(Duration::from_millis(50)),
+            signal.wait_for_wal(Duration::from_millis(50)),
+            Woken::TimedOut
+        );
+        std::fs::write(dir.path().join("state.db-wal"), b"frames").unwrap();
+        assert_eq!(signal.wait_for_wal(Duration::from_secs(30)), Woken::Changed);
+        assert_eq!(
+            signal.wait_for_wal(Duration::from_millis(50)),
             Woken::TimedOut,
             "notifications read once are not reported again"
         );
@@ -201,9 +184,15 @@ mod tests {
             std::thread::sleep(Duration::from_millis(20));
             interrupter.interrupt();
         });
-        assert_eq!(signal.wait(Duration::from_secs(30)), Woken::Interrupted);
+        assert_eq!(
+            signal.wait_for_wal(Duration::from_secs(30)),
+            Woken::Interrupted
+        );
         waker.join().unwrap();
-        assert_eq!(signal.wait(Duration::from_millis(20)), Woken::TimedOut);
+        assert_eq!(
+            signal.wait_for_wal(Duration::from_millis(20)),
+            Woken::TimedOut
+        );
     }
 
     #[test]
@@ -213,8 +202,11 @@ mod tests {
             notify: None,
             ..signal_in(dir.path())
         };
-        assert_eq!(signal.wait(Duration::from_secs(30)), Woken::Changed);
+        assert_eq!(signal.wait_for_wal(Duration::from_secs(30)), Woken::Changed);
         signal.interrupter().interrupt();
-        assert_eq!(signal.wait(Duration::from_secs(30)), Woken::Interrupted);
+        assert_eq!(
+            signal.wait_for_wal(Duration::from_secs(30)),
+            Woken::Interrupted
+        );
     }
 }

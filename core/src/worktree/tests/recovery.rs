@@ -49,7 +49,7 @@ fn interrupted(f: &mut Fixture, strategy: Strategy, checked_out: bool) -> MergeP
 fn record(f: &mut Fixture, plan: &MergePlan, pid: u32, ticks: Option<u64>) {
     let text = serde_json::to_string(plan).unwrap();
     f.store
-        .write(|tx| {
+        .sql_write(|tx| {
             tx.execute(
                 "INSERT INTO operations (id, repo, kind, plan, pid, host, start_ticks, started_at)
                  VALUES (?1, ?2, 'merge', ?3, ?4, ?5, ?6, 0)",
@@ -69,7 +69,7 @@ fn record(f: &mut Fixture, plan: &MergePlan, pid: u32, ticks: Option<u64>) {
 
 fn intents(f: &mut Fixture) -> i64 {
     f.store
-        .read(|tx| Ok(tx.query_row("SELECT COUNT(*) FROM operations", [], |r| r.get(0))?))
+        .sql_read(|tx| Ok(tx.query_row("SELECT COUNT(*) FROM operations", [], |r| r.get(0))?))
         .unwrap()
 }
 
@@ -265,7 +265,7 @@ fn the_merge_of_a_process_that_still_runs_is_left_alone() {
     let mut f = Fixture::new();
     let plan = interrupted(&mut f, Strategy::Merge, true);
     f.store
-        .write(|tx| Ok(tx.execute("DELETE FROM operations", [])?))
+        .sql_write(|tx| Ok(tx.execute("DELETE FROM operations", [])?))
         .unwrap();
     let mut other = Command::new("sleep").arg("30").spawn().unwrap();
     record(

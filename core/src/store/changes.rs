@@ -1,0 +1,67 @@
+//! A backend's change source: how a process sleeps until another one may have committed,
+//! without polling. The change feed (the `feed` module) confirms each wake-up by reading the event
+//! log, so a source may wake too often but must not miss a commit for longer than the
+//! feed's safety poll.
+
+use std::os::fd::OwnedFd;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Why [`ChangeSource::wait`] returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Woken {
+    /// Another connection may have committed (or, without notifications, the poll
+    /// interval passed).
+    Changed,
+    /// [`Interrupter::interrupt`] was called.
+    Interrupted,
+    /// The timeout passed with no change.
+    TimedOut,
+}
+
+/// Wakes a [`ChangeSource::wait`] from another thread.
+#[derive(Clone)]
+pub(crate) struct Interrupter(Arc<OwnedFd>);
+
+impl Interrupter {
+    /// A new interrupter (an `eventfd`).
+    pub(crate) fn new() -> std::io::Result<Interrupter> {
+        use rustix::event::{EventfdFlags, eventfd};
+        let fd = eventfd(0, EventfdFlags::CLOEXEC | EventfdFlags::NONBLOCK)?;
+        Ok(Interrupter(Arc::new(fd)))
+    }
+
+    /// Makes the current or next `wait` return [`Woken::Interrupted`].
+    pub(crate) fn interrupt(&self) {
+        // An eventfd counter write cannot block (NONBLOCK) and only fails when the
+        // counter is saturated, which still leaves it readable: nothing to handle.
+        let _ = rustix::io::write(&*self.0, &1u64.to_ne_bytes());
+    }
+
+    /// The descriptor a waiting source polls: readable once interrupted.
+    pub(crate) fn fd(&self) -> &OwnedFd {
+        &self.0
+    }
+
+    /// Takes back the interrupts delivered so far.
+    pub(crate) fn drain(&self) {
+        let mut count = [0u8; 8];
+        let _ = rustix::io::read(&*self.0, &mut count);
+    }
+}
+
+/// Notifications that another connection may have committed.
+pub(crate) trait ChangeSource: Send {
+    /// Blocks until another connection may have committed, an interrupt comes, or
+    /// `timeout` passes. Notifications pending on entry count: none is lost between two
+    /// waits.
+    fn wait(&self, timeout: Duration) -> Woken;
+
+    /// A handle that wakes this source's waits from anywhere.
+    fn interrupter(&self) -> Interrupter;
+
+    /// After a notification that showed no new commit, how long to wait before each
+    /// second look (for a source whose notification can come just before the commit is
+    /// visible); empty when a notification always follows the commit.
+    fn rechecks(&self) -> &'static [Duration];
+}

@@ -92,7 +92,10 @@ fn list_scaling() -> Value {
             .unwrap();
             made += 1;
         }
-        worktree::list(&mut store).unwrap();
+        // The first listing reads the new worktrees and starts watching them.
+        let started = Instant::now();
+        let listed = worktree::list(&mut store).unwrap();
+        let first = started.elapsed();
         let samples: Vec<Duration> = (0..20)
             .map(|_| {
                 let started = Instant::now();
@@ -100,7 +103,26 @@ fn list_scaling() -> Value {
                 started.elapsed()
             })
             .collect();
-        out.push(json!({"worktrees": target, "files_each": 1000, "list_ms": ms(mean(&samples))}));
+        // An edit in one worktree before each listing: that one is read again.
+        let edited = Path::new(&listed[0].worktree.path).join("src/m000/f0.rs");
+        let after_edit: Vec<Duration> = (0..20)
+            .map(|i| {
+                std::fs::write(&edited, format!("pub fn f0() -> u32 {{ {} }}\n", 1000 + i))
+                    .unwrap();
+                let started = Instant::now();
+                let listed = worktree::list(&mut store).unwrap();
+                let elapsed = started.elapsed();
+                assert_eq!(listed[0].dirty, 1);
+                elapsed
+            })
+            .collect();
+        out.push(json!({
+            "worktrees": target,
+            "files_each": 1000,
+            "first_list_ms": ms(first),
+            "list_ms": ms(mean(&samples)),
+            "list_after_one_edit_ms": ms(mean(&after_edit)),
+        }));
     }
     Value::Array(out)
 }

@@ -180,18 +180,27 @@ pub fn status(store: &mut Store, name: &str) -> Result<WorktreeStatus> {
 /// are read by as many threads as the machine has cores (each with its own git2
 /// handles), each taking an equal share.
 pub fn list(store: &mut Store) -> Result<Vec<WorktreeStatus>> {
-    let records = store.read(super::all)?;
+    let cutoff = store.stale_cutoff();
+    let records = store.read(|tx| {
+        let mut records = Vec::new();
+        for w in super::all(tx)? {
+            let live = match &w.session {
+                Some(id) => tx
+                    .fetch_session(id, cutoff)?
+                    .is_some_and(|s| s.status == Status::Active),
+                None => false,
+            };
+            records.push((w, live));
+        }
+        Ok(records)
+    })?;
+    let (records, live): (Vec<Worktree>, Vec<bool>) = records.into_iter().unzip();
     cache::retain(&records);
+    let kept = cache::kept_all(&records);
     let mut done: Vec<Option<WorktreeStatus>> = Vec::with_capacity(records.len());
     let mut work = Vec::new();
-    for w in records {
-        let is_live = match &w.session {
-            Some(id) => session::get(store, id)
-                .map(|s| s.status == Status::Active)
-                .unwrap_or(false),
-            None => false,
-        };
-        match cache::kept(&w) {
+    for ((w, is_live), state) in records.into_iter().zip(live).zip(kept) {
+        match state {
             Some(state) => done.push(Some(with_state(w, is_live, state))),
             None => {
                 work.push((done.len(), w, is_live));

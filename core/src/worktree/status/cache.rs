@@ -15,8 +15,10 @@
 //! began, and only for the same record (base commit and branch). A lost notification
 //! (queue overflow) makes every entry stale. Where a folder cannot be watched (no inotify,
 //! the watch limit reached), its worktree is scanned every time, as without the cache.
+//! The process takes at most a quarter of the user's inotify watches ([`watch_budget`]),
+//! leaving the rest to editors and build tools.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
@@ -129,17 +131,26 @@ fn cache() -> MutexGuard<'static, Cache> {
 
 /// The kept state of `w`, if nothing that changes it has happened since it was scanned.
 pub(super) fn kept(w: &Worktree) -> Option<GitState> {
+    kept_all(std::slice::from_ref(w)).pop().flatten()
+}
+
+/// [`kept`] for each of `ws`, in order, with one look at the notifications.
+pub(super) fn kept_all(ws: &[Worktree]) -> Vec<Option<GitState>> {
     let mut cache = cache();
     cache.drain();
-    let entry = cache.entries.get(Path::new(&w.path))?;
-    match &entry.kept {
-        Some((key, state, since))
-            if entry.watched && *since == entry.changes && *key == Key::of(w) =>
-        {
-            Some(state.clone())
-        }
-        _ => None,
-    }
+    ws.iter()
+        .map(|w| {
+            let entry = cache.entries.get(Path::new(&w.path))?;
+            match &entry.kept {
+                Some((key, state, since))
+                    if entry.watched && *since == entry.changes && *key == Key::of(w) =>
+                {
+                    Some(state.clone())
+                }
+                _ => None,
+            }
+        })
+        .collect()
 }
 
 /// Starts a scan of `w`: watches it if it is not yet watched, and notes where its
@@ -171,9 +182,13 @@ pub(super) fn finish(ticket: Ticket, w: &Worktree, state: &GitState) {
 
 /// Forgets worktrees not in `current` and stops watching their folders.
 pub(super) fn retain(current: &[Worktree]) {
+    let keep: HashSet<PathBuf> = current.iter().map(|w| PathBuf::from(&w.path)).collect();
     let mut cache = cache();
-    let keep: Vec<PathBuf> = current.iter().map(|w| PathBuf::from(&w.path)).collect();
+    let before = cache.entries.len();
     cache.entries.retain(|path, _| keep.contains(path));
+    if cache.entries.len() == before {
+        return;
+    }
     let gone: Vec<i32> = cache
         .watches
         .iter()
@@ -312,6 +327,9 @@ impl Cache {
         let Some(fd) = &self.notify else {
             return false;
         };
+        if self.watches.len() >= watch_budget() {
+            return false;
+        }
         match inotify::add_watch(fd, dir, CHANGES) {
             Ok(wd) => {
                 self.watches.insert(
@@ -330,6 +348,19 @@ impl Cache {
             }
         }
     }
+}
+
+/// How many folders this process may watch: a quarter of the user's inotify watches
+/// (`fs.inotify.max_user_watches`), at most 16,384.
+fn watch_budget() -> usize {
+    static BUDGET: OnceLock<usize> = OnceLock::new();
+    *BUDGET.get_or_init(|| {
+        std::fs::read_to_string("/proc/sys/fs/inotify/max_user_watches")
+            .ok()
+            .and_then(|text| text.trim().parse::<usize>().ok())
+            .map_or(2048, |limit| limit / 4)
+            .min(16_384)
+    })
 }
 
 /// Whether git ignores the folder `dir` of the worktree at `root`.

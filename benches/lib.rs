@@ -39,7 +39,13 @@ pub fn seed(n: usize) -> Fixture {
         )
         .expect("start");
         if i % 10 != 0 {
-            session::end(&mut store, &s.id, EndStatus::Completed, None, "bench").expect("end");
+            session::end(
+                &mut store,
+                &s.id,
+                &session::EndRequest::with(EndStatus::Completed),
+                "bench",
+            )
+            .expect("end");
         }
         if i % (n / 100).max(1) == 0 {
             sample.push(s.id);

@@ -263,7 +263,12 @@ pub fn session(global: &Global, cmd: SessionCommand) -> Result<()> {
             json,
         } => {
             let actor = agent::local_human(&std::env::current_dir()?)?;
-            let s = session::end(&mut store, &id, status, reason.as_deref(), &actor)?;
+            let s = session::end(
+                &mut store,
+                &id,
+                &session::EndRequest { status, reason },
+                &actor,
+            )?;
             if json.json {
                 return print_json(&s);
             }

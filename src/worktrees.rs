@@ -204,7 +204,8 @@ pub fn run(global: &Global, command: WorktreeCommand) -> Result<()> {
             }
         }
         WorktreeCommand::Prune { apply, ended_days } => {
-            let r = worktree::prune(&mut store, &me, &here, apply, ended_days)?;
+            let request = worktree::PruneRequest { apply, ended_days };
+            let r = worktree::prune(&mut store, &me, &here, &request)?;
             print_json(&r)?;
         }
         WorktreeCommand::Conflicts { json } => {

@@ -3,10 +3,22 @@
 //! that says what was wrong instead of surfacing as a database or process failure.
 
 use crate::{Error, Result};
+use serde::{Deserialize, Deserializer};
 use std::path::{Component, Path};
 
 /// The most characters of a caller's value that an error message quotes.
 const SHOWN_CHARS: usize = 64;
+
+/// Reads an optional request field whose absence and `null` both mean its default
+/// (`#[serde(default, deserialize_with = "crate::input::or_default")]`): callers such as
+/// models often send `null` for a parameter they leave out.
+pub fn or_default<'de, D, T>(d: D) -> std::result::Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de> + Default,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
 
 /// `value` as an error message quotes it: whole when short, else its first characters
 /// and its length, so that a refusal never repeats a huge input back to the caller.

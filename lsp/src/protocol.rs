@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use switchboard_core::message::{InboxPage, Message, Priority, Thread};
-use switchboard_core::session::{EndStatus, Session, SessionTree};
-use switchboard_core::worktree::{Strategy, WorktreeDiff, WorktreeStatus};
+use switchboard_core::message::{Draft, InboxFilter, InboxPage, Message, Reply, Thread};
+use switchboard_core::session::{EndRequest, Session, SessionTree};
+use switchboard_core::worktree::{NewWorktree, Strategy, WorktreeDiff, WorktreeStatus};
 
 /// Custom request: everything the sidebar shows.
 pub const STATE: &str = "switchboard/state";
@@ -103,9 +103,8 @@ pub struct ThreadParams {
 #[serde(rename_all = "camelCase")]
 pub struct InboxParams {
     pub repo: Option<String>,
-    pub unread_only: Option<bool>,
-    pub cursor: Option<String>,
-    pub limit: Option<u32>,
+    #[serde(flatten)]
+    pub filter: InboxFilter,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -148,11 +147,8 @@ pub struct StateChanged {
 #[serde(rename_all = "camelCase")]
 pub struct SendArgs {
     pub repo: Option<String>,
-    pub to: Vec<String>,
-    pub body: String,
-    pub subject: Option<String>,
-    pub priority: Option<Priority>,
-    pub ack_required: Option<bool>,
+    #[serde(flatten)]
+    pub draft: Draft,
 }
 
 /// `switchboard.reply` argument.
@@ -160,14 +156,8 @@ pub struct SendArgs {
 #[serde(rename_all = "camelCase")]
 pub struct ReplyArgs {
     pub repo: Option<String>,
-    pub message: String,
-    pub body: String,
-    /// Default: the thread's other participants.
-    pub to: Option<Vec<String>>,
-    /// Default normal.
-    pub priority: Option<Priority>,
-    /// Ask recipients to acknowledge.
-    pub ack_required: Option<bool>,
+    #[serde(flatten)]
+    pub reply: Reply,
 }
 
 /// `switchboard.markRead` / `switchboard.ack` argument.
@@ -184,8 +174,8 @@ pub struct MarkArgs {
 pub struct EndSessionArgs {
     pub repo: Option<String>,
     pub session: String,
-    pub status: Option<EndStatus>,
-    pub reason: Option<String>,
+    #[serde(flatten)]
+    pub end: EndRequest,
 }
 
 /// `switchboard.createWorktree` argument.
@@ -193,10 +183,10 @@ pub struct EndSessionArgs {
 #[serde(rename_all = "camelCase")]
 pub struct CreateWorktreeArgs {
     pub repo: Option<String>,
-    pub name: String,
-    pub base: Option<String>,
-    pub branch: Option<String>,
+    /// Session to bind (id or prefix).
     pub session: Option<String>,
+    #[serde(flatten)]
+    pub new: NewWorktree,
 }
 
 /// `switchboard.removeWorktree` argument.

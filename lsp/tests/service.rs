@@ -287,7 +287,7 @@ async fn commands_act_as_the_human_through_the_core() {
         },
     )
     .unwrap();
-    let reply = f.lsp.request("workspace/executeCommand", json!({"command": "switchboard.reply", "arguments": [{"message": question.id, "body": "yes", "priority": "urgent", "ackRequired": true}]})).await.unwrap();
+    let reply = f.lsp.request("workspace/executeCommand", json!({"command": "switchboard.reply", "arguments": [{"message": question.id, "body": "yes", "priority": "urgent", "ack_required": true}]})).await.unwrap();
     assert_eq!(reply["to"], json!(["claude"]));
     assert_eq!(
         (&reply["priority"], &reply["ack_required"]),
@@ -436,8 +436,7 @@ async fn diagnostics_and_code_lenses_show_who_else_changes_an_open_file() {
     session::end(
         &mut f.store,
         &other.id,
-        session::EndStatus::Completed,
-        None,
+        &session::EndRequest::with(session::EndStatus::Completed),
         "bob",
     )
     .unwrap();

@@ -1,15 +1,24 @@
 //! Tool arguments: like rmcp's `Parameters`, but a value that does not fit names the
 //! parameter it was given for (`priority: unknown variant "asap", expected one of …`), so
-//! the model knows what to fix.
+//! the model knows what to fix, and a parameter the tool does not have is refused by name
+//! (checked against the tool's input schema, so it holds for argument types that flatten
+//! a core request type too, where serde's `deny_unknown_fields` cannot be used).
+
+use std::any::TypeId;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use rmcp::handler::server::common::FromContextPart;
 use rmcp::handler::server::tool::ToolCallContext;
+use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 
 /// A tool's parsed arguments.
 pub(crate) struct Args<T>(pub T);
 
-impl<S, T: DeserializeOwned> FromContextPart<ToolCallContext<'_, S>> for Args<T> {
+impl<S, T: DeserializeOwned + JsonSchema + 'static> FromContextPart<ToolCallContext<'_, S>>
+    for Args<T>
+{
     fn from_context_part(context: &mut ToolCallContext<'_, S>) -> Result<Self, rmcp::ErrorData> {
         let arguments = context.arguments.take().unwrap_or_default();
         parse(serde_json::Value::Object(arguments))
@@ -18,10 +27,43 @@ impl<S, T: DeserializeOwned> FromContextPart<ToolCallContext<'_, S>> for Args<T>
     }
 }
 
+/// The parameters `T`'s input schema names, computed once per type.
+fn parameters<T: JsonSchema + 'static>() -> Arc<[String]> {
+    static KNOWN: OnceLock<Mutex<HashMap<TypeId, Arc<[String]>>>> = OnceLock::new();
+    let mut known = KNOWN
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    known
+        .entry(TypeId::of::<T>())
+        .or_insert_with(|| {
+            let schema = crate::schema::input::<T>();
+            let names = schema.get("properties").and_then(|p| p.as_object());
+            names.into_iter().flat_map(|p| p.keys().cloned()).collect()
+        })
+        .clone()
+}
+
 /// Parses `value` as `T`; the error names the parameter at fault. It starts with rmcp's
 /// "failed to deserialize parameters:" so that rmcp answers it as a tool error the model
 /// sees, not a protocol error.
-fn parse<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, String> {
+fn parse<T: DeserializeOwned + JsonSchema + 'static>(
+    value: serde_json::Value,
+) -> Result<T, String> {
+    if let serde_json::Value::Object(given) = &value {
+        let known = parameters::<T>();
+        if let Some(unknown) = given.keys().find(|k| !known.contains(k)) {
+            let expected: Vec<String> = known.iter().map(|k| format!("`{k}`")).collect();
+            return Err(format!(
+                "failed to deserialize parameters: unknown field `{unknown}`, expected {}",
+                match expected.as_slice() {
+                    [] => "no parameters".to_string(),
+                    [one] => one.clone(),
+                    many => format!("one of {}", many.join(", ")),
+                }
+            ));
+        }
+    }
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
@@ -66,9 +108,9 @@ fn params_of(tool: &str) -> Option<Option<Params>> {
         "session_spawn" => Params::of::<t::SpawnArgs>(),
         "session_fork" => Params::of::<t::ForkArgs>(),
         "session_tree" => Params::of::<t::TreeArgs>(),
-        "message_send" => Params::of::<m::SendArgs>(),
-        "message_reply" => Params::of::<m::ReplyArgs>(),
-        "inbox_read" => Params::of::<m::InboxArgs>(),
+        "message_send" => Params::of::<switchboard_core::message::Draft>(),
+        "message_reply" => Params::of::<switchboard_core::message::Reply>(),
+        "inbox_read" => Params::of::<switchboard_core::message::InboxFilter>(),
         "message_read" => Params::of::<m::IdsArgs>(),
         "message_get" => Params::of::<m::MessageArgs>(),
         "message_edit" => Params::of::<m::EditArgs>(),
@@ -80,12 +122,12 @@ fn params_of(tool: &str) -> Option<Option<Params>> {
         "group_create" => Params::of::<m::GroupCreateArgs>(),
         "group_update" => Params::of::<m::GroupUpdateArgs>(),
         "group_delete" => Params::of::<m::GroupArgs>(),
-        "worktree_create" => Params::of::<w::CreateArgs>(),
+        "worktree_create" => Params::of::<switchboard_core::worktree::NewWorktree>(),
         "worktree_diff" => Params::of::<w::DiffArgs>(),
         "worktree_merge" => Params::of::<w::MergeArgs>(),
         "worktree_sync" => Params::of::<w::SyncArgs>(),
         "worktree_remove" => Params::of::<w::RemoveArgs>(),
-        "worktree_prune" => Params::of::<w::PruneArgs>(),
+        "worktree_prune" => Params::of::<switchboard_core::worktree::PruneRequest>(),
         "who_has" => Params::of::<w::WhoHasArgs>(),
         "agent_list" | "status" | "whoami" | "group_list" | "worktree_list"
         | "worktree_conflicts" => None,
@@ -145,6 +187,28 @@ mod tests {
             );
         }
         assert_eq!(decode_arguments("no_such_tool", Default::default()), None);
+        let nulls = json!({"to": ["a"], "body": "b", "priority": null, "ack_required": null, "refs": null, "subject": null});
+        assert_eq!(
+            decode_arguments("message_send", nulls.as_object().unwrap().clone()),
+            Some(Ok(())),
+            "null is the same as leaving an optional parameter out"
+        );
+        let flattened = decode_arguments(
+            "session_end",
+            json!({"status": "failed", "reasn": "typo"})
+                .as_object()
+                .unwrap()
+                .clone(),
+        );
+        assert_eq!(
+            flattened,
+            Some(Err(
+                "failed to deserialize parameters: unknown field `reasn`, expected one of \
+                      `reason`, `session`, `status`"
+                    .to_string()
+            )),
+            "a misspelt parameter of a flattened core request is refused by name"
+        );
         let err = decode_arguments(
             "message_send",
             json!({"to": "a", "body": "b"}).as_object().unwrap().clone(),
@@ -156,7 +220,7 @@ mod tests {
         );
     }
 
-    #[derive(Debug, serde::Deserialize)]
+    #[derive(Debug, serde::Deserialize, JsonSchema)]
     #[allow(dead_code)]
     struct Send {
         to: Vec<String>,

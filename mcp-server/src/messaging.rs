@@ -8,8 +8,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use switchboard_core::group::{self, Group};
 use switchboard_core::message::{
-    self, Author, Draft, Hit, InboxFilter, InboxPage, Message, Priority, Reference, SentMessage,
-    Thread, Version,
+    self, Author, Draft, Hit, InboxFilter, InboxPage, Message, Reply, SentMessage, Thread, Version,
 };
 
 use crate::reply::{Render, failure, reply};
@@ -18,56 +17,6 @@ use crate::server::{Counted, Identity, SwitchboardServer};
 use crate::views::{self, InboxView, SentView, ThreadView};
 
 #[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SendArgs {
-    /// Agent names, human:<name>, @group, @role or @everyone.
-    pub to: Vec<String>,
-    /// Markdown, up to 64 KiB.
-    pub body: String,
-    /// One line.
-    pub subject: Option<String>,
-    /// Default normal.
-    pub priority: Option<Priority>,
-    /// Ask recipients to acknowledge.
-    pub ack_required: Option<bool>,
-    /// Pointers: file:PATH[:12-40], commit:SHA, session:ID, message:ID.
-    pub refs: Option<Vec<String>>,
-}
-
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ReplyArgs {
-    /// Message id.
-    pub message: String,
-    /// Markdown.
-    pub body: String,
-    /// Default: the thread's other participants.
-    pub to: Option<Vec<String>>,
-    /// Default normal.
-    pub priority: Option<Priority>,
-    /// Ask recipients to acknowledge.
-    pub ack_required: Option<bool>,
-    /// Pointers: file:PATH[:12-40], commit:SHA, session:ID, message:ID.
-    pub refs: Option<Vec<String>>,
-}
-
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct InboxArgs {
-    /// Only unread.
-    pub unread_only: Option<bool>,
-    /// Only from this sender.
-    pub from: Option<String>,
-    /// Only this thread.
-    pub thread: Option<String>,
-    /// next_cursor of the last page.
-    pub cursor: Option<String>,
-    /// Default 20.
-    pub limit: Option<u32>,
-}
-
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct IdsArgs {
     /// Message ids.
     pub ids: Vec<String>,
@@ -76,7 +25,6 @@ pub struct IdsArgs {
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct MessageArgs {
     /// Message id.
     pub message: String,
@@ -85,7 +33,6 @@ pub struct MessageArgs {
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct EditArgs {
     /// Message id.
     pub message: String,
@@ -96,21 +43,18 @@ pub struct EditArgs {
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct DeleteArgs {
     /// Message id.
     pub message: String,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct ThreadArgs {
     /// Thread id.
     pub thread: String,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct SentArgs {
     /// Only seq below this (paging).
     pub before: Option<i64>,
@@ -119,7 +63,6 @@ pub struct SentArgs {
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct SearchArgs {
     /// Words (word* for prefixes).
     pub query: String,
@@ -130,7 +73,6 @@ pub struct SearchArgs {
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct WaitArgs {
     /// Only from this sender.
     pub from: Option<String>,
@@ -141,7 +83,6 @@ pub struct WaitArgs {
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct GroupCreateArgs {
     /// Group name.
     pub name: String,
@@ -152,7 +93,6 @@ pub struct GroupCreateArgs {
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct GroupUpdateArgs {
     /// Group name.
     pub name: String,
@@ -163,7 +103,6 @@ pub struct GroupUpdateArgs {
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct GroupArgs {
     /// Group name.
     pub name: String,
@@ -231,10 +170,6 @@ pub struct Groups {
 }
 
 /// References in their short form (`file:src/lib.rs:12-40`).
-fn parse_refs(refs: Option<Vec<String>>) -> Result<Vec<Reference>, switchboard_core::Error> {
-    refs.unwrap_or_default().iter().map(|r| r.parse()).collect()
-}
-
 fn is_zero(n: &u64) -> bool {
     *n == 0
 }
@@ -371,20 +306,12 @@ impl SwitchboardServer {
 impl SwitchboardServer {
     /// Send a message (new thread); an unknown recipient fails it all.
     #[tool(
-        input_schema = schema::input::<SendArgs>(),
+        input_schema = schema::input::<Draft>(),
         output_schema = schema::output::<SentView>(),
         annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = false)
     )]
-    async fn message_send(&self, Args(args): Args<SendArgs>) -> CallToolResult {
+    async fn message_send(&self, Args(draft): Args<Draft>) -> CallToolResult {
         self.run_lean::<SentView, _, _>(move |st| {
-            let draft = Draft {
-                to: args.to,
-                subject: args.subject,
-                body: args.body,
-                priority: args.priority.unwrap_or_default(),
-                ack_required: args.ack_required.unwrap_or(false),
-                refs: parse_refs(args.refs)?,
-            };
             message::send(&mut st.store, &author(&st.identity)?, &draft)
         })
         .await
@@ -392,41 +319,26 @@ impl SwitchboardServer {
 
     /// Reply in a message's thread (marks it read).
     #[tool(
-        input_schema = schema::input::<ReplyArgs>(),
+        input_schema = schema::input::<Reply>(),
         output_schema = schema::output::<SentView>(),
         annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = false)
     )]
-    async fn message_reply(&self, Args(args): Args<ReplyArgs>) -> CallToolResult {
+    async fn message_reply(&self, Args(reply): Args<Reply>) -> CallToolResult {
         self.run_lean::<SentView, _, _>(move |st| {
-            let draft = Draft {
-                to: args.to.unwrap_or_default(),
-                subject: None,
-                body: args.body,
-                priority: args.priority.unwrap_or_default(),
-                ack_required: args.ack_required.unwrap_or(false),
-                refs: parse_refs(args.refs)?,
-            };
-            message::reply(&mut st.store, &author(&st.identity)?, &args.message, &draft)
+            let author = author(&st.identity)?;
+            message::reply(&mut st.store, &author, &reply.message, &reply.draft())
         })
         .await
     }
 
     /// Your inbox, unread first. Marks nothing read; message_wait will not return what it lists.
     #[tool(
-        input_schema = schema::input::<InboxArgs>(),
+        input_schema = schema::input::<InboxFilter>(),
         output_schema = schema::output::<InboxView>(),
         annotations(read_only_hint = true, open_world_hint = false)
     )]
-    async fn inbox_read(&self, Args(args): Args<InboxArgs>) -> CallToolResult {
+    async fn inbox_read(&self, Args(filter): Args<InboxFilter>) -> CallToolResult {
         self.run_lean::<InboxView, _, _>(move |st| {
-            let filter = InboxFilter {
-                unread_only: args.unread_only.unwrap_or(false),
-                from: args.from,
-                thread: args.thread,
-                cursor: args.cursor,
-                limit: args.limit,
-                ..Default::default()
-            };
             let me = viewer(&st.identity)?;
             message::look(&mut st.store, &me, st.identity.session.as_deref(), &filter)
         })

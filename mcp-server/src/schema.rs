@@ -57,9 +57,9 @@ fn inline_refs(schema: &mut Value, defs: &Map<String, Value>, depth: usize) {
 }
 
 /// What a model needs of a parameter schema and no more, at every depth: no
-/// `format: int32`-style annotations or `minimum: 0` (a bad value is refused with the
-/// parameter named), and a choice of documented constants (`oneOf: [{const}, …]`, from
-/// an enum with doc comments) as a plain `enum`.
+/// `format: int32`-style annotations, `minimum: 0` (a bad value is refused with the
+/// parameter named) or `default` (descriptions say it), and a choice of documented
+/// constants (`oneOf: [{const}, …]`, from an enum with doc comments) as a plain `enum`.
 fn compact_input(schema: &mut Value) {
     let Value::Object(map) = schema else { return };
     if map
@@ -72,6 +72,9 @@ fn compact_input(schema: &mut Value) {
     if map.get("minimum").and_then(Value::as_u64) == Some(0) {
         map.remove("minimum");
     }
+    // Defaults are in the descriptions ("Default normal."), or are "absent": a `default`
+    // key (from a core request type's `#[serde(default)]`) would repeat them.
+    map.remove("default");
     // Unknown parameters are refused with their name; saying so in every schema costs
     // context for nothing.
     if map.get("additionalProperties") == Some(&Value::Bool(false)) {

@@ -7,7 +7,9 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use switchboard_core::agent::{self, Registration};
 use switchboard_core::briefing::{self, Briefing};
-use switchboard_core::session::{self, Begin, Begun, EndStatus, Filter, NewSession, SessionUpdate};
+use switchboard_core::session::{
+    self, Begin, Begun, EndRequest, Filter, NewSession, SessionUpdate,
+};
 use switchboard_core::worktree;
 
 use crate::reply::{AgentList, Started, WhoAmI};
@@ -16,7 +18,6 @@ use crate::server::SwitchboardServer;
 use crate::views::{AgentView, SessionChange, SessionView, SessionsView, TreeView};
 
 #[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct RegisterArgs {
     /// Default: you (only humans register others).
     pub name: Option<String>,
@@ -27,7 +28,6 @@ pub struct RegisterArgs {
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct StartArgs {
     /// What you will do, one sentence (updates a session you have).
     pub intent: Option<String>,
@@ -44,14 +44,12 @@ pub struct StartArgs {
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct SessionArg {
     /// Default: yours.
     pub session: Option<String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct UpdateArgs {
     /// Default: yours.
     pub session: Option<String>,
@@ -62,18 +60,14 @@ pub struct UpdateArgs {
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct EndArgs {
     /// Default: yours.
     pub session: Option<String>,
-    /// Default: completed for your own session, abandoned for another's.
-    pub status: Option<EndStatus>,
-    /// Why, briefly.
-    pub reason: Option<String>,
+    #[serde(flatten)]
+    pub end: EndRequest,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct ListArgs {
     /// Only this agent's.
     pub agent: Option<String>,
@@ -86,14 +80,12 @@ pub struct ListArgs {
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct GetArgs {
     /// Session id or prefix.
     pub session: String,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct SpawnArgs {
     /// The subtask, one sentence.
     pub intent: String,
@@ -104,7 +96,6 @@ pub struct SpawnArgs {
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct ForkArgs {
     /// The approach, one sentence.
     pub intent: String,
@@ -117,7 +108,6 @@ pub struct ForkArgs {
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct TreeArgs {
     /// Default: yours.
     pub session: Option<String>,
@@ -275,13 +265,7 @@ impl SwitchboardServer {
         self.run_lean::<SessionChange, _, _>(move |st| {
             let actor = st.identity.agent()?.to_string();
             let id = st.identity.session_or(args.session.as_deref())?.to_string();
-            let ended = session::end(
-                &mut st.store,
-                &id,
-                args.status,
-                args.reason.as_deref(),
-                &actor,
-            )?;
+            let ended = session::end(&mut st.store, &id, &args.end, &actor)?;
             if st.identity.session.as_deref() == Some(ended.id.as_str()) {
                 st.identity.session = None;
             }

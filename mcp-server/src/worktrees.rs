@@ -8,8 +8,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use switchboard_core::session::{self, Holder};
 use switchboard_core::worktree::{
-    self, ConflictReport, Created, MergeOutcome, NewWorktree, PruneReport, Removed, Strategy,
-    SyncOutcome, WorktreeDiff, WorktreeStatus,
+    self, ConflictReport, Created, MergeOutcome, NewWorktree, PruneReport, PruneRequest, Removed,
+    Strategy, SyncOutcome, WorktreeDiff, WorktreeStatus,
 };
 use switchboard_core::{Error, render};
 
@@ -19,18 +19,6 @@ use crate::server::SwitchboardServer;
 use crate::views::{self, DiffView, MergeView};
 
 #[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CreateArgs {
-    /// Folder name (letters, digits, - _ .).
-    pub name: String,
-    /// Commit-ish to start from. Default: your HEAD.
-    pub base: Option<String>,
-    /// Branch to create or check out. Default sb/<name>.
-    pub branch: Option<String>,
-}
-
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct SyncArgs {
     /// Default: your worktree.
     pub name: Option<String>,
@@ -39,7 +27,6 @@ pub struct SyncArgs {
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct DiffArgs {
     /// Default: your worktree.
     pub name: Option<String>,
@@ -48,7 +35,6 @@ pub struct DiffArgs {
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct MergeArgs {
     /// Default: your worktree.
     pub name: Option<String>,
@@ -61,7 +47,6 @@ pub struct MergeArgs {
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct RemoveArgs {
     /// Default: your worktree.
     pub name: Option<String>,
@@ -72,16 +57,6 @@ pub struct RemoveArgs {
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PruneArgs {
-    /// Clean up (default: dry run).
-    pub apply: Option<bool>,
-    /// Ended this many days ago (default 7).
-    pub ended_days: Option<u64>,
-}
-
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct WhoHasArgs {
     /// Repository-relative path.
     pub path: String,
@@ -199,18 +174,16 @@ fn own_or(st: &mut crate::server::State, name: Option<String>) -> Result<String,
 impl SwitchboardServer {
     /// Create a worktree for your session, from your HEAD.
     #[tool(
-        input_schema = schema::input::<CreateArgs>(),
+        input_schema = schema::input::<NewWorktree>(),
         output_schema = schema::output::<Created>(),
         annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = false)
     )]
-    async fn worktree_create(&self, Args(args): Args<CreateArgs>) -> CallToolResult {
+    async fn worktree_create(&self, Args(new): Args<NewWorktree>) -> CallToolResult {
         self.run(move |st| {
             let me = actor(st)?;
             let new = NewWorktree {
-                name: args.name,
-                base: args.base,
-                branch: args.branch,
                 session: st.identity.session.clone(),
+                ..new
             };
             worktree::create(&mut st.store, &me, &st.checkout, &new)
         })
@@ -311,20 +284,14 @@ impl SwitchboardServer {
 
     /// List (apply: clean) worktrees whose folders are gone or whose sessions ended long ago.
     #[tool(
-        input_schema = schema::input::<PruneArgs>(),
+        input_schema = schema::input::<PruneRequest>(),
         output_schema = schema::output::<PruneReport>(),
         annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
     )]
-    async fn worktree_prune(&self, Args(args): Args<PruneArgs>) -> CallToolResult {
+    async fn worktree_prune(&self, Args(request): Args<PruneRequest>) -> CallToolResult {
         self.run(move |st| {
             let me = actor(st)?;
-            worktree::prune(
-                &mut st.store,
-                &me,
-                &st.checkout,
-                args.apply.unwrap_or(false),
-                args.ended_days,
-            )
+            worktree::prune(&mut st.store, &me, &st.checkout, &request)
         })
         .await
     }

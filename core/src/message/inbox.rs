@@ -13,18 +13,37 @@ use crate::id::{self, IdKind};
 use crate::store::Tx;
 use crate::{Error, Result, Store};
 
-/// Which inbox messages to list.
-#[derive(Debug, Clone, Default)]
+/// Which inbox messages to list: the request every surface hands to [`inbox`] and
+/// [`look`] (MCP and LSP read it as their arguments; the fields it skips are for callers
+/// inside the core). Unset filters match everything; the page size defaults to
+/// [`super::DEFAULT_PAGE`]. Field docs are the descriptions agents see.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct InboxFilter {
+    /// Only unread.
+    #[serde(
+        default,
+        alias = "unreadOnly",
+        deserialize_with = "crate::input::or_default"
+    )]
+    #[schemars(with = "Option<bool>")]
     pub unread_only: bool,
+    /// Only from this sender.
+    #[serde(default)]
     pub from: Option<String>,
-    /// A thread id or prefix.
+    /// Only this thread.
+    #[serde(default)]
     pub thread: Option<String>,
+    /// Only at least this urgent.
+    #[serde(skip)]
     pub min_priority: Option<Priority>,
-    /// Continue after a previous page (its `next_cursor`).
+    /// next_cursor of the last page.
+    #[serde(default)]
     pub cursor: Option<String>,
+    /// Default 20.
+    #[serde(default)]
     pub limit: Option<u32>,
     /// Only messages this session has not been shown yet (see [`arrivals`]).
+    #[serde(skip)]
     pub unseen_by: Option<String>,
 }
 

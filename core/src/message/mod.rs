@@ -204,17 +204,102 @@ pub struct Author {
     pub session: Option<String>,
 }
 
-/// A message to be sent.
-#[derive(Debug, Clone, Default)]
+/// A message to send: the request every surface hands to [`send`] (MCP and LSP read it
+/// as their arguments). What a sender leaves out takes its default here, the same for
+/// every surface: no subject, priority normal, no acknowledgement asked, no references.
+/// Field docs are the descriptions agents see in the tool's schema. The editor protocol's
+/// earlier camelCase spelling (`ackRequired`) is still read; MCP refuses it (its tools
+/// accept only the names their schemas show).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Draft {
-    /// Names, `human:<name>`, `@group`, `@role` or `@everyone`. For a reply, empty means
-    /// the thread's participants.
+    /// Agent names, human:<name>, @group, @role or @everyone.
     pub to: Vec<String>,
-    pub subject: Option<String>,
+    /// Markdown, up to 64 KiB.
     pub body: String,
+    /// One line.
+    #[serde(default)]
+    pub subject: Option<String>,
+    /// Default normal.
+    #[serde(default, deserialize_with = "crate::input::or_default")]
+    #[schemars(with = "Option<Priority>")]
     pub priority: Priority,
+    /// Ask recipients to acknowledge.
+    #[serde(
+        default,
+        alias = "ackRequired",
+        deserialize_with = "crate::input::or_default"
+    )]
+    #[schemars(with = "Option<bool>")]
     pub ack_required: bool,
+    /// Pointers: file:PATH[:12-40], commit:SHA, session:ID, message:ID.
+    #[serde(default, with = "short_references")]
+    #[schemars(with = "Option<Vec<String>>")]
     pub refs: Vec<Reference>,
+}
+
+/// A reply in a message's thread: the request every surface hands to [`reply`] (through
+/// [`Reply::draft`]). Without recipients it goes to the thread's other participants;
+/// the other defaults are [`Draft`]'s.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Reply {
+    /// Message id.
+    pub message: String,
+    /// Markdown.
+    pub body: String,
+    /// Default: the thread's other participants.
+    #[serde(default, deserialize_with = "crate::input::or_default")]
+    #[schemars(with = "Option<Vec<String>>")]
+    pub to: Vec<String>,
+    /// Default normal.
+    #[serde(default, deserialize_with = "crate::input::or_default")]
+    #[schemars(with = "Option<Priority>")]
+    pub priority: Priority,
+    /// Ask recipients to acknowledge.
+    #[serde(
+        default,
+        alias = "ackRequired",
+        deserialize_with = "crate::input::or_default"
+    )]
+    #[schemars(with = "Option<bool>")]
+    pub ack_required: bool,
+    /// Pointers: file:PATH[:12-40], commit:SHA, session:ID, message:ID.
+    #[serde(default, with = "short_references")]
+    #[schemars(with = "Option<Vec<String>>")]
+    pub refs: Vec<Reference>,
+}
+
+impl Reply {
+    /// What to write in the thread (a reply has no subject of its own).
+    pub fn draft(&self) -> Draft {
+        Draft {
+            to: self.to.clone(),
+            body: self.body.clone(),
+            subject: None,
+            priority: self.priority,
+            ack_required: self.ack_required,
+            refs: self.refs.clone(),
+        }
+    }
+}
+
+/// References in requests: their short forms (`file:src/lib.rs:12-40`), read with
+/// [`Reference::from_str`](std::str::FromStr); null or absent is none.
+mod short_references {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use super::Reference;
+
+    pub(super) fn serialize<S: Serializer>(refs: &[Reference], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(refs.iter().map(ToString::to_string))
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Reference>, D::Error> {
+        Option::<Vec<String>>::deserialize(d)?
+            .unwrap_or_default()
+            .iter()
+            .map(|text| text.parse().map_err(serde::de::Error::custom))
+            .collect()
+    }
 }
 
 /// A message to be written, its checks done (references resolved, subject trimmed).

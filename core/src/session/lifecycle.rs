@@ -2,6 +2,9 @@
 //! `begin`, which every surface's `session_start` calls), claiming it for a serving
 //! process, heartbeats, updates, ends, and the notices its parent's agent gets.
 
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
 use super::work::work_changed;
 use super::{
     EndStatus, MAX_INTENT_LEN, MAX_REASON_LEN, Session, SessionDraft, Status, WorkContext, fetch,
@@ -233,7 +236,11 @@ pub fn begin(store: &mut Store, b: &Begin) -> Result<Begun> {
         )?;
         if let Some(c) = leaving {
             let reason = format!("superseded by {}", session.id);
-            end(store, &c.id, EndStatus::Abandoned, Some(&reason), &c.agent)?;
+            let request = EndRequest {
+                status: Some(EndStatus::Abandoned),
+                reason: Some(reason),
+            };
+            end(store, &c.id, &request, &c.agent)?;
         }
         let note = format!("joined session {}", session.id);
         return Ok(Begun { session, note });
@@ -493,16 +500,33 @@ pub fn update(store: &mut Store, id: &str, change: &SessionUpdate, actor: &str) 
     })
 }
 
-/// Ends an open session with `status` and an optional reason.
-pub fn end(
-    store: &mut Store,
-    id: &str,
-    status: impl Into<Option<EndStatus>>,
-    reason: Option<&str>,
-    actor: &str,
-) -> Result<Session> {
+/// How to end a session: the request every surface hands to [`end`] (MCP and LSP read it
+/// as part of their arguments). Without a status, [`EndStatus::default_for`] decides.
+/// Field docs are the descriptions agents see.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct EndRequest {
+    /// Default: completed for your own session, abandoned for another's.
+    #[serde(default)]
+    pub status: Option<EndStatus>,
+    /// Why, briefly.
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+impl EndRequest {
+    /// Ending with `status` and no reason.
+    pub fn with(status: EndStatus) -> EndRequest {
+        EndRequest {
+            status: Some(status),
+            reason: None,
+        }
+    }
+}
+
+/// Ends an open session as `request` says, by `actor`.
+pub fn end(store: &mut Store, id: &str, request: &EndRequest, actor: &str) -> Result<Session> {
     let cutoff = store.stale_cutoff();
-    let status = status.into();
+    let (status, reason) = (request.status, request.reason.as_deref());
     store.write(|tx| {
         let session = lookup(tx, id, cutoff)?;
         let parent = permission::parent_agent(tx, &session.id)?;

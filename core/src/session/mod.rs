@@ -27,8 +27,8 @@ use serde::{Deserialize, Serialize};
 
 pub use genealogy::{SessionNode, SessionTree, TreeNode, forest, tree};
 pub use lifecycle::{
-    Begin, Begun, Claim, NewSession, SessionUpdate, begin, claim, end, fork, heartbeat, spawn,
-    start, touch, update, worker,
+    Begin, Begun, Claim, EndRequest, NewSession, SessionUpdate, begin, claim, end, fork, heartbeat,
+    spawn, start, touch, update, worker,
 };
 pub(crate) use lifecycle::{abandon, tell_parent};
 pub use list::{Filter, SessionPage, get, list, of_client};

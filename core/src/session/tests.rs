@@ -113,8 +113,10 @@ fn lifecycle_heartbeat_update_end() {
     let ended = end(
         &mut store,
         &s.id,
-        EndStatus::Failed,
-        Some("tests never passed"),
+        &EndRequest {
+            status: Some(EndStatus::Failed),
+            reason: Some("tests never passed".into()),
+        },
         "codex",
     )
     .unwrap();
@@ -123,7 +125,13 @@ fn lifecycle_heartbeat_update_end() {
         (Status::Failed, Some("tests never passed"))
     );
     assert!(ended.ended_at.is_some());
-    let again = end(&mut store, &s.id, EndStatus::Completed, None, "codex").unwrap_err();
+    let again = end(
+        &mut store,
+        &s.id,
+        &EndRequest::with(EndStatus::Completed),
+        "codex",
+    )
+    .unwrap_err();
     assert!(
         again.to_string().contains("already ended (failed"),
         "{again}"
@@ -137,7 +145,7 @@ fn lifecycle_heartbeat_update_end() {
 fn an_end_without_a_status_is_completed_by_its_agent_and_abandoned_by_others() {
     let (_dir, mut store) = temp_store();
     let own = start(&mut store, &new("codex", "mine")).unwrap();
-    let ended = end(&mut store, &own.id, None, None, "codex").unwrap();
+    let ended = end(&mut store, &own.id, &EndRequest::default(), "codex").unwrap();
     assert_eq!(ended.status, Status::Completed);
     let parent = start(&mut store, &new("lead", "plan")).unwrap();
     let child = spawn(
@@ -150,10 +158,10 @@ fn an_end_without_a_status_is_completed_by_its_agent_and_abandoned_by_others() {
         "lead",
     );
     let child = child.unwrap();
-    let stopped = end(&mut store, &child.id, None, None, "lead").unwrap();
+    let stopped = end(&mut store, &child.id, &EndRequest::default(), "lead").unwrap();
     assert_eq!(stopped.status, Status::Abandoned);
     let other = start(&mut store, &new("codex", "another")).unwrap();
-    let by_human = end(&mut store, &other.id, None, None, "human:ada").unwrap();
+    let by_human = end(&mut store, &other.id, &EndRequest::default(), "human:ada").unwrap();
     assert_eq!(by_human.status, Status::Abandoned);
 }
 
@@ -170,7 +178,13 @@ fn list_filters_by_agent_status_liveness_and_parent() {
     .unwrap();
     let child = spawn(&mut store, &root.id, &new("worker", "part one"), "lead").unwrap();
     let done = start(&mut store, &new("worker", "old job")).unwrap();
-    end(&mut store, &done.id, EndStatus::Completed, None, "worker").unwrap();
+    end(
+        &mut store,
+        &done.id,
+        &EndRequest::with(EndStatus::Completed),
+        "worker",
+    )
+    .unwrap();
     let ids = |f: Filter, store: &mut Store| -> Vec<String> {
         list(store, &f)
             .unwrap()
@@ -281,9 +295,14 @@ fn a_session_whose_process_is_gone_is_reported_stale_without_rewriting_it() {
     assert_eq!(stored, "active", "staleness is computed, never written");
     // A stale session can still be ended explicitly.
     assert_eq!(
-        end(&mut store, &s.id, EndStatus::Abandoned, None, "human:ada")
-            .unwrap()
-            .status,
+        end(
+            &mut store,
+            &s.id,
+            &EndRequest::with(EndStatus::Abandoned),
+            "human:ada"
+        )
+        .unwrap()
+        .status,
         Status::Abandoned
     );
 }
@@ -334,8 +353,10 @@ fn spawn_needs_an_open_parent_and_fork_keeps_the_parent() {
     end(
         &mut store,
         &child.id,
-        EndStatus::Failed,
-        Some("A is a dead end"),
+        &EndRequest {
+            status: Some(EndStatus::Failed),
+            reason: Some("A is a dead end".into()),
+        },
         "worker",
     )
     .unwrap();

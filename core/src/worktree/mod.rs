@@ -66,15 +66,22 @@ pub struct Worktree {
     pub created_at: Timestamp,
 }
 
-/// What to create.
-#[derive(Debug, Clone, Default)]
+/// What to create: the request every surface hands to [`create`] (MCP and LSP read it
+/// as their arguments). By default the worktree starts from the caller's HEAD on a new
+/// branch `sb/<name>`. Field docs are the descriptions agents see.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct NewWorktree {
+    /// Folder name (letters, digits, - _ .).
     pub name: String,
-    /// Commit-ish to start from; default: the caller's HEAD.
+    /// Commit-ish to start from. Default: your HEAD.
+    #[serde(default)]
     pub base: Option<String>,
-    /// Branch to create, or an existing branch to check out; default `sb/<name>`.
+    /// Branch to create or check out. Default sb/<name>.
+    #[serde(default)]
     pub branch: Option<String>,
-    /// Session to bind (id or prefix).
+    /// Session to bind (id or prefix). Not read from requests: an agent's worktree is
+    /// bound to its own session, a human's to the one it names (see each surface).
+    #[serde(skip)]
     pub session: Option<String>,
 }
 
@@ -620,17 +627,30 @@ pub struct PruneReport {
 /// How many days after its session ended [`prune`] lists a worktree as idle by default.
 pub const DEFAULT_ENDED_DAYS: u64 = 7;
 
+/// What [`prune`] does: the request every surface hands to it (MCP reads it as the
+/// tool's arguments). By default a dry run over sessions ended [`DEFAULT_ENDED_DAYS`]
+/// ago. Field docs are the descriptions agents see.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct PruneRequest {
+    /// Clean up (default: dry run).
+    #[serde(default, deserialize_with = "crate::input::or_default")]
+    #[schemars(with = "Option<bool>")]
+    pub apply: bool,
+    /// Ended this many days ago (default 7).
+    #[serde(default)]
+    pub ended_days: Option<u64>,
+}
+
 /// Reports (and with `apply`, cleans) admin entries of worktrees whose folders are gone;
-/// lists worktrees whose sessions ended more than `ended_days` days ago (default
-/// [`DEFAULT_ENDED_DAYS`]).
+/// lists worktrees whose sessions ended more than `ended_days` days ago.
 pub fn prune(
     store: &mut Store,
     actor: &str,
     from: &Path,
-    apply: bool,
-    ended_days: Option<u64>,
+    request: &PruneRequest,
 ) -> Result<PruneReport> {
-    let days = ended_days.unwrap_or(DEFAULT_ENDED_DAYS);
+    let apply = request.apply;
+    let days = request.ended_days.unwrap_or(DEFAULT_ENDED_DAYS);
     let ended_before = days
         .checked_mul(86_400)
         .map(Duration::from_secs)

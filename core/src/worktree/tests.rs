@@ -535,13 +535,31 @@ fn prune_dry_run_changes_nothing_and_apply_cleans_up() {
     std::fs::remove_dir_all(&w.path).unwrap();
     let root = f.root.clone();
     let before = f.git(&["worktree", "list", "--porcelain"]);
-    let report = prune(&mut f.store, "tester", &root, false, Some(1)).unwrap();
+    let report = prune(
+        &mut f.store,
+        "tester",
+        &root,
+        &PruneRequest {
+            apply: false,
+            ended_days: Some(1),
+        },
+    )
+    .unwrap();
     assert!(report.dry_run);
     assert_eq!(report.missing_folders, ["lost"]);
     assert!(!report.stale_admin_entries.is_empty());
     assert_eq!(f.git(&["worktree", "list", "--porcelain"]), before);
     assert_eq!(list(&mut f.store).unwrap().len(), 1);
-    prune(&mut f.store, "tester", &root, true, Some(1)).unwrap();
+    prune(
+        &mut f.store,
+        "tester",
+        &root,
+        &PruneRequest {
+            apply: true,
+            ended_days: Some(1),
+        },
+    )
+    .unwrap();
     assert!(list(&mut f.store).unwrap().is_empty());
     assert!(!f.git(&["worktree", "list"]).contains("lost"));
 }
@@ -785,8 +803,7 @@ fn heartbeats_record_work_so_who_has_can_answer() {
     session::end(
         &mut f.store,
         &beta.id,
-        session::EndStatus::Completed,
-        None,
+        &session::EndRequest::with(session::EndStatus::Completed),
         "beta",
     )
     .unwrap();

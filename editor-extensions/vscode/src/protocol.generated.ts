@@ -134,10 +134,22 @@ export interface CommitInfo {
  * via the `definition` "CreateWorktreeArgs".
  */
 export interface CreateWorktreeArgs {
+  /**
+   * Commit-ish to start from. Default: your HEAD.
+   */
   base?: string | null;
+  /**
+   * Branch to create or check out. Default sb/<name>.
+   */
   branch?: string | null;
+  /**
+   * Folder name (letters, digits, - _ .).
+   */
   name: string;
   repo?: string | null;
+  /**
+   * Session to bind (id or prefix).
+   */
   session?: string | null;
 }
 /**
@@ -147,9 +159,15 @@ export interface CreateWorktreeArgs {
  * via the `definition` "EndSessionArgs".
  */
 export interface EndSessionArgs {
+  /**
+   * Why, briefly.
+   */
   reason?: string | null;
   repo?: string | null;
   session: string;
+  /**
+   * Default: completed for your own session, abandoned for another's.
+   */
   status?: EndStatus | null;
 }
 /**
@@ -229,14 +247,36 @@ export interface Reference {
   target: string;
 }
 /**
+ * Which inbox messages to list: the request every surface hands to [`inbox`] and
+ * [`look`] (MCP and LSP read it as their arguments; the fields it skips are for callers
+ * inside the core). Unset filters match everything; the page size defaults to
+ * [`super::DEFAULT_PAGE`]. Field docs are the descriptions agents see.
+ *
  * This interface was referenced by `SwitchboardProtocol`'s JSON-Schema
  * via the `definition` "InboxParams".
  */
 export interface InboxParams {
+  /**
+   * next_cursor of the last page.
+   */
   cursor?: string | null;
+  /**
+   * Only from this sender.
+   */
+  from?: string | null;
+  /**
+   * Default 20.
+   */
   limit?: number | null;
   repo?: string | null;
-  unreadOnly?: boolean | null;
+  /**
+   * Only this thread.
+   */
+  thread?: string | null;
+  /**
+   * Only unread.
+   */
+  unread_only?: boolean | null;
 }
 /**
  * The human's inbox at a glance.
@@ -327,13 +367,23 @@ export interface ReplyArgs {
   /**
    * Ask recipients to acknowledge.
    */
-  ackRequired?: boolean | null;
+  ack_required?: boolean | null;
+  /**
+   * Markdown.
+   */
   body: string;
+  /**
+   * Message id.
+   */
   message: string;
   /**
    * Default normal.
    */
   priority?: Priority | null;
+  /**
+   * Pointers: file:PATH[:12-40], commit:SHA, session:ID, message:ID.
+   */
+  refs?: string[] | null;
   repo?: string | null;
   /**
    * Default: the thread's other participants.
@@ -515,11 +565,30 @@ export interface Worktree {
  * via the `definition` "SendArgs".
  */
 export interface SendArgs {
-  ackRequired?: boolean | null;
+  /**
+   * Ask recipients to acknowledge.
+   */
+  ack_required?: boolean | null;
+  /**
+   * Markdown, up to 64 KiB.
+   */
   body: string;
+  /**
+   * Default normal.
+   */
   priority?: Priority | null;
+  /**
+   * Pointers: file:PATH[:12-40], commit:SHA, session:ID, message:ID.
+   */
+  refs?: string[] | null;
   repo?: string | null;
+  /**
+   * One line.
+   */
   subject?: string | null;
+  /**
+   * Agent names, human:<name>, @group, @role or @everyone.
+   */
   to: string[];
 }
 /**

@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use switchboard_core::Error;
-use switchboard_core::message::{self, Author, Draft, InboxFilter};
+use switchboard_core::message::{self, Author};
 use switchboard_core::session;
 use switchboard_core::worktree::{self, NewWorktree};
 use tower_lsp_server::jsonrpc;
@@ -58,12 +58,7 @@ impl Backend {
 
     pub async fn inbox(&self, params: InboxParams) -> jsonrpc::Result<InboxResult> {
         let repo = self.repo(params.repo.as_deref()).await?;
-        let filter = InboxFilter {
-            unread_only: params.unread_only.unwrap_or(false),
-            cursor: params.cursor,
-            limit: params.limit,
-            ..Default::default()
-        };
+        let filter = params.filter;
         repo.with_store(move |store, repo| message::inbox(store, &repo.human, &filter))
             .await
             .map_err(to_rpc)
@@ -105,14 +100,7 @@ impl Backend {
         match params.command.as_str() {
             command::SEND => {
                 let a: SendArgs = parse(arg)?;
-                let draft = Draft {
-                    to: a.to,
-                    subject: a.subject,
-                    body: a.body,
-                    priority: a.priority.unwrap_or_default(),
-                    ack_required: a.ack_required.unwrap_or(false),
-                    refs: Vec::new(),
-                };
+                let draft = a.draft;
                 let repo = self.repo(a.repo.as_deref()).await?;
                 ok_value(
                     repo.with_store(move |s, r| {
@@ -131,13 +119,7 @@ impl Backend {
             }
             command::REPLY => {
                 let a: ReplyArgs = parse(arg)?;
-                let draft = Draft {
-                    to: a.to.unwrap_or_default(),
-                    body: a.body,
-                    priority: a.priority.unwrap_or_default(),
-                    ack_required: a.ack_required.unwrap_or_default(),
-                    ..Default::default()
-                };
+                let draft = a.reply.draft();
                 let repo = self.repo(a.repo.as_deref()).await?;
                 ok_value(
                     repo.with_store(move |s, r| {
@@ -147,7 +129,7 @@ impl Backend {
                                 agent: r.human.clone(),
                                 session: None,
                             },
-                            &a.message,
+                            &a.reply.message,
                             &draft,
                         )
                     })
@@ -169,24 +151,20 @@ impl Backend {
                 let a: EndSessionArgs = parse(arg)?;
                 let repo = self.repo(a.repo.as_deref()).await?;
                 ok_value(
-                    repo.with_store(move |s, r| {
-                        session::end(s, &a.session, a.status, a.reason.as_deref(), &r.human)
-                    })
-                    .await
-                    .map_err(to_rpc)?,
+                    repo.with_store(move |s, r| session::end(s, &a.session, &a.end, &r.human))
+                        .await
+                        .map_err(to_rpc)?,
                 )
             }
             command::CREATE_WORKTREE => {
                 let a: CreateWorktreeArgs = parse(arg)?;
                 let repo = self.repo(a.repo.as_deref()).await?;
                 let progress = self
-                    .begin_progress(token, format!("Creating worktree {}", a.name))
+                    .begin_progress(token, format!("Creating worktree {}", a.new.name))
                     .await;
                 let new = NewWorktree {
-                    name: a.name,
-                    base: a.base,
-                    branch: a.branch,
                     session: a.session,
+                    ..a.new
                 };
                 let result = repo
                     .with_store(move |s, r| worktree::create(s, &r.human, &r.root, &new))

@@ -9,7 +9,9 @@ use switchboard_core::{Settings, Store};
 
 /// A seeded database and the sessions the benchmarks look up.
 pub struct Fixture {
+    /// Temporary folder holding `state.db`; deleted when the fixture is dropped.
     pub dir: tempfile::TempDir,
+    /// An open connection to the seeded database (default settings).
     pub store: Store,
     /// The deepest session of a 10-level chain (root + 9 descendants).
     pub deep_leaf: String,

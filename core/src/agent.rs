@@ -20,11 +20,21 @@ const MAX_DESCRIPTION_LEN: usize = 2000;
 /// A registered participant.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Agent {
+    /// Participant name, unique in the repository: `[a-z0-9][a-z0-9_-]{0,31}` and not
+    /// reserved for an agent, `human:<name>` with the same rule for a person.
     pub name: String,
+    /// Agent or human; follows from the name.
     pub kind: AgentKind,
+    /// What the agent does, e.g. `reviewer` (same characters as a name); a group member
+    /// `role:<role>` stands for every agent holding it. `None` when never set.
     pub role: Option<String>,
+    /// What the participant said about itself, at most 2000 characters; `None` when never
+    /// set.
     pub description: Option<String>,
+    /// When it was first registered (RFC 3339 UTC).
     pub registered_at: Timestamp,
+    /// When it last registered again or was active in one of its sessions (claim,
+    /// heartbeat, tool call), RFC 3339 UTC. Lists of participants are newest first by it.
     pub last_seen_at: Timestamp,
     /// Sessions of this agent that are active and not stale.
     pub live_sessions: u32,
@@ -155,8 +165,11 @@ pub fn register_local_human(store: &mut Store, dir: &std::path::Path) -> Result<
 /// What `register` records. `None` fields keep their current value.
 #[derive(Debug, Clone, Default)]
 pub struct Registration {
+    /// Participant name to register or update (see [`validate_name`]).
     pub name: String,
+    /// The role to set (checked by [`validate_role`]); `None` keeps the current one.
     pub role: Option<String>,
+    /// The description to set, at most 2000 characters; `None` keeps the current one.
     pub description: Option<String>,
 }
 

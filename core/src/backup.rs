@@ -23,8 +23,12 @@ pub use crate::config::{BackupPolicy as Policy, MIN_BACKUP_EVERY as MIN_EVERY};
 /// One backup file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct Backup {
+    /// The backup file: `backups/<database file stem>-<UTC time>.db` beside the database,
+    /// e.g. `backups/state-20261130T101500-123Z.db`.
     pub path: PathBuf,
+    /// When it was taken (RFC 3339 UTC); for a listed backup, its file's modification time.
     pub taken_at: Timestamp,
+    /// Size of the file in bytes.
     pub bytes: u64,
 }
 
@@ -168,7 +172,9 @@ fn copy_online(db: &Path, to: &Path) -> Result<()> {
 /// What a restore did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct Restored {
+    /// The state database that now holds the restored contents.
     pub db: PathBuf,
+    /// The backup (or other sound state database) the contents were taken from.
     pub from: PathBuf,
     /// Where the database that was replaced now is (restore it the same way to undo);
     /// none when there was no database.

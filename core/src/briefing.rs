@@ -43,9 +43,13 @@ pub struct Briefing {
 /// A session, briefly.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct SessionBrief {
+    /// Session id (`ses_` and a ULID).
     pub id: String,
+    /// What the session is for, in its agent's words.
     pub intent: String,
+    /// Its status now (`stale` judged when read).
     pub status: Status,
+    /// Id of the session this one is a subtask of; `None` for a top-level session.
     pub parent: Option<String>,
     /// The agent of the parent session: the one to report to.
     pub parent_agent: Option<String>,
@@ -54,24 +58,33 @@ pub struct SessionBrief {
 /// A message, briefly.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Header {
+    /// Message id (`msg_` and a ULID), for message_get.
     pub id: String,
+    /// Participant name of its author.
     pub sender: String,
+    /// Its subject; `None` when it has none.
     pub subject: Option<String>,
-    /// The start of the body.
+    /// The start of the body: its first 120 characters, `…` appended when cut; `(deleted)`
+    /// for a deleted message.
     pub preview: String,
+    /// How urgent its sender marked it.
     pub priority: Priority,
 }
 
 /// A worktree's live state.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct WorktreeState {
+    /// Worktree name, unique in the repository (its folder name).
     pub name: String,
+    /// Absolute path of the worktree's folder.
     pub path: String,
+    /// The branch it was created with (by default `sb/<name>`).
     pub branch: String,
     /// Files with uncommitted changes.
     pub dirty: u32,
-    /// Commits not on its base, and base commits it lacks.
+    /// Commits on its branch not on its base.
     pub ahead: u32,
+    /// Commits on its base (the base branch's tip, else the base commit) it lacks.
     pub behind: u32,
     /// Files a merge into its base would conflict in now.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -81,6 +94,7 @@ pub struct WorktreeState {
 /// A file you and others are changing.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct SharedFile {
+    /// Repository-relative path of the file.
     pub path: String,
     /// The agents of the other sessions changing it.
     pub agents: Vec<String>,
@@ -89,10 +103,15 @@ pub struct SharedFile {
 /// A child session, briefly.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Child {
+    /// Session id (`ses_` and a ULID).
     pub id: String,
+    /// Name of the agent working it.
     pub agent: String,
+    /// What it is for, in its agent's words.
     pub intent: String,
+    /// Its status now (`stale` judged when read).
     pub status: Status,
+    /// Name of its worktree; `None` when it has none.
     pub worktree: Option<String>,
     /// Commits on its worktree's branch not yet merged.
     pub unmerged: Option<u32>,

@@ -31,10 +31,13 @@ pub const FILE: &str = ".switchboard.toml";
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
+    /// The `[worktrees]` table: where worktrees go, how they are set up, their ports.
     #[serde(default)]
     pub worktrees: WorktreeConfig,
+    /// The `[messages]` table: when mail left unread is flagged to the humans.
     #[serde(default)]
     pub messages: MessagesConfig,
+    /// The `[backups]` table: how often the state database is backed up, how many kept.
     #[serde(default)]
     pub backups: BackupPolicy,
 }
@@ -72,8 +75,12 @@ pub struct WorktreeConfig {
     pub root: Option<PathBuf>,
     /// Command (argument vector) run in each new worktree.
     pub setup: Option<Vec<String>>,
+    /// Seconds the setup command may run before it is killed (default 300).
     pub setup_timeout_secs: u64,
+    /// Lowest port handed to worktrees (default 20000); each worktree gets a free block
+    /// of ports above it, the same block for the same name when it is free.
     pub port_base: u16,
+    /// How many ports each worktree's block holds (default 10, at least 1).
     pub ports_per_worktree: u16,
 }
 

@@ -13,7 +13,10 @@ const MAX_HEADERS: u32 = 50;
 /// Whose mail: an agent in one of its sessions.
 #[derive(Debug, Clone)]
 pub struct Recipient {
+    /// The agent's participant name.
     pub agent: String,
+    /// Full id (`ses_…`) of the agent's session the hook runs in; what was announced and
+    /// which stops were held is tracked per session.
     pub session: String,
 }
 

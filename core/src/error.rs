@@ -10,13 +10,21 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// surface matches on it exhaustively to say where such records are listed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Record {
+    /// A participant (agent or `human:<name>`), named by its name.
     Agent,
+    /// An agent's session, named by its `ses_…` id or a unique prefix.
     Session,
+    /// A worktree record, named by its name.
     Worktree,
+    /// A message, named by its `msg_…` id or a unique prefix.
     Message,
+    /// A message thread, named by its `thr_…` id or a unique prefix.
     Thread,
+    /// A group of participants, named by its name.
     Group,
+    /// An access token, named by its `tok_…` id or a unique prefix.
     Token,
+    /// An entry of the event log, named by its `evt_…` id or a unique prefix.
     Event,
 }
 
@@ -50,12 +58,20 @@ pub enum Error {
     Invalid(String),
     /// An id, prefix or name matched nothing.
     #[error("no {kind} matches '{id}'")]
-    NotFound { kind: Record, id: String },
+    NotFound {
+        /// What kind of record was looked up.
+        kind: Record,
+        /// The id, prefix or name as the caller gave it (trimmed).
+        id: String,
+    },
     /// A short prefix matched more than one record.
     #[error("'{prefix}' matches more than one {kind}: {}. Give more characters.", candidates.join(", "))]
     Ambiguous {
+        /// What kind of record was looked up.
         kind: Record,
+        /// The prefix as the caller gave it (trimmed).
         prefix: String,
+        /// Full ids it matches, at most five, then `…` when there are more.
         candidates: Vec<String>,
     },
     /// The request is valid but the current state does not allow it.
@@ -76,8 +92,11 @@ pub enum Error {
          Upgrade switchboard (every process on this repository must run the same or a newer version)."
     )]
     SchemaTooNew {
+        /// The state database file.
         path: PathBuf,
+        /// The schema version recorded in the database.
         found: i64,
+        /// The newest schema version this binary knows.
         supported: i64,
     },
     /// The state could not be placed or opened where it was asked to be.
@@ -92,7 +111,9 @@ pub enum Error {
     /// A file operation failed.
     #[error("{context}: {source}")]
     Io {
+        /// What was being done, e.g. `cannot read <path>`; shown before the cause.
         context: String,
+        /// The underlying failure.
         #[source]
         source: std::io::Error,
     },
@@ -122,6 +143,8 @@ pub enum StoreFailure {
 #[derive(Debug, thiserror::Error)]
 #[error("{message}")]
 pub struct StoreError {
+    /// The kind of failure, for callers that react to it (a corrupt database is reported
+    /// with how to recover).
     pub failure: StoreFailure,
     /// The backend's own words.
     pub message: String,
@@ -149,6 +172,7 @@ impl Error {
         )
     }
 
+    /// An [`Error::Io`] with `context` saying what was being done (`cannot read <path>`).
     pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
         Error::Io {
             context: context.into(),

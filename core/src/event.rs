@@ -27,27 +27,53 @@ use crate::{Result, Store};
 /// versions match on them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
+    /// A participant was registered, or its role or description changed.
     AgentRegistered,
+    /// A session was started, spawned as a subtask or forked.
     SessionStarted,
+    /// An agent process claimed a session: its liveness now follows that process.
     SessionClaimed,
+    /// A heartbeat changed what a session reports (its work, or its serving process).
     SessionHeartbeat,
+    /// A session's intent or role was changed.
     SessionUpdated,
+    /// A session ended (completed, failed or abandoned, also when superseded).
     SessionEnded,
+    /// A message (or reply) was sent and delivered to its recipients.
     MessageSent,
+    /// A participant marked messages read (or read one by replying to it).
     MessageRead,
+    /// A participant acknowledged messages (which also marks them read).
     MessageAcked,
+    /// Unread messages were put in front of their agent (announced by a hook, or shown
+    /// when it looked at its inbox) without being marked read.
     MessageNotified,
+    /// An author edited a message; the old text is kept as a version.
     MessageEdited,
+    /// An author deleted a message; recipients see a tombstone.
     MessageDeleted,
+    /// A group was created or its members changed.
     GroupChanged,
+    /// A group was deleted.
     GroupDeleted,
+    /// A worktree was created.
     WorktreeCreated,
+    /// A worktree was removed (its folder, and on request its branch).
     WorktreeRemoved,
+    /// A prune was applied (not a dry run): git's stale entries and records of
+    /// worktrees whose folder is gone were cleaned.
     WorktreePruned,
+    /// A worktree's branch was merged into another (by default the one it was made
+    /// from); also recorded when recovery finds that git completed an interrupted merge.
     WorktreeMerged,
+    /// A worktree was rebased onto its base, also when the rebase stopped at a conflict
+    /// kept for resolving.
     WorktreeSynced,
+    /// An interrupted merge was undone or dropped.
     WorktreeRecovered,
+    /// An access token was created.
     TokenCreated,
+    /// An access token was revoked (not written when it already was).
     TokenRevoked,
 }
 
@@ -89,8 +115,11 @@ impl Kind {
 )]
 #[serde(rename_all = "camelCase")]
 pub enum Topic {
+    /// Sessions or agents changed.
     Sessions,
+    /// Messages, threads or groups changed.
     Messages,
+    /// Worktrees, or the work in them, changed.
     Worktrees,
 }
 
@@ -98,13 +127,16 @@ pub enum Topic {
 /// is written).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionFacts {
+    /// Session id (`ses_` and a ULID).
     pub id: String,
+    /// Name of the agent working the session.
     pub agent: String,
 }
 
 /// `session.heartbeat`: a session's work changed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Heartbeat {
+    /// Id of the session whose work changed.
     pub session: String,
     /// How many files it is changing, when it works in a worktree.
     #[serde(default)]
@@ -114,12 +146,16 @@ pub struct Heartbeat {
 /// `agent.registered`: an agent appeared or its role or description changed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AgentRegistered {
+    /// Participant name (an agent, or `human:<name>`).
     pub name: String,
     /// `agent` or `human`.
     #[serde(default)]
     pub kind: String,
+    /// The role this registration set; `None` when it set none (the current one is kept).
     #[serde(default)]
     pub role: Option<String>,
+    /// The description this registration set; `None` when it set none (the current one
+    /// is kept).
     #[serde(default)]
     pub description: Option<String>,
     /// First seen now.
@@ -130,15 +166,19 @@ pub struct AgentRegistered {
 /// `message.sent`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MessageSent {
+    /// Message id (`msg_` and a ULID).
     pub id: String,
     /// The message's position (its row).
     #[serde(default)]
     pub seq: i64,
+    /// Id of its thread (`thr_` and a ULID).
     pub thread: String,
+    /// Participant name of its author; empty when the row does not say.
     #[serde(default)]
     pub from: String,
     /// Every participant it was delivered to.
     pub recipients: Vec<String>,
+    /// How urgent its author marked it; normal when the row does not say.
     #[serde(default)]
     pub priority: Priority,
 }
@@ -147,7 +187,9 @@ pub struct MessageSent {
 /// of their messages.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MessagesTouched {
+    /// Ids of the messages whose state changed (those already in that state are left out).
     pub ids: Vec<String>,
+    /// Ids of those messages' threads.
     pub threads: Vec<String>,
     /// The participant whose messages they are.
     pub by: String,
@@ -156,7 +198,9 @@ pub struct MessagesTouched {
 /// `message.edited`, `message.deleted`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MessageChanged {
+    /// Id of the edited or deleted message.
     pub id: String,
+    /// Id of its thread.
     pub thread: String,
 }
 
@@ -164,6 +208,7 @@ pub struct MessageChanged {
 /// written).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GroupFacts {
+    /// Group name (addressed as `@name`).
     pub name: String,
 }
 
@@ -179,6 +224,7 @@ pub struct WorktreeFacts {
 /// `worktree.merged`, as read from the merge outcome recorded.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Merged {
+    /// Name of the merged worktree.
     pub worktree: String,
     /// The branch merged into.
     pub into: String,
@@ -191,10 +237,12 @@ pub struct Merged {
 /// `worktree.removed`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WorktreeRemoved {
+    /// The removed worktree.
     pub worktree: WorktreeFacts,
     /// Backup refs written before anything was deleted.
     #[serde(default)]
     pub backups: Vec<String>,
+    /// Whether its branch was deleted too (on request); false when the row does not say.
     #[serde(default)]
     pub branch_deleted: bool,
 }
@@ -202,8 +250,12 @@ pub struct WorktreeRemoved {
 /// `worktree.pruned`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WorktreePruned {
+    /// git's administrative entries of worktrees whose folders are gone, as
+    /// `path: reason`; git pruned them.
     #[serde(default)]
     pub stale_admin_entries: Vec<String>,
+    /// Names of the Switchboard worktrees whose folder was gone; their records were
+    /// deleted.
     #[serde(default)]
     pub missing_folders: Vec<String>,
 }
@@ -211,8 +263,11 @@ pub struct WorktreePruned {
 /// `worktree.recovered`: an interrupted merge was undone or dropped.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WorktreeRecovered {
+    /// Name of the worktree whose merge was interrupted.
     pub worktree: String,
+    /// The branch the merge was going into.
     pub into: String,
+    /// The backup ref of that branch from before the merge.
     pub backup: String,
     /// `restored`, `moved` (the branch or checkout moved on without it), `gone` (branch
     /// deleted) or `dropped` (forgotten on request, git untouched).
@@ -222,8 +277,11 @@ pub struct WorktreeRecovered {
 /// `token.created`, `token.revoked`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenChanged {
+    /// Token id (`tok_` and a ULID); never the secret.
     pub id: String,
+    /// The agent the token acts as.
     pub agent: String,
+    /// When a created token expires; absent when it never does, and in `token.revoked`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<Timestamp>,
 }
@@ -233,48 +291,70 @@ pub struct TokenChanged {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", content = "payload")]
 pub enum Change {
+    /// Event type `agent.registered`: see [`Kind::AgentRegistered`].
     #[serde(rename = "agent.registered")]
     AgentRegistered(AgentRegistered),
+    /// Event type `session.started`: see [`Kind::SessionStarted`].
     #[serde(rename = "session.started")]
     SessionStarted(SessionFacts),
+    /// Event type `session.claimed`: see [`Kind::SessionClaimed`].
     #[serde(rename = "session.claimed")]
     SessionClaimed(SessionFacts),
+    /// Event type `session.heartbeat`: see [`Kind::SessionHeartbeat`].
     #[serde(rename = "session.heartbeat")]
     SessionHeartbeat(Heartbeat),
+    /// Event type `session.updated`: see [`Kind::SessionUpdated`].
     #[serde(rename = "session.updated")]
     SessionUpdated(SessionFacts),
+    /// Event type `session.ended`: see [`Kind::SessionEnded`].
     #[serde(rename = "session.ended")]
     SessionEnded(SessionFacts),
+    /// Event type `message.sent`: see [`Kind::MessageSent`].
     #[serde(rename = "message.sent")]
     MessageSent(MessageSent),
+    /// Event type `message.read`: see [`Kind::MessageRead`].
     #[serde(rename = "message.read")]
     MessageRead(MessagesTouched),
+    /// Event type `message.acked`: see [`Kind::MessageAcked`].
     #[serde(rename = "message.acked")]
     MessageAcked(MessagesTouched),
+    /// Event type `message.notified`: see [`Kind::MessageNotified`].
     #[serde(rename = "message.notified")]
     MessageNotified(MessagesTouched),
+    /// Event type `message.edited`: see [`Kind::MessageEdited`].
     #[serde(rename = "message.edited")]
     MessageEdited(MessageChanged),
+    /// Event type `message.deleted`: see [`Kind::MessageDeleted`].
     #[serde(rename = "message.deleted")]
     MessageDeleted(MessageChanged),
+    /// Event type `group.changed`: see [`Kind::GroupChanged`].
     #[serde(rename = "group.changed")]
     GroupChanged(GroupFacts),
+    /// Event type `group.deleted`: see [`Kind::GroupDeleted`].
     #[serde(rename = "group.deleted")]
     GroupDeleted(GroupFacts),
+    /// Event type `worktree.created`: see [`Kind::WorktreeCreated`].
     #[serde(rename = "worktree.created")]
     WorktreeCreated(WorktreeFacts),
+    /// Event type `worktree.removed`: see [`Kind::WorktreeRemoved`].
     #[serde(rename = "worktree.removed")]
     WorktreeRemoved(WorktreeRemoved),
+    /// Event type `worktree.pruned`: see [`Kind::WorktreePruned`].
     #[serde(rename = "worktree.pruned")]
     WorktreePruned(WorktreePruned),
+    /// Event type `worktree.merged`: see [`Kind::WorktreeMerged`].
     #[serde(rename = "worktree.merged")]
     WorktreeMerged(Merged),
+    /// Event type `worktree.synced`: see [`Kind::WorktreeSynced`].
     #[serde(rename = "worktree.synced")]
     WorktreeSynced(WorktreeFacts),
+    /// Event type `worktree.recovered`: see [`Kind::WorktreeRecovered`].
     #[serde(rename = "worktree.recovered")]
     WorktreeRecovered(WorktreeRecovered),
+    /// Event type `token.created`: see [`Kind::TokenCreated`].
     #[serde(rename = "token.created")]
     TokenCreated(TokenChanged),
+    /// Event type `token.revoked`: see [`Kind::TokenRevoked`].
     #[serde(rename = "token.revoked")]
     TokenRevoked(TokenChanged),
     /// A type this version does not know (a newer one wrote it), or a payload it cannot
@@ -360,6 +440,7 @@ impl Change {
 pub struct Event {
     /// Position in the log; strictly increasing, in commit order.
     pub seq: i64,
+    /// Event id (`evt_` and a ULID).
     pub id: String,
     /// The stored type name, e.g. `session.started` (kept for types this version does
     /// not know).
@@ -368,6 +449,7 @@ pub struct Event {
     pub actor: Option<String>,
     /// What happened.
     pub change: Change,
+    /// When it happened: the time of the mutation that wrote it.
     pub at: Timestamp,
 }
 

@@ -17,14 +17,19 @@ const ROLE_PREFIX: &str = "role:";
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum MemberKind {
+    /// One participant (an agent or `human:<name>`), registered when it was added.
     Agent,
+    /// Every agent holding the role when a message is sent to the group.
     Role,
 }
 
 /// One member: an agent, or every agent with a role.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Member {
+    /// The participant name for an agent member; the role (without `role:`) for a role
+    /// member.
     pub name: String,
+    /// Whether `name` is a participant or a role.
     pub kind: MemberKind,
 }
 
@@ -50,10 +55,16 @@ impl Member {
 /// A group and its members.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Group {
+    /// Group name, unique in the repository (a-z, 0-9, `_` and `-`, not reserved); it is
+    /// addressed as `@name`.
     pub name: String,
+    /// What the group is for, as its creator wrote it; `None` when none was given.
     pub description: Option<String>,
+    /// The members as defined, not expanded: agent members first, then roles, each by name.
     pub members: Vec<Member>,
+    /// Participant name of its creator, who (like any human) may change or delete it.
     pub created_by: String,
+    /// When it was created (RFC 3339 UTC).
     pub created_at: Timestamp,
 }
 

@@ -6,10 +6,15 @@ use crate::{Error, Record, Result};
 /// The kinds of identified records, each with its id prefix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IdKind {
+    /// An agent's session: `ses_…`.
     Session,
+    /// An entry of the event log: `evt_…`.
     Event,
+    /// A message: `msg_…`.
     Message,
+    /// A message thread (a first message and its replies): `thr_…`.
     Thread,
+    /// An access token: `tok_…`.
     Token,
 }
 

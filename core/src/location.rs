@@ -27,17 +27,26 @@ pub enum LocationSource {
 /// The resolved location of the state database.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct StateLocation {
+    /// Absolute path of the state database file; it need not exist yet.
     pub path: PathBuf,
+    /// Which rule chose `path`.
     pub source: LocationSource,
 }
 
 /// What location resolution looks at; [`Inputs::from_env`] fills it from the process.
 #[derive(Debug, Clone, Default)]
 pub struct Inputs {
+    /// `--db PATH` as given (relative to `cwd`); when set, it wins.
     pub flag: Option<PathBuf>,
+    /// `SWITCHBOARD_DB` (relative to `cwd`); `None` when unset or empty.
     pub env: Option<PathBuf>,
+    /// The working directory: relative paths resolve against it, and the git repository
+    /// is looked for from it.
     pub cwd: PathBuf,
+    /// `XDG_DATA_HOME`; used only outside a git repository, and only when absolute.
     pub xdg_data_home: Option<PathBuf>,
+    /// `HOME`; outside a git repository without an absolute `XDG_DATA_HOME`, the state goes
+    /// under `$HOME/.local/share`.
     pub home: Option<PathBuf>,
 }
 

@@ -17,7 +17,9 @@ pub(crate) const MAX_NAME_LEN: usize = 32;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AgentKind {
+    /// A coding agent: the name is a bare slug such as `claude` or `codex-2`.
     Agent,
+    /// A person: the name is `human:<name>`.
     Human,
 }
 

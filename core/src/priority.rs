@@ -11,10 +11,15 @@ use crate::{Error, Result};
 )]
 #[serde(rename_all = "snake_case")]
 pub enum Priority {
+    /// Can wait; left out by any `min_priority` filter above low.
     Low,
+    /// The default for a message sent without a priority.
     #[default]
     Normal,
+    /// Needs attention soon: the recipient's briefing lists it under what needs them.
     High,
+    /// Needs attention now: as high, and also holds the recipient agent's stop (once) while
+    /// unread, and pops up in the editor when sent to the human or left unread too long.
     Urgent,
 }
 

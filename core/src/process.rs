@@ -6,7 +6,10 @@ use serde::{Deserialize, Serialize};
 /// Which process on which host serves a session, so liveness can be judged.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ProcessInfo {
+    /// Process id on `host`.
     pub pid: u32,
+    /// Host name (uname nodename) of the machine the process runs on; liveness can only be
+    /// checked from the same host.
     pub host: String,
 }
 

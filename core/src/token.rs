@@ -29,8 +29,11 @@ const LAST_USED_RESOLUTION: Duration = Duration::from_secs(60);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TokenState {
+    /// Neither revoked nor past its expiry: requests with it are accepted.
     Active,
+    /// Past `expires_at` (and not revoked): refused; create a new token.
     Expired,
+    /// Revoked (whether or not also expired): refused for good.
     Revoked,
 }
 
@@ -55,31 +58,45 @@ impl TokenState {
 /// A token as listed: everything but the secret.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Token {
+    /// Token id, `tok_` and a ULID; not the secret, safe to show.
     pub id: String,
     /// The agent every request with this token acts as.
     pub agent: String,
+    /// Free text from its creator saying what it is for (at most 200 characters); `None`
+    /// when none was given.
     pub label: Option<String>,
+    /// Participant name of whoever created it.
     pub created_by: String,
+    /// When it was created (RFC 3339 UTC).
     pub created_at: Timestamp,
+    /// When it stops working (RFC 3339 UTC); `None`: it never expires.
     pub expires_at: Option<Timestamp>,
+    /// When it was revoked (RFC 3339 UTC); `None`: not revoked.
     pub revoked_at: Option<Timestamp>,
+    /// When a request last used it (RFC 3339 UTC), noted at most once a minute; `None`:
+    /// never used.
     pub last_used_at: Option<Timestamp>,
+    /// Whether it is accepted at the time it was read, from `revoked_at` and `expires_at`.
     pub state: TokenState,
 }
 
 /// A new token and its secret, which is not stored and cannot be shown again.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct Issued {
+    /// The token as it is listed from now on.
     pub token: Token,
+    /// The bearer secret, `sbt_` and 64 hex digits: shown this once, only its hash is kept.
     pub secret: String,
 }
 
 /// What [`create`] needs.
 #[derive(Debug, Clone)]
 pub struct NewToken<'a> {
+    /// Participant name the token acts as; registered if it is new.
     pub agent: &'a str,
     /// `None`: the token never expires.
     pub expires_in: Option<Duration>,
+    /// What the token is for, at most 200 characters; `None` for no label.
     pub label: Option<&'a str>,
     /// Who creates it (recorded, and the event's actor).
     pub created_by: &'a str,

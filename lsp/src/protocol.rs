@@ -25,14 +25,32 @@ pub const STATE_CHANGED: &str = "switchboard/stateChanged";
 
 /// Commands (`workspace/executeCommand`); each takes one object argument.
 pub mod command {
+    /// Sends a new message (a new thread) from the human ([`super::SendArgs`]); returns the
+    /// sent message.
     pub const SEND: &str = "switchboard.send";
+    /// Replies in a message's thread as the human ([`super::ReplyArgs`]); returns the reply.
     pub const REPLY: &str = "switchboard.reply";
+    /// Marks messages addressed to the human as read ([`super::MarkArgs`]); returns them
+    /// as now seen.
     pub const MARK_READ: &str = "switchboard.markRead";
+    /// Acknowledges messages addressed to the human, which also marks them read
+    /// ([`super::MarkArgs`]); returns them as now seen.
     pub const ACK: &str = "switchboard.ack";
+    /// Ends a session, the human as the actor ([`super::EndSessionArgs`]); returns the
+    /// ended session.
     pub const END_SESSION: &str = "switchboard.endSession";
+    /// Creates a worktree, optionally bound to a session ([`super::CreateWorktreeArgs`]);
+    /// returns it with the files copied and the setup command's run. Reports work-done
+    /// progress when the request carries a token.
     pub const CREATE_WORKTREE: &str = "switchboard.createWorktree";
+    /// Removes a worktree ([`super::RemoveWorktreeArgs`]); refused while it holds work that
+    /// would be lost, unless forced.
     pub const REMOVE_WORKTREE: &str = "switchboard.removeWorktree";
+    /// Merges a worktree's branch ([`super::MergeWorktreeArgs`]); refused, changing nothing,
+    /// if it would conflict. Reports work-done progress when the request carries a token.
     pub const MERGE_WORKTREE: &str = "switchboard.mergeWorktree";
+    /// A worktree's changes with the patch ([`super::ShowDiffArgs`]); returns the same as
+    /// `switchboard/worktree` with `patch: true`.
     pub const SHOW_DIFF: &str = "switchboard.showDiff";
     /// Every command, as advertised in the server capabilities.
     pub const ALL: &[&str] = &[
@@ -48,10 +66,13 @@ pub mod command {
     ];
 }
 
-/// Which repository a request is about: a workspace folder path (default: the first).
+/// `switchboard/state` params. The result covers every open repository, whatever `repo`
+/// says.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RepoParams {
+    /// A repository root, or a path or `file:` URI inside one of its checkouts (read, and
+    /// not used yet: the state holds every repository).
     pub repo: Option<String>,
 }
 
@@ -61,6 +82,7 @@ pub struct RepoParams {
 pub struct StateResult {
     /// The last event seen; increases with every change.
     pub version: i64,
+    /// Every repository open in the editor, in workspace-folder order.
     pub repos: Vec<RepoState>,
 }
 
@@ -68,13 +90,18 @@ pub struct StateResult {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RepoState {
+    /// Absolute path of the repository's main checkout: the `repo` of its `stateChanged`
+    /// pushes, and a `repo` value every request and command accepts.
     pub root: String,
+    /// Absolute path of the state database (SQLite) this repository's state lives in.
     pub state_db: String,
     /// The human at this editor, e.g. `human:ada-lovelace`.
     pub human: String,
     /// Recent sessions as genealogy trees (children and forks under their parents).
     pub sessions: Vec<SessionNode>,
+    /// Every worktree Switchboard manages in the repository, with its live git status.
     pub worktrees: Vec<WorktreeStatus>,
+    /// The human's unread count and newest messages.
     pub inbox: InboxSummary,
     /// Mail agents have left unread longer than the repository's `escalate_after`
     /// (default 10 minutes), oldest first: for the human to chase.
@@ -87,44 +114,65 @@ pub use switchboard_core::session::SessionNode;
 /// The human's inbox at a glance.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct InboxSummary {
+    /// Unread messages in the human's whole inbox (not only those in `recent`).
     pub unread: u64,
     /// The newest messages, unread first.
     pub recent: Vec<Message>,
 }
 
+/// `switchboard/thread` params.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ThreadParams {
+    /// Which open repository: its root, or a path or `file:` URI inside its main checkout
+    /// or one of its worktrees. Default: the first one open (from the first workspace folder).
     pub repo: Option<String>,
+    /// Thread id (`thr_…`) or a unique prefix of one.
     pub thread: String,
 }
 
+/// `switchboard/inbox` params: which page of the human's inbox to return.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct InboxParams {
+    /// Which open repository: its root, or a path or `file:` URI inside its main checkout
+    /// or one of its worktrees. Default: the first one open (from the first workspace folder).
     pub repo: Option<String>,
+    /// Filters and paging (`unread_only`, `from`, `thread`, `cursor`, `limit`), given at
+    /// the top level of the params.
     #[serde(flatten)]
     pub filter: InboxFilter,
 }
 
+/// `switchboard/session` params.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SessionParams {
+    /// Which open repository: its root, or a path or `file:` URI inside its main checkout
+    /// or one of its worktrees. Default: the first one open (from the first workspace folder).
     pub repo: Option<String>,
+    /// Session id (`ses_…`) or a unique prefix of one.
     pub session: String,
 }
 
 /// `switchboard/session` result.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct SessionResult {
+    /// The session as it is now.
     pub session: Session,
+    /// Its genealogy: from its root (up through parents and forks) down through every
+    /// child and fork, up to 32 levels each way.
     pub tree: SessionTree,
 }
 
+/// `switchboard/worktree` params.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct WorktreeParams {
+    /// Which open repository: its root, or a path or `file:` URI inside its main checkout
+    /// or one of its worktrees. Default: the first one open (from the first workspace folder).
     pub repo: Option<String>,
+    /// Worktree name (its folder name, unique in the repository).
     pub name: String,
     /// Include the patch text.
     pub patch: Option<bool>,
@@ -137,8 +185,13 @@ pub use switchboard_core::event::Topic;
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct StateChanged {
+    /// Sequence number of the last event this push covers (the counter of
+    /// `StateResult.version`). A push because the overdue mail changed carries the current
+    /// version unchanged.
     pub version: i64,
+    /// The repository that changed: its `RepoState.root`.
     pub repo: String,
+    /// What changed, each topic once: refresh the views that show those.
     pub changed: Vec<Topic>,
 }
 
@@ -146,7 +199,11 @@ pub struct StateChanged {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SendArgs {
+    /// Which open repository: its root, or a path or `file:` URI inside its main checkout
+    /// or one of its worktrees. Default: the first one open (from the first workspace folder).
     pub repo: Option<String>,
+    /// The message (`to`, `body` and the optional fields), given at the top level of the
+    /// argument. The sender is the human at the editor.
     #[serde(flatten)]
     pub draft: Draft,
 }
@@ -155,7 +212,11 @@ pub struct SendArgs {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ReplyArgs {
+    /// Which open repository: its root, or a path or `file:` URI inside its main checkout
+    /// or one of its worktrees. Default: the first one open (from the first workspace folder).
     pub repo: Option<String>,
+    /// The reply (`message`, the id replied to, `body` and the optional fields), given at
+    /// the top level of the argument. The sender is the human at the editor.
     #[serde(flatten)]
     pub reply: Reply,
 }
@@ -164,7 +225,10 @@ pub struct ReplyArgs {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MarkArgs {
+    /// Which open repository: its root, or a path or `file:` URI inside its main checkout
+    /// or one of its worktrees. Default: the first one open (from the first workspace folder).
     pub repo: Option<String>,
+    /// Message ids (`msg_…`) or unique prefixes; at least one, each addressed to the human.
     pub ids: Vec<String>,
 }
 
@@ -172,8 +236,13 @@ pub struct MarkArgs {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct EndSessionArgs {
+    /// Which open repository: its root, or a path or `file:` URI inside its main checkout
+    /// or one of its worktrees. Default: the first one open (from the first workspace folder).
     pub repo: Option<String>,
+    /// Session id (`ses_…`) or a unique prefix of one; it must still be open.
     pub session: String,
+    /// How it ends (`status`, `reason`), given at the top level of the argument. Without a
+    /// status it ends `abandoned` (`completed` if it is the human's own session).
     #[serde(flatten)]
     pub end: EndRequest,
 }
@@ -182,9 +251,12 @@ pub struct EndSessionArgs {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateWorktreeArgs {
+    /// Which open repository: its root, or a path or `file:` URI inside its main checkout
+    /// or one of its worktrees. Default: the first one open (from the first workspace folder).
     pub repo: Option<String>,
     /// Session to bind (id or prefix).
     pub session: Option<String>,
+    /// What to create (`name`, `base`, `branch`), given at the top level of the argument.
     #[serde(flatten)]
     pub new: NewWorktree,
 }
@@ -193,9 +265,15 @@ pub struct CreateWorktreeArgs {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RemoveWorktreeArgs {
+    /// Which open repository: its root, or a path or `file:` URI inside its main checkout
+    /// or one of its worktrees. Default: the first one open (from the first workspace folder).
     pub repo: Option<String>,
+    /// Worktree name (its folder name, unique in the repository).
     pub name: String,
+    /// Remove even with uncommitted changes or commits no other branch holds (kept under a
+    /// backup ref first). Default false: such a worktree is refused, listing what would be lost.
     pub force: Option<bool>,
+    /// Also delete its branch (the tip kept under a backup ref). Default false.
     pub delete_branch: Option<bool>,
 }
 
@@ -203,10 +281,18 @@ pub struct RemoveWorktreeArgs {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MergeWorktreeArgs {
+    /// Which open repository: its root, or a path or `file:` URI inside its main checkout
+    /// or one of its worktrees. Default: the first one open (from the first workspace folder).
     pub repo: Option<String>,
+    /// Worktree name (its folder name, unique in the repository).
     pub name: String,
+    /// Branch to merge into. Default: the branch the worktree was made from (required when
+    /// it was made from a commit).
     pub into: Option<String>,
+    /// Default `merge`.
     pub strategy: Option<Strategy>,
+    /// Commit message for `merge` and `squash` (`ff` makes no commit). Default: generated
+    /// from the branch and worktree (a squash lists the squashed commits' subjects).
     pub message: Option<String>,
 }
 
@@ -214,13 +300,21 @@ pub struct MergeWorktreeArgs {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ShowDiffArgs {
+    /// Which open repository: its root, or a path or `file:` URI inside its main checkout
+    /// or one of its worktrees. Default: the first one open (from the first workspace folder).
     pub repo: Option<String>,
+    /// Worktree name (its folder name, unique in the repository).
     pub worktree: String,
 }
 
-/// Result types of requests and commands that are not defined here.
+// Result types of requests whose schema is a core type.
+
+/// `switchboard/inbox` result: a page of the human's inbox, unread first.
 pub type InboxResult = InboxPage;
+/// `switchboard/thread` result: the thread and every message in it the human can see.
 pub type ThreadResult = Thread;
+/// `switchboard/worktree` (and `switchboard.showDiff`) result: what the worktree changes
+/// against its base, its unmerged commits and, on request, the patch.
 pub type WorktreeResult = WorktreeDiff;
 
 fn schema<T: JsonSchema>() -> String {

@@ -21,8 +21,12 @@ const RECENT_MESSAGES: u32 = 10;
 pub struct Repo {
     /// The main checkout's root.
     pub root: PathBuf,
+    /// The state database, resolved as every other process does (or `--db`).
     pub db: PathBuf,
+    /// The human at the editor, e.g. `human:ada-lovelace`: `human:<git user.name>` unless
+    /// `--human` overrides it. Registered as an agent when the repository is opened.
     pub human: String,
+    /// Store settings the connections are opened with.
     pub settings: Settings,
     /// The end of the event log when the repository was opened: pushes cover everything after.
     pub opened_at: i64,
@@ -110,8 +114,11 @@ pub async fn containing(repos: Vec<Repo>, path: PathBuf) -> Option<Repo> {
 
 /// Where a file lies: its repository, the checkout it is in, and its path in there.
 pub struct Place {
+    /// The open repository the file belongs to.
     pub repo: Repo,
+    /// Root of the checkout holding the file: the main checkout or one of its worktrees.
     pub checkout: PathBuf,
+    /// The file's path relative to `checkout`, as git names it there.
     pub relative: String,
 }
 

@@ -18,9 +18,11 @@ pub type ClientError = Box<dyn std::error::Error + Send + Sync>;
 /// What one tool call returned.
 #[derive(Debug, Clone)]
 pub struct Outcome {
+    /// The result was a tool error (`isError: true`), not a protocol error.
     pub is_error: bool,
     /// The text content, joined.
     pub text: String,
+    /// The `structuredContent`, when the tool returned one.
     pub structured: Option<Value>,
 }
 

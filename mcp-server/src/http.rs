@@ -50,6 +50,8 @@ pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// How `switchboard serve` runs.
 #[derive(Debug, Clone)]
 pub struct ServeOptions {
+    /// Address to bind, by default [`DEFAULT_LISTEN`]; a non-loopback one needs
+    /// `allow_remote`.
     pub listen: SocketAddr,
     /// Required to listen on a non-loopback address.
     pub allow_remote: bool,
@@ -58,12 +60,15 @@ pub struct ServeOptions {
     /// Extra browser origins (`scheme://host:port`) accepted in `Origin`; loopback
     /// origins are always accepted.
     pub allowed_origins: Vec<String>,
+    /// Largest request body accepted, in bytes (default [`DEFAULT_MAX_BODY`]); a bigger one
+    /// gets 413.
     pub max_body_bytes: usize,
     /// How long a client gets to send a request's headers, and then its body: a slow
     /// client's connection is closed (408 for a slow body).
     pub read_timeout: Duration,
     /// The state database shared with every other Switchboard process.
     pub db: PathBuf,
+    /// Store settings for every connection (`--stale-after`).
     pub settings: Settings,
     /// The checkout new worktrees start from.
     pub checkout: PathBuf,

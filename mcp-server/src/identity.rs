@@ -9,7 +9,10 @@ use switchboard_core::Error;
 /// agent may still change in its first `session_start`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Identity {
+    /// The agent name this server acts as; `None` until one is known.
     pub agent: Option<String>,
+    /// The session this server serves (`ses_…`): claimed at start-up or set by
+    /// `session_start`, cleared when that session ends; `None` meanwhile.
     pub session: Option<String>,
     /// The agent name was made up for this instance, not chosen: the agent may replace it
     /// with a name of its own until it has a session.

@@ -80,6 +80,13 @@ fn compact_input(schema: &mut Value) {
     if map.get("additionalProperties") == Some(&Value::Bool(false)) {
         map.remove("additionalProperties");
     }
+    constants_as_enum(map);
+    children(map).for_each(compact_input);
+}
+
+/// A choice of documented constants (`oneOf: [{const, description}, …]`, what schemars
+/// writes for an enum whose variants have doc comments) as a plain `enum`.
+fn constants_as_enum(map: &mut Map<String, Value>) {
     let constants: Option<Vec<Value>> = map
         .get("oneOf")
         .and_then(Value::as_array)
@@ -89,7 +96,13 @@ fn compact_input(schema: &mut Value) {
         map.insert("type".into(), Value::String("string".into()));
         map.insert("enum".into(), Value::Array(constants));
     }
-    children(map).for_each(compact_input);
+}
+
+/// [`constants_as_enum`] at every depth of an output schema.
+fn compact_output(schema: &mut Value) {
+    let Value::Object(map) = schema else { return };
+    constants_as_enum(map);
+    children(map).for_each(compact_output);
 }
 
 /// The `outputSchema` of `T`: what a result serialises to once its nulls are dropped
@@ -99,6 +112,7 @@ fn compact_input(schema: &mut Value) {
 pub(crate) fn output<T: JsonSchema + 'static>() -> Arc<JsonObject> {
     let mut value = Value::Object(schema_for_output::<T>().as_ref().clone());
     strip_docs(&mut value);
+    compact_output(&mut value);
     optional_not_null(&mut value);
     // Any result may end with a notice of new mail (see `SwitchboardServer::with_news`).
     if let Some(Value::Object(props)) = value.get_mut("properties") {

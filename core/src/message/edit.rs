@@ -63,9 +63,13 @@ pub fn edit(
 /// One version of a message's text.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Version {
+    /// Version number: 1 for the text as first sent, one more for each edit.
     pub version: u32,
+    /// Subject of this version; null when it had none.
     pub subject: Option<String>,
+    /// Body of this version (Markdown).
     pub body: String,
+    /// When this version was written: sent or edited (RFC 3339 UTC).
     pub written_at: Timestamp,
 }
 

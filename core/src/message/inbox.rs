@@ -50,6 +50,8 @@ pub struct InboxFilter {
 /// A page of the inbox: unread messages first, then read ones, each newest first.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct InboxPage {
+    /// The viewer's messages matching the filter: unread ones first, then read ones, each
+    /// part newest first; at most the page size.
     pub messages: Vec<Message>,
     /// Unread, not deleted messages in the whole inbox (ignoring filters).
     pub unread: u64,
@@ -164,8 +166,10 @@ pub fn unread(store: &mut Store, viewer: &str) -> Result<u64> {
     store.read(|tx| unread_count(tx, viewer))
 }
 
-/// Default and longest wait for a message, in seconds.
+/// How long a wait for a message lasts when no timeout is given, in seconds.
 pub const DEFAULT_WAIT_SECS: u64 = 60;
+/// Longest wait for a message, in seconds; a longer one asked for is cut to this, with a
+/// note.
 pub const MAX_WAIT_SECS: u64 = 600;
 
 /// How long a wait asked for `asked` seconds lasts, and a note for the caller when that
@@ -183,6 +187,8 @@ pub fn wait_timeout(asked: Option<u64>) -> (std::time::Duration, Option<String>)
 /// What a wait found: messages new to the waiting session, oldest first.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Arrivals {
+    /// Unread, not deleted messages matching the filter that the waiting session had not
+    /// been shown, oldest first; they now count as shown to it.
     pub messages: Vec<Message>,
     /// The viewer's other unread messages, not returned here: shown to this session
     /// before (by an earlier wait or inbox look), or not matching the filter.
@@ -291,7 +297,9 @@ fn notify(tx: &Tx<'_>, viewer: &str, seqs: &[i64], now: Timestamp) -> Result<()>
 /// was neither shown (a wait, an inbox look) nor told of by an earlier notice.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct News {
+    /// How many unread messages the session has not heard of, the newest included.
     pub count: u64,
+    /// The newest of those messages.
     pub newest: Message,
 }
 
@@ -300,6 +308,7 @@ pub struct News {
 pub struct Unheard {
     /// Newest first, at most the limit asked for.
     pub messages: Vec<Message>,
+    /// How many unheard messages there are in all, the returned ones included.
     pub total: u64,
 }
 
@@ -355,14 +364,19 @@ pub fn stop_holds(store: &mut Store, viewer: &str, session: &str) -> Result<Vec<
 /// A message an agent has left unread too long: flagged to the humans.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Overdue {
+    /// Id of the unread message.
     pub id: String,
+    /// Id of its thread.
     pub thread: String,
+    /// Who wrote it: an agent, a person (`human:<name>`) or `switchboard`.
     pub sender: String,
     /// The agent that has not read it.
     pub recipient: String,
     /// Its subject, or the start of its body.
     pub about: String,
+    /// How urgent its sender marked it.
     pub priority: Priority,
+    /// When it was delivered to the recipient (RFC 3339 UTC).
     pub delivered_at: Timestamp,
 }
 

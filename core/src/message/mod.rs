@@ -41,8 +41,9 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 const MAX_SUBJECT_CHARS: usize = 200;
 const MAX_RECIPIENTS: usize = 100;
 const MAX_REFS: usize = 50;
-/// Default and largest page of an inbox, sent list or search.
+/// Messages in one page of an inbox, sent list or search when no limit is given.
 pub const DEFAULT_PAGE: u32 = 20;
+/// Largest page limit accepted; a larger one is refused, not capped.
 pub const MAX_PAGE: u32 = 200;
 
 pub use crate::priority::Priority;
@@ -51,15 +52,22 @@ pub use crate::priority::Priority;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RefKind {
+    /// A file: `target` is a repository-relative path (no `..`), `lines` optionally a line
+    /// or range in it.
     File,
+    /// A commit: `target` is a hex sha (4-64 characters, so abbreviated ones are accepted).
     Commit,
+    /// A session: `target` is its full id (a prefix given when sending is resolved).
     Session,
+    /// A message: `target` is its full id (a prefix given when sending is resolved); the
+    /// sender must be able to see it.
     Message,
 }
 
 /// A pointer from a message to a file (optionally lines), commit, session or message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Reference {
+    /// What `target` names.
     pub kind: RefKind,
     /// Repository-relative path, commit sha, or session/message id.
     pub target: String,
@@ -130,11 +138,14 @@ impl std::str::FromStr for Reference {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DeliveryState {
+    /// In the recipient's inbox; not yet put in front of the recipient agent, nor read.
     Delivered,
     /// Put in front of the recipient agent where it works (a hook, a notice, a wait or an
     /// inbox look), not marked read yet.
     Notified,
+    /// Marked read by the recipient (replying to it reads it too); not acknowledged.
     Read,
+    /// Acknowledged by the recipient, which also reads it.
     Acked,
 }
 
@@ -162,10 +173,15 @@ impl DeliveryState {
 /// A message as one participant sees it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Message {
+    /// Message id: `msg_` and a ULID. Wherever a message id is taken, a unique prefix is
+    /// accepted too.
     pub id: String,
     /// Position in the repository's message order; use as a `since` cursor.
     pub seq: i64,
+    /// Id of its thread (`thr_` and a ULID): a new message starts one, a reply joins its
+    /// original's.
     pub thread: String,
+    /// Id of the message this one answers; null for a message that started its thread.
     pub reply_to: Option<String>,
     /// Who wrote it.
     pub sender: String,
@@ -173,14 +189,21 @@ pub struct Message {
     pub sender_session: Option<String>,
     /// The recipients as addressed (names, `@group`, `@role`, `@everyone`).
     pub to: Vec<String>,
+    /// One-line subject (trimmed, at most 200 characters); null when none was given.
     pub subject: Option<String>,
     /// Null once deleted (a tombstone).
     pub body: Option<String>,
+    /// How urgent the sender marked it.
     pub priority: Priority,
+    /// The sender asked the recipients to acknowledge it, not just read it.
     pub ack_required: bool,
+    /// What it points at; session and message ids are stored as full ids.
     pub refs: Vec<Reference>,
+    /// When it was sent (RFC 3339 UTC, millisecond precision).
     pub sent_at: Timestamp,
+    /// When its author last edited it (RFC 3339 UTC); null if never edited.
     pub edited_at: Option<Timestamp>,
+    /// When its author deleted it (RFC 3339 UTC); null unless deleted.
     pub deleted_at: Option<Timestamp>,
     /// The viewer's own state, when the viewer is a recipient.
     pub state: Option<DeliveryState>,
@@ -189,18 +212,26 @@ pub struct Message {
 /// One recipient's state of a message (seen by its author).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Delivery {
+    /// Name of the recipient: an agent, or a person as `human:<name>`.
     pub recipient: String,
+    /// How far the recipient has got with it.
     pub state: DeliveryState,
     /// When the recipient agent was first told of it where it works.
     pub notified_at: Option<Timestamp>,
+    /// When the recipient read it (acknowledging also reads); null while unread.
     pub read_at: Option<Timestamp>,
+    /// When the recipient acknowledged it; null unless acknowledged.
     pub acked_at: Option<Timestamp>,
 }
 
 /// Who is writing: an agent and, if it has one, its session.
 #[derive(Debug, Clone)]
 pub struct Author {
+    /// Name of the writing agent, or person as `human:<name>`; registered if new when it
+    /// writes.
     pub agent: String,
+    /// Its session (id or unique prefix), stored as the message's `sender_session`; `None`
+    /// when it has none.
     pub session: Option<String>,
 }
 

@@ -11,6 +11,7 @@ use crate::{Error, Result, Store};
 /// A search result.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Hit {
+    /// The matching message, as the viewer sees it.
     pub message: Message,
     /// The matching text with matches in [brackets].
     pub snippet: String,

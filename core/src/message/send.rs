@@ -350,7 +350,9 @@ pub fn reply(
 /// A message its author sent, with every recipient's state.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct SentMessage {
+    /// The message, as its author sees it.
     pub message: Message,
+    /// Each recipient's state of the message, by recipient name.
     pub deliveries: Vec<Delivery>,
 }
 

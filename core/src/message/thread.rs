@@ -18,8 +18,12 @@ pub fn get(store: &mut Store, viewer: &str, id_or_prefix: &str) -> Result<Messag
 /// A thread as one participant sees it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Thread {
+    /// Thread id: `thr_` and a ULID.
     pub id: String,
+    /// Subject given when the thread was started (its first message's); null when none was.
     pub subject: Option<String>,
+    /// Everyone who wrote or received a message in the thread, by name, sorted; Switchboard
+    /// itself is never one.
     pub participants: Vec<String>,
     /// Oldest first.
     pub messages: Vec<Message>,

@@ -13,12 +13,15 @@ use crate::{Error, Record, Result, Store};
 pub struct TreeNode {
     /// 0 for the root.
     pub depth: u32,
+    /// The session at this node, with its worktree and work summary.
     pub session: Session,
 }
 
 /// The whole genealogy a session belongs to.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct SessionTree {
+    /// Id of the topmost session reached going up from the focus (through parents, or the
+    /// source of a fork without parent); not the true root when the walk was cut short.
     pub root: String,
     /// The session asked about.
     pub focus: String,
@@ -31,7 +34,10 @@ pub struct SessionTree {
 /// A session and the sessions spawned or forked from it.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct SessionNode {
+    /// A session of the arranged set.
     pub session: Session,
+    /// Sessions of the set that came from this one (their parent, or for a session without
+    /// parent the one it was forked from), oldest first.
     pub children: Vec<SessionNode>,
 }
 

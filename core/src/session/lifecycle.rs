@@ -79,8 +79,14 @@ pub fn worker(actor: &str, agent: Option<String>) -> String {
 /// Who works a new session and on what.
 #[derive(Debug, Clone, Default)]
 pub struct NewSession {
+    /// Agent to work the session, registered if new: an agent name, never a person's
+    /// (`human:…`).
     pub agent: String,
+    /// Role declared for the session (same characters as agent names); when given, the
+    /// agent's registered role follows it.
     pub role: Option<String>,
+    /// What the session is for, in a sentence (trimmed; must not be empty or over 4000
+    /// characters).
     pub intent: String,
     /// The parent session (id or unique prefix); must be active.
     pub parent: Option<String>,
@@ -182,7 +188,10 @@ pub struct Begin {
     pub current: Option<String>,
     /// Join this existing session (e.g. one spawned for the agent) instead.
     pub join: Option<String>,
+    /// Intent of a new session (required to start one), or a new intent for the session
+    /// joined or kept.
     pub intent: Option<String>,
+    /// Role of a new session, or a new role for the session joined or kept.
     pub role: Option<String>,
     /// Parent of a new session.
     pub parent: Option<String>,
@@ -193,6 +202,7 @@ pub struct Begin {
 /// How [`begin`] went.
 #[derive(Debug, Clone)]
 pub struct Begun {
+    /// The session the agent now works in: the one started, joined or kept.
     pub session: Session,
     /// What happened, in words for the agent: started, joined, or kept the current one.
     pub note: String,
@@ -393,8 +403,12 @@ pub fn claim(store: &mut Store, id: &str, claim: &Claim<'_>) -> Result<Session> 
 pub struct Claim<'a> {
     /// The claiming agent, when known; must own the session.
     pub agent: Option<&'a str>,
+    /// The serving process; the session's liveness follows it from now on.
     pub process: &'a ProcessInfo,
+    /// Replaces the session's intent when given (trimmed; not empty, at most 4000
+    /// characters).
     pub intent: Option<&'a str>,
+    /// Replaces the session's role when given (same characters as agent names).
     pub role: Option<&'a str>,
 }
 
@@ -468,7 +482,9 @@ pub fn touch(store: &mut Store, id: &str) -> Result<()> {
 /// Fields `update` may change; `None` keeps the current value.
 #[derive(Debug, Clone, Default)]
 pub struct SessionUpdate {
+    /// New intent (trimmed; not empty, at most 4000 characters).
     pub intent: Option<String>,
+    /// New role (same characters as agent names).
     pub role: Option<String>,
 }
 

@@ -19,19 +19,24 @@ pub fn get(store: &mut Store, id_or_prefix: &str) -> Result<Session> {
 /// Which sessions `list` returns.
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
+    /// Only sessions of this agent (an agent name).
     pub agent: Option<String>,
+    /// Only sessions with this reported status (`active` and `stale` are judged now).
     pub status: Option<Status>,
     /// Only active, non-stale sessions.
     pub live_only: bool,
     /// Children of this session (id or unique prefix).
     pub parent: Option<String>,
-    /// At most this many (default [`DEFAULT_LIST_LIMIT`], capped at [`MAX_LIST_LIMIT`]).
+    /// At most this many (default [`DEFAULT_LIST_LIMIT`]; 0 or more than [`MAX_LIST_LIMIT`]
+    /// is refused).
     pub limit: Option<u32>,
 }
 
 /// A page of sessions, newest first.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct SessionPage {
+    /// The matching sessions, newest first (by start), each with its worktree and work
+    /// summary.
     pub sessions: Vec<Session>,
     /// More sessions matched than were returned.
     pub truncated: bool,

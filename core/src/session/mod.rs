@@ -42,11 +42,13 @@ use crate::{Error, Result};
 
 const MAX_INTENT_LEN: usize = 4000;
 const MAX_REASON_LEN: usize = 4000;
-/// Default and maximum number of sessions one list returns.
+/// Number of sessions one list returns when no limit is given.
 pub const DEFAULT_LIST_LIMIT: u32 = 50;
+/// Largest limit one list accepts; a larger one is refused, not capped.
 pub const MAX_LIST_LIMIT: u32 = 1000;
-/// Default and maximum depth of a genealogy walk, up and down.
+/// Depth of a genealogy walk, up and down, when none is given.
 pub const DEFAULT_TREE_DEPTH: u32 = 32;
+/// Largest depth a genealogy walk accepts; a larger one is refused, not capped.
 pub const MAX_TREE_DEPTH: u32 = 256;
 const MAX_TREE_NODES: u32 = 1000;
 
@@ -55,10 +57,19 @@ const MAX_TREE_NODES: u32 = 1000;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
+    /// Open and live: its serving process (if one claimed it) still runs and it was seen
+    /// within the stale window.
     Active,
+    /// Open, but its serving process is gone or it has not been seen within the stale
+    /// window (see `stale_reason`). Judged when read, never stored; it can still heartbeat,
+    /// be claimed or be ended.
     Stale,
+    /// Ended with its work done.
     Completed,
+    /// Ended with its work not done: it could not be finished.
     Failed,
+    /// Ended with its work stopped unfinished: ended by someone other than its agent,
+    /// replaced by a newer session of its agent, or its worktree could not be created.
     Abandoned,
 }
 
@@ -66,8 +77,12 @@ pub enum Status {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum EndStatus {
+    /// The work is done; the default when the session's own agent ends it.
     Completed,
+    /// The work could not be done.
     Failed,
+    /// The work was stopped unfinished; the default when someone else (a human, the parent
+    /// session's agent) ends the session.
     Abandoned,
 }
 
@@ -150,20 +165,40 @@ impl FromStr for EndStatus {
 /// A session as reported to callers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Session {
+    /// Session id: `ses_` and a ULID, e.g. `ses_01JD2N5Q7Z8K3M4P5R6S7T8V9W`. Wherever a
+    /// session id is taken, a unique prefix of at least 4 characters after `ses_` is
+    /// accepted too.
     pub id: String,
+    /// Name of the agent working the session (`[a-z0-9][a-z0-9_-]{0,31}`); never a person
+    /// (`human:…`). Fixed at start.
     pub agent: String,
+    /// Role declared for the session (same characters as agent names); null when none was
+    /// given. Changed by a claim or an update.
     pub role: Option<String>,
+    /// What the session is for, in its agent's words (trimmed, at most 4000 characters).
+    /// Changed by a claim or an update.
     pub intent: String,
+    /// Reported status; `stale` is judged when read (see `stale_reason`).
     pub status: Status,
     /// Why an active session is reported stale.
     pub stale_reason: Option<String>,
+    /// Id of the session this one is a subtask of (the one that spawned it, or the parent
+    /// given at start); a fork shares its source's parent. Null for a top-level session.
     pub parent: Option<String>,
+    /// Id of the session this one was forked from (an alternative approach from the same
+    /// point); null unless it is a fork.
     pub forked_from: Option<String>,
+    /// Why it ended, as the one who ended it said (trimmed); null while open or when no
+    /// reason was given.
     pub end_reason: Option<String>,
     /// The process serving the session; null until an agent process claims it.
     pub process: Option<ProcessInfo>,
+    /// When the session started (RFC 3339 UTC, millisecond precision).
     pub started_at: Timestamp,
+    /// Last sign of life (RFC 3339 UTC): its start, claim, heartbeats, updates, and its
+    /// agent's tool calls. Liveness is judged from it.
     pub last_seen_at: Timestamp,
+    /// When the session ended (RFC 3339 UTC); null while open.
     pub ended_at: Option<Timestamp>,
     /// The session's worktree, when it has one.
     pub worktree: Option<WorktreeRef>,
@@ -174,21 +209,32 @@ pub struct Session {
 /// Where a session works.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct WorktreeRef {
+    /// Worktree name, unique in the repository (1-64 ASCII letters, digits, `-`, `_` or
+    /// `.`).
     pub name: String,
+    /// Absolute path of the worktree's folder.
     pub path: String,
+    /// Branch checked out in the worktree (by default `sb/<name>`).
     pub branch: String,
+    /// First of the ports reserved for the worktree (`SWITCHBOARD_PORT` in its env file).
     pub port: u16,
 }
 
 /// The work a session reported on its last heartbeat.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct WorkSummary {
+    /// Branch the worktree had checked out; null if not recorded.
     pub branch: Option<String>,
+    /// Full sha of the worktree's HEAD commit; null if not recorded.
     pub head: Option<String>,
     /// Commits not yet on the base.
     pub unmerged: u32,
+    /// Files changed against the merge-base with the base, committed or not.
     pub changed_files: u32,
+    /// How many of the changed files have uncommitted changes.
     pub uncommitted_files: u32,
+    /// When this work was recorded (RFC 3339 UTC): the last heartbeat or tool call in the
+    /// worktree.
     pub updated_at: Timestamp,
 }
 

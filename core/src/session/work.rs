@@ -13,8 +13,11 @@ use crate::{Result, Store};
 /// One file changed in a worktree relative to its merge-base with the base.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ChangedFile {
+    /// Repository-relative path of the file.
     pub path: String,
+    /// Lines added against the merge-base, committed and uncommitted together.
     pub added: u32,
+    /// Lines removed against the merge-base, committed and uncommitted together.
     pub removed: u32,
     /// Some of its change is not committed yet.
     pub uncommitted: bool,
@@ -23,10 +26,15 @@ pub struct ChangedFile {
 /// The work a session's worktree holds, recorded on heartbeat.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct WorkContext {
+    /// Name of the session's worktree.
     pub worktree: String,
+    /// Branch checked out in the worktree.
     pub branch: String,
+    /// Full sha of the worktree's HEAD commit.
     pub head: String,
+    /// Commits on the branch not yet on the base.
     pub unmerged: u32,
+    /// Files changed against the merge-base with the base, committed or not.
     pub files: Vec<ChangedFile>,
 }
 
@@ -53,14 +61,26 @@ pub(super) fn work_changed(tx: &Tx<'_>, session: &Session, work: &WorkContext) -
 /// A session changing a file right now (as of its last heartbeat).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Holder {
+    /// Id of the session changing the file.
     pub session: String,
+    /// Name of that session's agent.
     pub agent: String,
+    /// Name of the worktree the session reported from; null if not recorded.
     pub worktree: Option<String>,
+    /// Branch checked out in that worktree; null if not recorded.
     pub branch: Option<String>,
+    /// Lines the session's change adds to the file against the merge-base; null if not
+    /// recorded.
     pub added: Option<u32>,
+    /// Lines the session's change removes from the file against the merge-base; null if not
+    /// recorded.
     pub removed: Option<u32>,
+    /// Some of the session's change to the file is not committed yet.
     pub uncommitted: bool,
+    /// The session is live now (active, not stale); a stale session's report may be out of
+    /// date.
     pub live: bool,
+    /// When the session last recorded its work (RFC 3339 UTC).
     pub reported_at: Timestamp,
 }
 

@@ -17,6 +17,15 @@
 //!
 //! The embedded backend is SQLite ([`sqlite`]): one file per repository shared by every
 //! process, writes as short `BEGIN IMMEDIATE` transactions, readers on WAL snapshots.
+//!
+//! # Adding a backend
+//!
+//! A second backend is a module beside [`sqlite`] with its own connection type, numbered
+//! migrations, a transaction type implementing every trait of [`rows`] (so it is a
+//! `&dyn Rows`, the [`Tx`] domain code receives), and a [`changes::ChangeSource`]. [`Store`]
+//! then holds one of the backends (an enum over them, chosen when the store is opened) and
+//! hands `read`, `write` and `change_source` to it. Domain modules do not change; the
+//! event log's `seq` must stay a commit-order cursor (what the feed reads after).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -54,12 +54,18 @@ impl std::str::FromStr for Strategy {
 /// What a merge did.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct MergeOutcome {
+    /// Name of the merged worktree.
     pub worktree: String,
+    /// The worktree's branch that was merged.
     pub branch: String,
+    /// Branch merged into: the one asked for, else the branch the worktree was made from.
     pub into: String,
+    /// How it was merged.
     pub strategy: Strategy,
-    /// `into` before and after.
+    /// Commit (full sha) `into` pointed at before the merge.
     pub previous: String,
+    /// Commit (full sha) `into` points at now: the new merge or squash commit, or the
+    /// worktree branch's tip for a fast-forward.
     pub commit: String,
     /// Restore the previous state with `git update-ref refs/heads/<into> <backup>`.
     pub backup: String,
@@ -595,14 +601,20 @@ fn merge_without_checkout(repo: &Path, plan: &MergePlan, operation: &str) -> Res
 /// What a rebase onto the base did.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct SyncOutcome {
+    /// Name of the synced worktree.
     pub worktree: String,
+    /// The worktree's branch that was rebased.
     pub branch: String,
     /// The base commit now under the branch.
     pub onto: String,
+    /// The worktree's HEAD (full sha) before the sync.
     pub previous: String,
+    /// The worktree's HEAD (full sha) after the sync: the rebased tip, where a kept rebase
+    /// stopped, or `previous` when already up to date.
     pub head: String,
     /// Restore with `git update-ref refs/heads/<branch> <backup>` (or `git reset --hard <backup>` in the worktree).
     pub backup: String,
+    /// The branch already contained the base: nothing was done, and `backup` is empty.
     pub up_to_date: bool,
     /// Asked to keep a conflicting rebase: it stopped at the conflict, in the worktree.
     pub stopped: Option<RebaseStop>,
@@ -756,12 +768,14 @@ pub struct Conflict {
     /// Whether merging their work (committed, and uncommitted edits to tracked files)
     /// would conflict, and where.
     pub would_conflict: bool,
+    /// Files that merge would conflict in; empty when it would not.
     pub conflicting_files: Vec<String>,
 }
 
 /// The conflict radar over every worktree.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ConflictReport {
+    /// How many worktrees were checked (those whose folder exists).
     pub worktrees: u32,
     /// Pairs (and worktree-vs-base checks) with overlap or a predicted conflict.
     pub findings: Vec<Conflict>,

@@ -48,21 +48,32 @@ const MAX_SETUP_OUTPUT: usize = 64 * 1024;
 /// A worktree Switchboard created.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Worktree {
+    /// Worktree name, unique in the repository and the name of its folder (1-64 ASCII
+    /// letters, digits, `-`, `_` or `.`).
     pub name: String,
     /// The main checkout of the repository it belongs to.
     pub repo: String,
+    /// Absolute path of the worktree's folder.
     pub path: String,
+    /// Branch checked out in it: `sb/<name>` unless another was asked for.
     pub branch: String,
     /// The commit the worktree started from.
     pub base_commit: String,
     /// The branch that commit was taken from, when there was one (merges go there).
     pub base_ref: Option<String>,
+    /// Id of the session it is bound to; null when none.
     pub session: Option<String>,
+    /// Agent of the bound session, which owns the worktree; null without a session (its
+    /// creator then owns it).
     pub agent: Option<String>,
     /// First of this worktree's ports (`SWITCHBOARD_PORT`).
     pub port: u16,
+    /// How many consecutive ports, from `port`, are reserved for it (`SWITCHBOARD_PORTS` in
+    /// its env file).
     pub ports: u16,
+    /// Who created it: an agent name, or a person as `human:<name>`.
     pub created_by: String,
+    /// When it was created (RFC 3339 UTC).
     pub created_at: Timestamp,
 }
 
@@ -88,9 +99,15 @@ pub struct NewWorktree {
 /// The outcome of the setup command.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct SetupRun {
+    /// The command run, as an argument vector (no shell): `worktrees.setup` in
+    /// `.switchboard.toml`.
     pub command: Vec<String>,
+    /// It started, finished within the timeout and exited with status 0.
     pub success: bool,
+    /// Its exit code; null when it could not start, timed out (and was killed) or was ended
+    /// by a signal.
     pub exit_code: Option<i32>,
+    /// It ran longer than `worktrees.setup_timeout_secs` and was killed.
     pub timed_out: bool,
     /// Standard output and error, truncated to 64 KiB.
     pub output: String,
@@ -99,6 +116,7 @@ pub struct SetupRun {
 /// A created worktree and what was done to prepare it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Created {
+    /// The new worktree's record.
     pub worktree: Worktree,
     /// Files copied from the main checkout by `.worktreeinclude`.
     pub copied: Vec<String>,
@@ -472,9 +490,12 @@ fn run_setup(dir: &Path, command: &[String], timeout: Duration) -> SetupRun {
 /// What a removal did.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Removed {
+    /// The removed worktree's record, as it was.
     pub worktree: Worktree,
     /// Backup refs written before anything was lost (restore with `git branch NAME REF`).
     pub backups: Vec<String>,
+    /// Its branch was deleted too (only when asked for; a backup ref of its tip is written
+    /// first).
     pub branch_deleted: bool,
 }
 
@@ -615,6 +636,7 @@ fn prunable_entries(dir: &Path) -> Result<Vec<String>> {
 /// What `prune` found (and, unless a dry run, cleaned).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct PruneReport {
+    /// Nothing was cleaned, only reported (the default).
     pub dry_run: bool,
     /// git's report of administrative entries whose folders are gone.
     pub stale_admin_entries: Vec<String>,

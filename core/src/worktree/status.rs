@@ -20,8 +20,11 @@ pub const MAX_PATCH_BYTES: usize = 256 * 1024;
 /// A commit, briefly.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct CommitInfo {
+    /// Full commit sha.
     pub sha: String,
+    /// Summary of the commit message: its first paragraph, on one line.
     pub subject: String,
+    /// When it was committed (committer time, RFC 3339 UTC, whole seconds).
     pub at: Timestamp,
     /// Files it changed (in unmerged-commit listings).
     pub files: Vec<String>,
@@ -30,15 +33,21 @@ pub struct CommitInfo {
 /// A worktree with its live state.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct WorktreeStatus {
+    /// The worktree's record.
     pub worktree: Worktree,
     /// False when the folder is gone (see worktree_prune).
     pub exists: bool,
+    /// Full sha of the worktree's HEAD commit; null when the folder is gone.
     pub head: Option<String>,
     /// Files with uncommitted changes (including untracked).
     pub dirty: u32,
-    /// Commits on the branch not on its base, and the reverse.
+    /// Commits on the branch not on its base (the tip of the branch it was made from, else
+    /// its base commit); 0 when the folder is gone.
     pub ahead: u32,
+    /// Commits on the base not on the branch (the base moved on since); 0 when the folder
+    /// is gone.
     pub behind: u32,
+    /// The HEAD commit (without its files); null when the folder is gone.
     pub last_commit: Option<CommitInfo>,
     /// Whether the bound session is live (active, not stale).
     pub session_live: bool,
@@ -49,7 +58,10 @@ pub use crate::session::ChangedFile;
 /// What a worktree changes relative to its base.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct WorktreeDiff {
+    /// The worktree's record.
     pub worktree: Worktree,
+    /// Full sha of the merge-base of the worktree's HEAD and its base: what changes are
+    /// measured against.
     pub merge_base: String,
     /// Committed and uncommitted changes against the merge-base.
     pub changed: Vec<ChangedFile>,
@@ -59,6 +71,8 @@ pub struct WorktreeDiff {
     pub commits: Vec<CommitInfo>,
     /// The patch (merge-base → working tree), when asked for.
     pub patch: Option<String>,
+    /// The patch was longer than 256 KiB and was cut there; it then ends with a marker
+    /// line.
     pub patch_truncated: bool,
 }
 

@@ -6,7 +6,7 @@
  * This interface was referenced by `SwitchboardProtocol`'s JSON-Schema
  * via the `definition` "DeliveryState".
  */
-export type DeliveryState = ('delivered' | 'read' | 'acked') | 'notified';
+export type DeliveryState = 'delivered' | 'notified' | 'read' | 'acked';
 /**
  * How a session ended.
  *
@@ -14,6 +14,13 @@ export type DeliveryState = ('delivered' | 'read' | 'acked') | 'notified';
  * via the `definition` "EndStatus".
  */
 export type EndStatus = 'completed' | 'failed' | 'abandoned';
+/**
+ * How to merge a worktree's branch.
+ *
+ * This interface was referenced by `SwitchboardProtocol`'s JSON-Schema
+ * via the `definition` "Strategy".
+ */
+export type Strategy = 'ff' | 'merge' | 'squash';
 /**
  * How urgent a message is; ordered.
  *
@@ -29,21 +36,6 @@ export type Priority = 'low' | 'normal' | 'high' | 'urgent';
  */
 export type RefKind = 'file' | 'commit' | 'session' | 'message';
 /**
- * How to merge a worktree's branch.
- *
- * This interface was referenced by `SwitchboardProtocol`'s JSON-Schema
- * via the `definition` "Strategy".
- */
-export type Strategy = 'ff' | 'merge' | 'squash';
-/**
- * A session's reported status. `stale` is computed: an active session whose process is
- * gone or whose heartbeat is too old.
- *
- * This interface was referenced by `SwitchboardProtocol`'s JSON-Schema
- * via the `definition` "Status".
- */
-export type Status = 'active' | 'stale' | 'completed' | 'failed' | 'abandoned';
-/**
  * What part of the shared state an event changes, so a view showing it must refresh:
  * `sessions` (sessions and agents), `messages` (messages, threads, groups) or
  * `worktrees` (worktrees and the work in them).
@@ -52,6 +44,14 @@ export type Status = 'active' | 'stale' | 'completed' | 'failed' | 'abandoned';
  * via the `definition` "Topic".
  */
 export type Topic = 'sessions' | 'messages' | 'worktrees';
+/**
+ * A session's reported status. `stale` is computed: an active session whose process is
+ * gone or whose heartbeat is too old.
+ *
+ * This interface was referenced by `SwitchboardProtocol`'s JSON-Schema
+ * via the `definition` "Status".
+ */
+export type Status = 'active' | 'stale' | 'completed' | 'failed' | 'abandoned';
 
 export interface SwitchboardProtocol {
   ChangedFile?: ChangedFile;
@@ -76,11 +76,11 @@ export interface SwitchboardProtocol {
   RepoParams?: RepoParams;
   RepoState?: RepoState;
   SendArgs?: SendArgs;
-  Session?: Session;
+  Session?: Session1;
   SessionNode?: SessionNode;
   SessionParams?: SessionParams;
   SessionResult?: SessionResult;
-  SessionTree?: SessionTree;
+  SessionTree?: SessionTree1;
   ShowDiffArgs?: ShowDiffArgs;
   StateChanged?: StateChanged;
   StateResult?: StateResult;
@@ -91,7 +91,7 @@ export interface SwitchboardProtocol {
   Topic?: Topic;
   TreeNode?: TreeNode;
   WorkSummary?: WorkSummary;
-  Worktree?: Worktree;
+  Worktree?: Worktree1;
   WorktreeDiff?: WorktreeDiff;
   WorktreeParams?: WorktreeParams;
   WorktreeRef?: WorktreeRef;
@@ -104,8 +104,17 @@ export interface SwitchboardProtocol {
  * via the `definition` "ChangedFile".
  */
 export interface ChangedFile {
+  /**
+   * Lines added against the merge-base, committed and uncommitted together.
+   */
   added: number;
+  /**
+   * Repository-relative path of the file.
+   */
   path: string;
+  /**
+   * Lines removed against the merge-base, committed and uncommitted together.
+   */
   removed: number;
   /**
    * Some of its change is not committed yet.
@@ -119,12 +128,21 @@ export interface ChangedFile {
  * via the `definition` "CommitInfo".
  */
 export interface CommitInfo {
+  /**
+   * When it was committed (committer time, RFC 3339 UTC, whole seconds).
+   */
   at: string;
   /**
    * Files it changed (in unmerged-commit listings).
    */
   files: string[];
+  /**
+   * Full commit sha.
+   */
   sha: string;
+  /**
+   * Summary of the commit message: its first paragraph, on one line.
+   */
   subject: string;
 }
 /**
@@ -146,6 +164,10 @@ export interface CreateWorktreeArgs {
    * Folder name (letters, digits, - _ .).
    */
   name: string;
+  /**
+   * Which open repository: its root, or a path or `file:` URI inside its main checkout
+   * or one of its worktrees. Default: the first one open (from the first workspace folder).
+   */
   repo?: string | null;
   /**
    * Session to bind (id or prefix).
@@ -163,7 +185,14 @@ export interface EndSessionArgs {
    * Why, briefly.
    */
   reason?: string | null;
+  /**
+   * Which open repository: its root, or a path or `file:` URI inside its main checkout
+   * or one of its worktrees. Default: the first one open (from the first workspace folder).
+   */
   repo?: string | null;
+  /**
+   * Session id (`ses_…`) or a unique prefix of one; it must still be open.
+   */
   session: string;
   /**
    * Default: completed for your own session, abandoned for another's.
@@ -177,6 +206,10 @@ export interface EndSessionArgs {
  * via the `definition` "InboxPage".
  */
 export interface InboxPage {
+  /**
+   * The viewer's messages matching the filter: unread ones first, then read ones, each
+   * part newest first; at most the page size.
+   */
   messages: Message[];
   /**
    * Pass as `cursor` for the next page; null at the end.
@@ -194,16 +227,38 @@ export interface InboxPage {
  * via the `definition` "Message".
  */
 export interface Message {
+  /**
+   * The sender asked the recipients to acknowledge it, not just read it.
+   */
   ack_required: boolean;
   /**
    * Null once deleted (a tombstone).
    */
   body?: string | null;
+  /**
+   * When its author deleted it (RFC 3339 UTC); null unless deleted.
+   */
   deleted_at?: string | null;
+  /**
+   * When its author last edited it (RFC 3339 UTC); null if never edited.
+   */
   edited_at?: string | null;
+  /**
+   * Message id: `msg_` and a ULID. Wherever a message id is taken, a unique prefix is
+   * accepted too.
+   */
   id: string;
-  priority: Priority;
+  /**
+   * How urgent the sender marked it.
+   */
+  priority: 'low' | 'normal' | 'high' | 'urgent';
+  /**
+   * What it points at; session and message ids are stored as full ids.
+   */
   refs: Reference[];
+  /**
+   * Id of the message this one answers; null for a message that started its thread.
+   */
   reply_to?: string | null;
   /**
    * Who wrote it.
@@ -213,6 +268,9 @@ export interface Message {
    * The session it was written in.
    */
   sender_session?: string | null;
+  /**
+   * When it was sent (RFC 3339 UTC, millisecond precision).
+   */
   sent_at: string;
   /**
    * Position in the repository's message order; use as a `since` cursor.
@@ -222,7 +280,14 @@ export interface Message {
    * The viewer's own state, when the viewer is a recipient.
    */
   state?: DeliveryState | null;
+  /**
+   * One-line subject (trimmed, at most 200 characters); null when none was given.
+   */
   subject?: string | null;
+  /**
+   * Id of its thread (`thr_` and a ULID): a new message starts one, a reply joins its
+   * original's.
+   */
   thread: string;
   /**
    * The recipients as addressed (names, `@group`, `@role`, `@everyone`).
@@ -236,7 +301,10 @@ export interface Message {
  * via the `definition` "Reference".
  */
 export interface Reference {
-  kind: RefKind;
+  /**
+   * What `target` names.
+   */
+  kind: 'file' | 'commit' | 'session' | 'message';
   /**
    * Files only: `12` or `12-40`.
    */
@@ -247,10 +315,7 @@ export interface Reference {
   target: string;
 }
 /**
- * Which inbox messages to list: the request every surface hands to [`inbox`] and
- * [`look`] (MCP and LSP read it as their arguments; the fields it skips are for callers
- * inside the core). Unset filters match everything; the page size defaults to
- * [`super::DEFAULT_PAGE`]. Field docs are the descriptions agents see.
+ * `switchboard/inbox` params: which page of the human's inbox to return.
  *
  * This interface was referenced by `SwitchboardProtocol`'s JSON-Schema
  * via the `definition` "InboxParams".
@@ -268,6 +333,10 @@ export interface InboxParams {
    * Default 20.
    */
   limit?: number | null;
+  /**
+   * Which open repository: its root, or a path or `file:` URI inside its main checkout
+   * or one of its worktrees. Default: the first one open (from the first workspace folder).
+   */
   repo?: string | null;
   /**
    * Only this thread.
@@ -289,6 +358,9 @@ export interface InboxSummary {
    * The newest messages, unread first.
    */
   recent: Message[];
+  /**
+   * Unread messages in the human's whole inbox (not only those in `recent`).
+   */
   unread: number;
 }
 /**
@@ -298,7 +370,14 @@ export interface InboxSummary {
  * via the `definition` "MarkArgs".
  */
 export interface MarkArgs {
+  /**
+   * Message ids (`msg_…`) or unique prefixes; at least one, each addressed to the human.
+   */
   ids: string[];
+  /**
+   * Which open repository: its root, or a path or `file:` URI inside its main checkout
+   * or one of its worktrees. Default: the first one open (from the first workspace folder).
+   */
   repo?: string | null;
 }
 /**
@@ -308,10 +387,28 @@ export interface MarkArgs {
  * via the `definition` "MergeWorktreeArgs".
  */
 export interface MergeWorktreeArgs {
+  /**
+   * Branch to merge into. Default: the branch the worktree was made from (required when
+   * it was made from a commit).
+   */
   into?: string | null;
+  /**
+   * Commit message for `merge` and `squash` (`ff` makes no commit). Default: generated
+   * from the branch and worktree (a squash lists the squashed commits' subjects).
+   */
   message?: string | null;
+  /**
+   * Worktree name (its folder name, unique in the repository).
+   */
   name: string;
+  /**
+   * Which open repository: its root, or a path or `file:` URI inside its main checkout
+   * or one of its worktrees. Default: the first one open (from the first workspace folder).
+   */
   repo?: string | null;
+  /**
+   * Default `merge`.
+   */
   strategy?: Strategy | null;
 }
 /**
@@ -325,14 +422,29 @@ export interface Overdue {
    * Its subject, or the start of its body.
    */
   about: string;
+  /**
+   * When it was delivered to the recipient (RFC 3339 UTC).
+   */
   delivered_at: string;
+  /**
+   * Id of the unread message.
+   */
   id: string;
-  priority: Priority;
+  /**
+   * How urgent its sender marked it.
+   */
+  priority: 'low' | 'normal' | 'high' | 'urgent';
   /**
    * The agent that has not read it.
    */
   recipient: string;
+  /**
+   * Who wrote it: an agent, a person (`human:<name>`) or `switchboard`.
+   */
   sender: string;
+  /**
+   * Id of its thread.
+   */
   thread: string;
 }
 /**
@@ -342,7 +454,14 @@ export interface Overdue {
  * via the `definition` "ProcessInfo".
  */
 export interface ProcessInfo {
+  /**
+   * Host name (uname nodename) of the machine the process runs on; liveness can only be
+   * checked from the same host.
+   */
   host: string;
+  /**
+   * Process id on `host`.
+   */
   pid: number;
 }
 /**
@@ -352,9 +471,23 @@ export interface ProcessInfo {
  * via the `definition` "RemoveWorktreeArgs".
  */
 export interface RemoveWorktreeArgs {
+  /**
+   * Also delete its branch (the tip kept under a backup ref). Default false.
+   */
   deleteBranch?: boolean | null;
+  /**
+   * Remove even with uncommitted changes or commits no other branch holds (kept under a
+   * backup ref first). Default false: such a worktree is refused, listing what would be lost.
+   */
   force?: boolean | null;
+  /**
+   * Worktree name (its folder name, unique in the repository).
+   */
   name: string;
+  /**
+   * Which open repository: its root, or a path or `file:` URI inside its main checkout
+   * or one of its worktrees. Default: the first one open (from the first workspace folder).
+   */
   repo?: string | null;
 }
 /**
@@ -384,6 +517,10 @@ export interface ReplyArgs {
    * Pointers: file:PATH[:12-40], commit:SHA, session:ID, message:ID.
    */
   refs?: string[] | null;
+  /**
+   * Which open repository: its root, or a path or `file:` URI inside its main checkout
+   * or one of its worktrees. Default: the first one open (from the first workspace folder).
+   */
   repo?: string | null;
   /**
    * Default: the thread's other participants.
@@ -391,12 +528,17 @@ export interface ReplyArgs {
   to?: string[] | null;
 }
 /**
- * Which repository a request is about: a workspace folder path (default: the first).
+ * `switchboard/state` params. The result covers every open repository, whatever `repo`
+ * says.
  *
  * This interface was referenced by `SwitchboardProtocol`'s JSON-Schema
  * via the `definition` "RepoParams".
  */
 export interface RepoParams {
+  /**
+   * A repository root, or a path or `file:` URI inside one of its checkouts (read, and
+   * not used yet: the state holds every repository).
+   */
   repo?: string | null;
 }
 /**
@@ -410,19 +552,42 @@ export interface RepoState {
    * The human at this editor, e.g. `human:ada-lovelace`.
    */
   human: string;
-  inbox: InboxSummary;
+  inbox: InboxSummary1;
   /**
    * Mail agents have left unread longer than the repository's `escalate_after`
    * (default 10 minutes), oldest first: for the human to chase.
    */
   overdue: Overdue[];
+  /**
+   * Absolute path of the repository's main checkout: the `repo` of its `stateChanged`
+   * pushes, and a `repo` value every request and command accepts.
+   */
   root: string;
   /**
    * Recent sessions as genealogy trees (children and forks under their parents).
    */
   sessions: SessionNode[];
+  /**
+   * Absolute path of the state database (SQLite) this repository's state lives in.
+   */
   stateDb: string;
+  /**
+   * Every worktree Switchboard manages in the repository, with its live git status.
+   */
   worktrees: WorktreeStatus[];
+}
+/**
+ * The human's inbox at a glance.
+ */
+export interface InboxSummary1 {
+  /**
+   * The newest messages, unread first.
+   */
+  recent: Message[];
+  /**
+   * Unread messages in the human's whole inbox (not only those in `recent`).
+   */
+  unread: number;
 }
 /**
  * A session and the sessions spawned or forked from it.
@@ -431,35 +596,78 @@ export interface RepoState {
  * via the `definition` "SessionNode".
  */
 export interface SessionNode {
+  /**
+   * Sessions of the set that came from this one (their parent, or for a session without
+   * parent the one it was forked from), oldest first.
+   */
   children: SessionNode[];
   session: Session;
 }
 /**
- * A session as reported to callers.
- *
- * This interface was referenced by `SwitchboardProtocol`'s JSON-Schema
- * via the `definition` "Session".
+ * A session of the arranged set.
  */
 export interface Session {
+  /**
+   * Name of the agent working the session (`[a-z0-9][a-z0-9_-]{0,31}`); never a person
+   * (`human:…`). Fixed at start.
+   */
   agent: string;
+  /**
+   * Why it ended, as the one who ended it said (trimmed); null while open or when no
+   * reason was given.
+   */
   end_reason?: string | null;
+  /**
+   * When the session ended (RFC 3339 UTC); null while open.
+   */
   ended_at?: string | null;
+  /**
+   * Id of the session this one was forked from (an alternative approach from the same
+   * point); null unless it is a fork.
+   */
   forked_from?: string | null;
+  /**
+   * Session id: `ses_` and a ULID, e.g. `ses_01JD2N5Q7Z8K3M4P5R6S7T8V9W`. Wherever a
+   * session id is taken, a unique prefix of at least 4 characters after `ses_` is
+   * accepted too.
+   */
   id: string;
+  /**
+   * What the session is for, in its agent's words (trimmed, at most 4000 characters).
+   * Changed by a claim or an update.
+   */
   intent: string;
+  /**
+   * Last sign of life (RFC 3339 UTC): its start, claim, heartbeats, updates, and its
+   * agent's tool calls. Liveness is judged from it.
+   */
   last_seen_at: string;
+  /**
+   * Id of the session this one is a subtask of (the one that spawned it, or the parent
+   * given at start); a fork shares its source's parent. Null for a top-level session.
+   */
   parent?: string | null;
   /**
    * The process serving the session; null until an agent process claims it.
    */
   process?: ProcessInfo | null;
+  /**
+   * Role declared for the session (same characters as agent names); null when none was
+   * given. Changed by a claim or an update.
+   */
   role?: string | null;
   /**
    * Why an active session is reported stale.
    */
   stale_reason?: string | null;
+  /**
+   * When the session started (RFC 3339 UTC, millisecond precision).
+   */
   started_at: string;
-  status: Status;
+  /**
+   * Reported status; `stale` is judged when read (see `stale_reason`).
+   */
+  status: 'active' | 'stale' | 'completed' | 'failed' | 'abandoned';
   /**
    * What it is changing, as of its last heartbeat in a worktree.
    */
@@ -476,14 +684,30 @@ export interface Session {
  * via the `definition` "WorkSummary".
  */
 export interface WorkSummary {
+  /**
+   * Branch the worktree had checked out; null if not recorded.
+   */
   branch?: string | null;
+  /**
+   * Files changed against the merge-base with the base, committed or not.
+   */
   changed_files: number;
+  /**
+   * Full sha of the worktree's HEAD commit; null if not recorded.
+   */
   head?: string | null;
+  /**
+   * How many of the changed files have uncommitted changes.
+   */
   uncommitted_files: number;
   /**
    * Commits not yet on the base.
    */
   unmerged: number;
+  /**
+   * When this work was recorded (RFC 3339 UTC): the last heartbeat or tool call in the
+   * worktree.
+   */
   updated_at: string;
 }
 /**
@@ -493,9 +717,22 @@ export interface WorkSummary {
  * via the `definition` "WorktreeRef".
  */
 export interface WorktreeRef {
+  /**
+   * Branch checked out in the worktree (by default `sb/<name>`).
+   */
   branch: string;
+  /**
+   * Worktree name, unique in the repository (1-64 ASCII letters, digits, `-`, `_` or
+   * `.`).
+   */
   name: string;
+  /**
+   * Absolute path of the worktree's folder.
+   */
   path: string;
+  /**
+   * First of the ports reserved for the worktree (`SWITCHBOARD_PORT` in its env file).
+   */
   port: number;
 }
 /**
@@ -506,9 +743,14 @@ export interface WorktreeRef {
  */
 export interface WorktreeStatus {
   /**
-   * Commits on the branch not on its base, and the reverse.
+   * Commits on the branch not on its base (the tip of the branch it was made from, else
+   * its base commit); 0 when the folder is gone.
    */
   ahead: number;
+  /**
+   * Commits on the base not on the branch (the base moved on since); 0 when the folder
+   * is gone.
+   */
   behind: number;
   /**
    * Files with uncommitted changes (including untracked).
@@ -518,7 +760,13 @@ export interface WorktreeStatus {
    * False when the folder is gone (see worktree_prune).
    */
   exists: boolean;
+  /**
+   * Full sha of the worktree's HEAD commit; null when the folder is gone.
+   */
   head?: string | null;
+  /**
+   * The HEAD commit (without its files); null when the folder is gone.
+   */
   last_commit?: CommitInfo | null;
   /**
    * Whether the bound session is live (active, not stale).
@@ -527,12 +775,13 @@ export interface WorktreeStatus {
   worktree: Worktree;
 }
 /**
- * A worktree Switchboard created.
- *
- * This interface was referenced by `SwitchboardProtocol`'s JSON-Schema
- * via the `definition` "Worktree".
+ * The worktree's record.
  */
 export interface Worktree {
+  /**
+   * Agent of the bound session, which owns the worktree; null without a session (its
+   * creator then owns it).
+   */
   agent?: string | null;
   /**
    * The commit the worktree started from.
@@ -542,20 +791,43 @@ export interface Worktree {
    * The branch that commit was taken from, when there was one (merges go there).
    */
   base_ref?: string | null;
+  /**
+   * Branch checked out in it: `sb/<name>` unless another was asked for.
+   */
   branch: string;
+  /**
+   * When it was created (RFC 3339 UTC).
+   */
   created_at: string;
+  /**
+   * Who created it: an agent name, or a person as `human:<name>`.
+   */
   created_by: string;
+  /**
+   * Worktree name, unique in the repository and the name of its folder (1-64 ASCII
+   * letters, digits, `-`, `_` or `.`).
+   */
   name: string;
+  /**
+   * Absolute path of the worktree's folder.
+   */
   path: string;
   /**
    * First of this worktree's ports (`SWITCHBOARD_PORT`).
    */
   port: number;
+  /**
+   * How many consecutive ports, from `port`, are reserved for it (`SWITCHBOARD_PORTS` in
+   * its env file).
+   */
   ports: number;
   /**
    * The main checkout of the repository it belongs to.
    */
   repo: string;
+  /**
+   * Id of the session it is bound to; null when none.
+   */
   session?: string | null;
 }
 /**
@@ -581,6 +853,10 @@ export interface SendArgs {
    * Pointers: file:PATH[:12-40], commit:SHA, session:ID, message:ID.
    */
   refs?: string[] | null;
+  /**
+   * Which open repository: its root, or a path or `file:` URI inside its main checkout
+   * or one of its worktrees. Default: the first one open (from the first workspace folder).
+   */
   repo?: string | null;
   /**
    * One line.
@@ -592,11 +868,97 @@ export interface SendArgs {
   to: string[];
 }
 /**
+ * A session as reported to callers.
+ *
+ * This interface was referenced by `SwitchboardProtocol`'s JSON-Schema
+ * via the `definition` "Session".
+ */
+export interface Session1 {
+  /**
+   * Name of the agent working the session (`[a-z0-9][a-z0-9_-]{0,31}`); never a person
+   * (`human:…`). Fixed at start.
+   */
+  agent: string;
+  /**
+   * Why it ended, as the one who ended it said (trimmed); null while open or when no
+   * reason was given.
+   */
+  end_reason?: string | null;
+  /**
+   * When the session ended (RFC 3339 UTC); null while open.
+   */
+  ended_at?: string | null;
+  /**
+   * Id of the session this one was forked from (an alternative approach from the same
+   * point); null unless it is a fork.
+   */
+  forked_from?: string | null;
+  /**
+   * Session id: `ses_` and a ULID, e.g. `ses_01JD2N5Q7Z8K3M4P5R6S7T8V9W`. Wherever a
+   * session id is taken, a unique prefix of at least 4 characters after `ses_` is
+   * accepted too.
+   */
+  id: string;
+  /**
+   * What the session is for, in its agent's words (trimmed, at most 4000 characters).
+   * Changed by a claim or an update.
+   */
+  intent: string;
+  /**
+   * Last sign of life (RFC 3339 UTC): its start, claim, heartbeats, updates, and its
+   * agent's tool calls. Liveness is judged from it.
+   */
+  last_seen_at: string;
+  /**
+   * Id of the session this one is a subtask of (the one that spawned it, or the parent
+   * given at start); a fork shares its source's parent. Null for a top-level session.
+   */
+  parent?: string | null;
+  /**
+   * The process serving the session; null until an agent process claims it.
+   */
+  process?: ProcessInfo | null;
+  /**
+   * Role declared for the session (same characters as agent names); null when none was
+   * given. Changed by a claim or an update.
+   */
+  role?: string | null;
+  /**
+   * Why an active session is reported stale.
+   */
+  stale_reason?: string | null;
+  /**
+   * When the session started (RFC 3339 UTC, millisecond precision).
+   */
+  started_at: string;
+  /**
+   * Reported status; `stale` is judged when read (see `stale_reason`).
+   */
+  status: 'active' | 'stale' | 'completed' | 'failed' | 'abandoned';
+  /**
+   * What it is changing, as of its last heartbeat in a worktree.
+   */
+  work?: WorkSummary | null;
+  /**
+   * The session's worktree, when it has one.
+   */
+  worktree?: WorktreeRef | null;
+}
+/**
+ * `switchboard/session` params.
+ *
  * This interface was referenced by `SwitchboardProtocol`'s JSON-Schema
  * via the `definition` "SessionParams".
  */
 export interface SessionParams {
+  /**
+   * Which open repository: its root, or a path or `file:` URI inside its main checkout
+   * or one of its worktrees. Default: the first one open (from the first workspace folder).
+   */
   repo?: string | null;
+  /**
+   * Session id (`ses_…`) or a unique prefix of one.
+   */
   session: string;
 }
 /**
@@ -606,14 +968,86 @@ export interface SessionParams {
  * via the `definition` "SessionResult".
  */
 export interface SessionResult {
-  session: Session;
+  session: Session2;
   tree: SessionTree;
 }
 /**
- * The whole genealogy a session belongs to.
- *
- * This interface was referenced by `SwitchboardProtocol`'s JSON-Schema
- * via the `definition` "SessionTree".
+ * A session as reported to callers.
+ */
+export interface Session2 {
+  /**
+   * Name of the agent working the session (`[a-z0-9][a-z0-9_-]{0,31}`); never a person
+   * (`human:…`). Fixed at start.
+   */
+  agent: string;
+  /**
+   * Why it ended, as the one who ended it said (trimmed); null while open or when no
+   * reason was given.
+   */
+  end_reason?: string | null;
+  /**
+   * When the session ended (RFC 3339 UTC); null while open.
+   */
+  ended_at?: string | null;
+  /**
+   * Id of the session this one was forked from (an alternative approach from the same
+   * point); null unless it is a fork.
+   */
+  forked_from?: string | null;
+  /**
+   * Session id: `ses_` and a ULID, e.g. `ses_01JD2N5Q7Z8K3M4P5R6S7T8V9W`. Wherever a
+   * session id is taken, a unique prefix of at least 4 characters after `ses_` is
+   * accepted too.
+   */
+  id: string;
+  /**
+   * What the session is for, in its agent's words (trimmed, at most 4000 characters).
+   * Changed by a claim or an update.
+   */
+  intent: string;
+  /**
+   * Last sign of life (RFC 3339 UTC): its start, claim, heartbeats, updates, and its
+   * agent's tool calls. Liveness is judged from it.
+   */
+  last_seen_at: string;
+  /**
+   * Id of the session this one is a subtask of (the one that spawned it, or the parent
+   * given at start); a fork shares its source's parent. Null for a top-level session.
+   */
+  parent?: string | null;
+  /**
+   * The process serving the session; null until an agent process claims it.
+   */
+  process?: ProcessInfo | null;
+  /**
+   * Role declared for the session (same characters as agent names); null when none was
+   * given. Changed by a claim or an update.
+   */
+  role?: string | null;
+  /**
+   * Why an active session is reported stale.
+   */
+  stale_reason?: string | null;
+  /**
+   * When the session started (RFC 3339 UTC, millisecond precision).
+   */
+  started_at: string;
+  /**
+   * Reported status; `stale` is judged when read (see `stale_reason`).
+   */
+  status: 'active' | 'stale' | 'completed' | 'failed' | 'abandoned';
+  /**
+   * What it is changing, as of its last heartbeat in a worktree.
+   */
+  work?: WorkSummary | null;
+  /**
+   * The session's worktree, when it has one.
+   */
+  worktree?: WorktreeRef | null;
+}
+/**
+ * Its genealogy: from its root (up through parents and forks) down through every
+ * child and fork, up to 32 levels each way.
  */
 export interface SessionTree {
   /**
@@ -624,6 +1058,10 @@ export interface SessionTree {
    * Pre-order: every node is followed by its descendants; siblings oldest first.
    */
   nodes: TreeNode[];
+  /**
+   * Id of the topmost session reached going up from the focus (through parents, or the
+   * source of a fork without parent); not the true root when the walk was cut short.
+   */
   root: string;
   /**
    * The depth or size limit cut the genealogy short.
@@ -641,7 +1079,106 @@ export interface TreeNode {
    * 0 for the root.
    */
   depth: number;
-  session: Session;
+  session: Session3;
+}
+/**
+ * A session as reported to callers.
+ */
+export interface Session3 {
+  /**
+   * Name of the agent working the session (`[a-z0-9][a-z0-9_-]{0,31}`); never a person
+   * (`human:…`). Fixed at start.
+   */
+  agent: string;
+  /**
+   * Why it ended, as the one who ended it said (trimmed); null while open or when no
+   * reason was given.
+   */
+  end_reason?: string | null;
+  /**
+   * When the session ended (RFC 3339 UTC); null while open.
+   */
+  ended_at?: string | null;
+  /**
+   * Id of the session this one was forked from (an alternative approach from the same
+   * point); null unless it is a fork.
+   */
+  forked_from?: string | null;
+  /**
+   * Session id: `ses_` and a ULID, e.g. `ses_01JD2N5Q7Z8K3M4P5R6S7T8V9W`. Wherever a
+   * session id is taken, a unique prefix of at least 4 characters after `ses_` is
+   * accepted too.
+   */
+  id: string;
+  /**
+   * What the session is for, in its agent's words (trimmed, at most 4000 characters).
+   * Changed by a claim or an update.
+   */
+  intent: string;
+  /**
+   * Last sign of life (RFC 3339 UTC): its start, claim, heartbeats, updates, and its
+   * agent's tool calls. Liveness is judged from it.
+   */
+  last_seen_at: string;
+  /**
+   * Id of the session this one is a subtask of (the one that spawned it, or the parent
+   * given at start); a fork shares its source's parent. Null for a top-level session.
+   */
+  parent?: string | null;
+  /**
+   * The process serving the session; null until an agent process claims it.
+   */
+  process?: ProcessInfo | null;
+  /**
+   * Role declared for the session (same characters as agent names); null when none was
+   * given. Changed by a claim or an update.
+   */
+  role?: string | null;
+  /**
+   * Why an active session is reported stale.
+   */
+  stale_reason?: string | null;
+  /**
+   * When the session started (RFC 3339 UTC, millisecond precision).
+   */
+  started_at: string;
+  /**
+   * Reported status; `stale` is judged when read (see `stale_reason`).
+   */
+  status: 'active' | 'stale' | 'completed' | 'failed' | 'abandoned';
+  /**
+   * What it is changing, as of its last heartbeat in a worktree.
+   */
+  work?: WorkSummary | null;
+  /**
+   * The session's worktree, when it has one.
+   */
+  worktree?: WorktreeRef | null;
+}
+/**
+ * The whole genealogy a session belongs to.
+ *
+ * This interface was referenced by `SwitchboardProtocol`'s JSON-Schema
+ * via the `definition` "SessionTree".
+ */
+export interface SessionTree1 {
+  /**
+   * The session asked about.
+   */
+  focus: string;
+  /**
+   * Pre-order: every node is followed by its descendants; siblings oldest first.
+   */
+  nodes: TreeNode[];
+  /**
+   * Id of the topmost session reached going up from the focus (through parents, or the
+   * source of a fork without parent); not the true root when the walk was cut short.
+   */
+  root: string;
+  /**
+   * The depth or size limit cut the genealogy short.
+   */
+  truncated: boolean;
 }
 /**
  * `switchboard.showDiff` argument.
@@ -650,7 +1187,14 @@ export interface TreeNode {
  * via the `definition` "ShowDiffArgs".
  */
 export interface ShowDiffArgs {
+  /**
+   * Which open repository: its root, or a path or `file:` URI inside its main checkout
+   * or one of its worktrees. Default: the first one open (from the first workspace folder).
+   */
   repo?: string | null;
+  /**
+   * Worktree name (its folder name, unique in the repository).
+   */
   worktree: string;
 }
 /**
@@ -660,8 +1204,19 @@ export interface ShowDiffArgs {
  * via the `definition` "StateChanged".
  */
 export interface StateChanged {
+  /**
+   * What changed, each topic once: refresh the views that show those.
+   */
   changed: Topic[];
+  /**
+   * The repository that changed: its `RepoState.root`.
+   */
   repo: string;
+  /**
+   * Sequence number of the last event this push covers (the counter of
+   * `StateResult.version`). A push because the overdue mail changed carries the current
+   * version unchanged.
+   */
   version: number;
 }
 /**
@@ -671,6 +1226,9 @@ export interface StateChanged {
  * via the `definition` "StateResult".
  */
 export interface StateResult {
+  /**
+   * Every repository open in the editor, in workspace-folder order.
+   */
   repos: RepoState[];
   /**
    * The last event seen; increases with every change.
@@ -684,21 +1242,99 @@ export interface StateResult {
  * via the `definition` "Thread".
  */
 export interface Thread {
+  /**
+   * Thread id: `thr_` and a ULID.
+   */
   id: string;
   /**
    * Oldest first.
    */
   messages: Message[];
+  /**
+   * Everyone who wrote or received a message in the thread, by name, sorted; Switchboard
+   * itself is never one.
+   */
   participants: string[];
+  /**
+   * Subject given when the thread was started (its first message's); null when none was.
+   */
   subject?: string | null;
 }
 /**
+ * `switchboard/thread` params.
+ *
  * This interface was referenced by `SwitchboardProtocol`'s JSON-Schema
  * via the `definition` "ThreadParams".
  */
 export interface ThreadParams {
+  /**
+   * Which open repository: its root, or a path or `file:` URI inside its main checkout
+   * or one of its worktrees. Default: the first one open (from the first workspace folder).
+   */
   repo?: string | null;
+  /**
+   * Thread id (`thr_…`) or a unique prefix of one.
+   */
   thread: string;
+}
+/**
+ * A worktree Switchboard created.
+ *
+ * This interface was referenced by `SwitchboardProtocol`'s JSON-Schema
+ * via the `definition` "Worktree".
+ */
+export interface Worktree1 {
+  /**
+   * Agent of the bound session, which owns the worktree; null without a session (its
+   * creator then owns it).
+   */
+  agent?: string | null;
+  /**
+   * The commit the worktree started from.
+   */
+  base_commit: string;
+  /**
+   * The branch that commit was taken from, when there was one (merges go there).
+   */
+  base_ref?: string | null;
+  /**
+   * Branch checked out in it: `sb/<name>` unless another was asked for.
+   */
+  branch: string;
+  /**
+   * When it was created (RFC 3339 UTC).
+   */
+  created_at: string;
+  /**
+   * Who created it: an agent name, or a person as `human:<name>`.
+   */
+  created_by: string;
+  /**
+   * Worktree name, unique in the repository and the name of its folder (1-64 ASCII
+   * letters, digits, `-`, `_` or `.`).
+   */
+  name: string;
+  /**
+   * Absolute path of the worktree's folder.
+   */
+  path: string;
+  /**
+   * First of this worktree's ports (`SWITCHBOARD_PORT`).
+   */
+  port: number;
+  /**
+   * How many consecutive ports, from `port`, are reserved for it (`SWITCHBOARD_PORTS` in
+   * its env file).
+   */
+  ports: number;
+  /**
+   * The main checkout of the repository it belongs to.
+   */
+  repo: string;
+  /**
+   * Id of the session it is bound to; null when none.
+   */
+  session?: string | null;
 }
 /**
  * What a worktree changes relative to its base.
@@ -715,27 +1351,100 @@ export interface WorktreeDiff {
    * Commits on the branch not on the base, newest first.
    */
   commits: CommitInfo[];
+  /**
+   * Full sha of the merge-base of the worktree's HEAD and its base: what changes are
+   * measured against.
+   */
   merge_base: string;
   /**
    * The patch (merge-base → working tree), when asked for.
    */
   patch?: string | null;
+  /**
+   * The patch was longer than 256 KiB and was cut there; it then ends with a marker
+   * line.
+   */
   patch_truncated: boolean;
   /**
    * Files with uncommitted changes.
    */
   uncommitted: string[];
-  worktree: Worktree;
+  worktree: Worktree2;
 }
 /**
+ * A worktree Switchboard created.
+ */
+export interface Worktree2 {
+  /**
+   * Agent of the bound session, which owns the worktree; null without a session (its
+   * creator then owns it).
+   */
+  agent?: string | null;
+  /**
+   * The commit the worktree started from.
+   */
+  base_commit: string;
+  /**
+   * The branch that commit was taken from, when there was one (merges go there).
+   */
+  base_ref?: string | null;
+  /**
+   * Branch checked out in it: `sb/<name>` unless another was asked for.
+   */
+  branch: string;
+  /**
+   * When it was created (RFC 3339 UTC).
+   */
+  created_at: string;
+  /**
+   * Who created it: an agent name, or a person as `human:<name>`.
+   */
+  created_by: string;
+  /**
+   * Worktree name, unique in the repository and the name of its folder (1-64 ASCII
+   * letters, digits, `-`, `_` or `.`).
+   */
+  name: string;
+  /**
+   * Absolute path of the worktree's folder.
+   */
+  path: string;
+  /**
+   * First of this worktree's ports (`SWITCHBOARD_PORT`).
+   */
+  port: number;
+  /**
+   * How many consecutive ports, from `port`, are reserved for it (`SWITCHBOARD_PORTS` in
+   * its env file).
+   */
+  ports: number;
+  /**
+   * The main checkout of the repository it belongs to.
+   */
+  repo: string;
+  /**
+   * Id of the session it is bound to; null when none.
+   */
+  session?: string | null;
+}
+/**
+ * `switchboard/worktree` params.
+ *
  * This interface was referenced by `SwitchboardProtocol`'s JSON-Schema
  * via the `definition` "WorktreeParams".
  */
 export interface WorktreeParams {
+  /**
+   * Worktree name (its folder name, unique in the repository).
+   */
   name: string;
   /**
    * Include the patch text.
    */
   patch?: boolean | null;
+  /**
+   * Which open repository: its root, or a path or `file:` URI inside its main checkout
+   * or one of its worktrees. Default: the first one open (from the first workspace folder).
+   */
   repo?: string | null;
 }

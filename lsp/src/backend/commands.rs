@@ -38,6 +38,8 @@ fn ok_value<T: Serialize>(value: T) -> jsonrpc::Result<Option<Value>> {
 impl Backend {
     // ---- custom requests ----
 
+    /// `switchboard/state`: every open repository's state (`params` is not read), with the
+    /// last event version seen.
     pub async fn state(&self, _params: RepoParams) -> jsonrpc::Result<StateResult> {
         let mut repos = Vec::new();
         for repo in self.repos() {
@@ -49,6 +51,7 @@ impl Backend {
         })
     }
 
+    /// `switchboard/thread`: one thread as the human sees it.
     pub async fn thread(&self, params: ThreadParams) -> jsonrpc::Result<ThreadResult> {
         let repo = self.repo(params.repo.as_deref()).await?;
         repo.with_store(move |store, repo| message::thread(store, &repo.human, &params.thread))
@@ -56,6 +59,7 @@ impl Backend {
             .map_err(to_rpc)
     }
 
+    /// `switchboard/inbox`: a filtered page of the human's inbox.
     pub async fn inbox(&self, params: InboxParams) -> jsonrpc::Result<InboxResult> {
         let repo = self.repo(params.repo.as_deref()).await?;
         let filter = params.filter;
@@ -64,6 +68,7 @@ impl Backend {
             .map_err(to_rpc)
     }
 
+    /// `switchboard/session`: one session and its genealogy tree.
     pub async fn session(&self, params: SessionParams) -> jsonrpc::Result<SessionResult> {
         let repo = self.repo(params.repo.as_deref()).await?;
         repo.with_store(move |store, _| {
@@ -76,6 +81,8 @@ impl Backend {
         .map_err(to_rpc)
     }
 
+    /// `switchboard/worktree`: a worktree's changes against its base, with the patch if
+    /// asked.
     pub async fn worktree(&self, params: WorktreeParams) -> jsonrpc::Result<WorktreeResult> {
         let repo = self.repo(params.repo.as_deref()).await?;
         repo.with_store(move |store, _| {

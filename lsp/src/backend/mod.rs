@@ -34,6 +34,7 @@ pub struct Config {
     pub db: Option<PathBuf>,
     /// Overrides `human:<git user.name>`.
     pub human: Option<String>,
+    /// Store settings for every repository opened (`--stale-after`).
     pub settings: Settings,
 }
 
@@ -49,6 +50,8 @@ pub struct Backend {
 }
 
 impl Backend {
+    /// A companion talking to the editor through `client`. It opens no repository until
+    /// the editor's `initialize` names the workspace folders.
     pub fn new(client: Client, config: Config) -> Backend {
         Backend {
             client,

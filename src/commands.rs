@@ -315,11 +315,11 @@ pub fn doctor(global: &Global, args: JsonFlag) -> Result<()> {
         "state_db": at.path,
         "integrity": if problems.is_empty() { serde_json::json!("ok") } else { serde_json::json!(problems) },
         "source": at.source,
-        "schema_version": store.schema_version()?,
+        "schema_version": readable(store.schema_version()),
         "supported_schema_version": switchboard_core::store::supported_schema_version(),
-        "latest_event": store.latest_event_seq()?,
-        "agents": agent::list(&mut store)?.len(),
-        "live_sessions": session::list(&mut store, &Filter { live_only: true, limit: Some(session::MAX_LIST_LIMIT), ..Default::default() })?.sessions.len(),
+        "latest_event": readable(store.latest_event_seq()),
+        "agents": readable(agent::list(&mut store).map(|a| a.len())),
+        "live_sessions": readable(session::list(&mut store, &Filter { live_only: true, limit: Some(session::MAX_LIST_LIMIT), ..Default::default() }).map(|l| l.sessions.len())),
         "stale_after_secs": global.stale_after.as_secs(),
         "host": switchboard_core::process::this_host(),
         "backups": backups_line(&at.path).unwrap_or_else(|e| format!("cannot be listed: {e}")),
@@ -346,6 +346,15 @@ pub fn doctor(global: &Global, args: JsonFlag) -> Result<()> {
         return Err(damaged(&at.path, &found));
     }
     Ok(())
+}
+
+/// A figure for `doctor`: the value, or why it cannot be read (a damaged store still gets
+/// its whole report, with what to do).
+fn readable<T: serde::Serialize>(read: switchboard_core::Result<T>) -> serde_json::Value {
+    match read {
+        Ok(value) => serde_json::json!(value),
+        Err(e) => serde_json::json!(format!("cannot be read: {e}")),
+    }
 }
 
 /// True when `e` is SQLite finding the state database damaged.

@@ -47,6 +47,11 @@ pub fn search(
     let query = fts_query(text)?;
     check_filter(filter)?;
     let limit = crate::page::size(filter.limit, DEFAULT_PAGE, MAX_PAGE, "limit")?;
+    // A search sees every message committed before it: index the ones still waiting for
+    // their batch first (a write only when there are some).
+    if store.read(|tx| tx.messages_unindexed())? {
+        store.write(|tx| tx.index_messages_for_search())?;
+    }
     store.read(|tx| {
         let thread = filter
             .thread

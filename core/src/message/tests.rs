@@ -715,3 +715,69 @@ fn the_unread_counter_matches_a_full_count_through_sends_reads_acks_and_deletes(
     }
     assert_eq!(unread(&mut store, "ann").unwrap(), 7);
 }
+
+/// Messages are indexed for search in batches; whatever happened to a message before or
+/// after its batch, a search finds exactly the live text, and the index stays sound.
+#[test]
+fn search_sees_every_message_whether_its_batch_was_indexed_or_not() {
+    let (_dir, mut store) = setup();
+    let unindexed = |store: &mut Store| store.read(|tx| tx.messages_unindexed()).unwrap();
+    let found = |store: &mut Store, word: &str| -> Vec<String> {
+        search(store, "ann", word, &InboxFilter::default())
+            .unwrap()
+            .into_iter()
+            .map(|h| h.message.id)
+            .collect()
+    };
+    // Written before any batch: edited, then deleted, while still waiting.
+    let early = send(&mut store, &by("lead"), &draft(&["ann"], "alpha")).unwrap();
+    let doomed = send(&mut store, &by("lead"), &draft(&["ann"], "epsilon")).unwrap();
+    assert!(
+        unindexed(&mut store),
+        "a single message waits for its batch"
+    );
+    edit(&mut store, "lead", &early.id, "beta", None).unwrap();
+    delete(&mut store, "lead", &doomed.id).unwrap();
+    // A batch: every waiting message is indexed when one's seq reaches a multiple of it.
+    let mut fillers = Vec::new();
+    while unindexed(&mut store) || fillers.len() < 2 {
+        let text = format!("filler{}", fillers.len());
+        fillers.push(send(&mut store, &by("lead"), &draft(&["ann"], &text)).unwrap());
+        assert!(fillers.len() <= 64, "a batch is indexed within 64 messages");
+    }
+    // Edited and deleted after their batch: the index follows.
+    edit(&mut store, "lead", &fillers[0].id, "gamma", None).unwrap();
+    delete(&mut store, "lead", &fillers[1].id).unwrap();
+    // One more, waiting: a search indexes it first.
+    let late = send(&mut store, &by("lead"), &draft(&["ann"], "zeta")).unwrap();
+    assert!(unindexed(&mut store));
+
+    assert!(
+        found(&mut store, "alpha").is_empty(),
+        "the text before an edit is gone"
+    );
+    assert_eq!(found(&mut store, "beta"), [early.id]);
+    assert!(
+        found(&mut store, "epsilon").is_empty(),
+        "deleted before its batch"
+    );
+    assert!(found(&mut store, "filler0").is_empty());
+    assert_eq!(found(&mut store, "gamma"), [fillers[0].id.clone()]);
+    assert!(
+        found(&mut store, "filler1").is_empty(),
+        "deleted after its batch"
+    );
+    assert_eq!(found(&mut store, "zeta"), [late.id]);
+    assert!(!unindexed(&mut store), "a search leaves nothing waiting");
+    store
+        .sql_write(|tx| {
+            // The index's own consistency (its content is the live messages only, so it is
+            // not compared with the whole messages table).
+            tx.execute(
+                "INSERT INTO messages_fts (messages_fts) VALUES ('integrity-check')",
+                [],
+            )?;
+            Ok(())
+        })
+        .expect("the full-text index matches the messages");
+}

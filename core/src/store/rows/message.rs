@@ -27,6 +27,13 @@ pub(crate) trait MessageRows {
     /// The messages of `thread` that `viewer` wrote or received, as it sees them, in order.
     fn thread_messages(&self, viewer: &str, thread: &str) -> Result<Vec<Message>>;
 
+    /// Whether some message is not yet in the search index (a backend may index in
+    /// batches; [`MessageRows::search_messages`] finds only indexed messages).
+    fn messages_unindexed(&self) -> Result<bool>;
+
+    /// Indexes for search every message not yet indexed (in a write transaction).
+    fn index_messages_for_search(&self) -> Result<()>;
+
     /// Inserts a message; returns its seq (its position in the message order).
     fn insert_message(&self, message: &NewMessage<'_>) -> Result<i64>;
 

@@ -36,6 +36,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/007_hooks.sql"),
     include_str!("migrations/008_notified.sql"),
     include_str!("migrations/009_operations.sql"),
+    include_str!("migrations/010_lighter_writes.sql"),
 ];
 
 /// How long a writer waits for another process's write lock before giving up.
@@ -309,4 +310,52 @@ pub(crate) fn register_live(conn: &Connection) -> rusqlite::Result<()> {
         let process = host.as_deref().zip(pid);
         Ok(crate::liveness::stale_reason(process, last_seen, cutoff).is_none())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A store written by the previous version (schema 9) keeps its events and its
+    /// search index when it moves to batched indexing without event-id uniqueness.
+    #[test]
+    fn a_store_at_schema_9_migrates_keeping_events_and_search() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            configure(&conn).unwrap();
+            current_version(&conn).unwrap();
+            for (index, sql) in MIGRATIONS.iter().enumerate().take(9) {
+                conn.execute_batch(sql).unwrap();
+                conn.execute(
+                    "INSERT INTO schema_version (version, applied_at) VALUES (?1, 0)",
+                    [index as i64 + 1],
+                )
+                .unwrap();
+            }
+            conn.execute_batch(
+                "INSERT INTO agents (name, kind, registered_at, last_seen_at) VALUES ('a', 'agent', 0, 0);
+                 INSERT INTO threads (id, created_by, created_at, last_message_at) VALUES ('thr_1', 'a', 0, 0);
+                 INSERT INTO messages (id, thread_id, author, addressed_to, body, priority, created_at)
+                     VALUES ('msg_1', 'thr_1', 'a', '[]', 'hello there', 1, 0);
+                 INSERT INTO events (id, type, payload, at) VALUES ('evt_1', 'x', '{}', 0);",
+            )
+            .unwrap();
+        }
+        let db = Db::open(&path).unwrap();
+        assert_eq!(db.schema_version().unwrap(), 10);
+        let conn = db.connection();
+        let one = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+        assert_eq!(one("SELECT COUNT(*) FROM events WHERE id = 'evt_1'"), 1);
+        assert_eq!(one("SELECT COUNT(*) FROM pragma_index_list('events')"), 0);
+        assert_eq!(one("SELECT indexed_upto FROM search_index"), 1);
+        assert_eq!(
+            one("SELECT rowid FROM messages_fts WHERE messages_fts MATCH 'hello'"),
+            1,
+            "what was indexed before stays indexed"
+        );
+        let update = conn.execute("UPDATE events SET type = 'y'", []);
+        assert!(update.is_err(), "events stay append-only");
+    }
 }

@@ -116,6 +116,11 @@ pub(crate) fn resolve(tx: &Tx<'_>, kind: IdKind, input: &str) -> Result<String> 
     }
 }
 
+/// [`resolve`] in one read of `store`, for callers outside the core.
+pub fn resolve_in_store(store: &mut crate::Store, kind: IdKind, input: &str) -> Result<String> {
+    store.read(|tx| resolve(tx, kind, input))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

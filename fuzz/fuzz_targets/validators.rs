@@ -2,6 +2,7 @@
 //! text, against the rule its documentation states (or the invariant it promises).
 #![no_main]
 
+use std::cell::RefCell;
 use std::path::{Component, Path};
 use std::str::FromStr;
 
@@ -12,7 +13,8 @@ use switchboard_core::clock::{Timestamp, parse_duration};
 use switchboard_core::group::{self, Member, MemberKind};
 use switchboard_core::id::{self, IdKind};
 use switchboard_core::message::{Priority, RefKind, Reference};
-use switchboard_core::{input, worktree};
+use switchboard_core::{Settings, Store, input, worktree};
+use switchboard_testutils::ScratchStore;
 
 /// `[a-z0-9][a-z0-9_-]{0,31}` (agent names, roles, groups, the part after `human:`).
 fn is_slug(name: &str) -> bool {
@@ -46,27 +48,29 @@ const IDS: &[&str] = &[
     "thr_01JD2N5Q7Z8K3M4P5R6S7T8V9W",
 ];
 
-fn with_ids<T>(f: impl FnOnce(&Connection) -> T) -> T {
+/// Runs `f` on a store (its own temporary directory, kept for the whole run) holding
+/// exactly the sessions, messages and threads of [`IDS`].
+fn with_ids<T>(f: impl FnOnce(&mut Store) -> T) -> T {
     thread_local! {
-        static DB: Connection = {
-            let conn = Connection::open_in_memory().expect("an in-memory database");
-            for table in ["sessions", "events", "messages", "threads", "tokens"] {
-                conn.execute_batch(&format!("CREATE TABLE {table} (id TEXT PRIMARY KEY)"))
-                    .expect("a table");
-            }
+        static DB: RefCell<(ScratchStore, Store)> = {
+            let dir = ScratchStore::new();
+            let store = Store::open(dir.db(), Settings::default()).expect("a store");
+            let conn = Connection::open(dir.db()).expect("the store's file");
+            conn.execute_batch("PRAGMA foreign_keys = OFF").expect("no foreign keys");
             for id in IDS {
-                let table = match &id[..3] {
-                    "ses" => "sessions",
-                    "msg" => "messages",
-                    _ => "threads",
+                let insert = match &id[..3] {
+                    "ses" => "INSERT INTO sessions (id, agent, intent, status, started_at, last_seen_at) \
+                              VALUES (?1, 'a', 'x', 'active', 0, 0)",
+                    "msg" => "INSERT INTO messages (id, thread_id, author, addressed_to, body, priority, created_at) \
+                              VALUES (?1, 't', 'a', '[]', 'b', 1, 0)",
+                    _ => "INSERT INTO threads (id, created_by, created_at, last_message_at) VALUES (?1, 'a', 0, 0)",
                 };
-                conn.execute(&format!("INSERT INTO {table} VALUES (?1)"), [id])
-                    .expect("an id");
+                conn.execute(insert, [id]).expect("an id");
             }
-            conn
+            RefCell::new((dir, store))
         };
     }
-    DB.with(f)
+    DB.with(|db| f(&mut db.borrow_mut().1))
 }
 
 fn check_duration(text: &str) {
@@ -175,7 +179,7 @@ fuzz_target!(|data: &[u8]| {
     }
 
     for kind in [IdKind::Session, IdKind::Message, IdKind::Thread] {
-        if let Ok(found) = with_ids(|conn| id::resolve(conn, kind, text)) {
+        if let Ok(found) = with_ids(|store| id::resolve_in_store(store, kind, text)) {
             assert!(IDS.contains(&found.as_str()), "{text:?} → {found:?}");
             assert!(found.starts_with(kind.prefix()), "{text:?} → {found:?}");
         }

@@ -9,7 +9,7 @@
 //! a backend may name the backend's database library.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Names the crate root re-exports, and the module each comes from.
 const ROOT_REEXPORTS: [(&str, &str); 8] = [
@@ -76,25 +76,30 @@ fn uses(source: &str) -> BTreeSet<String> {
     found
 }
 
-fn graph() -> BTreeMap<String, BTreeSet<String>> {
+/// Every Rust source file of the core: its path relative to `src/`, and its text.
+fn sources() -> Vec<(PathBuf, String)> {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut found = Vec::new();
     let mut dirs = vec![src.clone()];
     while let Some(dir) = dirs.pop() {
         for entry in std::fs::read_dir(&dir).expect("read the sources") {
             let path = entry.expect("a source entry").path();
             if path.is_dir() {
                 dirs.push(path);
-                continue;
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let text = std::fs::read_to_string(&path).expect("read a source file");
+                let relative = path.strip_prefix(&src).expect("under src").to_path_buf();
+                found.push((relative, text));
             }
-            let relative = path.strip_prefix(&src).expect("under src");
-            let (Some(module), Some("rs")) = (
-                module_of(relative),
-                path.extension().and_then(|e| e.to_str()),
-            ) else {
-                continue;
-            };
-            let source = std::fs::read_to_string(&path).expect("read a source file");
+        }
+    }
+    found
+}
+
+fn graph() -> BTreeMap<String, BTreeSet<String>> {
+    let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (relative, source) in sources() {
+        if let Some(module) = module_of(&relative) {
             graph.entry(module).or_default().extend(uses(&source));
         }
     }
@@ -145,33 +150,18 @@ fn the_modules_of_the_core_form_layers_without_cycles() {
     }
 }
 
-/// Product source files (relative to `src/`) that name `rusqlite`.
+/// Product source files (relative to `src/`) outside the SQLite backend that name
+/// `rusqlite`.
 fn on_sqlite() -> BTreeSet<String> {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let mut found = BTreeSet::new();
-    let mut dirs = vec![src.clone()];
-    while let Some(dir) = dirs.pop() {
-        for entry in std::fs::read_dir(&dir).expect("read the sources") {
-            let path = entry.expect("a source entry").path();
-            if path.is_dir() {
-                dirs.push(path);
-                continue;
-            }
-            let relative = path.strip_prefix(&src).expect("under src");
-            let name = relative.to_string_lossy().into_owned();
-            if !name.ends_with(".rs")
-                || name.starts_with("store/sqlite/")
-                || module_of(relative).is_none() && !name.starts_with("store/")
-            {
-                continue;
-            }
-            let source = std::fs::read_to_string(&path).expect("read a source file");
-            if product(&source).contains("rusqlite") {
-                found.insert(name);
-            }
-        }
-    }
-    found
+    sources()
+        .into_iter()
+        .filter(|(relative, source)| {
+            let name = relative.to_string_lossy();
+            let counted = module_of(relative).is_some() || name.starts_with("store/");
+            counted && !name.starts_with("store/sqlite/") && product(source).contains("rusqlite")
+        })
+        .map(|(relative, _)| relative.to_string_lossy().into_owned())
+        .collect()
 }
 
 #[test]

@@ -370,6 +370,39 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn a_panic_inside_an_operation_rolls_it_back_and_the_store_goes_on() {
+        let (_dir, mut store) = temp_store();
+        let insert = |name: &str| {
+            format!(
+                "INSERT INTO agents (name, kind, registered_at, last_seen_at) VALUES ('{name}', 'agent', 0, 0)"
+            )
+        };
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            store.sql_write(|tx| -> Result<()> {
+                tx.execute(&insert("p"), [])?;
+                panic!("the operation crashed");
+            })
+        }));
+        assert!(panicked.is_err());
+        store
+            .sql_write(|tx| Ok(tx.execute(&insert("q"), [])?))
+            .expect("the next write starts a transaction of its own");
+        let names: Vec<String> = store
+            .sql_read(|tx| {
+                let mut stmt = tx.prepare("SELECT name FROM agents ORDER BY name")?;
+                let names = stmt
+                    .query_map([], |r| r.get(0))?
+                    .collect::<rusqlite::Result<_>>()?;
+                Ok(names)
+            })
+            .unwrap();
+        assert!(
+            names.contains(&"q".to_string()) && !names.contains(&"p".to_string()),
+            "the crashed write left nothing: {names:?}"
+        );
+    }
+
+    #[test]
     fn data_version_moves_when_another_connection_commits() {
         let (dir, store) = temp_store();
         let before = store.data_version().unwrap();

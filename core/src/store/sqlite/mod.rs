@@ -37,6 +37,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/008_notified.sql"),
     include_str!("migrations/009_operations.sql"),
     include_str!("migrations/010_lighter_writes.sql"),
+    include_str!("migrations/011_threads_by_key.sql"),
 ];
 
 /// How long a writer waits for another process's write lock before giving up.
@@ -172,7 +173,11 @@ impl Db {
         if found == supported {
             return Ok(());
         }
-        self.transaction(Access::Write, |tx| {
+        // Foreign keys are off while migrations run, so that a migration may rebuild a
+        // table other tables refer to (SQLite's documented way to change a table); the
+        // references are checked before the migration commits.
+        self.conn.execute_batch("PRAGMA foreign_keys = OFF")?;
+        let migrated = self.transaction(Access::Write, |tx| {
             // Another process may have migrated while we waited for the write lock.
             let found = current_version(&tx.tx)?;
             if found > supported {
@@ -185,8 +190,21 @@ impl Db {
                     (index as i64 + 1, Timestamp::now().millis()),
                 )?;
             }
+            let broken: i64 =
+                tx.tx
+                    .query_row("SELECT COUNT(*) FROM pragma_foreign_key_check", [], |r| {
+                        r.get(0)
+                    })?;
+            if broken > 0 {
+                return Err(Error::Internal(format!(
+                    "migrating the state database would leave {broken} broken references; \
+                     nothing was changed"
+                )));
+            }
             Ok(())
-        })
+        });
+        self.conn.execute_batch("PRAGMA foreign_keys = ON")?;
+        migrated
     }
 }
 
@@ -319,7 +337,7 @@ mod tests {
     /// A store written by the previous version (schema 9) keeps its events and its
     /// search index when it moves to batched indexing without event-id uniqueness.
     #[test]
-    fn a_store_at_schema_9_migrates_keeping_events_and_search() {
+    fn a_store_at_schema_9_migrates_keeping_events_threads_and_search() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("state.db");
         {
@@ -344,7 +362,7 @@ mod tests {
             .unwrap();
         }
         let db = Db::open(&path).unwrap();
-        assert_eq!(db.schema_version().unwrap(), 10);
+        assert_eq!(db.schema_version().unwrap(), 11);
         let conn = db.connection();
         let one = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
         assert_eq!(one("SELECT COUNT(*) FROM events WHERE id = 'evt_1'"), 1);
@@ -357,5 +375,17 @@ mod tests {
         );
         let update = conn.execute("UPDATE events SET type = 'y'", []);
         assert!(update.is_err(), "events stay append-only");
+        assert_eq!(
+            one("SELECT COUNT(*) FROM messages m JOIN threads t ON t.id = m.thread_id"),
+            1,
+            "threads rebuilt by key keep their messages"
+        );
+        assert_eq!(one("PRAGMA foreign_keys"), 1, "foreign keys are on again");
+        let orphan = conn.execute(
+            "INSERT INTO messages (id, thread_id, author, addressed_to, body, priority, created_at) \
+             VALUES ('msg_2', 'thr_none', 'a', '[]', 'b', 1, 0)",
+            [],
+        );
+        assert!(orphan.is_err(), "messages still need their thread");
     }
 }

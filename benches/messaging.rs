@@ -54,6 +54,117 @@ async fn send_latency(bin: &Path) -> Value {
            "sender_cpu_us_per_send": per_send(0), "receiver_cpu_us_per_send": per_send(1)})
 }
 
+/// A `switchboard serve` process on the database in `dir`, killed when dropped.
+struct Served {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `switchboard serve` on 127.0.0.1 (any free port) over the database in `dir`.
+fn serve(bin: &Path, dir: &Path) -> Served {
+    use std::io::BufRead;
+    let db = dir.join("state.db");
+    let mut child = std::process::Command::new(bin)
+        .args([
+            "--db",
+            db.to_str().unwrap(),
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .current_dir(dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .trim()
+        .strip_prefix("switchboard serve: listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
+        .to_string();
+    Served { child, url }
+}
+
+/// A token for `agent` (registering it) on the database in `dir`.
+fn token(bin: &Path, dir: &Path, agent: &str) -> String {
+    let db = dir.join("state.db");
+    let out = std::process::Command::new(bin)
+        .args([
+            "--db",
+            db.to_str().unwrap(),
+            "token",
+            "create",
+            "--agent",
+            agent,
+        ])
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// [`send_latency`] over streamable HTTP: one agent with a token sends through a
+/// `switchboard serve` process, one call at a time; the server's CPU per send.
+async fn http_send(bin: &Path) -> Value {
+    let dir = tempfile::tempdir().unwrap();
+    let sender_token = token(bin, dir.path(), "sender");
+    token(bin, dir.path(), "receiver");
+    let served = serve(bin, dir.path());
+    let lifecycle = rmcp::service::ClientLifecycleMode::Discover {
+        preferred_versions: vec![rmcp::model::ProtocolVersion::V_2026_07_28],
+    };
+    let sender = switchboard_mcp::client::AgentClient::http(&served.url, &sender_token, lifecycle)
+        .await
+        .unwrap();
+    sender
+        .call_ok("session_start", json!({"intent": "benchmark"}))
+        .await
+        .unwrap();
+    for _ in 0..200 {
+        sender
+            .call_ok(
+                "message_send",
+                json!({"to": ["receiver"], "body": "warm-up"}),
+            )
+            .await
+            .unwrap();
+    }
+    let pid = served.child.id();
+    let cpu_before = cpu_seconds(pid);
+    let mut samples = Vec::new();
+    for i in 0..2000 {
+        let started = Instant::now();
+        sender
+            .call_ok(
+                "message_send",
+                json!({"to": ["receiver"], "body": format!("message {i}")}),
+            )
+            .await
+            .unwrap();
+        samples.push(started.elapsed());
+    }
+    let per_send = (cpu_seconds(pid) - cpu_before) * 1e6 / samples.len() as f64;
+    samples.sort();
+    json!({"samples": samples.len(), "p50_us": micros(percentile(&samples, 0.5)),
+           "p99_us": micros(percentile(&samples, 0.99)), "server_cpu_us_per_send": per_send})
+}
+
 /// Messages per second when `processes` agents send at once (each one call at a time).
 async fn throughput(bin: &Path, processes: usize, total: usize) -> Value {
     let dir = tempfile::tempdir().unwrap();
@@ -323,6 +434,11 @@ fn main() {
         let send = runtime.block_on(send_latency(&bin));
         println!("stdio send latency: {send}");
         results.insert("send_latency".into(), send);
+    }
+    if run("http") {
+        let http = runtime.block_on(http_send(&bin));
+        println!("http send latency: {http}");
+        results.insert("http_send".into(), http);
     }
     if run("throughput") {
         let rates: Vec<Value> = [1, 4, 16]

@@ -2,8 +2,8 @@
 
 use std::cell::RefCell;
 use std::path::Path;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use rmcp::ErrorData;
 use rmcp::handler::server::router::tool::ToolRouter;
@@ -106,7 +106,8 @@ pub struct SwitchboardServer {
     callers: Option<Arc<Callers>>,
     pub(crate) hub: Hub,
     pub(crate) subscriptions: Arc<Subscriptions>,
-    pub(crate) tool_router: ToolRouter<Self>,
+    /// Every tool (shared by all instances: see [`SwitchboardServer::shared_tool_router`]).
+    pub(crate) tool_router: Arc<ToolRouter<Self>>,
     /// Set once this instance has a name (so later requests need not lock the state).
     named: Arc<AtomicBool>,
     /// Push new mail to the client as Claude Code channel notifications (`--channel`).
@@ -139,7 +140,7 @@ impl SwitchboardServer {
             callers,
             hub,
             subscriptions: Arc::new(Subscriptions::default()),
-            tool_router: Self::tool_router(),
+            tool_router: Self::shared_tool_router(),
             named: Arc::default(),
             channel: false,
         }
@@ -180,6 +181,14 @@ impl SwitchboardServer {
 
     fn tool_router() -> ToolRouter<Self> {
         Self::session_tools() + Self::message_tools() + Self::worktree_tools()
+    }
+
+    /// The tool router, built once per process: building it computes every tool's
+    /// schemas, which `switchboard serve` did for every HTTP request (most of a request's
+    /// CPU).
+    fn shared_tool_router() -> Arc<ToolRouter<Self>> {
+        static ROUTER: OnceLock<Arc<ToolRouter<SwitchboardServer>>> = OnceLock::new();
+        ROUTER.get_or_init(|| Arc::new(Self::tool_router())).clone()
     }
 
     /// Uses `dir` (a checkout of the repository) as this server's own checkout: new
@@ -310,7 +319,7 @@ impl SwitchboardServer {
     /// The tools every server offers, as listed to clients (for schema export and size
     /// accounting; needs no store).
     pub fn tool_definitions() -> Vec<rmcp::model::Tool> {
-        Self::tool_router().list_all()
+        Self::shared_tool_router().list_all()
     }
 
     /// Runs `op` on a blocking thread with a state of its own (see [`crate::seat`]): no

@@ -159,14 +159,12 @@ pub fn run(global: &Global, command: WorktreeCommand) -> Result<()> {
             message,
             json,
         } => {
-            let m = worktree::merge(
-                &mut store,
-                &me,
-                &name,
-                into.as_deref(),
+            let request = worktree::MergeRequest {
+                into,
                 strategy,
-                message.as_deref(),
-            )?;
+                message,
+            };
+            let m = worktree::merge(&mut store, &me, &name, &request)?;
             if json {
                 return print_json(&m);
             }
@@ -197,7 +195,11 @@ pub fn run(global: &Global, command: WorktreeCommand) -> Result<()> {
             force,
             delete_branch,
         } => {
-            let r = worktree::remove(&mut store, &me, &name, force, delete_branch)?;
+            let request = worktree::RemoveRequest {
+                force,
+                delete_branch,
+            };
+            let r = worktree::remove(&mut store, &me, &name, &request)?;
             println!("removed worktree {}", r.worktree.name);
             for backup in &r.backups {
                 println!("backup: {backup}  (restore with: git branch <name> {backup})");

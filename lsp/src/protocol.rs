@@ -8,7 +8,9 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use switchboard_core::message::{Draft, InboxFilter, InboxPage, Message, Reply, Thread};
 use switchboard_core::session::{EndRequest, Session, SessionTree};
-use switchboard_core::worktree::{NewWorktree, Strategy, WorktreeDiff, WorktreeStatus};
+use switchboard_core::worktree::{
+    MergeRequest, NewWorktree, RemoveRequest, WorktreeDiff, WorktreeStatus,
+};
 
 /// Custom request: everything the sidebar shows.
 pub const STATE: &str = "switchboard/state";
@@ -270,11 +272,9 @@ pub struct RemoveWorktreeArgs {
     pub repo: Option<String>,
     /// Worktree name (its folder name, unique in the repository).
     pub name: String,
-    /// Remove even with uncommitted changes or commits no other branch holds (kept under a
-    /// backup ref first). Default false: such a worktree is refused, listing what would be lost.
-    pub force: Option<bool>,
-    /// Also delete its branch (the tip kept under a backup ref). Default false.
-    pub delete_branch: Option<bool>,
+    /// Whether to force and to delete the branch (the core's request; both default false).
+    #[serde(flatten)]
+    pub remove: RemoveRequest,
 }
 
 /// `switchboard.mergeWorktree` argument.
@@ -286,14 +286,9 @@ pub struct MergeWorktreeArgs {
     pub repo: Option<String>,
     /// Worktree name (its folder name, unique in the repository).
     pub name: String,
-    /// Branch to merge into. Default: the branch the worktree was made from (required when
-    /// it was made from a commit).
-    pub into: Option<String>,
-    /// Default `merge`.
-    pub strategy: Option<Strategy>,
-    /// Commit message for `merge` and `squash` (`ff` makes no commit). Default: generated
-    /// from the branch and worktree (a squash lists the squashed commits' subjects).
-    pub message: Option<String>,
+    /// Where, how and with what message (the core's request).
+    #[serde(flatten)]
+    pub merge: MergeRequest,
 }
 
 /// `switchboard.showDiff` argument.

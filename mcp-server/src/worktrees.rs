@@ -8,8 +8,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use switchboard_core::session::{self, Holder};
 use switchboard_core::worktree::{
-    self, ConflictReport, Created, MergeOutcome, NewWorktree, PruneReport, PruneRequest, Removed,
-    Strategy, SyncOutcome, WorktreeDiff, WorktreeStatus,
+    self, ConflictReport, Created, MergeOutcome, MergeRequest, NewWorktree, PruneReport,
+    PruneRequest, RemoveRequest, Removed, SyncOutcome, WorktreeDiff, WorktreeStatus,
 };
 use switchboard_core::{Error, render};
 
@@ -38,22 +38,16 @@ pub struct DiffArgs {
 pub struct MergeArgs {
     /// Default: your worktree.
     pub name: Option<String>,
-    /// Default: the branch it came from.
-    pub into: Option<String>,
-    /// Default merge.
-    pub strategy: Option<Strategy>,
-    /// Commit message.
-    pub message: Option<String>,
+    #[serde(flatten)]
+    pub merge: MergeRequest,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct RemoveArgs {
     /// Default: your worktree.
     pub name: Option<String>,
-    /// Remove anyway (backup kept).
-    pub force: Option<bool>,
-    /// Delete its branch too (backup kept).
-    pub delete_branch: Option<bool>,
+    #[serde(flatten)]
+    pub remove: RemoveRequest,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -228,15 +222,7 @@ impl SwitchboardServer {
         self.run_lean::<MergeView, _, _>(move |st| {
             let me = actor(st)?;
             let name = own_or(st, args.name)?;
-            let strategy = args.strategy.unwrap_or_default();
-            worktree::merge(
-                &mut st.store,
-                &me,
-                &name,
-                args.into.as_deref(),
-                strategy,
-                args.message.as_deref(),
-            )
+            worktree::merge(&mut st.store, &me, &name, &args.merge)
         })
         .await
     }
@@ -271,13 +257,7 @@ impl SwitchboardServer {
         self.run(move |st| {
             let me = actor(st)?;
             let name = own_or(st, args.name)?;
-            worktree::remove(
-                &mut st.store,
-                &me,
-                &name,
-                args.force.unwrap_or(false),
-                args.delete_branch.unwrap_or(false),
-            )
+            worktree::remove(&mut st.store, &me, &name, &args.remove)
         })
         .await
     }

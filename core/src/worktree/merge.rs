@@ -246,6 +246,33 @@ fn squash_message(repo: &Path, w: &Worktree, into_tip: &str, tip: &str) -> Resul
     Ok(message)
 }
 
+/// How to merge a worktree: the request every surface hands to [`merge`] (MCP and LSP
+/// read it beside the worktree's name). By default a merge commit into the branch the
+/// worktree was made from. Field docs are the descriptions agents see.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct MergeRequest {
+    /// Default: the branch it came from.
+    #[serde(default)]
+    pub into: Option<String>,
+    /// Default merge.
+    #[serde(default, deserialize_with = "crate::input::or_default")]
+    #[schemars(with = "Option<Strategy>")]
+    pub strategy: Strategy,
+    /// Commit message.
+    #[serde(default)]
+    pub message: Option<String>,
+}
+
+impl MergeRequest {
+    /// Merging with `strategy` into the default branch, with the default message.
+    pub fn with(strategy: Strategy) -> MergeRequest {
+        MergeRequest {
+            strategy,
+            ..Default::default()
+        }
+    }
+}
+
 /// Merges the worktree's branch into `into` (default: the branch it was made from).
 /// Refuses, changing nothing, if the merge would conflict (listing the files), if `ff` is
 /// impossible, or if the target checkout has uncommitted changes the merge would touch.
@@ -256,10 +283,13 @@ pub fn merge(
     store: &mut Store,
     actor: &str,
     name: &str,
-    into: Option<&str>,
-    strategy: Strategy,
-    message: Option<&str>,
+    request: &MergeRequest,
 ) -> Result<MergeOutcome> {
+    let (into, strategy, message) = (
+        request.into.as_deref(),
+        request.strategy,
+        request.message.as_deref(),
+    );
     if let Some(message) = message {
         crate::input::refuse_nul("merge message", message)?;
     }

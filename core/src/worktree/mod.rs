@@ -20,8 +20,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 pub use merge::{
-    Conflict, ConflictReport, MergeOutcome, RebaseStop, Strategy, SyncOutcome, base_conflicts,
-    conflicts, merge, sync,
+    Conflict, ConflictReport, MergeOutcome, MergeRequest, RebaseStop, Strategy, SyncOutcome,
+    base_conflicts, conflicts, merge, sync,
 };
 pub(crate) use recovery::{Operation, OperationOwner};
 pub use recovery::{drop_interrupted, pending_merges, recover};
@@ -506,6 +506,26 @@ pub(crate) fn backup(dir: &Path, label: &str, commit: &str) -> Result<String> {
     Ok(name)
 }
 
+/// How to remove a worktree: the request every surface hands to [`remove`] (MCP and LSP
+/// read it beside the worktree's name). By default it refuses to lose work and keeps the
+/// branch. Field docs are the descriptions agents see. The editor protocol's earlier
+/// spelling `deleteBranch` is still read.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RemoveRequest {
+    /// Remove anyway (backup kept).
+    #[serde(default, deserialize_with = "crate::input::or_default")]
+    #[schemars(with = "Option<bool>")]
+    pub force: bool,
+    /// Delete its branch too (backup kept).
+    #[serde(
+        default,
+        alias = "deleteBranch",
+        deserialize_with = "crate::input::or_default"
+    )]
+    #[schemars(with = "Option<bool>")]
+    pub delete_branch: bool,
+}
+
 /// Removes a worktree. Refuses, listing what would be lost, when it has uncommitted
 /// changes or commits that no other branch holds, unless `force` — and even then the
 /// branch tip (and a snapshot of uncommitted changes) is kept under a backup ref first.
@@ -513,9 +533,9 @@ pub fn remove(
     store: &mut Store,
     actor: &str,
     name: &str,
-    force: bool,
-    delete_branch: bool,
+    request: &RemoveRequest,
 ) -> Result<Removed> {
+    let (force, delete_branch) = (request.force, request.delete_branch);
     let worktree = get_to_change(store, actor, "remove", name)?;
     let path = PathBuf::from(&worktree.path);
     let repo_dir = PathBuf::from(&worktree.repo);

@@ -233,7 +233,13 @@ fn a_conflicting_merge_is_refused_and_changes_no_ref_or_file() {
     let w = conflicting(&mut f);
     let refs = f.refs();
     let status = f.git(&["status", "--porcelain"]);
-    let err = merge(&mut f.store, "tester", &w.name, None, Strategy::Merge, None).unwrap_err();
+    let err = merge(
+        &mut f.store,
+        "tester",
+        &w.name,
+        &MergeRequest::with(Strategy::Merge),
+    )
+    .unwrap_err();
     assert!(
         err.to_string().contains("would conflict in: a.txt"),
         "{err}"
@@ -255,11 +261,22 @@ fn merging_a_squash_merged_worktree_again_changes_nothing_and_says_why() {
     let mut f = Fixture::new();
     let w = f.create("sq").worktree;
     f.commit_in(Path::new(&w.path), "sq.txt", "work\n", "sq work");
-    merge(&mut f.store, "tester", "sq", None, Strategy::Squash, None).unwrap();
+    merge(
+        &mut f.store,
+        "tester",
+        "sq",
+        &MergeRequest::with(Strategy::Squash),
+    )
+    .unwrap();
     let head = f.head(&f.root);
-    let err = merge(&mut f.store, "tester", "sq", None, Strategy::Squash, None)
-        .unwrap_err()
-        .to_string();
+    let err = merge(
+        &mut f.store,
+        "tester",
+        "sq",
+        &MergeRequest::with(Strategy::Squash),
+    )
+    .unwrap_err()
+    .to_string();
     assert!(
         err.contains("nothing to merge: main already has every change of sb/sq"),
         "{err}"
@@ -280,7 +297,13 @@ fn a_merge_touching_dirty_target_files_is_refused() {
     );
     std::fs::write(f.root.join("b.txt"), "my local edit\n").unwrap();
     let refs = f.refs();
-    let err = merge(&mut f.store, "tester", "d", None, Strategy::Merge, None).unwrap_err();
+    let err = merge(
+        &mut f.store,
+        "tester",
+        "d",
+        &MergeRequest::with(Strategy::Merge),
+    )
+    .unwrap_err();
     assert!(
         err.to_string()
             .contains("uncommitted changes to files the merge would change: b.txt"),
@@ -301,7 +324,13 @@ fn untracked_and_unrelated_dirty_files_in_the_target_survive_a_merge() {
     f.commit_in(Path::new(&w.path), "c.txt", "new\n", "add c");
     std::fs::write(f.root.join("notes.txt"), "my notes\n").unwrap();
     std::fs::write(f.root.join("keep.txt"), "edited, not committed\n").unwrap();
-    let out = merge(&mut f.store, "tester", "m", None, Strategy::Merge, None).unwrap();
+    let out = merge(
+        &mut f.store,
+        "tester",
+        "m",
+        &MergeRequest::with(Strategy::Merge),
+    )
+    .unwrap();
     assert_eq!(out.files, ["c.txt"]);
     assert_eq!(
         out.checkout.as_deref(),
@@ -338,7 +367,13 @@ fn fast_forward_and_squash_give_the_right_history() {
     let w = f.create("ff").worktree;
     f.commit_in(Path::new(&w.path), "x.txt", "1\n", "step one");
     f.commit_in(Path::new(&w.path), "x.txt", "2\n", "step two");
-    let out = merge(&mut f.store, "tester", "ff", None, Strategy::Ff, None).unwrap();
+    let out = merge(
+        &mut f.store,
+        "tester",
+        "ff",
+        &MergeRequest::with(Strategy::Ff),
+    )
+    .unwrap();
     assert_eq!(
         f.head(&f.root),
         f.head(Path::new(&w.path)),
@@ -351,9 +386,21 @@ fn fast_forward_and_squash_give_the_right_history() {
     f.commit_in(Path::new(&s.path), "y.txt", "2\n", "tune y");
     f.commit("z.txt", "main moves on\n", "main commit");
     let before = f.head(&f.root);
-    let err = merge(&mut f.store, "tester", "sq", None, Strategy::Ff, None).unwrap_err();
+    let err = merge(
+        &mut f.store,
+        "tester",
+        "sq",
+        &MergeRequest::with(Strategy::Ff),
+    )
+    .unwrap_err();
     assert!(err.to_string().contains("cannot fast-forward"), "{err}");
-    let out = merge(&mut f.store, "tester", "sq", None, Strategy::Squash, None).unwrap();
+    let out = merge(
+        &mut f.store,
+        "tester",
+        "sq",
+        &MergeRequest::with(Strategy::Squash),
+    )
+    .unwrap();
     let parents = f.git(&["rev-list", "--parents", "-n", "1", "HEAD"]);
     assert_eq!(
         parents.split_whitespace().collect::<Vec<_>>(),
@@ -387,7 +434,13 @@ fn a_merge_into_a_branch_nobody_has_checked_out_moves_only_that_ref() {
     .worktree;
     f.commit_in(Path::new(&w.path), "r.txt", "r\n", "release fix");
     let main_before = f.head(&f.root);
-    let out = merge(&mut f.store, "tester", "r", None, Strategy::Merge, None).unwrap();
+    let out = merge(
+        &mut f.store,
+        "tester",
+        "r",
+        &MergeRequest::with(Strategy::Merge),
+    )
+    .unwrap();
     assert_eq!(out.into, "release");
     assert_eq!(out.checkout, None);
     assert_eq!(f.git(&["rev-parse", "release"]).trim(), out.commit);
@@ -442,9 +495,7 @@ fn only_the_owner_its_parent_and_humans_may_merge_sync_or_remove() {
         &mut f.store,
         "intruder",
         &w.name,
-        None,
-        Strategy::Merge,
-        None,
+        &MergeRequest::with(Strategy::Merge),
     )
     .unwrap_err()
     .to_string();
@@ -456,9 +507,17 @@ fn only_the_owner_its_parent_and_humans_may_merge_sync_or_remove() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("may not sync"), "{err}");
-    let err = remove(&mut f.store, "intruder", &w.name, true, false)
-        .unwrap_err()
-        .to_string();
+    let err = remove(
+        &mut f.store,
+        "intruder",
+        &w.name,
+        &RemoveRequest {
+            force: true,
+            delete_branch: false,
+        },
+    )
+    .unwrap_err()
+    .to_string();
     assert!(err.contains("may not remove"), "{err}");
     assert!(
         Path::new(&w.path).exists(),
@@ -469,9 +528,7 @@ fn only_the_owner_its_parent_and_humans_may_merge_sync_or_remove() {
         &mut f.store,
         "human:ada",
         &w.name,
-        None,
-        Strategy::Merge,
-        None,
+        &MergeRequest::with(Strategy::Merge),
     )
     .unwrap_err()
     .to_string();
@@ -484,11 +541,29 @@ fn remove_refuses_dirty_and_unmerged_work_and_lists_it() {
     let w = f.create("rm").worktree;
     let path = PathBuf::from(&w.path);
     std::fs::write(path.join("draft.txt"), "unsaved idea\n").unwrap();
-    let err = remove(&mut f.store, "tester", "rm", false, false).unwrap_err();
+    let err = remove(
+        &mut f.store,
+        "tester",
+        "rm",
+        &RemoveRequest {
+            force: false,
+            delete_branch: false,
+        },
+    )
+    .unwrap_err();
     assert!(err.to_string().contains("uncommitted: draft.txt"), "{err}");
     git_in(&path, &["add", "draft.txt"]);
     git_in(&path, &["commit", "-q", "-m", "precious commit"]);
-    let err = remove(&mut f.store, "tester", "rm", false, false).unwrap_err();
+    let err = remove(
+        &mut f.store,
+        "tester",
+        "rm",
+        &RemoveRequest {
+            force: false,
+            delete_branch: false,
+        },
+    )
+    .unwrap_err();
     assert!(err.to_string().contains("precious commit"), "{err}");
     assert!(path.exists(), "refusals change nothing");
     assert_eq!(list(&mut f.store).unwrap().len(), 1);
@@ -502,7 +577,16 @@ fn a_forced_remove_leaves_a_backup_ref_to_restore_from() {
     f.commit_in(&path, "work.txt", "work\n", "work to keep");
     std::fs::write(path.join("wip.txt"), "wip\n").unwrap();
     git_in(&path, &["add", "wip.txt"]);
-    let removed = remove(&mut f.store, "tester", "gone", true, true).unwrap();
+    let removed = remove(
+        &mut f.store,
+        "tester",
+        "gone",
+        &RemoveRequest {
+            force: true,
+            delete_branch: true,
+        },
+    )
+    .unwrap();
     assert!(removed.branch_deleted && !path.exists());
     assert!(f.git(&["branch", "--list", "sb/gone"]).is_empty());
     let branch_backup = removed
@@ -657,7 +741,13 @@ fn a_repository_whose_first_commit_is_empty_works() {
         ["f.txt"],
         "the env file is excluded, the new file is changed"
     );
-    merge(&mut f.store, "tester", "e", None, Strategy::Merge, None).unwrap();
+    merge(
+        &mut f.store,
+        "tester",
+        "e",
+        &MergeRequest::with(Strategy::Merge),
+    )
+    .unwrap();
     assert!(f.root.join("f.txt").exists());
 }
 
@@ -820,9 +910,24 @@ fn a_squash_merged_worktree_is_removed_without_force() {
     let s = f.create("sq").worktree;
     f.commit_in(Path::new(&s.path), "y.txt", "1\n", "add y");
     f.commit("z.txt", "main moves on\n", "main commit");
-    merge(&mut f.store, "tester", "sq", None, Strategy::Squash, None).unwrap();
+    merge(
+        &mut f.store,
+        "tester",
+        "sq",
+        &MergeRequest::with(Strategy::Squash),
+    )
+    .unwrap();
     // Its commits are not on main (the squash made a new one), but its changes are.
-    let removed = remove(&mut f.store, "tester", "sq", false, false).unwrap();
+    let removed = remove(
+        &mut f.store,
+        "tester",
+        "sq",
+        &RemoveRequest {
+            force: false,
+            delete_branch: false,
+        },
+    )
+    .unwrap();
     assert!(!Path::new(&s.path).exists());
     assert!(
         !removed.backups.is_empty(),
@@ -867,9 +972,14 @@ fn merging_work_that_is_only_uncommitted_says_what_to_commit() {
     let mut f = Fixture::new();
     let w = f.create("uc").worktree;
     std::fs::write(Path::new(&w.path).join("new.txt"), "new\n").unwrap();
-    let err = merge(&mut f.store, "tester", "uc", None, Strategy::Merge, None)
-        .unwrap_err()
-        .to_string();
+    let err = merge(
+        &mut f.store,
+        "tester",
+        "uc",
+        &MergeRequest::with(Strategy::Merge),
+    )
+    .unwrap_err()
+    .to_string();
     assert!(
         err.contains("not committed") && err.contains("new.txt") && err.contains(&w.path),
         "{err}"

@@ -203,7 +203,7 @@ export class CommandHandlers {
     if (choice === undefined) return;
     const deleteBranch = choice === 'Remove and Delete Branch';
     try {
-      await this.api.removeWorktree({ repo: node.repo, name: w.name, deleteBranch });
+      await this.api.removeWorktree({ repo: node.repo, name: w.name, delete_branch: deleteBranch });
     } catch (e) {
       const again = await vscode.window.showErrorMessage(
         `Switchboard: ${errorText(e)}`,
@@ -211,7 +211,7 @@ export class CommandHandlers {
         'Force Remove',
       );
       if (again !== 'Force Remove') return;
-      await this.api.removeWorktree({ repo: node.repo, name: w.name, deleteBranch, force: true });
+      await this.api.removeWorktree({ repo: node.repo, name: w.name, delete_branch: deleteBranch, force: true });
     }
     vscode.window.showInformationMessage(`Removed worktree ${w.name}.`);
   }

@@ -388,13 +388,11 @@ export interface MarkArgs {
  */
 export interface MergeWorktreeArgs {
   /**
-   * Branch to merge into. Default: the branch the worktree was made from (required when
-   * it was made from a commit).
+   * Default: the branch it came from.
    */
   into?: string | null;
   /**
-   * Commit message for `merge` and `squash` (`ff` makes no commit). Default: generated
-   * from the branch and worktree (a squash lists the squashed commits' subjects).
+   * Commit message.
    */
   message?: string | null;
   /**
@@ -407,7 +405,7 @@ export interface MergeWorktreeArgs {
    */
   repo?: string | null;
   /**
-   * Default `merge`.
+   * Default merge.
    */
   strategy?: Strategy | null;
 }
@@ -472,12 +470,11 @@ export interface ProcessInfo {
  */
 export interface RemoveWorktreeArgs {
   /**
-   * Also delete its branch (the tip kept under a backup ref). Default false.
+   * Delete its branch too (backup kept).
    */
-  deleteBranch?: boolean | null;
+  delete_branch?: boolean | null;
   /**
-   * Remove even with uncommitted changes or commits no other branch holds (kept under a
-   * backup ref first). Default false: such a worktree is refused, listing what would be lost.
+   * Remove anyway (backup kept).
    */
   force?: boolean | null;
   /**

@@ -103,15 +103,15 @@ test('removing a worktree with work at stake offers a confirmed force removal', 
   reset('Remove', 'Force Remove');
   await new CommandHandlers(api, () => undefined).worktreeRemove(wtNode);
   assert.deepEqual(attempts, [
-    { repo: '/repo', name: 'cl', deleteBranch: false },
-    { repo: '/repo', name: 'cl', deleteBranch: false, force: true },
+    { repo: '/repo', name: 'cl', delete_branch: false },
+    { repo: '/repo', name: 'cl', delete_branch: false, force: true },
   ]);
   assert.match(String(callsTo('showErrorMessage')[0][0]), /uncommitted changes: a\.txt/);
 
   attempts.length = 0;
   reset('Remove and Delete Branch', undefined);
   await new CommandHandlers(api, () => undefined).worktreeRemove(wtNode);
-  assert.deepEqual(attempts, [{ repo: '/repo', name: 'cl', deleteBranch: true }], 'no force without the second confirmation');
+  assert.deepEqual(attempts, [{ repo: '/repo', name: 'cl', delete_branch: true }], 'no force without the second confirmation');
 });
 
 test('merge asks for a strategy and a confirmation', async () => {

@@ -182,13 +182,10 @@ impl Backend {
             command::REMOVE_WORKTREE => {
                 let a: RemoveWorktreeArgs = parse(arg)?;
                 let repo = self.repo(a.repo.as_deref()).await?;
-                let (force, delete) = (a.force.unwrap_or(false), a.delete_branch.unwrap_or(false));
                 ok_value(
-                    repo.with_store(move |s, r| {
-                        worktree::remove(s, &r.human, &a.name, force, delete)
-                    })
-                    .await
-                    .map_err(to_rpc)?,
+                    repo.with_store(move |s, r| worktree::remove(s, &r.human, &a.name, &a.remove))
+                        .await
+                        .map_err(to_rpc)?,
                 )
             }
             command::MERGE_WORKTREE => {
@@ -197,18 +194,8 @@ impl Backend {
                 let progress = self
                     .begin_progress(token, format!("Merging worktree {}", a.name))
                     .await;
-                let strategy = a.strategy.unwrap_or_default();
                 let result = repo
-                    .with_store(move |s, r| {
-                        worktree::merge(
-                            s,
-                            &r.human,
-                            &a.name,
-                            a.into.as_deref(),
-                            strategy,
-                            a.message.as_deref(),
-                        )
-                    })
+                    .with_store(move |s, r| worktree::merge(s, &r.human, &a.name, &a.merge))
                     .await;
                 self.end_progress(progress, result.is_ok()).await;
                 ok_value(result.map_err(to_rpc)?)

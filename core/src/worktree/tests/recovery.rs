@@ -127,9 +127,14 @@ fn a_merge_git_finished_but_nobody_recorded_is_completed() {
         "sb/w1",
     ]);
     let merged = f.head(&f.root);
-    let err = merge(&mut f.store, "tester", "w1", None, Strategy::Merge, None)
-        .unwrap_err()
-        .to_string();
+    let err = merge(
+        &mut f.store,
+        "tester",
+        "w1",
+        &MergeRequest::with(Strategy::Merge),
+    )
+    .unwrap_err()
+    .to_string();
     assert!(
         err.contains("nothing to merge: main already contains sb/w1")
             && err.contains(&format!(
@@ -160,7 +165,13 @@ fn a_half_done_merge_with_a_stale_lock_is_undone_and_the_merge_then_goes_through
     let plan = interrupted(&mut f, Strategy::Merge, true);
     f.git(&["merge", "-q", "--no-ff", "--no-commit", "sb/w1"]);
     let lock = plant_lock(&f, Duration::from_secs(60));
-    let outcome = merge(&mut f.store, "tester", "w1", None, Strategy::Merge, None).unwrap();
+    let outcome = merge(
+        &mut f.store,
+        "tester",
+        "w1",
+        &MergeRequest::with(Strategy::Merge),
+    )
+    .unwrap();
     let note = outcome.recovered.join("\n");
     assert!(
         note.contains("the interrupted merge of w1 into main was undone")
@@ -298,9 +309,14 @@ fn a_lock_a_running_git_may_hold_is_never_deleted() {
         .unwrap();
     std::thread::sleep(Duration::from_millis(50));
     let lock = plant_lock(&f, Duration::ZERO);
-    let err = merge(&mut f.store, "tester", "w1", None, Strategy::Merge, None)
-        .unwrap_err()
-        .to_string();
+    let err = merge(
+        &mut f.store,
+        "tester",
+        "w1",
+        &MergeRequest::with(Strategy::Merge),
+    )
+    .unwrap_err()
+    .to_string();
     assert!(
         err.contains(&format!("git is busy in {}", f.root.display()))
             && err.contains("Try again when it has finished"),
@@ -309,7 +325,13 @@ fn a_lock_a_running_git_may_hold_is_never_deleted() {
     assert!(lock.exists(), "a lock a live git may hold stays");
     running.kill().unwrap();
     running.wait().unwrap();
-    let outcome = merge(&mut f.store, "tester", "w1", None, Strategy::Merge, None).unwrap();
+    let outcome = merge(
+        &mut f.store,
+        "tester",
+        "w1",
+        &MergeRequest::with(Strategy::Merge),
+    )
+    .unwrap();
     assert!(!lock.exists(), "once no git can hold it, it is removed");
     assert_eq!(outcome.files, ["w1.txt"]);
 }
@@ -320,9 +342,14 @@ fn a_merge_someone_is_resolving_in_the_target_checkout_is_not_touched() {
     let w = f.create("w1").worktree;
     f.commit_in(Path::new(&w.path), "w1.txt", "work\n", "w1 work");
     start_their_merge(&f);
-    let err = merge(&mut f.store, "tester", "w1", None, Strategy::Merge, None)
-        .unwrap_err()
-        .to_string();
+    let err = merge(
+        &mut f.store,
+        "tester",
+        "w1",
+        &MergeRequest::with(Strategy::Merge),
+    )
+    .unwrap_err()
+    .to_string();
     assert!(
         err.contains("is in the middle of a merge (MERGE_HEAD exists)")
             && err.contains("git merge --abort"),
@@ -351,9 +378,14 @@ fn someone_elses_merge_in_the_checkout_is_never_aborted_by_recovery() {
         "their merge is kept"
     );
     assert_eq!(intents(&mut f), 1, "the interrupted one stays recorded");
-    let err = merge(&mut f.store, "tester", "w1", None, Strategy::Merge, None)
-        .unwrap_err()
-        .to_string();
+    let err = merge(
+        &mut f.store,
+        "tester",
+        "w1",
+        &MergeRequest::with(Strategy::Merge),
+    )
+    .unwrap_err()
+    .to_string();
     assert!(err.contains("is not recovered yet"), "{err}");
 }
 
@@ -384,9 +416,14 @@ fn staged_changes_in_the_target_checkout_stop_a_merge_and_are_kept() {
     f.commit_in(Path::new(&w.path), "w1.txt", "work\n", "w1 work");
     std::fs::write(f.root.join("README.md"), "staged by me\n").unwrap();
     f.git(&["add", "README.md"]);
-    let err = merge(&mut f.store, "tester", "w1", None, Strategy::Merge, None)
-        .unwrap_err()
-        .to_string();
+    let err = merge(
+        &mut f.store,
+        "tester",
+        "w1",
+        &MergeRequest::with(Strategy::Merge),
+    )
+    .unwrap_err()
+    .to_string();
     assert!(
         err.contains("has staged changes (README.md): commit or unstage them"),
         "{err}"

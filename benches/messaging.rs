@@ -18,13 +18,8 @@ fn micros(d: Duration) -> f64 {
     d.as_secs_f64() * 1e6
 }
 
-/// Round-trip latency of `message_send` through real stdio, one call at a time, and the
-/// CPU the sending server and the receiving (idle) server spend per send.
-async fn send_latency(bin: &Path) -> Value {
-    let dir = tempfile::tempdir().unwrap();
-    let sender = agent(bin, dir.path(), "sender").await;
-    let receiver = agent(bin, dir.path(), "receiver").await;
-    let pids = [sender.server_pid.unwrap(), receiver.server_pid.unwrap()];
+/// 200 sends to "receiver" before measuring (caches, statements, the WAL).
+async fn warm_up(sender: &switchboard_mcp::client::AgentClient) {
     for _ in 0..200 {
         sender
             .call_ok(
@@ -34,7 +29,10 @@ async fn send_latency(bin: &Path) -> Value {
             .await
             .unwrap();
     }
-    let cpu_before = pids.map(cpu_seconds);
+}
+
+/// The round-trip times of 2,000 sends to "receiver", one call at a time.
+async fn timed_sends(sender: &switchboard_mcp::client::AgentClient) -> Vec<Duration> {
     let mut samples = Vec::new();
     for i in 0..2000 {
         let started = Instant::now();
@@ -47,6 +45,19 @@ async fn send_latency(bin: &Path) -> Value {
             .unwrap();
         samples.push(started.elapsed());
     }
+    samples
+}
+
+/// Round-trip latency of `message_send` through real stdio, one call at a time, and the
+/// CPU the sending server and the receiving (idle) server spend per send.
+async fn send_latency(bin: &Path) -> Value {
+    let dir = tempfile::tempdir().unwrap();
+    let sender = agent(bin, dir.path(), "sender").await;
+    let receiver = agent(bin, dir.path(), "receiver").await;
+    let pids = [sender.server_pid.unwrap(), receiver.server_pid.unwrap()];
+    warm_up(&sender).await;
+    let cpu_before = pids.map(cpu_seconds);
+    let mut samples = timed_sends(&sender).await;
     let sends = samples.len() as f64;
     let per_send = |i: usize| (cpu_seconds(pids[i]) - cpu_before[i]) * 1e6 / sends;
     samples.sort();
@@ -136,29 +147,10 @@ async fn http_send(bin: &Path) -> Value {
         .call_ok("session_start", json!({"intent": "benchmark"}))
         .await
         .unwrap();
-    for _ in 0..200 {
-        sender
-            .call_ok(
-                "message_send",
-                json!({"to": ["receiver"], "body": "warm-up"}),
-            )
-            .await
-            .unwrap();
-    }
+    warm_up(&sender).await;
     let pid = served.child.id();
     let cpu_before = cpu_seconds(pid);
-    let mut samples = Vec::new();
-    for i in 0..2000 {
-        let started = Instant::now();
-        sender
-            .call_ok(
-                "message_send",
-                json!({"to": ["receiver"], "body": format!("message {i}")}),
-            )
-            .await
-            .unwrap();
-        samples.push(started.elapsed());
-    }
+    let mut samples = timed_sends(&sender).await;
     let per_send = (cpu_seconds(pid) - cpu_before) * 1e6 / samples.len() as f64;
     samples.sort();
     json!({"samples": samples.len(), "p50_us": micros(percentile(&samples, 0.5)),

@@ -781,3 +781,35 @@ fn search_sees_every_message_whether_its_batch_was_indexed_or_not() {
         })
         .expect("the full-text index matches the messages");
 }
+
+/// Requests read as every surface sends them: absent or null is the default, references
+/// come in their short form, and the editor protocol's earlier camelCase spellings count.
+#[test]
+fn message_requests_take_their_defaults_and_earlier_spellings() {
+    let sent: Draft = serde_json::from_value(serde_json::json!({
+        "to": ["ann"], "body": "hi", "priority": null, "ackRequired": true,
+        "refs": ["file:src/lib.rs:3-5"]
+    }))
+    .unwrap();
+    assert_eq!(sent.priority, Priority::Normal);
+    assert!(sent.ack_required);
+    assert_eq!(
+        sent.refs,
+        ["file:src/lib.rs:3-5".parse::<Reference>().unwrap()]
+    );
+    let bad = serde_json::from_value::<Draft>(
+        serde_json::json!({"to": ["ann"], "body": "hi", "refs": ["src/lib.rs"]}),
+    )
+    .unwrap_err();
+    assert!(bad.to_string().contains("write file:PATH"), "{bad}");
+    let filter: InboxFilter =
+        serde_json::from_value(serde_json::json!({"unreadOnly": true, "limit": null})).unwrap();
+    assert!(filter.unread_only && filter.limit.is_none());
+    let reply: Reply =
+        serde_json::from_value(serde_json::json!({"message": "msg_1", "body": "ok", "to": null}))
+            .unwrap();
+    assert!(
+        reply.draft().to.is_empty(),
+        "no recipients: the thread's participants"
+    );
+}

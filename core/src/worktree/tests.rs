@@ -541,29 +541,11 @@ fn remove_refuses_dirty_and_unmerged_work_and_lists_it() {
     let w = f.create("rm").worktree;
     let path = PathBuf::from(&w.path);
     std::fs::write(path.join("draft.txt"), "unsaved idea\n").unwrap();
-    let err = remove(
-        &mut f.store,
-        "tester",
-        "rm",
-        &RemoveRequest {
-            force: false,
-            delete_branch: false,
-        },
-    )
-    .unwrap_err();
+    let err = remove(&mut f.store, "tester", "rm", &RemoveRequest::default()).unwrap_err();
     assert!(err.to_string().contains("uncommitted: draft.txt"), "{err}");
     git_in(&path, &["add", "draft.txt"]);
     git_in(&path, &["commit", "-q", "-m", "precious commit"]);
-    let err = remove(
-        &mut f.store,
-        "tester",
-        "rm",
-        &RemoveRequest {
-            force: false,
-            delete_branch: false,
-        },
-    )
-    .unwrap_err();
+    let err = remove(&mut f.store, "tester", "rm", &RemoveRequest::default()).unwrap_err();
     assert!(err.to_string().contains("precious commit"), "{err}");
     assert!(path.exists(), "refusals change nothing");
     assert_eq!(list(&mut f.store).unwrap().len(), 1);
@@ -918,16 +900,7 @@ fn a_squash_merged_worktree_is_removed_without_force() {
     )
     .unwrap();
     // Its commits are not on main (the squash made a new one), but its changes are.
-    let removed = remove(
-        &mut f.store,
-        "tester",
-        "sq",
-        &RemoveRequest {
-            force: false,
-            delete_branch: false,
-        },
-    )
-    .unwrap();
+    let removed = remove(&mut f.store, "tester", "sq", &RemoveRequest::default()).unwrap();
     assert!(!Path::new(&s.path).exists());
     assert!(
         !removed.backups.is_empty(),
@@ -996,3 +969,21 @@ fn a_failed_git_command_says_why() {
 }
 
 mod recovery;
+
+/// Requests read as every surface sends them: absent or null is the default, and the
+/// editor protocol's earlier camelCase spelling still counts.
+#[test]
+fn merge_and_remove_requests_take_their_defaults_and_earlier_spellings() {
+    let merge: MergeRequest =
+        serde_json::from_value(serde_json::json!({"strategy": null, "into": null})).unwrap();
+    assert_eq!(merge, MergeRequest::with(Strategy::default()));
+    let remove: RemoveRequest =
+        serde_json::from_value(serde_json::json!({"deleteBranch": true, "force": null})).unwrap();
+    assert_eq!(
+        remove,
+        RemoveRequest {
+            force: false,
+            delete_branch: true
+        }
+    );
+}

@@ -110,15 +110,22 @@ pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
 /// A real `switchboard mcp --agent NAME` process over stdio on the state database in `dir`,
 /// with a session started.
 pub async fn agent(bin: &Path, dir: &Path, name: &str) -> switchboard_mcp::client::AgentClient {
+    agent_with(bin, dir, name, &[]).await
+}
+
+/// [`agent`] with more arguments for `switchboard mcp` (`--channel`, …).
+pub async fn agent_with(
+    bin: &Path,
+    dir: &Path,
+    name: &str,
+    more: &[&str],
+) -> switchboard_mcp::client::AgentClient {
     let db = dir.join("state.db");
-    let client = switchboard_mcp::client::AgentClient::spawn(
-        bin,
-        &["--db", db.to_str().unwrap(), "mcp", "--agent", name],
-        dir,
-        &[],
-    )
-    .await
-    .expect("start switchboard mcp");
+    let mut args = vec!["--db", db.to_str().unwrap(), "mcp", "--agent", name];
+    args.extend_from_slice(more);
+    let client = switchboard_mcp::client::AgentClient::spawn(bin, &args, dir, &[])
+        .await
+        .expect("start switchboard mcp");
     client
         .call_ok("session_start", serde_json::json!({"intent": "benchmark"}))
         .await

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use switchboard_benches::{agent, binary, percentile};
+use switchboard_benches::{agent, agent_with, binary, percentile};
 use switchboard_core::message::{self, InboxFilter};
 use switchboard_core::{Settings, Store};
 
@@ -157,12 +157,16 @@ async fn http_send(bin: &Path) -> Value {
            "p99_us": micros(percentile(&samples, 0.99)), "server_cpu_us_per_send": per_send})
 }
 
-/// Messages per second when `processes` agents send at once (each one call at a time).
-async fn throughput(bin: &Path, processes: usize, total: usize) -> Value {
+/// Messages per second when `processes` agents send at once (each one call at a time),
+/// each server started with `args` (`--channel` makes every one of them follow every
+/// commit, as a Claude Code session with channel pushes does).
+async fn throughput(bin: &Path, processes: usize, total: usize, args: &[&str]) -> Value {
     let dir = tempfile::tempdir().unwrap();
     let mut clients = Vec::new();
     for i in 0..processes {
-        clients.push(Arc::new(agent(bin, dir.path(), &format!("p{i}")).await));
+        clients.push(Arc::new(
+            agent_with(bin, dir.path(), &format!("p{i}"), args).await,
+        ));
     }
     let _sink = agent(bin, dir.path(), "sink").await;
     let per = total / processes;
@@ -187,7 +191,7 @@ async fn throughput(bin: &Path, processes: usize, total: usize) -> Value {
         t.await.unwrap();
     }
     let elapsed = started.elapsed();
-    json!({"processes": processes, "messages": per * processes, "seconds": elapsed.as_secs_f64(),
+    json!({"processes": processes, "server_args": args, "messages": per * processes, "seconds": elapsed.as_secs_f64(),
            "per_second": (per * processes) as f64 / elapsed.as_secs_f64()})
 }
 
@@ -433,9 +437,9 @@ fn main() {
         results.insert("http_send".into(), http);
     }
     if run("throughput") {
-        let rates: Vec<Value> = [1, 4, 16]
+        let rates: Vec<Value> = [(1, &[][..]), (4, &[]), (16, &[]), (16, &["--channel"])]
             .into_iter()
-            .map(|p| runtime.block_on(throughput(&bin, p, 4000)))
+            .map(|(p, args)| runtime.block_on(throughput(&bin, p, 4000, args)))
             .collect();
         for r in &rates {
             println!("throughput: {r}");

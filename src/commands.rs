@@ -157,7 +157,7 @@ pub fn mcp(global: &Global, args: McpArgs) -> Result<()> {
         agent::register(&mut store, name, &registration)?;
     }
     let identity = args.agent.map(Identity::named).unwrap_or_default();
-    let mut server = SwitchboardServer::new(store, identity, ProcessInfo::current())?;
+    let mut server = SwitchboardServer::new(store, identity, ProcessInfo::current());
     if args.channel {
         server = server.with_channel();
     }

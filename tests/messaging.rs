@@ -182,6 +182,62 @@ async fn a_waiter_in_one_process_wakes_for_a_send_in_another_even_when_they_race
     sender.stop().await.unwrap();
 }
 
+/// The names of the threads of process `pid`.
+fn thread_names(pid: u32) -> Vec<String> {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .unwrap()
+        .map(|task| std::fs::read_to_string(task.unwrap().path().join("comm")).unwrap())
+        .map(|name| name.trim().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_server_follows_other_processes_commits_only_once_something_waits_on_it() {
+    let repo = Repo::new();
+    let quiet = repo.agent(&["--agent", "quiet"]).await;
+    let sender = repo.agent(&["--agent", "sender"]).await;
+    for client in [&quiet, &sender] {
+        client
+            .call_ok("session_start", json!({"intent": "work"}))
+            .await
+            .unwrap();
+    }
+    for i in 0..5 {
+        sender
+            .call_ok(
+                "message_send",
+                json!({"to": ["quiet"], "body": format!("m{i}")}),
+            )
+            .await
+            .unwrap();
+    }
+    let pid = quiet.server_pid.unwrap();
+    let following = |pid| thread_names(pid).iter().any(|n| n == "sb-mcp-feed");
+    assert!(
+        !following(pid),
+        "a server nobody waits on reads no other process's commits: {:?}",
+        thread_names(pid)
+    );
+    let first = quiet
+        .call_ok("message_wait", json!({"timeout_secs": 20}))
+        .await
+        .unwrap();
+    assert_eq!(first["messages"].as_array().unwrap().len(), 5);
+    assert!(following(pid), "the first wait starts following commits");
+    let (woke, sent) = tokio::join!(
+        quiet.call_ok("message_wait", json!({"timeout_secs": 20})),
+        async {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            sender
+                .call_ok("message_send", json!({"to": ["quiet"], "body": "later"}))
+                .await
+        },
+    );
+    assert_eq!(woke.unwrap()["messages"][0]["id"], sent.unwrap()["id"]);
+    quiet.stop().await.unwrap();
+    sender.stop().await.unwrap();
+}
+
 fn server_process(repo: &Repo, agent: &str) -> TokioChildProcess {
     let mut command = tokio::process::Command::new(bin());
     command

@@ -3,7 +3,7 @@
 //!
 //! A [`ChangeFeed`] is a cursor over the event log on its own connection. It sleeps until
 //! the store's change source says another connection may have committed (on SQLite, a
-//! file-change notification on the WAL), confirms with one cheap query
+//! file-change notification on a side file every writer touches after it commits), confirms with one cheap query
 //! ([`Store::data_version`]), and only then reads the new events. A slow safety poll
 //! ([`SAFETY_POLL`]) covers a notification that never came.
 //!
@@ -126,31 +126,14 @@ impl ChangeFeed {
             match self.signal.wait(left.min(SAFETY_POLL)) {
                 Woken::Interrupted => return Ok(Vec::new()),
                 Woken::TimedOut => {}
-                Woken::Changed => {
-                    if let Some(events) = self.recheck(deadline)? {
-                        return Ok(events);
-                    }
-                }
+                // Looks now, or COALESCE after the last look (within the deadline).
+                Woken::Changed => std::thread::sleep(
+                    COALESCE
+                        .saturating_sub(self.last_look.elapsed())
+                        .min(deadline.saturating_duration_since(Instant::now())),
+                ),
             }
         }
-    }
-
-    /// After a notification: looks now (or [`COALESCE`] after the last look) and a few
-    /// times shortly after, since a writer publishes its commit a moment after writing
-    /// it. `None` when nothing showed up.
-    fn recheck(&mut self, deadline: Instant) -> Result<Option<Vec<Event>>> {
-        let first = COALESCE.saturating_sub(self.last_look.elapsed());
-        for &pause in [first].iter().chain(self.signal.rechecks()) {
-            if Instant::now() + pause > deadline {
-                break;
-            }
-            std::thread::sleep(pause);
-            let events = self.poll()?;
-            if !events.is_empty() {
-                return Ok(Some(events));
-            }
-        }
-        Ok(None)
     }
 }
 

@@ -41,7 +41,7 @@ impl Callers {
     pub fn new(db: PathBuf, settings: Settings, checkout: PathBuf) -> Result<Callers, Error> {
         let process = ProcessInfo::current();
         let store = Store::open(&db, settings.clone())?;
-        let hub = Hub::start(&db, settings.clone())?;
+        let hub = Hub::new(&db, settings.clone());
         let anonymous = Seat::new(
             store,
             Identity::default(),

@@ -126,8 +126,9 @@ impl ServerHandler for SwitchboardServer {
         context: RequestContext<RoleServer>,
     ) -> Result<(), ErrorData> {
         let this = self.for_request(&context.extensions)?;
-        this.subscribe_legacy(request.uri, context.peer.clone());
-        Ok(())
+        this.subscribe_legacy(request.uri, context.peer.clone())
+            .await
+            .map_err(|e| ErrorData::internal_error(e.to_string(), None))
     }
 
     #[allow(deprecated)]
@@ -149,8 +150,9 @@ impl ServerHandler for SwitchboardServer {
 
     async fn listen(&self, context: SubscriptionContext) -> Result<(), ErrorData> {
         let this = self.for_request(&context.request_context().extensions)?;
-        this.listen_on(context).await;
-        Ok(())
+        this.listen_on(context)
+            .await
+            .map_err(|e| ErrorData::internal_error(e.to_string(), None))
     }
 
     async fn get_prompt(

@@ -1,15 +1,19 @@
 //! Live change delivery inside one process: the core's change feed, on its own thread,
-//! publishes what any process committed to waiters (`message_wait`) and resource
-//! subscriptions.
+//! publishes what any process committed to waiters (`message_wait`), resource
+//! subscriptions and channel pushes.
+//!
+//! The feed starts with the first of them, not with the process: a server nobody waits
+//! on or listens to reads no other process's commits (with sixteen agents sending, every
+//! feed woke for every commit of every agent, a quarter of the machine's CPU).
 
 use std::ops::ControlFlow;
-use std::path::Path;
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use switchboard_core::event::Event;
 use switchboard_core::feed::{ChangeFeed, Watch};
 use switchboard_core::{Error, Settings};
-use tokio::sync::{broadcast, watch};
+use tokio::sync::broadcast;
 
 /// Events kept for subscribers that fall behind; a slower one is told it lagged.
 const BACKLOG: usize = 4096;
@@ -21,48 +25,70 @@ pub struct Live {
 }
 
 struct Inner {
-    latest: watch::Receiver<i64>,
+    path: PathBuf,
+    settings: Settings,
+    running: Mutex<Option<Arc<Running>>>,
+}
+
+/// The started feed.
+struct Running {
     events: broadcast::Sender<Arc<Event>>,
     /// Stops the feed thread when the last handle goes.
     _watch: Watch,
 }
 
 impl Live {
-    /// Opens a feed on the database at `path` and starts watching it.
-    pub fn start(path: &Path, settings: Settings) -> Result<Live, Error> {
+    /// Live delivery for the database at `path`; the feed starts when first needed.
+    pub fn new(path: &Path, settings: Settings) -> Live {
+        Live {
+            inner: Arc::new(Inner {
+                path: path.to_path_buf(),
+                settings,
+                running: Mutex::new(None),
+            }),
+        }
+    }
+
+    /// Every event committed after this call, as it is seen.
+    pub async fn events(&self) -> Result<broadcast::Receiver<Arc<Event>>, Error> {
+        Ok(self.running().await?.events.subscribe())
+    }
+
+    /// The feed, started (on a blocking thread: it opens the store) unless it runs.
+    async fn running(&self) -> Result<Arc<Running>, Error> {
+        if let Some(running) = self.slot().clone() {
+            return Ok(running);
+        }
+        let (path, settings) = (self.inner.path.clone(), self.inner.settings.clone());
+        let started = tokio::task::spawn_blocking(move || Running::start(&path, settings))
+            .await
+            .map_err(|e| Error::Internal(format!("starting the change feed crashed ({e})")))??;
+        // Two callers may have started one at once: the first to get here wins and the
+        // other's feed stops as it is dropped.
+        Ok(self.slot().get_or_insert(Arc::new(started)).clone())
+    }
+
+    fn slot(&self) -> std::sync::MutexGuard<'_, Option<Arc<Running>>> {
+        self.inner.running.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl Running {
+    /// Opens a feed at the current end of the log and starts watching it.
+    fn start(path: &Path, settings: Settings) -> Result<Running, Error> {
         let feed = ChangeFeed::open(path, settings)?;
-        let (latest_tx, latest) = watch::channel(feed.last_seq());
         let (events, _) = broadcast::channel(BACKLOG);
         let published = events.clone();
-        let watch = Watch::start(feed, "switchboard-feed", move |batch| {
-            let last = batch.last().map(|e| e.seq);
+        let watch = Watch::start(feed, "sb-mcp-feed", move |batch| {
             for event in batch {
-                // No receiver is fine: nobody subscribed yet.
+                // No receiver is fine: every subscriber has gone.
                 let _ = published.send(Arc::new(event));
-            }
-            if let Some(seq) = last {
-                latest_tx.send_replace(seq);
             }
             ControlFlow::Continue(())
         })?;
-        Ok(Live {
-            inner: Arc::new(Inner {
-                latest,
-                events,
-                _watch: watch,
-            }),
+        Ok(Running {
+            events,
+            _watch: watch,
         })
-    }
-
-    /// A receiver that changes whenever any process commits an event.
-    pub fn changes(&self) -> watch::Receiver<i64> {
-        let mut rx = self.inner.latest.clone();
-        rx.mark_unchanged();
-        rx
-    }
-
-    /// Every event, as it is seen.
-    pub fn events(&self) -> broadcast::Receiver<Arc<Event>> {
-        self.inner.events.subscribe()
     }
 }

@@ -10,6 +10,7 @@ use switchboard_core::group::{self, Group};
 use switchboard_core::message::{
     self, Author, Draft, Hit, InboxFilter, InboxPage, Message, Reply, SentMessage, Thread, Version,
 };
+use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 
 use crate::reply::{Render, failure, reply};
 use crate::schema;
@@ -480,8 +481,13 @@ impl SwitchboardServer {
         };
         let _counted = Counted::enter(&self.hub.waits);
         // Subscribe before looking, so a message committed in between still wakes us.
-        let mut changes = self.hub.live.changes();
+        let mut events = match self.hub.live.events().await {
+            Ok(events) => events,
+            Err(e) => return reply::<Waited>(Err(e)),
+        };
         loop {
+            // Mail seen so far is what the look below finds.
+            while let Ok(_) | Err(TryRecvError::Lagged(_)) = events.try_recv() {}
             let check = filter.clone();
             let found = self
                 .blocking(move |st| {
@@ -509,13 +515,23 @@ impl SwitchboardServer {
                 shutdown,
                 note: note.clone(),
             };
-            tokio::select! {
-                () = context.ct.cancelled() => return failure("message_wait was cancelled".into()),
-                () = tokio::time::sleep_until(deadline) => return reply(Ok(waited(true, false))),
-                () = self.hub.stopping.cancelled() => return reply(Ok(waited(false, true))),
-                changed = changes.changed() => {
-                    if changed.is_err() {
-                        return failure("switchboard stopped watching for changes; call message_wait again".into());
+            // Looks again only when mail to this agent was committed (or some events were
+            // missed), as the wake hook and `messages watch` do.
+            loop {
+                let received = tokio::select! {
+                    () = context.ct.cancelled() => return failure("message_wait was cancelled".into()),
+                    () = tokio::time::sleep_until(deadline) => return reply(Ok(waited(true, false))),
+                    () = self.hub.stopping.cancelled() => return reply(Ok(waited(false, true))),
+                    received = events.recv() => received,
+                };
+                match received {
+                    Ok(event) if !self.mail_in(&event) => {}
+                    Ok(_) | Err(RecvError::Lagged(_)) => break,
+                    Err(RecvError::Closed) => {
+                        return failure(
+                            "switchboard stopped watching for changes; call message_wait again"
+                                .into(),
+                        );
                     }
                 }
             }

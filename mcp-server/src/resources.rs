@@ -4,8 +4,8 @@
 //! Every fact pushed here is also reachable by a tool; agents need not subscribe.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use rmcp::model::{
     ReadResourceResult, Resource, ResourceContents, ResourceTemplate,
@@ -65,8 +65,13 @@ pub fn affected_resources(event: &Event, agent: Option<&str>) -> Vec<String> {
 
 impl SwitchboardServer {
     /// Adds a legacy subscriber or a listen stream and makes sure this connection's
-    /// notifier runs.
-    fn add_listener(&self, add: impl FnOnce(&mut Listeners)) {
+    /// notifier runs. Fails only when the store's changes cannot be watched.
+    async fn add_listener(
+        &self,
+        add: impl FnOnce(&mut Listeners),
+    ) -> Result<(), switchboard_core::Error> {
+        // Watching before the listener is added, so no change after this call is missed.
+        let events = self.hub.live.events().await?;
         let mut listeners = self.subscriptions.listeners();
         add(&mut listeners);
         if !self
@@ -74,16 +79,16 @@ impl SwitchboardServer {
             .notifier_started
             .swap(true, Ordering::SeqCst)
         {
-            self.start_notifier();
+            self.start_notifier(events);
         }
+        Ok(())
     }
 
-    /// The task that turns store changes into resource update notifications for this
-    /// connection. It ends when the connection has no listener left (decided under the
-    /// listeners' lock, so a listener added meanwhile starts a new one).
-    fn start_notifier(&self) {
+    /// The task that turns store changes (`events`) into resource update notifications
+    /// for this connection. It ends when the connection has no listener left (decided
+    /// under the listeners' lock, so a listener added meanwhile starts a new one).
+    fn start_notifier(&self, mut events: tokio::sync::broadcast::Receiver<Arc<Event>>) {
         let this = self.clone();
-        let mut events = self.hub.live.events();
         tokio::spawn(async move {
             loop {
                 let event = match events.recv().await {
@@ -168,10 +173,15 @@ impl SwitchboardServer {
     }
 
     /// Adds a legacy (2025-11-25) subscription to `uri` for `peer`.
-    pub(crate) fn subscribe_legacy(&self, uri: String, peer: Peer<RoleServer>) {
+    pub(crate) async fn subscribe_legacy(
+        &self,
+        uri: String,
+        peer: Peer<RoleServer>,
+    ) -> Result<(), switchboard_core::Error> {
         self.add_listener(|l| {
             l.legacy.insert(uri, peer);
-        });
+        })
+        .await
     }
 
     pub(crate) fn unsubscribe_legacy(&self, uri: &str) {
@@ -181,9 +191,12 @@ impl SwitchboardServer {
     /// Streams updates on a 2026-07-28 listen stream until the client cancels or the
     /// server stops (then the stream ends with its final result, so the client knows to
     /// listen again elsewhere).
-    pub(crate) async fn listen_on(&self, context: SubscriptionContext) {
+    pub(crate) async fn listen_on(
+        &self,
+        context: SubscriptionContext,
+    ) -> Result<(), switchboard_core::Error> {
         let sink = context.sink().clone();
-        self.add_listener(|l| l.sinks.push(sink.clone()));
+        self.add_listener(|l| l.sinks.push(sink.clone())).await?;
         tokio::select! {
             () = context.cancelled() => {}
             () = self.hub.stopping.cancelled() => {}
@@ -192,6 +205,7 @@ impl SwitchboardServer {
             .listeners()
             .sinks
             .retain(|s| s.id() != sink.id());
+        Ok(())
     }
 
     /// The JSON text of a resource, as the calling agent sees it.

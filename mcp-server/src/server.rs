@@ -24,6 +24,7 @@ use crate::resources::Subscriptions;
 use crate::seat::Seat;
 pub(crate) use crate::seat::State;
 use crate::views::Lean;
+use tokio::sync::broadcast::error::RecvError;
 
 /// The experimental capability and notification of Claude Code's channels.
 const CHANNEL_CAPABILITY: &str = "claude/channel";
@@ -70,14 +71,15 @@ pub(crate) struct Hub {
 }
 
 impl Hub {
-    /// Starts watching the store at `path` for changes made by any process.
-    pub fn start(path: &Path, settings: Settings) -> Result<Hub, Error> {
-        Ok(Hub {
-            live: Live::start(path, settings)?,
+    /// Shared state for servers of the store at `path` (its change feed starts when
+    /// first needed).
+    pub fn new(path: &Path, settings: Settings) -> Hub {
+        Hub {
+            live: Live::new(path, settings),
             waits: Arc::default(),
             calls: Arc::default(),
             stopping: CancellationToken::new(),
-        })
+        }
     }
 }
 
@@ -115,13 +117,12 @@ pub struct SwitchboardServer {
 }
 
 impl SwitchboardServer {
-    /// A server over `store`, acting for `identity`, served by `process`. Starts watching
-    /// the store for changes made by any process.
-    pub fn new(store: Store, identity: Identity, process: ProcessInfo) -> Result<Self, Error> {
-        let hub = Hub::start(store.path(), store.settings().clone())?;
+    /// A server over `store`, acting for `identity`, served by `process`.
+    pub fn new(store: Store, identity: Identity, process: ProcessInfo) -> Self {
+        let hub = Hub::new(store.path(), store.settings().clone());
         let checkout = std::env::current_dir().unwrap_or_default();
         let seat = Seat::new(store, identity, process, checkout);
-        Ok(Self::with_seat(Arc::new(seat), None, hub))
+        Self::with_seat(Arc::new(seat), None, hub)
     }
 
     /// A connection of a shared server: it acts for nobody until a request binds it to
@@ -263,8 +264,8 @@ impl SwitchboardServer {
         response
     }
 
-    /// With `--channel`, starts pushing new mail to `peer` as channel notifications: on
-    /// every change any process makes, the headers of messages this agent's session was not
+    /// With `--channel`, starts pushing new mail to `peer` as channel notifications: when
+    /// any process delivers mail to this agent, the headers of messages its session was not
     /// yet told of (each message once, shared with hooks and tool-result notices).
     pub(crate) fn start_channel(&self, peer: rmcp::Peer<rmcp::RoleServer>) {
         if !self.channel || self.callers.is_some() {
@@ -272,11 +273,26 @@ impl SwitchboardServer {
         }
         let this = self.clone();
         tokio::spawn(async move {
-            let mut changes = this.hub.live.changes();
+            let mut events = match this.hub.live.events().await {
+                Ok(events) => events,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot watch for mail to push; channel notifications are off");
+                    return;
+                }
+            };
             loop {
-                tokio::select! {
+                let received = tokio::select! {
                     () = this.hub.stopping.cancelled() => return,
-                    changed = changes.changed() => if changed.is_err() { return },
+                    received = events.recv() => received,
+                };
+                let mail = match received {
+                    Ok(event) => this.mail_in(&event),
+                    // Some events were missed: look, in case one was mail.
+                    Err(RecvError::Lagged(_)) => true,
+                    Err(RecvError::Closed) => return,
+                };
+                if !mail {
+                    continue;
                 }
                 let found = this
                     .blocking(|st| {
@@ -309,6 +325,13 @@ impl SwitchboardServer {
                 }
             }
         });
+    }
+
+    /// Whether `event` delivers mail to the agent this server acts for.
+    pub(crate) fn mail_in(&self, event: &switchboard_core::event::Event) -> bool {
+        self.identity()
+            .agent
+            .is_some_and(|agent| event.change.mail_for(&agent).is_some())
     }
 
     /// How many `message_wait` calls are waiting right now.

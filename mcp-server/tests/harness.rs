@@ -24,7 +24,7 @@ impl Harness {
     pub fn server(&self, agent: Option<&str>) -> SwitchboardServer {
         let store = Store::open(self.scratch.db(), Settings::default()).unwrap();
         let identity = agent.map(Identity::named).unwrap_or_default();
-        SwitchboardServer::new(store, identity, ProcessInfo::current()).unwrap()
+        SwitchboardServer::new(store, identity, ProcessInfo::current())
     }
 
     /// A client connected to a fresh server.

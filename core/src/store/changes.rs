@@ -59,9 +59,4 @@ pub(crate) trait ChangeSource: Send {
 
     /// A handle that wakes this source's waits from anywhere.
     fn interrupter(&self) -> Interrupter;
-
-    /// After a notification that showed no new commit, how long to wait before each
-    /// second look (for a source whose notification can come just before the commit is
-    /// visible); empty when a notification always follows the commit.
-    fn rechecks(&self) -> &'static [Duration];
 }

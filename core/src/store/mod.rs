@@ -175,7 +175,7 @@ impl Store {
     /// [`changes`]). Made before reading the log's end, it misses nothing committed after.
     pub(crate) fn change_source(&self) -> Result<Box<dyn changes::ChangeSource>> {
         let source =
-            sqlite::wake::WalSignal::new(&self.path).map_err(|source| crate::Error::Io {
+            sqlite::writers::CommitSignal::new(&self.path).map_err(|source| crate::Error::Io {
                 context: "cannot set up change notifications for the state database".into(),
                 source,
             })?;

@@ -44,7 +44,7 @@ impl Backend {
             let (db, settings, after) = (repo.db.clone(), repo.settings.clone(), repo.opened_at);
             let started = tokio::task::spawn_blocking(move || {
                 let feed = ChangeFeed::open_after(&db, settings, Some(after))?;
-                Watch::start(feed, "switchboard-lsp-feed", move |batch| {
+                Watch::start(feed, "sb-lsp-feed", move |batch| {
                     match tx.blocking_send(batch) {
                         Ok(()) => ControlFlow::Continue(()),
                         Err(_) => ControlFlow::Break(()),

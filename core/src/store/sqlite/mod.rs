@@ -1,9 +1,10 @@
 //! The SQLite backend: one file per repository shared by every process. Writes are short
 //! `BEGIN IMMEDIATE` transactions (a writer takes the lock up front instead of failing to
-//! upgrade later); readers use WAL snapshots; `busy_timeout` makes writers queue instead
-//! of failing. Everything specific to SQLite lives under this module: opening, PRAGMAs,
-//! migrations, SQL, FTS5, the registered `sb_live` function and the change source that
-//! wakes the feed ([`wake`]).
+//! upgrade later); readers use WAL snapshots. Writers wait their turn on a side file
+//! ([`writers`]), which they also mark when they commit, to wake other processes' feeds;
+//! `busy_timeout` still orders writers that do not use it. Everything specific to SQLite
+//! lives under this module: opening, PRAGMAs, migrations, SQL, FTS5, the registered
+//! `sb_live` function and the change source.
 
 use std::path::Path;
 use std::time::Duration;
@@ -22,8 +23,8 @@ mod id;
 mod message;
 mod session;
 mod token;
-pub(crate) mod wake;
 mod worktree;
+pub(crate) mod writers;
 
 /// Forward-only migrations; migration `n` (1-based) is `MIGRATIONS[n - 1]`.
 const MIGRATIONS: &[&str] = &[
@@ -60,6 +61,9 @@ pub(crate) enum Access {
 /// One open, configured and migrated connection.
 pub(crate) struct Db {
     conn: Connection,
+    /// The writers' queue, marked after each committed write to wake other processes'
+    /// feeds.
+    writers: writers::Writers,
 }
 
 /// One transaction: the rows of [`crate::store::rows`] over SQL.
@@ -96,7 +100,13 @@ impl Db {
             ))
         })?;
         configure(&conn)?;
-        let mut db = Db { conn };
+        let writers = writers::Writers::open(path).map_err(|e| {
+            Error::io(
+                format!("cannot open the writers' file beside {}", path.display()),
+                e,
+            )
+        })?;
+        let mut db = Db { conn, writers };
         db.migrate(path)?;
         Ok(db)
     }
@@ -146,7 +156,9 @@ impl Db {
         Ok(())
     }
 
-    /// Runs `f` in one transaction; commits if it succeeds, rolls back if it fails.
+    /// Runs `f` in one transaction; commits if it succeeds, rolls back if it fails. A
+    /// write first waits its turn in the writers' queue and marks its commit for watchers
+    /// ([`writers`]).
     pub(crate) fn transaction<T>(
         &mut self,
         access: Access,
@@ -156,11 +168,18 @@ impl Db {
             Access::Read => TransactionBehavior::Deferred,
             Access::Write => TransactionBehavior::Immediate,
         };
+        let _turn = match access {
+            Access::Read => None,
+            Access::Write => self.writers.in_line(),
+        };
         let tx = Tx {
             tx: self.conn.transaction_with_behavior(behavior)?,
         };
         let value = f(&tx)?;
         tx.tx.commit()?;
+        if let Access::Write = access {
+            self.writers.committed();
+        }
         Ok(value)
     }
 

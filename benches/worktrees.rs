@@ -112,7 +112,7 @@ fn list_scaling() -> Value {
                 let started = Instant::now();
                 let listed = worktree::list(&mut store).unwrap();
                 let elapsed = started.elapsed();
-                assert_eq!(listed[0].dirty, 1);
+                assert_eq!(listed[0].git.dirty, 1);
                 elapsed
             })
             .collect();

@@ -202,44 +202,43 @@ fn commit_work(dir: &Path, files: &[(&str, &str)], message: &str) -> Result<()> 
         }
         std::fs::write(&path, content)?;
     }
-    let run = |args: &[&str]| -> Result<()> {
-        let out = std::process::Command::new("git")
-            .args(args)
-            .current_dir(dir)
-            .output()
-            .context("cannot run git")?;
-        if !out.status.success() {
-            return Err(anyhow!(
-                "git {args:?} failed: {}",
-                String::from_utf8_lossy(&out.stderr)
-            ));
-        }
-        Ok(())
-    };
-    run(&["add", "--all", "--", "src", "README.md"])?;
-    run(&["commit", "-q", "-m", message])
+    git(dir, &["add", "--all", "--", "src", "README.md"])?;
+    git(dir, &["commit", "-q", "-m", message])
 }
 
+/// Runs git with `args` in `dir`; its error output becomes the error.
+fn git(dir: &Path, args: &[&str]) -> Result<()> {
+    let out = std::process::Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .context("cannot run git")?;
+    if !out.status.success() {
+        return Err(anyhow!(
+            "git {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    Ok(())
+}
+
+/// A new repository with one commit, in `dir` or in a new private temporary directory
+/// (left in place afterwards, for the user to look at).
 fn scratch_repo(dir: Option<PathBuf>) -> Result<PathBuf> {
     let dir = match dir {
-        Some(d) => d,
-        None => std::env::temp_dir().join(format!("switchboard-demo-{}", std::process::id())),
-    };
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let git = |args: &[&str]| -> Result<()> {
-        let out = std::process::Command::new("git")
-            .args(args)
-            .current_dir(&dir)
-            .output()
-            .context("cannot run git")?;
-        if !out.status.success() {
-            return Err(anyhow!(
-                "git {args:?} failed: {}",
-                String::from_utf8_lossy(&out.stderr)
-            ));
+        Some(d) => {
+            std::fs::create_dir_all(&d)
+                .with_context(|| format!("cannot create {}", d.display()))?;
+            d
         }
-        Ok(())
+        None => tempfile::Builder::new()
+            .prefix("switchboard-demo-")
+            .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
+            .tempdir()
+            .context("cannot create a temporary directory")?
+            .keep(),
     };
+    let git = |args: &[&str]| git(&dir, args);
     git(&["init", "-q", "-b", "main"])?;
     git(&["config", "user.name", "Demo"])?;
     git(&["config", "user.email", "demo@example.invalid"])?;

@@ -176,8 +176,8 @@ pub fn of(store: &mut Store, agent: &str, session: Option<&str>) -> Result<Brief
         let unmerged = match &child.worktree {
             Some(w) => worktree::status(store, &w.name)
                 .ok()
-                .filter(|s| s.exists)
-                .map(|s| s.ahead),
+                .filter(|s| s.git.exists)
+                .map(|s| s.git.ahead),
             None => None,
         };
         if let Some(need) = need_of(&child, unmerged) {
@@ -252,7 +252,7 @@ fn need_of(child: &Session, unmerged: Option<u32>) -> Option<String> {
 /// The live state of worktree `name`.
 fn worktree_state(store: &mut Store, name: &str) -> Result<WorktreeState> {
     let status = worktree::status(store, name)?;
-    let conflicts = if status.exists {
+    let conflicts = if status.git.exists {
         worktree::base_conflicts(&status.worktree)?
     } else {
         Vec::new()
@@ -261,9 +261,9 @@ fn worktree_state(store: &mut Store, name: &str) -> Result<WorktreeState> {
         name: status.worktree.name,
         path: status.worktree.path,
         branch: status.worktree.branch,
-        dirty: status.dirty,
-        ahead: status.ahead,
-        behind: status.behind,
+        dirty: status.git.dirty,
+        ahead: status.git.ahead,
+        behind: status.git.behind,
         conflicts,
     })
 }

@@ -379,10 +379,10 @@ pub fn worktrees(list: &[WorktreeStatus]) -> String {
         .iter()
         .map(|s| {
             let w = &s.worktree;
-            let state = if !s.exists {
+            let state = if !s.git.exists {
                 "missing".to_string()
             } else {
-                format!("+{} -{} {} dirty", s.ahead, s.behind, s.dirty)
+                format!("+{} -{} {} dirty", s.git.ahead, s.git.behind, s.git.dirty)
             };
             let who = match (&w.agent, s.session_live) {
                 (Some(agent), true) => format!("{agent} (live)"),
@@ -390,6 +390,7 @@ pub fn worktrees(list: &[WorktreeStatus]) -> String {
                 (None, _) => String::new(),
             };
             let last = s
+                .git
                 .last_commit
                 .as_ref()
                 .map(|c| clip(&c.subject, 40))

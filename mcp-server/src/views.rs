@@ -468,11 +468,11 @@ pub(crate) fn worktrees<S: Serializer>(
         agent: s.worktree.agent.clone(),
         session: s.worktree.session.clone(),
         base: s.worktree.base_ref.clone(),
-        dirty: s.dirty,
-        ahead: s.ahead,
-        behind: s.behind,
-        last_commit: s.last_commit.as_ref().map(|c| c.subject.clone()),
-        missing: !s.exists,
+        dirty: s.git.dirty,
+        ahead: s.git.ahead,
+        behind: s.git.behind,
+        last_commit: s.git.last_commit.as_ref().map(|c| c.subject.clone()),
+        missing: !s.git.exists,
         session_live: s.session_live,
     }))
 }

@@ -271,6 +271,11 @@ pub struct Draft {
 /// A reply in a message's thread: the request every surface hands to [`reply`] (through
 /// [`Reply::draft`]). Without recipients it goes to the thread's other participants;
 /// the other defaults are [`Draft`]'s.
+///
+/// `priority`, `ack_required` and `refs` repeat [`Draft`]'s on purpose: gathered in a
+/// `#[serde(flatten)]` struct, a bad value would lose its parameter's name in the error an
+/// agent reads ("unknown variant `asap`" instead of naming `priority`), which
+/// `a_bad_value_names_its_parameter_and_a_clamped_one_says_so` checks.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Reply {
     /// Message id.

@@ -25,7 +25,9 @@ pub use merge::{
 };
 pub(crate) use recovery::{Operation, OperationOwner};
 pub use recovery::{drop_interrupted, pending_merges, recover};
-pub use status::{ChangedFile, CommitInfo, WorktreeDiff, WorktreeStatus, diff, list, status};
+pub use status::{
+    ChangedFile, CommitInfo, GitState, WorktreeDiff, WorktreeStatus, diff, list, status,
+};
 
 use crate::clock::Timestamp;
 use crate::config::{self, Config};

@@ -35,6 +35,17 @@ pub struct CommitInfo {
 pub struct WorktreeStatus {
     /// The worktree's record.
     pub worktree: Worktree,
+    /// What git says of its folder (shown beside the record's fields).
+    #[serde(flatten)]
+    pub git: GitState,
+    /// Whether the bound session is live (active, not stale).
+    pub session_live: bool,
+}
+
+/// What git says of a worktree's folder: the part of its status kept between listings
+/// until something that changes it happens.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct GitState {
     /// False when the folder is gone (see worktree_prune).
     pub exists: bool,
     /// Full sha of the worktree's HEAD commit; null when the folder is gone.
@@ -49,8 +60,6 @@ pub struct WorktreeStatus {
     pub behind: u32,
     /// The HEAD commit (without its files); null when the folder is gone.
     pub last_commit: Option<CommitInfo>,
-    /// Whether the bound session is live (active, not stale).
-    pub session_live: bool,
 }
 
 pub use crate::session::ChangedFile;
@@ -256,15 +265,10 @@ pub fn list(store: &mut Store) -> Result<Vec<WorktreeStatus>> {
 }
 
 /// A status from a worktree's record, its session's liveness and its git state.
-fn with_state(worktree: Worktree, session_live: bool, state: cache::GitState) -> WorktreeStatus {
+fn with_state(worktree: Worktree, session_live: bool, git: GitState) -> WorktreeStatus {
     WorktreeStatus {
         worktree,
-        exists: state.exists,
-        head: state.head,
-        dirty: state.dirty,
-        ahead: state.ahead,
-        behind: state.behind,
-        last_commit: state.last_commit,
+        git,
         session_live,
     }
 }
@@ -287,9 +291,9 @@ fn scan_status(worktree: Worktree, session_live: bool) -> Result<WorktreeStatus>
 }
 
 /// A worktree's git state, read from its folder.
-fn git_state(worktree: &Worktree) -> Result<cache::GitState> {
+fn git_state(worktree: &Worktree) -> Result<GitState> {
     let path = PathBuf::from(&worktree.path);
-    let mut state = cache::GitState {
+    let mut state = GitState {
         exists: path.exists(),
         head: None,
         dirty: 0,

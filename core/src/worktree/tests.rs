@@ -745,10 +745,10 @@ fn list_and_diff_report_live_status() {
     f.commit("main.txt", "m\n", "main moves");
     let all = list(&mut f.store).unwrap();
     let s = &all[0];
-    assert!(s.exists);
-    assert_eq!((s.ahead, s.behind), (1, 1));
-    assert_eq!(s.last_commit.as_ref().unwrap().subject, "add b");
-    assert!(s.dirty >= 2, "{s:?}");
+    assert!(s.git.exists);
+    assert_eq!((s.git.ahead, s.git.behind), (1, 1));
+    assert_eq!(s.git.last_commit.as_ref().unwrap().subject, "add b");
+    assert!(s.git.dirty >= 2, "{s:?}");
     let d = diff(&mut f.store, "st", true).unwrap();
     let lib = d.changed.iter().find(|c| c.path == "src/lib.rs").unwrap();
     assert_eq!((lib.added, lib.removed, lib.uncommitted), (2, 0, true));

@@ -26,18 +26,7 @@ use std::sync::{Mutex, MutexGuard, OnceLock};
 
 use rustix::fs::inotify::{self, CreateFlags, ReadFlags, Reader, WatchFlags};
 
-use super::{CommitInfo, Worktree};
-
-/// The git-derived part of a worktree's status.
-#[derive(Debug, Clone, PartialEq)]
-pub(super) struct GitState {
-    pub exists: bool,
-    pub head: Option<String>,
-    pub dirty: u32,
-    pub ahead: u32,
-    pub behind: u32,
-    pub last_commit: Option<CommitInfo>,
-}
+use super::{GitState, Worktree};
 
 /// A scan about to start: what to record its outcome against.
 pub(super) struct Ticket {
@@ -401,16 +390,8 @@ mod tests {
         let all = list(store).unwrap();
         for s in &all {
             let fresh = git_state(&s.worktree).unwrap();
-            let shown = GitState {
-                exists: s.exists,
-                head: s.head.clone(),
-                dirty: s.dirty,
-                ahead: s.ahead,
-                behind: s.behind,
-                last_commit: s.last_commit.clone(),
-            };
             assert_eq!(
-                shown, fresh,
+                s.git, fresh,
                 "the listed status of {} is stale",
                 s.worktree.name
             );
@@ -449,31 +430,31 @@ mod tests {
         // An edit in place (same size) is seen, and only that worktree is read again.
         std::fs::write(one.join("src/lib.rs"), "fn b() {}\n").unwrap();
         assert!(!is_kept(&all[0]) && is_kept(two));
-        assert_eq!(listed(&mut store)[0].dirty, 1);
+        assert_eq!(listed(&mut store)[0].git.dirty, 1);
 
         // New folders are watched from then on.
         std::fs::create_dir_all(one.join("docs/api")).unwrap();
         std::fs::write(one.join("docs/api/a.md"), "a").unwrap();
         let before = listed(&mut store);
-        assert_eq!(before[0].dirty, 2);
+        assert_eq!(before[0].git.dirty, 2);
         std::fs::write(one.join("docs/api/b.md"), "b").unwrap();
         assert!(!is_kept(&before[0]), "a file in a new folder is seen");
-        assert_eq!(listed(&mut store)[0].dirty, 3);
+        assert_eq!(listed(&mut store)[0].git.dirty, 3);
 
         // A commit in the worktree moves its head.
         git(&one, &["add", "-A"]);
         git(&one, &["commit", "-q", "-m", "work"]);
         let after = listed(&mut store);
-        assert_eq!((after[0].dirty, after[0].ahead), (0, 1));
+        assert_eq!((after[0].git.dirty, after[0].git.ahead), (0, 1));
 
         // The base branch moving in the main checkout is seen by every worktree.
         commit(repo.path(), "main.txt", "m\n", "main moves");
         assert!(!is_kept(&after[0]) && !is_kept(&after[1]));
         let after = listed(&mut store);
-        assert_eq!((after[0].behind, after[1].behind), (1, 1));
+        assert_eq!((after[0].git.behind, after[1].git.behind), (1, 1));
 
         // A folder deleted from under the worktree.
         std::fs::remove_dir_all(&one).unwrap();
-        assert!(!listed(&mut store)[0].exists);
+        assert!(!listed(&mut store)[0].git.exists);
     }
 }

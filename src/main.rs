@@ -1,6 +1,7 @@
 //! `switchboard`: argument parsing and dispatch. The work is done in `commands` and `demo`
 //! over the same core functions the MCP tools call.
 
+mod archive;
 mod backups;
 mod commands;
 mod demo;
@@ -72,6 +73,11 @@ enum Command {
     Backup(backups::BackupArgs),
     /// Replace the state database with a backup; the replaced one is kept.
     Restore(backups::RestoreArgs),
+    /// Write the whole store as JSON Lines (a backup any later version can load, and the
+    /// way to move to another store).
+    Export(archive::ExportArgs),
+    /// Load an export into an empty store (all or nothing).
+    Import(archive::ImportArgs),
     /// Send a message (as the local human unless --as).
     Send(messages::SendArgs),
     /// Reply to a message in its thread.
@@ -110,6 +116,8 @@ fn main() -> std::process::ExitCode {
         Command::Doctor(args) => commands::doctor(&cli.global, args),
         Command::Backup(args) => backups::backup(&cli.global, args),
         Command::Restore(args) => backups::restore(&cli.global, args),
+        Command::Export(args) => archive::export(&cli.global, args),
+        Command::Import(args) => archive::import(&cli.global, args),
         Command::Send(args) => messages::send(&cli.global, args),
         Command::Reply(args) => messages::reply(&cli.global, args),
         Command::Inbox(args) => messages::inbox(&cli.global, args),

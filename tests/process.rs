@@ -630,3 +630,58 @@ fn a_running_server_takes_rotated_backups_on_its_schedule() {
     server.wait().unwrap();
     assert_eq!(backups().len(), 2, "{:?}", backups());
 }
+
+#[tokio::test]
+async fn a_store_moves_to_a_new_database_by_export_and_import_and_exports_the_same() {
+    let repo = Repo::new();
+    let lead = repo.agent(&["--agent", "lead"]).await;
+    ok(&lead, "session_start", json!({"intent": "plan"})).await;
+    let made = ok(&lead, "worktree_create", json!({"name": "plan"})).await;
+    let checkout = std::path::PathBuf::from(made["worktree"]["path"].as_str().unwrap());
+    std::fs::write(checkout.join("notes.md"), "draft\n").unwrap();
+    ok(&lead, "session_heartbeat", json!({})).await;
+    repo.send("human:ada", "lead", "how is it going?");
+    let inbox = ok(&lead, "inbox_read", json!({})).await;
+    let id = inbox["messages"][0]["id"].clone();
+    ok(&lead, "message_read", json!({"ids": [id], "ack": true})).await;
+    lead.stop().await.unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let first = dir.path().join("first.jsonl");
+    repo.cli(&["export", "--to", first.to_str().unwrap()]);
+    let again = repo.cli_in(&repo.path, &["export", "--to", first.to_str().unwrap()]);
+    assert!(
+        !again.status.success(),
+        "an existing file is never overwritten"
+    );
+    let moved = dir.path().join("moved.db");
+    let moved = moved.to_str().unwrap();
+    let loaded = repo.cli_json(&["--db", moved, "import", first.to_str().unwrap()]);
+    for kind in [
+        "agents",
+        "sessions",
+        "worktrees",
+        "work_context",
+        "messages",
+        "events",
+    ] {
+        assert!(
+            loaded["kinds"][kind].as_u64().unwrap_or(0) > 0,
+            "no {kind}: {loaded}"
+        );
+    }
+    let second = repo.cli(&["--db", moved, "export"]);
+    let exported = std::fs::read_to_string(&first).unwrap();
+    assert_eq!(
+        exported.lines().skip(1).collect::<Vec<_>>(),
+        second.lines().skip(1).collect::<Vec<_>>(),
+        "the moved store exports the same records"
+    );
+    let sessions = repo.cli(&["--db", moved, "sessions"]);
+    assert!(sessions.contains("plan"), "{sessions}");
+
+    let refused = repo.cli_in(&repo.path, &["import", first.to_str().unwrap()]);
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success());
+    assert!(said.contains("already holds records"), "{said}");
+}

@@ -7,6 +7,7 @@
 //! code that knows SQL.
 
 pub mod agent;
+pub mod archive;
 pub mod backup;
 pub mod briefing;
 pub mod clock;

@@ -14,6 +14,7 @@
 //! Method names carry their aggregate (`fetch_agent`, `insert_message`) so that they
 //! stay unique across the traits.
 mod agent;
+mod archive;
 mod event;
 mod group;
 mod id;
@@ -23,6 +24,7 @@ mod token;
 mod worktree;
 
 pub(crate) use agent::AgentRows;
+pub(crate) use archive::{ArchiveRows, Record};
 pub(crate) use event::EventRows;
 pub(crate) use group::GroupRows;
 pub(crate) use id::IdRows;
@@ -33,12 +35,21 @@ pub(crate) use worktree::WorktreeRows;
 
 /// Every aggregate's rows: what domain code needs of a transaction.
 pub(crate) trait Rows:
-    AgentRows + EventRows + GroupRows + IdRows + MessageRows + SessionRows + TokenRows + WorktreeRows
+    AgentRows
+    + ArchiveRows
+    + EventRows
+    + GroupRows
+    + IdRows
+    + MessageRows
+    + SessionRows
+    + TokenRows
+    + WorktreeRows
 {
 }
 
 impl<
     T: AgentRows
+        + ArchiveRows
         + EventRows
         + GroupRows
         + IdRows

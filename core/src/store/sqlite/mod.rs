@@ -15,6 +15,7 @@ use crate::clock::Timestamp;
 use crate::{Error, Result};
 
 mod agent;
+pub(crate) mod archive;
 mod error;
 mod event;
 pub(crate) mod file;

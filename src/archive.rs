@@ -1,0 +1,95 @@
+//! `switchboard export` and `switchboard import`: the whole store as JSON Lines (see
+//! `switchboard_core::archive`).
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use switchboard_core::archive::{self, Summary};
+
+use crate::Global;
+use crate::commands::{open_store, print_json};
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Write to this new file (readable by you only) instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    to: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The export to load (`-` for standard input).
+    file: PathBuf,
+    /// Add the records to a store that already holds some (a record that exists already
+    /// stops the import, and nothing is written).
+    #[arg(long)]
+    force: bool,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn export(global: &Global, args: ExportArgs) -> Result<()> {
+    let mut store = open_store(global)?;
+    let Some(path) = args.to else {
+        let stdout = std::io::stdout();
+        archive::export(&mut store, &mut stdout.lock())?;
+        return Ok(());
+    };
+    let file = new_private_file(&path)?;
+    let mut out = std::io::BufWriter::new(file);
+    let summary = archive::export(&mut store, &mut out)?;
+    out.flush()?;
+    eprintln!("exported {} to {}", described(&summary), path.display());
+    Ok(())
+}
+
+pub fn import(global: &Global, args: ImportArgs) -> Result<()> {
+    // The input first: a missing file must not leave a new, empty store behind.
+    let mut input: Box<dyn BufRead> = if args.file.as_os_str() == "-" {
+        Box::new(std::io::stdin().lock())
+    } else {
+        let file = std::fs::File::open(&args.file)
+            .with_context(|| format!("cannot open {}", args.file.display()))?;
+        Box::new(BufReader::new(file))
+    };
+    let mut store = open_store(global)?;
+    let summary = archive::import(&mut store, &mut input, args.force)?;
+    if args.json {
+        return print_json(&summary);
+    }
+    println!(
+        "imported {} into {}",
+        described(&summary),
+        store.path().display()
+    );
+    Ok(())
+}
+
+/// "1,234 records (agents 3, messages 1,000, …)".
+fn described(summary: &Summary) -> String {
+    let kinds: Vec<String> = summary
+        .kinds
+        .iter()
+        .map(|(kind, n)| format!("{kind} {n}"))
+        .collect();
+    format!("{} records ({})", summary.records, kinds.join(", "))
+}
+
+/// Creates `path`, owner-only; an existing file is never overwritten.
+fn new_private_file(path: &std::path::Path) -> Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| {
+            format!(
+                "cannot create {} (an existing file is never overwritten: choose a new name)",
+                path.display()
+            )
+        })
+}

@@ -315,6 +315,7 @@ pub fn doctor(global: &Global, args: JsonFlag) -> Result<()> {
         "state_db": at.path,
         "integrity": if problems.is_empty() { serde_json::json!("ok") } else { serde_json::json!(problems) },
         "source": at.source,
+        "repository": readable(std::env::current_dir().map_err(|e| switchboard_core::Error::io("cannot read the working directory", e)).and_then(|here| switchboard_core::repository::identify(&here)).map(|r| r.to_string())),
         "schema_version": readable(store.schema_version()),
         "supported_schema_version": switchboard_core::store::supported_schema_version(),
         "latest_event": readable(store.latest_event_seq()),

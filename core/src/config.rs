@@ -15,6 +15,9 @@
 //! [backups]
 //! every = "1h"                   # an online backup of the state database when the newest is older
 //! keep = 24                      # backups kept (oldest deleted first); 0 turns them off
+//!
+//! [repository]
+//! id = "acme/api"                # the repository's id in a shared store (default: its origin URL)
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -40,6 +43,18 @@ pub struct Config {
     /// The `[backups]` table: how often the state database is backed up, how many kept.
     #[serde(default)]
     pub backups: BackupPolicy,
+    /// The `[repository]` table: the repository's id, shared by its clones on every host.
+    #[serde(default)]
+    pub repository: RepositoryConfig,
+}
+
+/// The `[repository]` table.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RepositoryConfig {
+    /// The repository's id, the same in every clone (default: from its `origin` remote; see
+    /// the `repository` module, which checks it where it is used).
+    pub id: Option<String>,
 }
 
 /// The `[messages]` table.

@@ -31,6 +31,7 @@ pub mod permission;
 pub mod priority;
 pub mod process;
 pub mod render;
+pub mod repository;
 mod scratch;
 pub mod session;
 pub mod store;

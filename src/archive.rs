@@ -40,14 +40,25 @@ pub fn export(global: &Global, args: ExportArgs) -> Result<()> {
     };
     let file = new_private_file(&path)?;
     let mut out = std::io::BufWriter::new(file);
-    let summary = archive::export(&mut store, &mut out)?;
-    out.flush()?;
-    eprintln!("exported {} to {}", described(&summary), path.display());
-    Ok(())
+    let written = archive::export(&mut store, &mut out)
+        .map_err(anyhow::Error::from)
+        .and_then(|summary| Ok(out.flush().map(|()| summary)?));
+    match written {
+        Ok(summary) => {
+            eprintln!("exported {} to {}", described(&summary), path.display());
+            Ok(())
+        }
+        Err(e) => {
+            // A partial export is no export: remove it, so the same name can be used again.
+            let _ = std::fs::remove_file(&path);
+            Err(e.context(format!("{} was not written", path.display())))
+        }
+    }
 }
 
 pub fn import(global: &Global, args: ImportArgs) -> Result<()> {
-    // The input first: a missing file must not leave a new, empty store behind.
+    // The input is read and checked whole first: a bad or missing file leaves no new,
+    // empty store behind, and a slow input never holds up the store's writers.
     let mut input: Box<dyn BufRead> = if args.file.as_os_str() == "-" {
         Box::new(std::io::stdin().lock())
     } else {
@@ -55,8 +66,9 @@ pub fn import(global: &Global, args: ImportArgs) -> Result<()> {
             .with_context(|| format!("cannot open {}", args.file.display()))?;
         Box::new(BufReader::new(file))
     };
+    let checked = archive::check(&mut input)?;
     let mut store = open_store(global)?;
-    let summary = archive::import(&mut store, &mut input, args.force)?;
+    let summary = archive::import(&mut store, checked, args.force)?;
     if args.json {
         return print_json(&summary);
     }
@@ -75,7 +87,11 @@ fn described(summary: &Summary) -> String {
         .iter()
         .map(|(kind, n)| format!("{kind} {n}"))
         .collect();
-    format!("{} records ({})", summary.records, kinds.join(", "))
+    if kinds.is_empty() {
+        format!("{} records", summary.records)
+    } else {
+        format!("{} records ({})", summary.records, kinds.join(", "))
+    }
 }
 
 /// Creates `path`, owner-only; an existing file is never overwritten.

@@ -141,7 +141,7 @@ fn main() -> std::process::ExitCode {
                     ),
                 );
             } else {
-                eprintln!("switchboard: {e:#}");
+                eprintln!("switchboard: {}", causes(&e));
             }
             if let Some(switchboard_core::Error::NotFound { kind, .. }) = e.downcast_ref()
                 && let Some(command) = listing_command(*kind)
@@ -190,4 +190,22 @@ fn init_tracing() {
         .with_writer(std::io::stderr)
         .with_ansi(false)
         .init();
+}
+
+/// An error and its causes on one line, each cause said once: a message that already ends
+/// with its cause's text (`cannot write the export: Broken pipe`) is not followed by it
+/// again.
+fn causes(e: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if line.ends_with(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
 }

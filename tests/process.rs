@@ -689,4 +689,9 @@ async fn a_store_moves_to_a_new_database_by_export_and_import_and_exports_the_sa
     let said = String::from_utf8_lossy(&refused.stderr);
     assert!(!refused.status.success());
     assert!(said.contains("already holds records"), "{said}");
+    // A failure's cause is said once.
+    let unreadable = repo.cli_in(&repo.path, &["import", dir.path().to_str().unwrap()]);
+    let said = String::from_utf8_lossy(&unreadable.stderr);
+    assert!(!unreadable.status.success());
+    assert_eq!(said.matches("Is a directory").count(), 1, "{said}");
 }

@@ -20,7 +20,7 @@
 //! the file is dropped without the user knowing.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, Write};
+use std::io::{BufRead, Seek, Write};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -97,66 +97,130 @@ pub fn export(store: &mut Store, out: &mut dyn Write) -> Result<Summary> {
 }
 
 fn line(out: &mut dyn Write, value: &Value) -> Result<()> {
-    serde_json::to_writer(&mut *out, value)?;
-    out.write_all(b"\n")
-        .map_err(|e| Error::io("cannot write the export", e))
+    let written = serde_json::to_writer(&mut *out, value)
+        .map_err(std::io::Error::from)
+        .and_then(|()| out.write_all(b"\n"));
+    written.map_err(|e| Error::io("cannot write the export", e))
 }
 
-/// Loads an export from `input` into `store`, in one transaction. Unless `into_nonempty`,
-/// a store that already holds records is refused.
-pub fn import(store: &mut Store, input: &mut dyn BufRead, into_nonempty: bool) -> Result<Summary> {
-    let schema = store.schema_version()?;
+/// An export read whole and checked, kept in a private temporary file until it is loaded:
+/// [`check`] reads the input without touching any store, so a slow or endless input never
+/// holds up writers, and a bad file is refused before a store is even opened.
+pub struct Checked {
+    /// The record lines, one JSON object each, in the order read.
+    records: std::fs::File,
+    /// The schema version the export was written at.
+    schema: i64,
+    /// Records per kind.
+    counted: Summary,
+}
+
+impl Checked {
+    /// What the export holds: records in all and per kind, and its schema version.
+    pub fn summary(&self) -> &Summary {
+        &self.counted
+    }
+}
+
+/// Reads `input` to its end and checks it is a whole export this version reads: the
+/// header first, every line a record of a known kind, and an end line counting them.
+/// Records of kinds this version does not know are named, with their counts.
+pub fn check(input: &mut dyn BufRead) -> Result<Checked> {
     let mut lines = Lines { input, number: 0 };
-    check_header(lines.next_object()?.as_ref(), schema)?;
+    let schema = check_header(lines.next_object()?.as_ref())?;
+    let mut records = tempfile::tempfile()
+        .map_err(|e| Error::io("cannot make a temporary file for the import", e))?;
+    let mut counted = Summary {
+        schema,
+        ..Summary::default()
+    };
+    let mut unknown: BTreeMap<String, u64> = BTreeMap::new();
+    let mut read = 0;
+    loop {
+        let Some(object) = lines.next_object()? else {
+            return Err(Error::Invalid(format!(
+                "the export ends without its end line after {read} records: it was cut short"
+            )));
+        };
+        let kind = object.get("type").and_then(Value::as_str).unwrap_or("");
+        if kind == "end" {
+            lines.expect_end(&object, read)?;
+            break;
+        }
+        read += 1;
+        if !KINDS.contains(&kind) {
+            *unknown.entry(kind.to_string()).or_default() += 1;
+            continue;
+        }
+        if !matches!(object.get("record"), Some(Value::Object(_))) {
+            return Err(lines.error("a record line has no \"record\" object"));
+        }
+        counted.count(kind);
+        serde_json::to_writer(&mut records, &object)?;
+        records
+            .write_all(b"\n")
+            .map_err(|e| Error::io("cannot write the temporary file for the import", e))?;
+    }
+    if !unknown.is_empty() {
+        let listed: Vec<String> = unknown.iter().map(|(k, n)| format!("'{k}' ×{n}")).collect();
+        return Err(Error::Invalid(format!(
+            "the export holds records this version does not know ({}): import it with the \
+             Switchboard version that wrote it, or a newer one",
+            listed.join(", ")
+        )));
+    }
+    Ok(Checked {
+        records,
+        schema,
+        counted,
+    })
+}
+
+/// Loads a checked export into `store`, in one transaction: everything or, on the first
+/// problem, nothing. Unless `into_nonempty`, a store that already holds records is
+/// refused.
+pub fn import(store: &mut Store, checked: Checked, into_nonempty: bool) -> Result<Summary> {
+    let schema = store.schema_version()?;
+    if checked.schema != schema {
+        return Err(Error::Invalid(format!(
+            "the export was written by a store at schema version {} and this one is at {schema}; \
+             import it with the Switchboard version that wrote it",
+            checked.schema
+        )));
+    }
+    let Checked {
+        mut records,
+        counted,
+        ..
+    } = checked;
+    records
+        .seek(std::io::SeekFrom::Start(0))
+        .map_err(|e| Error::io("cannot read the temporary file for the import", e))?;
+    let mut lines = Lines {
+        input: &mut std::io::BufReader::new(records),
+        number: 0,
+    };
     store.write(|tx| {
         if !into_nonempty {
             refuse_nonempty(tx)?;
         }
         tx.start_import()?;
-        let mut summary = Summary {
-            schema,
-            ..Summary::default()
-        };
-        let mut unknown: BTreeMap<String, u64> = BTreeMap::new();
-        let mut read = 0;
-        loop {
-            let Some(object) = lines.next_object()? else {
-                return Err(Error::Invalid(format!(
-                    "the export ends without its end line after {} records: it was cut short; \
-                     nothing was imported",
-                    read
-                )));
-            };
+        while let Some(object) = lines.next_object()? {
             let kind = object.get("type").and_then(Value::as_str).unwrap_or("");
-            if kind == "end" {
-                lines.expect_end(&object, read)?;
-                break;
-            }
-            read += 1;
-            if !KINDS.contains(&kind) {
-                *unknown.entry(kind.to_string()).or_default() += 1;
-                continue;
-            }
             let Some(Value::Object(record)) = object.get("record") else {
-                return Err(lines.error("a record line has no \"record\" object"));
+                continue;
             };
-            if unknown.is_empty() {
-                tx.insert_record(kind, record)
-                    .map_err(|e| lines.error(&e.to_string()))?;
-                summary.count(kind);
-            }
+            tx.insert_record(kind, record).map_err(|e| {
+                let at = lines.number;
+                Error::Invalid(format!(
+                    "record {at} (line {} of the export): {e}; nothing was imported",
+                    at + 1
+                ))
+            })?;
         }
-        if !unknown.is_empty() {
-            let listed: Vec<String> = unknown.iter().map(|(k, n)| format!("'{k}' ×{n}")).collect();
-            return Err(Error::Invalid(format!(
-                "the export holds records this version does not know ({}); nothing was imported: \
-                 import it with the Switchboard version that wrote it, or a newer one",
-                listed.join(", ")
-            )));
-        }
-        tx.finish_import()?;
-        Ok(summary)
-    })
+        tx.finish_import()
+    })?;
+    Ok(counted)
 }
 
 /// Refuses a store that holds any record, saying how many of each kind.
@@ -179,29 +243,30 @@ fn refuse_nonempty(tx: &crate::store::Tx<'_>) -> Result<()> {
     )))
 }
 
-/// Checks the first line: an export, of a format version and schema this binary reads.
-fn check_header(header: Option<&serde_json::Map<String, Value>>, schema: i64) -> Result<()> {
+/// Checks the first line: an export, in a format version this binary reads. Returns the
+/// schema version it was written at.
+fn check_header(header: Option<&serde_json::Map<String, Value>>) -> Result<i64> {
     let header = header.filter(|h| h.get("type").and_then(Value::as_str) == Some(HEADER));
     let Some(header) = header else {
         return Err(Error::Invalid(
             "this is not a Switchboard export: its first line is not the export header".into(),
         ));
     };
-    let version = header.get("version").and_then(Value::as_u64).unwrap_or(0);
+    let (Some(version), Some(schema)) = (
+        header.get("version").and_then(Value::as_u64),
+        header.get("schema").and_then(Value::as_i64),
+    ) else {
+        return Err(Error::Invalid(
+            "the export's header lacks its format or schema version: the file was altered".into(),
+        ));
+    };
     if version > FORMAT_VERSION {
         return Err(Error::Invalid(format!(
             "the export is in format version {version}, newer than this Switchboard reads \
              ({FORMAT_VERSION}); import it with a newer Switchboard"
         )));
     }
-    let written_at = header.get("schema").and_then(Value::as_i64).unwrap_or(0);
-    if written_at != schema {
-        return Err(Error::Invalid(format!(
-            "the export was written by a store at schema version {written_at} and this one is at \
-             {schema}; import it with the Switchboard version that wrote it"
-        )));
-    }
-    Ok(())
+    Ok(schema)
 }
 
 /// The input's lines, each one JSON object, numbered for errors.
@@ -239,12 +304,12 @@ impl Lines<'_> {
         let said = end.get("records").and_then(Value::as_u64);
         if said != Some(read) {
             return Err(self.error(&format!(
-                "the end line counts {} records but {read} came before it; nothing was imported",
+                "the end line counts {} records but {read} came before it",
                 said.map_or("no".to_string(), |n| n.to_string())
             )));
         }
         if self.next_object()?.is_some() {
-            return Err(self.error("there is more after the end line; nothing was imported"));
+            return Err(self.error("there is more after the end line"));
         }
         Ok(())
     }
@@ -322,6 +387,11 @@ mod tests {
         (dir, store)
     }
 
+    /// Checks `text` as an export, then loads it into `store`.
+    fn load(store: &mut Store, text: &str, into_nonempty: bool) -> Result<Summary> {
+        import(store, check(&mut text.as_bytes())?, into_nonempty)
+    }
+
     fn exported(store: &mut Store) -> String {
         let mut out = Vec::new();
         export(store, &mut out).unwrap();
@@ -338,7 +408,7 @@ mod tests {
         let (_dir, mut store) = lived_in();
         let text = exported(&mut store);
         let (_other_dir, mut other) = temp_store();
-        let loaded = import(&mut other, &mut text.as_bytes(), false).unwrap();
+        let loaded = load(&mut other, &text, false).unwrap();
         assert_eq!(loaded.records as usize, records(&text).len() - 1);
         for kind in [
             "agents",
@@ -394,13 +464,15 @@ mod tests {
     fn a_store_with_records_is_refused_unless_forced_and_a_clash_writes_nothing() {
         let (_dir, mut store) = lived_in();
         let text = exported(&mut store);
-        let refused = import(&mut store, &mut text.as_bytes(), false).unwrap_err();
+        let refused = load(&mut store, &text, false).unwrap_err();
         assert!(matches!(refused, Error::Conflict(_)), "{refused}");
         assert!(refused.to_string().contains("--force"), "{refused}");
         let before = exported(&mut store);
-        let clash = import(&mut store, &mut text.as_bytes(), true).unwrap_err();
+        let clash = load(&mut store, &text, true).unwrap_err();
         assert!(
-            clash.to_string().contains("line 2 of the export"),
+            clash
+                .to_string()
+                .contains("record 1 (line 2 of the export)"),
             "{clash}"
         );
         assert_eq!(
@@ -418,7 +490,7 @@ mod tests {
         let end = lines.len() - 1;
         let try_import = |input: String| {
             let (_d, mut target) = temp_store();
-            let e = match import(&mut target, &mut input.as_bytes(), false) {
+            let e = match load(&mut target, &input, false) {
                 Ok(done) => panic!("imported {done:?} from:\n{input}"),
                 Err(e) => e.to_string(),
             };
@@ -453,6 +525,24 @@ mod tests {
         assert!(e.contains("end line counts 1"), "{e}");
         let e = try_import("hello\n".into());
         assert!(e.contains("line 1"), "{e}");
+        let e = try_import(text.replacen(r#","version":1"#, "", 1));
+        assert!(e.contains("altered"), "{e}");
+        // A record whose reference has no record: the deliveries of a message left out.
+        let orphan: Vec<&str> = lines
+            .iter()
+            .copied()
+            .filter(|l| !l.contains(r#""type":"messages""#))
+            .collect();
+        let kept = orphan.len() - 2;
+        let orphan = orphan.join("\n").replace(
+            &format!(r#""records":{}"#, end - 1),
+            &format!(r#""records":{kept}"#),
+        );
+        let e = try_import(orphan);
+        assert!(
+            e.contains("refer to records the export does not hold"),
+            "{e}"
+        );
         let e = try_import(text.replacen(r#""version":1"#, r#""version":2"#, 1));
         assert!(e.contains("newer"), "{e}");
     }

@@ -7,9 +7,14 @@
 //!   `git@github.com:acme/api.git`, `ssh://git@github.com:22/acme/api` and
 //!   `https://user:token@github.com/acme/api/` are all `github.com/acme/api` (credentials in
 //!   a URL never reach the id);
-//! - the first commit of its history (`root:<sha>`), which every clone shares;
-//! - for a repository without commits, its folder (`path:<main checkout>`), which is not
-//!   shared with other hosts.
+//!   An `origin` that is itself a local repository (a container's clone of a mounted
+//!   checkout) is followed to its own `origin`;
+//! - the first commit of its history (`root:<sha>`), which every complete clone shares;
+//! - for a repository without commits (or a shallow clone without an `origin` on a host),
+//!   its folder (`path:<main checkout>`), which is not shared with other hosts.
+//!
+//! Ports are dropped and the path keeps its case: two spellings of one remote that differ
+//! in case (`Acme/API`, `acme/api`) are two ids; set `id` to join them.
 
 use std::path::Path;
 
@@ -67,12 +72,7 @@ pub fn identify(dir: &Path) -> Result<RepositoryId> {
     }
     let repo = git2::Repository::open(&paths.main_root)
         .map_err(|e| Error::Invalid(format!("cannot open the repository: {}", e.message())))?;
-    if let Some(url) = repo
-        .find_remote("origin")
-        .ok()
-        .and_then(|r| r.url().ok().map(str::to_string))
-        && let Some(id) = normalized_url(&url)
-    {
+    if let Some(id) = origin_id(&repo, &paths.main_root, ORIGIN_HOPS) {
         return Ok(RepositoryId {
             id,
             source: Source::Origin,
@@ -107,13 +107,40 @@ pub fn check_id(id: &str) -> Result<()> {
     )))
 }
 
-/// The oldest commit reachable from HEAD (the first of several roots, by commit time).
+/// How many local `origin`s are followed to find one on a host (a container's clone of a
+/// mounted checkout has the checkout as its origin, whose origin is the shared remote).
+const ORIGIN_HOPS: usize = 3;
+
+/// The normalized URL of `repo`'s `origin`, following an origin that is a local
+/// repository to that one's origin, at most `hops` times. `root` is where a relative
+/// local path starts from.
+fn origin_id(repo: &git2::Repository, root: &Path, hops: usize) -> Option<String> {
+    let url = repo.find_remote("origin").ok()?.url().ok()?.to_string();
+    if let Some(id) = normalized_url(&url) {
+        return Some(id);
+    }
+    if hops == 0 {
+        return None;
+    }
+    let local = root.join(url.strip_prefix("file://").unwrap_or(&url));
+    let next = git2::Repository::open(&local).ok()?;
+    let next_root = next.workdir().unwrap_or(next.path()).to_path_buf();
+    origin_id(&next, &next_root, hops - 1)
+}
+
+/// The first commit of the history: of the commits without parents reachable from HEAD
+/// (usually one), the smallest id, so every complete clone finds the same. `None` for a
+/// repository without commits or a shallow clone (whose history is cut off).
 fn root_commit(repo: &git2::Repository) -> Option<String> {
+    if repo.is_shallow() {
+        return None;
+    }
     let mut walk = repo.revwalk().ok()?;
     walk.push_head().ok()?;
-    walk.set_sorting(git2::Sort::TOPOLOGICAL | git2::Sort::REVERSE)
-        .ok()?;
-    walk.next()?.ok().map(|oid| oid.to_string())
+    walk.flatten()
+        .filter(|oid| repo.find_commit(*oid).is_ok_and(|c| c.parent_count() == 0))
+        .map(|oid| oid.to_string())
+        .min()
 }
 
 /// `host/path` of a remote URL (see the module's notes), or `None` when it names no host
@@ -129,7 +156,15 @@ pub fn normalized_url(url: &str) -> Option<String> {
         && !authority.contains('/')
         && !authority.is_empty()
     {
-        // scp-like: [user@]host:path
+        // scp-like: [user@]host:path. A user and password (`user:pass@host:path`) is not
+        // that form: it is refused rather than read with the password in the path.
+        if path
+            .split('/')
+            .next()
+            .is_some_and(|first| first.contains('@'))
+        {
+            return None;
+        }
         (authority, path)
     } else {
         return None;
@@ -190,6 +225,7 @@ mod tests {
         ] {
             assert_eq!(normalized_url(local), None, "{local}");
         }
+        assert_eq!(normalized_url("user:s3cret@github.com:acme/api"), None);
         assert!(
             !normalized_url("https://user:s3cret@github.com/acme/api")
                 .unwrap()
@@ -262,6 +298,19 @@ mod tests {
         };
         assert_eq!(identify(first.path()).unwrap(), by_origin);
         assert_eq!(identify(&other).unwrap(), by_origin);
+
+        // A clone of a checkout (a container's, of a mounted folder) follows it to its origin.
+        let inner = first.dir().join("container");
+        git(
+            first.dir(),
+            &[
+                "clone",
+                "-q",
+                other.to_str().unwrap(),
+                inner.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(identify(&inner).unwrap(), by_origin);
 
         // The settings win, and a bad id is refused with the rule.
         std::fs::write(

@@ -94,10 +94,14 @@ impl SwitchboardServer {
                 let event = match events.recv().await {
                     Ok(event) => event,
                     Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => {
+                        // What the missed events changed is unknown: every resource may have.
                         tracing::warn!(
                             missed,
-                            "resource notifier fell behind; some updates were merged"
+                            "resource notifier fell behind; telling every subscriber to read again"
                         );
+                        for uri in this.subscribed_uris() {
+                            this.notify(&uri).await;
+                        }
                         continue;
                     }
                     Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
@@ -115,6 +119,19 @@ impl SwitchboardServer {
                 }
             }
         });
+    }
+
+    /// Every resource someone on this connection may be listening to: the legacy
+    /// subscriptions' URIs, and the listed resources (listen streams filter for themselves).
+    fn subscribed_uris(&self) -> Vec<String> {
+        let listeners = self.subscriptions.listeners();
+        let mut uris: Vec<String> = listeners.legacy.keys().cloned().collect();
+        if !listeners.sinks.is_empty() {
+            uris.extend([INBOX.to_string(), SESSIONS.to_string()]);
+        }
+        uris.sort();
+        uris.dedup();
+        uris
     }
 
     async fn notify(&self, uri: &str) {

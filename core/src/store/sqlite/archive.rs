@@ -78,7 +78,14 @@ fn to_json(value: ValueRef<'_>, kind: &str, column: &str) -> Result<Value> {
         ValueRef::Null => Value::Null,
         ValueRef::Integer(i) => Value::from(i),
         ValueRef::Real(f) => Value::from(f),
-        ValueRef::Text(t) => Value::String(String::from_utf8_lossy(t).into_owned()),
+        ValueRef::Text(t) => match std::str::from_utf8(t) {
+            Ok(text) => Value::String(text.to_string()),
+            Err(_) => {
+                return Err(Error::Internal(format!(
+                    "{kind}.{column} holds text that is not UTF-8, which exports do not carry"
+                )));
+            }
+        },
         ValueRef::Blob(_) => {
             return Err(Error::Internal(format!(
                 "{kind}.{column} holds binary data, which exports do not carry"
@@ -183,6 +190,21 @@ impl ArchiveRows for Tx<'_> {
     }
 
     fn finish_import(&self) -> Result<()> {
+        let broken: Option<(String, i64)> = self.tx.query_row(
+            "SELECT (SELECT \"table\" FROM pragma_foreign_key_check LIMIT 1), \
+                        (SELECT COUNT(*) FROM pragma_foreign_key_check)",
+            [],
+            |r| {
+                Ok(r.get::<_, Option<String>>(0)?
+                    .map(|t| (t, r.get::<_, i64>(1).unwrap_or(0))))
+            },
+        )?;
+        if let Some((table, count)) = broken {
+            return Err(Error::Invalid(format!(
+                "{count} records refer to records the export does not hold (the first of them \
+                 in '{table}'); nothing was imported"
+            )));
+        }
         self.tx.execute_batch(
             "UPDATE agents SET unread = (
                  SELECT COUNT(*) FROM deliveries d JOIN messages m ON m.seq = d.message_seq

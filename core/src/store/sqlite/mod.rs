@@ -63,8 +63,9 @@ pub(crate) enum Access {
 pub(crate) struct Db {
     conn: Connection,
     /// The writers' queue, marked after each committed write to wake other processes'
-    /// feeds.
-    writers: writers::Writers,
+    /// feeds; `None` when its file cannot be opened (writes then queue on SQLite's lock
+    /// alone, and other processes see them at their safety poll).
+    writers: Option<writers::Writers>,
 }
 
 /// One transaction: the rows of [`crate::store::rows`] over SQL.
@@ -101,12 +102,15 @@ impl Db {
             ))
         })?;
         configure(&conn)?;
-        let writers = writers::Writers::open(path).map_err(|e| {
-            Error::io(
-                format!("cannot open the writers' file beside {}", path.display()),
-                e,
-            )
-        })?;
+        let writers = writers::Writers::open(path)
+            .inspect_err(|e| {
+                tracing::warn!(
+                    error = %e,
+                    "cannot open the writers' file beside the state database; \
+                     other processes will see this one's changes only at their safety poll"
+                );
+            })
+            .ok();
         let mut db = Db { conn, writers };
         db.migrate(path)?;
         Ok(db)
@@ -169,17 +173,17 @@ impl Db {
             Access::Read => TransactionBehavior::Deferred,
             Access::Write => TransactionBehavior::Immediate,
         };
-        let _turn = match access {
-            Access::Read => None,
-            Access::Write => self.writers.in_line(),
+        let _turn = match (access, &self.writers) {
+            (Access::Write, Some(writers)) => writers.in_line(),
+            _ => None,
         };
         let tx = Tx {
             tx: self.conn.transaction_with_behavior(behavior)?,
         };
         let value = f(&tx)?;
         tx.tx.commit()?;
-        if let Access::Write = access {
-            self.writers.committed();
+        if let (Access::Write, Some(writers)) = (access, &self.writers) {
+            writers.committed();
         }
         Ok(value)
     }

@@ -34,9 +34,11 @@ use crate::store::changes::{ChangeSource, Interrupter, Woken};
 /// Poll interval when no file-change notification is available.
 pub(crate) const FALLBACK_POLL: Duration = Duration::from_millis(20);
 
-/// The side file of the database at `db`.
+/// The side file of the database at `db`: beside the file itself, as SQLite puts its
+/// `-wal`, so processes that reach the database through a symbolic link share it too.
 fn side_path(db: &Path) -> PathBuf {
-    let mut path = db.as_os_str().to_owned();
+    let db = db.canonicalize().unwrap_or_else(|_| db.to_path_buf());
+    let mut path = db.into_os_string();
     path.push("-writers");
     PathBuf::from(path)
 }
@@ -56,7 +58,8 @@ impl Drop for Turn<'_> {
 
 impl Writers {
     /// Opens (creating, owner-only, never through a symbolic link) the side file of the
-    /// database at `db`.
+    /// database at `db`. Run as root, it gives a file it creates to the database's owner,
+    /// as SQLite does its `-wal`, so that `sudo switchboard …` does not lock the owner out.
     pub(crate) fn open(db: &Path) -> std::io::Result<Writers> {
         use rustix::fs::{Mode, OFlags};
         let fd = rustix::fs::open(
@@ -64,6 +67,16 @@ impl Writers {
             OFlags::RDWR | OFlags::CREATE | OFlags::NOFOLLOW | OFlags::CLOEXEC,
             Mode::RUSR | Mode::WUSR,
         )?;
+        if rustix::process::geteuid().is_root()
+            && let Ok(owner) = std::fs::metadata(db)
+        {
+            use std::os::unix::fs::MetadataExt;
+            rustix::fs::fchown(
+                &fd,
+                Some(rustix::fs::Uid::from_raw(owner.uid())),
+                Some(rustix::fs::Gid::from_raw(owner.gid())),
+            )?;
+        }
         Ok(Writers(File::from(fd)))
     }
 
@@ -234,6 +247,45 @@ mod tests {
         std::os::unix::fs::symlink(&target, side_path(&linked)).unwrap();
         assert!(Writers::open(&linked).is_err());
         assert!(!target.exists(), "nothing was created through the link");
+    }
+
+    #[test]
+    fn run_as_root_the_side_file_goes_to_the_databases_owner() {
+        use std::os::unix::fs::MetadataExt;
+        if !rustix::process::geteuid().is_root() {
+            eprintln!("skipped: needs root to give files away");
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("state.db");
+        std::fs::write(&db, b"").unwrap();
+        let nobody = (
+            rustix::fs::Uid::from_raw(65534),
+            rustix::fs::Gid::from_raw(65534),
+        );
+        rustix::fs::chown(&db, Some(nobody.0), Some(nobody.1)).unwrap();
+        Writers::open(&db).unwrap();
+        let side = std::fs::metadata(side_path(&db)).unwrap();
+        assert_eq!((side.uid(), side.gid()), (65534, 65534));
+    }
+
+    #[test]
+    fn the_side_file_is_found_through_a_link_to_the_database() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("state.db");
+        std::fs::write(&db, b"").unwrap();
+        let link = dir.path().join("linked.db");
+        std::os::unix::fs::symlink(&db, &link).unwrap();
+        assert_eq!(side_path(&link), side_path(&db));
+        let (mark, signal) = (
+            Writers::open(&link).unwrap(),
+            CommitSignal::new(&db).unwrap(),
+        );
+        mark.committed();
+        assert_eq!(
+            signal.wait_for_commit(Duration::from_secs(30)),
+            Woken::Changed
+        );
     }
 
     #[test]

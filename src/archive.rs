@@ -6,10 +6,11 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::Args;
+use switchboard_core::Settings;
 use switchboard_core::archive::{self, Summary};
 
 use crate::Global;
-use crate::commands::{open_store, print_json};
+use crate::commands::{locate, open_store, print_json};
 
 #[derive(Debug, Args)]
 pub struct ExportArgs {
@@ -67,15 +68,24 @@ pub fn import(global: &Global, args: ImportArgs) -> Result<()> {
         Box::new(BufReader::new(file))
     };
     let checked = archive::check(&mut input)?;
-    let mut store = open_store(global)?;
-    let summary = archive::import(&mut store, checked, args.force)?;
+    // A new store is made at the export's schema version and brought up to date, so an
+    // export from an earlier version loads; an existing one must be at the export's.
+    let at = locate(global)?;
+    let summary = if at.path.exists() {
+        archive::import(&mut open_store(global)?, checked, args.force)?
+    } else {
+        let settings = Settings {
+            stale_after: global.stale_after,
+        };
+        archive::import_new(&at.path, settings, checked)?
+    };
     if args.json {
         return print_json(&summary);
     }
     println!(
         "imported {} into {}",
         described(&summary),
-        store.path().display()
+        at.path.display()
     );
     Ok(())
 }

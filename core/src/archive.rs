@@ -21,12 +21,13 @@
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, Seek, Write};
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::clock::Timestamp;
-use crate::{Error, Result, Store};
+use crate::{Error, Result, Settings, Store};
 
 /// The format version this binary writes and the newest it reads.
 pub const FORMAT_VERSION: u64 = 1;
@@ -178,16 +179,69 @@ pub fn check(input: &mut dyn BufRead) -> Result<Checked> {
 
 /// Loads a checked export into `store`, in one transaction: everything or, on the first
 /// problem, nothing. Unless `into_nonempty`, a store that already holds records is
-/// refused.
+/// refused. The export must be of the store's schema version; [`import_new`] loads one
+/// from an earlier version.
 pub fn import(store: &mut Store, checked: Checked, into_nonempty: bool) -> Result<Summary> {
     let schema = store.schema_version()?;
     if checked.schema != schema {
         return Err(Error::Invalid(format!(
-            "the export was written by a store at schema version {} and this one is at {schema}; \
-             import it with the Switchboard version that wrote it",
+            "the export was written at schema version {} and this store is at {schema}: load \
+             it into a new store instead (`switchboard --db NEW.db import FILE`), which is made \
+             at the export's version and then brought up to date",
             checked.schema
         )));
     }
+    load(store, checked, into_nonempty, Finish::Now)
+}
+
+/// Whether [`load`] brings derived state in step at once, or leaves that to a caller
+/// that first migrates the store.
+#[derive(Clone, Copy, PartialEq)]
+enum Finish {
+    Now,
+    Later,
+}
+
+/// Loads a checked export into a new store at `path` (which must not exist yet): a store
+/// at the schema version the export was written at, then migrated to this version's as a
+/// store of that age would be, so an export from any earlier version loads. On failure
+/// the new store's files are removed; nothing else is touched.
+pub fn import_new(path: &Path, settings: Settings, checked: Checked) -> Result<Summary> {
+    if path.exists() {
+        return Err(Error::Conflict(format!(
+            "{} exists already: import into it, or name a new file",
+            path.display()
+        )));
+    }
+    let supported = crate::store::supported_schema_version();
+    if checked.schema < 1 || checked.schema > supported {
+        return Err(Error::Invalid(format!(
+            "the export was written at schema version {}, and this Switchboard reads versions \
+             1 to {supported}; import it with a newer Switchboard",
+            checked.schema
+        )));
+    }
+    let loaded = (|| {
+        let mut store = Store::open_at_schema(path, settings.clone(), checked.schema)?;
+        let summary = load(&mut store, checked, false, Finish::Later)?;
+        drop(store);
+        let mut store = Store::open(path, settings)?;
+        store.write(|tx| tx.finish_import())?;
+        Ok(summary)
+    })();
+    if loaded.is_err() {
+        Store::discard_new(path);
+    }
+    loaded
+}
+
+/// Writes a checked export's records into `store` in one transaction (see [`import`]).
+fn load(
+    store: &mut Store,
+    checked: Checked,
+    into_nonempty: bool,
+    finish: Finish,
+) -> Result<Summary> {
     let Checked {
         mut records,
         counted,
@@ -218,7 +272,11 @@ pub fn import(store: &mut Store, checked: Checked, into_nonempty: bool) -> Resul
                 ))
             })?;
         }
-        tx.finish_import()
+        tx.check_references()?;
+        match finish {
+            Finish::Now => tx.finish_import(),
+            Finish::Later => Ok(()),
+        }
     })?;
     Ok(counted)
 }
@@ -545,5 +603,82 @@ mod tests {
         );
         let e = try_import(text.replacen(r#""version":1"#, r#""version":2"#, 1));
         assert!(e.contains("newer"), "{e}");
+    }
+
+    /// What a store at schema 9 (before batched search indexing and keyed threads) held,
+    /// written with SQL as that version wrote it.
+    fn store_at_schema_9(path: &std::path::Path) -> Store {
+        let mut store = Store::open_at_schema(path, Settings::default(), 9).unwrap();
+        assert_eq!(store.schema_version().unwrap(), 9);
+        store
+            .sql_write(|tx| {
+                tx.execute_batch(
+                    "INSERT INTO agents (name, kind, registered_at, last_seen_at) VALUES
+                         ('ann', 'agent', 1, 1), ('bob', 'agent', 2, 2);
+                     INSERT INTO threads (id, created_by, created_at, last_message_at)
+                         VALUES ('thr_1', 'ann', 3, 4);
+                     INSERT INTO messages (id, thread_id, author, addressed_to, body, priority, created_at)
+                         VALUES ('msg_1', 'thr_1', 'ann', '[\"bob\"]', 'the parser plan', 1, 3),
+                                ('msg_2', 'thr_1', 'ann', '[\"bob\"]', 'and the lexer', 1, 4);
+                     INSERT INTO deliveries (recipient, message_seq, delivered_at, read_at)
+                         VALUES ('bob', 1, 3, 5), ('bob', 2, 4, NULL);
+                     INSERT INTO events (id, type, actor, payload, at)
+                         VALUES ('evt_1', 'message.sent', 'ann', '{}', 3);",
+                )?;
+                Ok(())
+            })
+            .unwrap();
+        store
+    }
+
+    #[test]
+    fn an_export_from_an_earlier_schema_loads_into_a_new_store_brought_up_to_date() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut old = store_at_schema_9(&dir.path().join("old.db"));
+        let text = exported(&mut old);
+        assert!(text.lines().next().unwrap().contains(r#""schema":9"#));
+
+        let (_current_dir, mut current) = temp_store();
+        let refused = load(&mut current, &text, false).unwrap_err().to_string();
+        assert!(refused.contains("into a new store"), "{refused}");
+
+        let path = dir.path().join("new.db");
+        let loaded = import_new(
+            &path,
+            Settings::default(),
+            check(&mut text.as_bytes()).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(loaded.records, 8);
+        let mut new = Store::open(&path, Settings::default()).unwrap();
+        assert_eq!(
+            new.schema_version().unwrap(),
+            crate::store::supported_schema_version()
+        );
+        assert_eq!(records(&exported(&mut new)), records(&text));
+        assert_eq!(message::unread(&mut new, "bob").unwrap(), 1);
+        let found = message::search(&mut new, "bob", "lexer", &Default::default()).unwrap();
+        assert_eq!(found.len(), 1);
+
+        // A failure leaves no new store behind, and an existing file is never used.
+        let broken = dir.path().join("broken.db");
+        let orphan = text.replace(r#""thread_id":"thr_1""#, r#""thread_id":"thr_9""#);
+        let e = import_new(
+            &broken,
+            Settings::default(),
+            check(&mut orphan.as_bytes()).unwrap(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("refer to records"), "{e}");
+        assert!(!broken.exists());
+        let e = import_new(
+            &path,
+            Settings::default(),
+            check(&mut text.as_bytes()).unwrap(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("exists already"), "{e}");
     }
 }

@@ -140,6 +140,22 @@ impl Store {
         })
     }
 
+    /// A store at `path` at schema version `schema` (not later), for loading what a store
+    /// of that age held (an import of an export from an earlier version).
+    pub(crate) fn open_at_schema(path: &Path, settings: Settings, schema: i64) -> Result<Store> {
+        Ok(Store {
+            db: sqlite::Db::open_upto(path, schema)?,
+            path: path.to_path_buf(),
+            settings,
+        })
+    }
+
+    /// Removes the files of the store at `path`, which this process just made and could
+    /// not fill: nothing anyone wrote is in them.
+    pub(crate) fn discard_new(path: &Path) {
+        sqlite::file::remove_database(path);
+    }
+
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.path

@@ -24,7 +24,11 @@ pub(crate) trait ArchiveRows {
     /// naming it.
     fn insert_record(&self, kind: &str, record: &Record) -> Result<()>;
 
-    /// After an import wrote every record: brings what the backend derives from records
-    /// (counters, search indexes) in step with them.
+    /// After an import wrote every record: refuses references to records that are not
+    /// there (`Error::Invalid`, saying how many and where).
+    fn check_references(&self) -> Result<()>;
+
+    /// After an import: brings what the backend derives from records (counters, search
+    /// indexes) in step with them.
     fn finish_import(&self) -> Result<()>;
 }

@@ -189,7 +189,7 @@ impl ArchiveRows for Tx<'_> {
         Ok(())
     }
 
-    fn finish_import(&self) -> Result<()> {
+    fn check_references(&self) -> Result<()> {
         let broken: Option<(String, i64)> = self.tx.query_row(
             "SELECT (SELECT \"table\" FROM pragma_foreign_key_check LIMIT 1), \
                         (SELECT COUNT(*) FROM pragma_foreign_key_check)",
@@ -205,6 +205,10 @@ impl ArchiveRows for Tx<'_> {
                  in '{table}'); nothing was imported"
             )));
         }
+        Ok(())
+    }
+
+    fn finish_import(&self) -> Result<()> {
         self.tx.execute_batch(
             "UPDATE agents SET unread = (
                  SELECT COUNT(*) FROM deliveries d JOIN messages m ON m.seq = d.message_seq

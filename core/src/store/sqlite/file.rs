@@ -103,3 +103,13 @@ pub(crate) fn restore_into(db: &Path, from: &Path) -> Result<()> {
     conn.restore(rusqlite::MAIN_DB, from, rusqlite::backup::NO_PROGRESS)?;
     Ok(())
 }
+
+/// Removes the database file at `path` and its side files (`-wal`, `-shm`, `-writers`),
+/// ignoring any that are missing.
+pub(crate) fn remove_database(path: &Path) {
+    for suffix in ["", "-wal", "-shm", "-writers"] {
+        let mut file = path.as_os_str().to_owned();
+        file.push(suffix);
+        let _ = std::fs::remove_file(file);
+    }
+}

@@ -88,6 +88,12 @@ impl Db {
     /// Opens (creating if needed, directory `0700`, file `0600`), configures and migrates
     /// the database at `path`.
     pub(crate) fn open(path: &Path) -> Result<Db> {
+        Self::open_upto(path, supported_schema_version())
+    }
+
+    /// [`Db::open`], migrating no further than schema version `upto` (a database already
+    /// past it is left as it is).
+    pub(crate) fn open_upto(path: &Path, upto: i64) -> Result<Db> {
         prepare_location(path)?;
         let conn = Connection::open_with_flags(
             path,
@@ -112,7 +118,7 @@ impl Db {
             })
             .ok();
         let mut db = Db { conn, writers };
-        db.migrate(path)?;
+        db.migrate(path, upto)?;
         Ok(db)
     }
 
@@ -188,13 +194,13 @@ impl Db {
         Ok(value)
     }
 
-    fn migrate(&mut self, path: &Path) -> Result<()> {
+    fn migrate(&mut self, path: &Path, upto: i64) -> Result<()> {
         let supported = supported_schema_version();
         let found = current_version(&self.conn)?;
         if found > supported {
             return Err(too_new(path, found));
         }
-        if found == supported {
+        if found >= upto {
             return Ok(());
         }
         // Foreign keys are off while migrations run, so that a migration may rebuild a
@@ -207,7 +213,8 @@ impl Db {
             if found > supported {
                 return Err(too_new(path, found));
             }
-            for (index, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+            let (from, to) = (found as usize, upto.min(supported) as usize);
+            for (index, sql) in MIGRATIONS.iter().enumerate().take(to).skip(from) {
                 tx.tx.execute_batch(sql)?;
                 tx.tx.execute(
                     "INSERT INTO schema_version (version, applied_at) VALUES (?1, ?2)",

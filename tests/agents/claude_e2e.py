@@ -124,10 +124,14 @@ in=$(mktemp) out=$(mktemp) err=$(mktemp)
 cat > "$in"
 "$@" < "$in" > "$out" 2> "$err"
 rc=$?
-python3 -c 'import json, sys
+# One write(2) per record on an O_APPEND descriptor: hooks that run at once never
+# interleave their lines (a buffered print of a long record could be split).
+python3 -c 'import json, os, sys
 r = lambda p: open(p, encoding="utf-8", errors="replace").read()
-print(json.dumps({"argv": sys.argv[5:], "rc": int(sys.argv[1]), "stdin": r(sys.argv[2]), "stdout": r(sys.argv[3]),
-                  "stderr": r(sys.argv[4])}))' "$rc" "$in" "$out" "$err" "$@" >> "$log"
+line = json.dumps({"argv": sys.argv[6:], "rc": int(sys.argv[2]), "stdin": r(sys.argv[3]), "stdout": r(sys.argv[4]),
+                   "stderr": r(sys.argv[5])}) + "\n"
+fd = os.open(sys.argv[1], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+os.write(fd, line.encode())' "$log" "$rc" "$in" "$out" "$err" "$@"
 cat "$out"; cat "$err" >&2
 rm -f "$in" "$out" "$err"
 exit $rc

@@ -145,6 +145,11 @@ impl ServerHandler for SwitchboardServer {
         &self,
         requested: &SubscriptionFilter,
     ) -> Option<SubscriptionFilter> {
+        // The stream is acknowledged before `listen` runs: follow commits from now on, so
+        // that none committed after the acknowledgement is missed.
+        if let Err(e) = self.hub.live.start_now() {
+            tracing::warn!(error = %e, "cannot watch the store for changes");
+        }
         Some(requested.supported_by(&self.config().capabilities))
     }
 

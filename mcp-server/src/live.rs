@@ -54,6 +54,19 @@ impl Live {
         Ok(self.running().await?.events.subscribe())
     }
 
+    /// Starts the feed now, on this thread, unless it runs: for a caller that must not
+    /// go on before every later commit is seen and cannot wait for a blocking thread (a
+    /// listen stream is acknowledged before its handler runs). Opening the feed's
+    /// connection takes about a millisecond, once per process.
+    pub fn start_now(&self) -> Result<(), Error> {
+        if self.slot().is_some() {
+            return Ok(());
+        }
+        let started = Running::start(&self.inner.path, self.inner.settings.clone())?;
+        self.slot().get_or_insert(Arc::new(started));
+        Ok(())
+    }
+
     /// The feed, started (on a blocking thread: it opens the store) unless it runs.
     async fn running(&self) -> Result<Arc<Running>, Error> {
         if let Some(running) = self.slot().clone() {

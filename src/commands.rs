@@ -313,6 +313,7 @@ pub fn doctor(global: &Global, args: JsonFlag) -> Result<()> {
     let problems = store.quick_check(DOCTOR_PROBLEMS)?;
     let report = serde_json::json!({
         "state_db": at.path,
+        "backend": store.backend(),
         "integrity": if problems.is_empty() { serde_json::json!("ok") } else { serde_json::json!(problems) },
         "source": at.source,
         "repository": readable(std::env::current_dir().map_err(|e| switchboard_core::Error::io("cannot read the working directory", e)).and_then(|here| switchboard_core::repository::identify(&here)).map(|r| r.to_string())),

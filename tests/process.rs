@@ -210,6 +210,11 @@ async fn humans_list_show_draw_and_end_sessions_from_the_cli() {
     let doctor = repo.cli_json(&["doctor"]);
     assert_eq!(doctor["source"], "git_common_dir");
     assert_eq!(doctor["integrity"], "ok");
+    let backend = doctor["backend"].as_str().unwrap();
+    assert!(
+        backend.starts_with("SQLite 3.") && backend.ends_with("(embedded)"),
+        "{backend}"
+    );
     let repository = doctor["repository"].as_str().unwrap();
     assert!(
         repository.starts_with("root:") && repository.ends_with("(from its first commit)"),

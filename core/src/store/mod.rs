@@ -171,6 +171,11 @@ impl Store {
         Timestamp::now().minus(self.settings.stale_after)
     }
 
+    /// Which backend holds this store, with its version, for people reading `doctor`.
+    pub fn backend(&self) -> String {
+        sqlite::backend()
+    }
+
     /// The schema version of the open database.
     pub fn schema_version(&self) -> Result<i64> {
         self.db.schema_version()

@@ -45,6 +45,11 @@ const MIGRATIONS: &[&str] = &[
 /// How long a writer waits for another process's write lock before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// "SQLite 3.x.y (embedded)": the backend and the version of the library built in.
+pub(crate) fn backend() -> String {
+    format!("SQLite {} (embedded)", rusqlite::version())
+}
+
 /// The highest schema version this binary knows.
 pub(crate) fn supported_schema_version() -> i64 {
     MIGRATIONS.len() as i64

@@ -31,11 +31,14 @@ const NOT_RECORDS: &[&str] = &["schema_version", "search_index", "messages_fts"]
 
 impl Tx<'_> {
     /// The exported columns of `kind`, in table order; an unknown kind is `Invalid`.
+    /// Asked once per record an import writes, so its statement is cached.
     fn record_columns(&self, kind: &str) -> Result<Vec<String>> {
         if !crate::archive::KINDS.contains(&kind) {
             return Err(Error::Invalid(format!("unknown kind of record '{kind}'")));
         }
-        let mut statement = self.tx.prepare("SELECT name FROM pragma_table_info(?1)")?;
+        let mut statement = self
+            .tx
+            .prepare_cached("SELECT name FROM pragma_table_info(?1)")?;
         let columns = statement
             .query_map([kind], |r| r.get::<_, String>(0))?
             .collect::<rusqlite::Result<Vec<_>>>()?;

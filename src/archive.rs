@@ -6,11 +6,10 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use switchboard_core::Settings;
 use switchboard_core::archive::{self, Summary};
 
 use crate::Global;
-use crate::commands::{locate, open_store, print_json};
+use crate::commands::{open_store, print_json, settings, store_address};
 
 #[derive(Debug, Args)]
 pub struct ExportArgs {
@@ -70,23 +69,16 @@ pub fn import(global: &Global, args: ImportArgs) -> Result<()> {
     let checked = archive::check(&mut input)?;
     // A new store is made at the export's schema version and brought up to date, so an
     // export from an earlier version loads; an existing one must be at the export's.
-    let at = locate(global)?;
-    let summary = if at.path.exists() {
+    let address = store_address(global)?;
+    let summary = if address.exists()? {
         archive::import(&mut open_store(global)?, checked, args.force)?
     } else {
-        let settings = Settings {
-            stale_after: global.stale_after,
-        };
-        archive::import_new(&at.path, settings, checked)?
+        archive::import_new(&address, settings(global), checked)?
     };
     if args.json {
         return print_json(&summary);
     }
-    println!(
-        "imported {} into {}",
-        described(&summary),
-        at.path.display()
-    );
+    println!("imported {} into {}", described(&summary), address);
     Ok(())
 }
 

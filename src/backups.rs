@@ -1,15 +1,16 @@
 //! `switchboard backup` and `switchboard restore`, and the automatic backups every
 //! long-running command (`mcp`, `serve`, `lsp`) keeps while it runs.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{Result, bail};
 use clap::Args;
+use switchboard_core::StoreAddress;
 use switchboard_core::backup::{self, Policy, Schedule};
 use switchboard_core::clock::Timestamp;
 
 use crate::Global;
-use crate::commands::{locate, print_json};
+use crate::commands::{print_json, store_address};
 
 #[derive(Debug, Args)]
 pub struct BackupArgs {
@@ -48,10 +49,12 @@ pub fn policy() -> Result<Policy> {
     Ok(switchboard_core::config::load(&repo.main_root)?.backups)
 }
 
-/// Automatic backups of the state database for as long as the returned schedule lives.
-/// A `.switchboard.toml` that cannot be read is reported and the default policy used: a
-/// typo there must not stop an agent's server.
-pub fn schedule(db: &Path) -> Option<Schedule> {
+/// Automatic backups of a file store for as long as the returned schedule lives (none for
+/// a PostgreSQL store: its server is backed up by its operator, or with `switchboard
+/// export`). A `.switchboard.toml` that cannot be read is reported and the default policy
+/// used: a typo there must not stop an agent's server.
+pub fn schedule(store: &StoreAddress) -> Option<Schedule> {
+    let db = store.file_path()?;
     let policy = policy().unwrap_or_else(|e| {
         tracing::warn!(error = %e, "using the default backup policy");
         Policy::default()
@@ -59,8 +62,20 @@ pub fn schedule(db: &Path) -> Option<Schedule> {
     Schedule::start(db.to_path_buf(), policy)
 }
 
+/// The file of the store the global options choose: backups are copies of it.
+fn store_file(global: &Global) -> Result<PathBuf> {
+    let address = store_address(global)?;
+    match address.file_path() {
+        Some(path) => Ok(path.to_path_buf()),
+        None => bail!(
+            "the store is on PostgreSQL ({address}): back it up with the server's own tools \
+             (pg_dump), or write an export with `switchboard export --to FILE`"
+        ),
+    }
+}
+
 pub fn backup(global: &Global, args: BackupArgs) -> Result<()> {
-    let db = locate(global)?.path;
+    let db = store_file(global)?;
     if args.list {
         let found = backup::list(&db)?;
         if args.json {
@@ -101,7 +116,7 @@ pub fn backup(global: &Global, args: BackupArgs) -> Result<()> {
 }
 
 pub fn restore(global: &Global, args: RestoreArgs) -> Result<()> {
-    let db = locate(global)?.path;
+    let db = store_file(global)?;
     let from = match (args.file, args.latest) {
         (Some(file), _) => file,
         (None, _) => match backup::latest(&db)? {

@@ -8,7 +8,7 @@ use switchboard_core::clock::Timestamp;
 use switchboard_core::location::{self, StateLocation};
 use switchboard_core::process::ProcessInfo;
 use switchboard_core::session::{self, EndStatus, Filter, Status};
-use switchboard_core::{Settings, Store, agent, backup, render, worktree};
+use switchboard_core::{Settings, Store, StoreAddress, agent, backup, render, worktree};
 use switchboard_mcp::{Identity, SwitchboardServer, reference};
 
 use crate::Global;
@@ -116,19 +116,36 @@ pub struct SchemasArgs {
     root: PathBuf,
 }
 
-pub fn locate(global: &Global) -> Result<StateLocation> {
-    Ok(location::resolve(&location::Inputs::from_env(
-        global.db.clone(),
-    )?)?)
+/// What the global options and the environment say about where the store is.
+fn inputs(global: &Global) -> Result<location::Inputs> {
+    let mut inputs = location::Inputs::from_env(global.db.clone())?;
+    if global.store.is_some() {
+        inputs.store = global.store.clone();
+    }
+    Ok(inputs)
 }
 
-/// Opens the state database chosen by the global options.
-pub fn open_store(global: &Global) -> Result<Store> {
-    let at = locate(global)?;
-    let settings = Settings {
+/// Where the state database file is (with a PostgreSQL store: the directory this host
+/// keeps its own files in).
+pub fn locate(global: &Global) -> Result<StateLocation> {
+    Ok(location::resolve(&inputs(global)?)?)
+}
+
+/// Where the store is: a file, or this repository's schema on a PostgreSQL server.
+pub fn store_address(global: &Global) -> Result<StoreAddress> {
+    Ok(location::address(&inputs(global)?)?)
+}
+
+/// The store settings the global options give.
+pub fn settings(global: &Global) -> Settings {
+    Settings {
         stale_after: global.stale_after,
-    };
-    Ok(Store::open(&at.path, settings)?)
+    }
+}
+
+/// Opens the store chosen by the global options.
+pub fn open_store(global: &Global) -> Result<Store> {
+    Ok(Store::open_at(&store_address(global)?, settings(global))?)
 }
 
 pub fn print_json(value: &impl serde::Serialize) -> Result<()> {
@@ -141,8 +158,8 @@ pub fn mcp(global: &Global, args: McpArgs) -> Result<()> {
         agent::validate_name(agent).context("--agent / SWITCHBOARD_AGENT")?;
     }
     let mut store = open_store(global)?;
-    tracing::info!(db = %store.path().display(), agent = ?args.agent, "serving MCP over stdio");
-    let _backups = crate::backups::schedule(store.path());
+    tracing::info!(store = %store.address(), agent = ?args.agent, "serving MCP over stdio");
+    let _backups = crate::backups::schedule(store.address());
     // The repository's human and a named agent are present from the start, so others
     // can already message them.
     let here = std::env::current_dir()?;
@@ -186,9 +203,10 @@ pub fn lsp(global: &Global, args: LspArgs) -> Result<()> {
         stale_after: global.stale_after,
     };
     if !args.check {
-        let _backups = crate::backups::schedule(&locate(global)?.path);
+        let _backups = crate::backups::schedule(&store_address(global)?);
         let config = switchboard_lsp::Config {
             db: global.db.clone(),
+            store: global.store.clone(),
             human: args.human,
             settings,
         };
@@ -202,6 +220,7 @@ pub fn lsp(global: &Global, args: LspArgs) -> Result<()> {
     let repo = switchboard_lsp::repo::Repo::open(
         &here,
         global.db.clone(),
+        global.store.clone(),
         args.human.as_deref(),
         settings,
     )?;
@@ -304,6 +323,7 @@ const DOCTOR_PROBLEMS: u32 = 10;
 
 pub fn doctor(global: &Global, args: JsonFlag) -> Result<()> {
     let at = locate(global)?;
+    let address = store_address(global)?;
     let mut store = match open_store(global) {
         Err(e) if is_corruption(&e) => {
             return Err(damaged(&at.path, &format!("SQLite cannot open it: {e}")));
@@ -312,8 +332,8 @@ pub fn doctor(global: &Global, args: JsonFlag) -> Result<()> {
     };
     let problems = store.quick_check(DOCTOR_PROBLEMS)?;
     let report = serde_json::json!({
-        "state_db": at.path,
-        "backend": store.backend(),
+        "state_db": address.to_string(),
+        "backend": readable(store.backend()),
         "integrity": if problems.is_empty() { serde_json::json!("ok") } else { serde_json::json!(problems) },
         "source": at.source,
         "repository": readable(std::env::current_dir().map_err(|e| switchboard_core::Error::io("cannot read the working directory", e)).and_then(|here| switchboard_core::repository::identify(&here)).map(|r| r.to_string())),
@@ -324,7 +344,10 @@ pub fn doctor(global: &Global, args: JsonFlag) -> Result<()> {
         "live_sessions": readable(session::list(&mut store, &Filter { live_only: true, limit: Some(session::MAX_LIST_LIMIT), ..Default::default() }).map(|l| l.sessions.len())),
         "stale_after_secs": global.stale_after.as_secs(),
         "host": switchboard_core::process::this_host(),
-        "backups": backups_line(&at.path).unwrap_or_else(|e| format!("cannot be listed: {e}")),
+        "backups": match address.file_path() {
+            Some(file) => backups_line(file).unwrap_or_else(|e| format!("cannot be listed: {e}")),
+            None => "kept by the PostgreSQL server's operator (or `switchboard export`)".into(),
+        },
         "merges_in_progress": match worktree::pending_merges(&mut store) {
             Ok(merges) if merges.is_empty() => serde_json::json!("none"),
             Ok(merges) => serde_json::json!(merges),

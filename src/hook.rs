@@ -16,7 +16,7 @@ use switchboard_core::delivery::{self, Recipient};
 use switchboard_core::{session, worktree};
 
 use crate::Global;
-use crate::commands::{locate, open_store};
+use crate::commands::{locate, open_store, store_address};
 
 /// Largest hook input read from stdin.
 const MAX_INPUT: u64 = 1 << 20;
@@ -131,10 +131,12 @@ fn answer(global: &Global, args: &HookArgs) -> Result<Said> {
         std::env::set_current_dir(&cwd)?;
     }
     // A repository where Switchboard never ran has no mail: create nothing.
-    let db = locate(global)?.path;
-    if !db.exists() {
+    if !store_address(global)?.exists()? {
         return Ok(Said::Nothing);
     }
+    // This host's own files (a waiting wake hook's marker) go beside the state file, even
+    // when the store is on a server.
+    let db = locate(global)?.path;
     let mut store = open_store(global)?;
     let Some(recipient) = recipient(&mut store)? else {
         return Ok(Said::Nothing);

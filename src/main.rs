@@ -31,8 +31,14 @@ struct Cli {
 pub struct Global {
     /// State database (default: SWITCHBOARD_DB, else <git common dir>/switchboard/state.db,
     /// else $XDG_DATA_HOME/switchboard/state.db).
-    #[arg(long, global = true, value_name = "PATH")]
+    #[arg(long, global = true, value_name = "PATH", conflicts_with = "store")]
     db: Option<PathBuf>,
+    /// The store: a PostgreSQL server shared by a team (postgres://USER@HOST/DATABASE; this
+    /// repository's store is a schema of its own there), or a file as with --db. Default:
+    /// SWITCHBOARD_STORE. Prefer the variable or PGPASSWORD for a password: arguments are
+    /// visible to every user of the machine.
+    #[arg(long, global = true, value_name = "URL|PATH")]
+    store: Option<String>,
     /// An active session with no heartbeat for this long is reported stale (e.g. 90s, 30m, 2h).
     #[arg(long, global = true, env = "SWITCHBOARD_STALE_AFTER", default_value = "30m", value_parser = parse_duration)]
     stale_after: std::time::Duration,

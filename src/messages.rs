@@ -246,7 +246,7 @@ pub fn watch(global: &Global, args: WatchArgs) -> Result<()> {
     let settings = Settings {
         stale_after: global.stale_after,
     };
-    let mut feed = ChangeFeed::open(store.path(), settings)?;
+    let mut feed = ChangeFeed::open(store.address(), settings)?;
     let escalate_after = escalation_delay();
     let mut flagged = std::collections::HashSet::new();
     let mut next_check = std::time::Instant::now();

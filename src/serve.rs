@@ -12,7 +12,7 @@ use switchboard_mcp::SwitchboardServer;
 use switchboard_mcp::http::{self, DEFAULT_LISTEN, DEFAULT_MAX_BODY, MCP_PATH, ServeOptions};
 
 use crate::Global;
-use crate::commands::{JsonFlag, locate, open_store, print_json};
+use crate::commands::{JsonFlag, open_store, print_json, store_address};
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -199,19 +199,19 @@ fn serve_as<S: ServerHandler>(
         allowed_origins: args.allowed_origin,
         max_body_bytes: args.max_body,
         read_timeout: switchboard_mcp::http::DEFAULT_READ_TIMEOUT,
-        db: locate(global)?.path,
+        store: store_address(global)?,
         settings: switchboard_core::Settings {
             stale_after: global.stale_after,
         },
         checkout: std::env::current_dir()?,
     };
     // The repository's human can be messaged from the start.
-    let mut store = switchboard_core::Store::open(&options.db, options.settings.clone())?;
+    let mut store = switchboard_core::Store::open_at(&options.store, options.settings.clone())?;
     if let Err(e) = switchboard_core::agent::register_local_human(&mut store, &options.checkout) {
         tracing::warn!(error = %e, "the repository's human is not registered");
     }
     drop(store);
-    let _backups = crate::backups::schedule(&options.db);
+    let _backups = crate::backups::schedule(&options.store);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

@@ -4,7 +4,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use switchboard_mcp::client::AgentClient;
-use switchboard_testutils::ScratchRepo;
+pub use switchboard_testutils::Backend;
+use switchboard_testutils::{ScratchPostgres, ScratchRepo};
 
 /// The binary under test.
 pub fn bin() -> PathBuf {
@@ -12,18 +13,46 @@ pub fn bin() -> PathBuf {
 }
 
 /// A scratch git repository with one commit (see [`ScratchRepo`]), and the CLI and
-/// agents run in it.
+/// agents run in it, on its own store: the file in its git directory, or on PostgreSQL a
+/// repository of its own (its id set in `.switchboard.toml`) on the test server.
 pub struct Repo {
     scratch: ScratchRepo,
     /// The main checkout.
     pub path: PathBuf,
+    postgres: Option<ScratchPostgres>,
 }
 
 impl Repo {
     pub fn new() -> Repo {
+        Self::on(Backend::Sqlite)
+    }
+
+    /// A repository whose store is on `backend`.
+    pub fn on(backend: Backend) -> Repo {
         let scratch = ScratchRepo::new();
         let path = scratch.path().to_path_buf();
-        Repo { scratch, path }
+        let postgres = match backend {
+            Backend::Sqlite => None,
+            Backend::Postgres => {
+                let server = ScratchPostgres::new().expect("a PostgreSQL server");
+                let config = format!("[repository]\nid = \"{}\"\n", server.repository());
+                scratch.commit(".switchboard.toml", &config, "its own store");
+                Some(server)
+            }
+        };
+        Repo {
+            scratch,
+            path,
+            postgres,
+        }
+    }
+
+    /// The environment a process of this repository gets: where its store is.
+    pub fn env(&self) -> Vec<(&str, &str)> {
+        match &self.postgres {
+            Some(server) => vec![("SWITCHBOARD_STORE", server.url())],
+            None => Vec::new(),
+        }
     }
 
     /// Runs git in the main checkout and returns its output, asserting success.
@@ -37,6 +66,8 @@ impl Repo {
             .args(args)
             .current_dir(dir)
             .env_remove("SWITCHBOARD_DB")
+            .env_remove("SWITCHBOARD_STORE")
+            .envs(self.env())
             .env_remove("SWITCHBOARD_AGENT")
             .env_remove("SWITCHBOARD_SESSION")
             .output()
@@ -70,7 +101,9 @@ impl Repo {
     pub async fn agent_in(&self, dir: &Path, args: &[&str]) -> AgentClient {
         let mut all = vec!["mcp"];
         all.extend_from_slice(args);
-        AgentClient::spawn(&bin(), &all, dir, &[]).await.unwrap()
+        AgentClient::spawn(&bin(), &all, dir, &self.env())
+            .await
+            .unwrap()
     }
 
     pub async fn agent(&self, args: &[&str]) -> AgentClient {
@@ -80,7 +113,7 @@ impl Repo {
     /// Starts `switchboard mcp` with no arguments in `dir`, as the committed configuration
     /// of the MCP client `client` (e.g. `claude-code`) would, and connects as that client.
     pub async fn instance_in(&self, client: &str, dir: &Path) -> AgentClient {
-        AgentClient::spawn_as(client, &bin(), &["mcp"], dir, &[])
+        AgentClient::spawn_as(client, &bin(), &["mcp"], dir, &self.env())
             .await
             .unwrap()
     }

@@ -14,7 +14,7 @@ use rmcp::{ClientServiceExt, ServiceExt};
 use serde_json::{Value, json};
 use switchboard_mcp::client::{AgentClient, ResourceWatcher};
 
-use crate::common::{Repo, bin};
+use crate::common::{Backend, Repo, bin};
 
 const AGENTS: usize = 8;
 const PER_AGENT: usize = 200;
@@ -46,7 +46,20 @@ async fn receive_all(client: &AgentClient, expected: usize) -> Result<Vec<String
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn eight_processes_exchange_1600_messages_with_nothing_lost_or_doubled() {
-    let repo = Repo::new();
+    eight_processes_exchange_1600_messages(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn eight_processes_exchange_1600_messages_on_postgres_with_nothing_lost_or_doubled() {
+    if Backend::Postgres.available() {
+        eight_processes_exchange_1600_messages(Backend::Postgres).await;
+    }
+}
+
+/// Eight `switchboard mcp` processes on one store on `backend`: each sends 200 messages
+/// while waiting for the 200 sent to it.
+async fn eight_processes_exchange_1600_messages(backend: Backend) {
+    let repo = Repo::on(backend);
     let mut clients = Vec::new();
     for i in 0..AGENTS {
         let c = repo.agent(&["--agent", &name(i)]).await;
@@ -146,7 +159,20 @@ async fn eight_processes_exchange_1600_messages_with_nothing_lost_or_doubled() {
 
 #[tokio::test]
 async fn a_waiter_in_one_process_wakes_for_a_send_in_another_even_when_they_race() {
-    let repo = Repo::new();
+    waiters_wake_for_racing_sends(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn on_postgres_a_waiter_in_one_process_wakes_for_a_send_in_another_even_when_they_race() {
+    if Backend::Postgres.available() {
+        waiters_wake_for_racing_sends(Backend::Postgres).await;
+    }
+}
+
+/// Twenty rounds of a wait in one process and a send in another, started together, on a
+/// store on `backend`.
+async fn waiters_wake_for_racing_sends(backend: Backend) {
+    let repo = Repo::on(backend);
     let waiter = repo.agent(&["--agent", "waiter"]).await;
     let sender = repo.agent(&["--agent", "sender"]).await;
     waiter

@@ -276,7 +276,6 @@ pub fn list(store: &mut Store) -> Result<Vec<Agent>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::tests::temp_store;
 
     #[test]
     fn instance_names_are_readable_valid_and_distinct() {
@@ -357,75 +356,77 @@ mod tests {
         }
     }
 
-    #[test]
-    fn register_is_idempotent_and_updates_only_given_fields() {
-        let (_dir, mut store) = temp_store();
-        let reg = Registration {
-            name: "claude".into(),
-            role: Some("reviewer".into()),
-            description: Some("reviews PRs".into()),
-        };
-        let first = register(&mut store, "human:test", &reg).unwrap();
-        assert_eq!(first.kind, AgentKind::Agent);
-        let events = store.latest_event_seq().unwrap();
-        let again = register(&mut store, "human:test", &reg).unwrap();
-        assert_eq!(again.registered_at, first.registered_at);
-        assert_eq!(
-            store.latest_event_seq().unwrap(),
-            events,
-            "no change, no event"
-        );
-        let renamed = register(
-            &mut store,
-            "claude",
-            &Registration {
+    crate::every_backend! {
+        fn register_is_idempotent_and_updates_only_given_fields(backend) {
+            let (_dir, mut store) = scratch_store(backend);
+            let reg = Registration {
                 name: "claude".into(),
-                role: Some("lead".into()),
-                description: None,
-            },
-        )
-        .unwrap();
-        assert_eq!(renamed.role.as_deref(), Some("lead"));
-        assert_eq!(renamed.description.as_deref(), Some("reviews PRs"));
-        assert_eq!(store.latest_event_seq().unwrap(), events + 1);
-        register(
-            &mut store,
-            "human:ada",
-            &Registration {
-                name: "human:ada".into(),
-                ..Default::default()
-            },
-        )
-        .unwrap();
-        let all = list(&mut store).unwrap();
-        assert_eq!(all.len(), 2);
-        assert!(
-            all.iter()
-                .any(|a| a.name == "human:ada" && a.kind == AgentKind::Human)
-        );
+                role: Some("reviewer".into()),
+                description: Some("reviews PRs".into()),
+            };
+            let first = register(&mut store, "human:test", &reg).unwrap();
+            assert_eq!(first.kind, AgentKind::Agent);
+            let events = store.latest_event_seq().unwrap();
+            let again = register(&mut store, "human:test", &reg).unwrap();
+            assert_eq!(again.registered_at, first.registered_at);
+            assert_eq!(
+                store.latest_event_seq().unwrap(),
+                events,
+                "no change, no event"
+            );
+            let renamed = register(
+                &mut store,
+                "claude",
+                &Registration {
+                    name: "claude".into(),
+                    role: Some("lead".into()),
+                    description: None,
+                },
+            )
+            .unwrap();
+            assert_eq!(renamed.role.as_deref(), Some("lead"));
+            assert_eq!(renamed.description.as_deref(), Some("reviews PRs"));
+            assert_eq!(store.latest_event_seq().unwrap(), events + 1);
+            register(
+                &mut store,
+                "human:ada",
+                &Registration {
+                    name: "human:ada".into(),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+            let all = list(&mut store).unwrap();
+            assert_eq!(all.len(), 2);
+            assert!(
+                all.iter()
+                    .any(|a| a.name == "human:ada" && a.kind == AgentKind::Human)
+            );
+        }
     }
 
-    #[test]
-    fn bad_input_is_refused_without_writing() {
-        let (_dir, mut store) = temp_store();
-        let bad_role = Registration {
-            name: "ok".into(),
-            role: Some("Bad Role".into()),
-            description: None,
-        };
-        assert!(
-            register(&mut store, "human:test", &bad_role)
-                .unwrap_err()
-                .to_string()
-                .contains("not a valid role")
-        );
-        let long = Registration {
-            name: "ok".into(),
-            role: None,
-            description: Some("x".repeat(2001)),
-        };
-        assert!(register(&mut store, "human:test", &long).is_err());
-        assert!(list(&mut store).unwrap().is_empty());
-        assert_eq!(store.latest_event_seq().unwrap(), 0);
+    crate::every_backend! {
+        fn bad_input_is_refused_without_writing(backend) {
+            let (_dir, mut store) = scratch_store(backend);
+            let bad_role = Registration {
+                name: "ok".into(),
+                role: Some("Bad Role".into()),
+                description: None,
+            };
+            assert!(
+                register(&mut store, "human:test", &bad_role)
+                    .unwrap_err()
+                    .to_string()
+                    .contains("not a valid role")
+            );
+            let long = Registration {
+                name: "ok".into(),
+                role: None,
+                description: Some("x".repeat(2001)),
+            };
+            assert!(register(&mut store, "human:test", &long).is_err());
+            assert!(list(&mut store).unwrap().is_empty());
+            assert_eq!(store.latest_event_seq().unwrap(), 0);
+        }
     }
 }

@@ -21,13 +21,12 @@
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, Seek, Write};
-use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::clock::Timestamp;
-use crate::{Error, Result, Settings, Store};
+use crate::{Error, Result, Settings, Store, StoreAddress};
 
 /// The format version this binary writes and the newest it reads.
 pub const FORMAT_VERSION: u64 = 1;
@@ -202,15 +201,15 @@ enum Finish {
     Later,
 }
 
-/// Loads a checked export into a new store at `path` (which must not exist yet): a store
+/// Loads a checked export into a new store at `address` (where no store is yet): a store
 /// at the schema version the export was written at, then migrated to this version's as a
-/// store of that age would be, so an export from any earlier version loads. On failure
-/// the new store's files are removed; nothing else is touched.
-pub fn import_new(path: &Path, settings: Settings, checked: Checked) -> Result<Summary> {
-    if path.exists() {
+/// store of that age would be, so an export from any earlier version loads (through a
+/// temporary SQLite store, where the backend cannot start that early). On failure the new
+/// store is removed; nothing else is touched.
+pub fn import_new(address: &StoreAddress, settings: Settings, checked: Checked) -> Result<Summary> {
+    if address.exists()? {
         return Err(Error::Conflict(format!(
-            "{} exists already: import into it, or name a new file",
-            path.display()
+            "a store exists already at {address}: import into it, or name a new one"
         )));
     }
     let supported = crate::store::supported_schema_version();
@@ -221,18 +220,48 @@ pub fn import_new(path: &Path, settings: Settings, checked: Checked) -> Result<S
             checked.schema
         )));
     }
+    if checked.schema < address.earliest_schema() {
+        return import_through_file(address, settings, checked);
+    }
     let loaded = (|| {
-        let mut store = Store::open_at_schema(path, settings.clone(), checked.schema)?;
+        let mut store = Store::open_at_schema(address, settings.clone(), checked.schema)?;
         let summary = load(&mut store, checked, false, Finish::Later)?;
         drop(store);
-        let mut store = Store::open(path, settings)?;
+        let mut store = Store::open_at(address, settings)?;
         store.write(|tx| tx.finish_import())?;
         Ok(summary)
     })();
     if loaded.is_err() {
-        Store::discard_new(path);
+        Store::discard_new(address);
     }
     loaded
+}
+
+/// [`import_new`] of an export older than `address`'s backend can start at: loaded and
+/// migrated in a temporary SQLite store first, then exported again at this version's
+/// schema and loaded from there.
+fn import_through_file(
+    address: &StoreAddress,
+    settings: Settings,
+    checked: Checked,
+) -> Result<Summary> {
+    let scratch =
+        tempfile::tempdir().map_err(|e| Error::io("cannot create a temporary directory", e))?;
+    let file = StoreAddress::file(scratch.path().join("state.db"));
+    import_new(&file, settings.clone(), checked)?;
+    let mut spool =
+        tempfile::tempfile().map_err(|e| Error::io("cannot create a temporary file", e))?;
+    {
+        let mut out = std::io::BufWriter::new(&mut spool);
+        export(&mut Store::open_at(&file, settings.clone())?, &mut out)?;
+        out.flush()
+            .map_err(|e| Error::io("cannot write a temporary file", e))?;
+    }
+    spool
+        .rewind()
+        .map_err(|e| Error::io("cannot read a temporary file", e))?;
+    let checked = check(&mut std::io::BufReader::new(spool))?;
+    import_new(address, settings, checked)
 }
 
 /// Writes a checked export's records into `store` in one transaction (see [`import`]).
@@ -382,7 +411,7 @@ mod tests {
     use super::*;
     use crate::message::{self, Author, Draft};
     use crate::session::{self, EndRequest, NewSession};
-    use crate::store::tests::temp_store;
+    use crate::store::story::{Backend, Scratch, scratch_store};
 
     fn by(agent: &str) -> Author {
         Author {
@@ -394,8 +423,8 @@ mod tests {
     /// A store with a bit of everything: sessions (a subtask, one ended), a group, a
     /// thread with a reply, read and acknowledged mail, an edited and a deleted message,
     /// a token, and their events.
-    fn lived_in() -> (switchboard_testutils::ScratchStore, Store) {
-        let (dir, mut store) = temp_store();
+    fn lived_in(backend: Backend) -> (Scratch, Store) {
+        let (dir, mut store) = scratch_store(backend);
         let lead = session::start(
             &mut store,
             &NewSession {
@@ -461,154 +490,158 @@ mod tests {
         text.lines().skip(1).collect()
     }
 
-    #[test]
-    fn an_export_loads_into_an_empty_store_and_exports_again_the_same() {
-        let (_dir, mut store) = lived_in();
-        let text = exported(&mut store);
-        let (_other_dir, mut other) = temp_store();
-        let loaded = load(&mut other, &text, false).unwrap();
-        assert_eq!(loaded.records as usize, records(&text).len() - 1);
-        for kind in [
-            "agents",
-            "sessions",
-            "groups",
-            "messages",
-            "message_versions",
-            "deliveries",
-            "tokens",
-            "events",
-        ] {
-            assert!(
-                loaded.kinds.get(kind).copied().unwrap_or(0) > 0,
-                "no {kind} in {loaded:?}"
-            );
-        }
-        assert_eq!(records(&exported(&mut other)), records(&text));
-        // What the store derives is in step: unread counters and the search index.
-        for agent in ["ann", "lead"] {
-            assert_eq!(
-                message::unread(&mut other, agent).unwrap(),
-                message::unread(&mut store, agent).unwrap(),
-                "{agent}"
-            );
-        }
-        let found = |store: &mut Store, words: &str| {
-            message::search(store, "lead", words, &Default::default())
-                .unwrap()
-                .len()
-        };
-        assert_eq!(found(&mut other, "fixed"), 1);
-        assert_eq!(
-            found(&mut other, "oops"),
-            0,
-            "a deleted message stays out of search"
-        );
-        // The log goes on from where it was.
-        let last = other.latest_event_seq().unwrap();
-        message::send(
-            &mut other,
-            &by("lead"),
-            &Draft {
-                to: vec!["ann".into()],
-                body: "after".into(),
-                ..Default::default()
-            },
-        )
-        .unwrap();
-        assert!(other.latest_event_seq().unwrap() > last);
-    }
-
-    #[test]
-    fn a_store_with_records_is_refused_unless_forced_and_a_clash_writes_nothing() {
-        let (_dir, mut store) = lived_in();
-        let text = exported(&mut store);
-        let refused = load(&mut store, &text, false).unwrap_err();
-        assert!(matches!(refused, Error::Conflict(_)), "{refused}");
-        assert!(refused.to_string().contains("--force"), "{refused}");
-        let before = exported(&mut store);
-        let clash = load(&mut store, &text, true).unwrap_err();
-        assert!(
-            clash
-                .to_string()
-                .contains("record 1 (line 2 of the export)"),
-            "{clash}"
-        );
-        assert_eq!(
-            records(&exported(&mut store)),
-            records(&before),
-            "nothing was written"
-        );
-    }
-
-    #[test]
-    fn unknown_kinds_cut_files_and_foreign_input_are_refused_with_nothing_written() {
-        let (_dir, mut store) = lived_in();
-        let text = exported(&mut store);
-        let lines: Vec<&str> = text.lines().collect();
-        let end = lines.len() - 1;
-        let try_import = |input: String| {
-            let (_d, mut target) = temp_store();
-            let e = match load(&mut target, &input, false) {
-                Ok(done) => panic!("imported {done:?} from:\n{input}"),
-                Err(e) => e.to_string(),
+    crate::every_backend! {
+        fn an_export_loads_into_an_empty_store_and_exports_again_the_same(backend) {
+            let (_dir, mut store) = lived_in(backend);
+            let text = exported(&mut store);
+            let (_other_dir, mut other) = scratch_store(backend);
+            let loaded = load(&mut other, &text, false).unwrap();
+            assert_eq!(loaded.records as usize, records(&text).len() - 1);
+            for kind in [
+                "agents",
+                "sessions",
+                "groups",
+                "messages",
+                "message_versions",
+                "deliveries",
+                "tokens",
+                "events",
+            ] {
+                assert!(
+                    loaded.kinds.get(kind).copied().unwrap_or(0) > 0,
+                    "no {kind} in {loaded:?}"
+                );
+            }
+            assert_eq!(records(&exported(&mut other)), records(&text));
+            // What the store derives is in step: unread counters and the search index.
+            for agent in ["ann", "lead"] {
+                assert_eq!(
+                    message::unread(&mut other, agent).unwrap(),
+                    message::unread(&mut store, agent).unwrap(),
+                    "{agent}"
+                );
+            }
+            let found = |store: &mut Store, words: &str| {
+                message::search(store, "lead", words, &Default::default())
+                    .unwrap()
+                    .len()
             };
-            let empty = KINDS
+            assert_eq!(found(&mut other, "fixed"), 1);
+            assert_eq!(
+                found(&mut other, "oops"),
+                0,
+                "a deleted message stays out of search"
+            );
+            // The log goes on from where it was.
+            let last = other.latest_event_seq().unwrap();
+            message::send(
+                &mut other,
+                &by("lead"),
+                &Draft {
+                    to: vec!["ann".into()],
+                    body: "after".into(),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+            assert!(other.latest_event_seq().unwrap() > last);
+        }
+    }
+
+    crate::every_backend! {
+        fn a_store_with_records_is_refused_unless_forced_and_a_clash_writes_nothing(backend) {
+            let (_dir, mut store) = lived_in(backend);
+            let text = exported(&mut store);
+            let refused = load(&mut store, &text, false).unwrap_err();
+            assert!(matches!(refused, Error::Conflict(_)), "{refused}");
+            assert!(refused.to_string().contains("--force"), "{refused}");
+            let before = exported(&mut store);
+            let clash = load(&mut store, &text, true).unwrap_err();
+            assert!(
+                clash
+                    .to_string()
+                    .contains("record 1 (line 2 of the export)"),
+                "{clash}"
+            );
+            assert_eq!(
+                records(&exported(&mut store)),
+                records(&before),
+                "nothing was written"
+            );
+        }
+    }
+
+    crate::every_backend! {
+        fn unknown_kinds_cut_files_and_foreign_input_are_refused_with_nothing_written(backend) {
+            let (_dir, mut store) = lived_in(backend);
+            let text = exported(&mut store);
+            let lines: Vec<&str> = text.lines().collect();
+            let end = lines.len() - 1;
+            let try_import = |input: String| {
+                let (_d, mut target) = scratch_store(backend);
+                let e = match load(&mut target, &input, false) {
+                    Ok(done) => panic!("imported {done:?} from:\n{input}"),
+                    Err(e) => e.to_string(),
+                };
+                let empty = KINDS
+                    .iter()
+                    .all(|k| target.read(|tx| tx.count_records(k)).unwrap() == 0);
+                assert!(empty, "nothing was written for: {e}");
+                e
+            };
+            // Records from a newer version: every unknown kind is named with its count.
+            let mut newer = lines[..end].to_vec();
+            let claim = r#"{"type":"claims","record":{"path":"src/**"}}"#;
+            newer.extend([claim, claim, r#"{"type":"end","records":0}"#]);
+            let count = end - 1 + 2;
+            let newer = newer
+                .join("\n")
+                .replace(r#""records":0"#, &format!(r#""records":{count}"#));
+            let e = try_import(newer);
+            assert!(e.contains("'claims' ×2"), "{e}");
+            // A field from a newer version.
+            let field = text.replacen(
+                r#""intent":"plan""#,
+                r#""intent":"plan","lease_until":5"#,
+                1,
+            );
+            let e = try_import(field);
+            assert!(e.contains("'lease_until'"), "{e}");
+            // A file cut short, a count that does not match, not an export at all.
+            let e = try_import(lines[..end].join("\n"));
+            assert!(e.contains("cut short"), "{e}");
+            let e = try_import(text.replace(&format!(r#""records":{}"#, end - 1), r#""records":1"#));
+            assert!(e.contains("end line counts 1"), "{e}");
+            let e = try_import("hello\n".into());
+            assert!(e.contains("line 1"), "{e}");
+            let e = try_import(text.replacen(r#","version":1"#, "", 1));
+            assert!(e.contains("altered"), "{e}");
+            // A record whose reference has no record: the deliveries of a message left out.
+            let orphan: Vec<&str> = lines
                 .iter()
-                .all(|k| target.read(|tx| tx.count_records(k)).unwrap() == 0);
-            assert!(empty, "nothing was written for: {e}");
-            e
-        };
-        // Records from a newer version: every unknown kind is named with its count.
-        let mut newer = lines[..end].to_vec();
-        let claim = r#"{"type":"claims","record":{"path":"src/**"}}"#;
-        newer.extend([claim, claim, r#"{"type":"end","records":0}"#]);
-        let count = end - 1 + 2;
-        let newer = newer
-            .join("\n")
-            .replace(r#""records":0"#, &format!(r#""records":{count}"#));
-        let e = try_import(newer);
-        assert!(e.contains("'claims' ×2"), "{e}");
-        // A field from a newer version.
-        let field = text.replacen(
-            r#""intent":"plan""#,
-            r#""intent":"plan","lease_until":5"#,
-            1,
-        );
-        let e = try_import(field);
-        assert!(e.contains("'lease_until'"), "{e}");
-        // A file cut short, a count that does not match, not an export at all.
-        let e = try_import(lines[..end].join("\n"));
-        assert!(e.contains("cut short"), "{e}");
-        let e = try_import(text.replace(&format!(r#""records":{}"#, end - 1), r#""records":1"#));
-        assert!(e.contains("end line counts 1"), "{e}");
-        let e = try_import("hello\n".into());
-        assert!(e.contains("line 1"), "{e}");
-        let e = try_import(text.replacen(r#","version":1"#, "", 1));
-        assert!(e.contains("altered"), "{e}");
-        // A record whose reference has no record: the deliveries of a message left out.
-        let orphan: Vec<&str> = lines
-            .iter()
-            .copied()
-            .filter(|l| !l.contains(r#""type":"messages""#))
-            .collect();
-        let kept = orphan.len() - 2;
-        let orphan = orphan.join("\n").replace(
-            &format!(r#""records":{}"#, end - 1),
-            &format!(r#""records":{kept}"#),
-        );
-        let e = try_import(orphan);
-        assert!(
-            e.contains("refer to records the export does not hold"),
-            "{e}"
-        );
-        let e = try_import(text.replacen(r#""version":1"#, r#""version":2"#, 1));
-        assert!(e.contains("newer"), "{e}");
+                .copied()
+                .filter(|l| !l.contains(r#""type":"messages""#))
+                .collect();
+            let kept = orphan.len() - 2;
+            let orphan = orphan.join("\n").replace(
+                &format!(r#""records":{}"#, end - 1),
+                &format!(r#""records":{kept}"#),
+            );
+            let e = try_import(orphan);
+            assert!(
+                e.contains("refer to records the export does not hold"),
+                "{e}"
+            );
+            let e = try_import(text.replacen(r#""version":1"#, r#""version":2"#, 1));
+            assert!(e.contains("newer"), "{e}");
+        }
     }
 
     /// What a store at schema 9 (before batched search indexing and keyed threads) held,
     /// written with SQL as that version wrote it.
     fn store_at_schema_9(path: &std::path::Path) -> Store {
-        let mut store = Store::open_at_schema(path, Settings::default(), 9).unwrap();
+        let address = StoreAddress::file(path);
+        let mut store = Store::open_at_schema(&address, Settings::default(), 9).unwrap();
         assert_eq!(store.schema_version().unwrap(), 9);
         store
             .sql_write(|tx| {
@@ -631,54 +664,56 @@ mod tests {
         store
     }
 
-    #[test]
-    fn an_export_from_an_earlier_schema_loads_into_a_new_store_brought_up_to_date() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut old = store_at_schema_9(&dir.path().join("old.db"));
-        let text = exported(&mut old);
-        assert!(text.lines().next().unwrap().contains(r#""schema":9"#));
+    crate::every_backend! {
+        fn an_export_from_an_earlier_schema_loads_into_a_new_store_brought_up_to_date(backend) {
+            let dir = tempfile::tempdir().unwrap();
+            let mut old = store_at_schema_9(&dir.path().join("old.db"));
+            let text = exported(&mut old);
+            assert!(text.lines().next().unwrap().contains(r#""schema":9"#));
 
-        let (_current_dir, mut current) = temp_store();
-        let refused = load(&mut current, &text, false).unwrap_err().to_string();
-        assert!(refused.contains("into a new store"), "{refused}");
+            let (_current_dir, mut current) = scratch_store(backend);
+            let refused = load(&mut current, &text, false).unwrap_err().to_string();
+            assert!(refused.contains("into a new store"), "{refused}");
 
-        let path = dir.path().join("new.db");
-        let loaded = import_new(
-            &path,
-            Settings::default(),
-            check(&mut text.as_bytes()).unwrap(),
-        )
-        .unwrap();
-        assert_eq!(loaded.records, 8);
-        let mut new = Store::open(&path, Settings::default()).unwrap();
-        assert_eq!(
-            new.schema_version().unwrap(),
-            crate::store::supported_schema_version()
-        );
-        assert_eq!(records(&exported(&mut new)), records(&text));
-        assert_eq!(message::unread(&mut new, "bob").unwrap(), 1);
-        let found = message::search(&mut new, "bob", "lexer", &Default::default()).unwrap();
-        assert_eq!(found.len(), 1);
+            let (_new_scratch, path) = Scratch::at_file_or(backend, &dir.path().join("new.db"));
+            let loaded = import_new(
+                &path,
+                Settings::default(),
+                check(&mut text.as_bytes()).unwrap(),
+            )
+            .unwrap();
+            assert_eq!(loaded.records, 8);
+            let mut new = Store::open_at(&path, Settings::default()).unwrap();
+            assert_eq!(
+                new.schema_version().unwrap(),
+                crate::store::supported_schema_version()
+            );
+            assert_eq!(records(&exported(&mut new)), records(&text));
+            assert_eq!(message::unread(&mut new, "bob").unwrap(), 1);
+            let found = message::search(&mut new, "bob", "lexer", &Default::default()).unwrap();
+            assert_eq!(found.len(), 1);
 
-        // A failure leaves no new store behind, and an existing file is never used.
-        let broken = dir.path().join("broken.db");
-        let orphan = text.replace(r#""thread_id":"thr_1""#, r#""thread_id":"thr_9""#);
-        let e = import_new(
-            &broken,
-            Settings::default(),
-            check(&mut orphan.as_bytes()).unwrap(),
-        )
-        .unwrap_err()
-        .to_string();
-        assert!(e.contains("refer to records"), "{e}");
-        assert!(!broken.exists());
-        let e = import_new(
-            &path,
-            Settings::default(),
-            check(&mut text.as_bytes()).unwrap(),
-        )
-        .unwrap_err()
-        .to_string();
-        assert!(e.contains("exists already"), "{e}");
+            // A failure leaves no new store behind, and an existing file is never used.
+            let (_broken_scratch, broken) =
+                Scratch::at_file_or(backend, &dir.path().join("broken.db"));
+            let orphan = text.replace(r#""thread_id":"thr_1""#, r#""thread_id":"thr_9""#);
+            let e = import_new(
+                &broken,
+                Settings::default(),
+                check(&mut orphan.as_bytes()).unwrap(),
+            )
+            .unwrap_err()
+            .to_string();
+            assert!(e.contains("refer to records"), "{e}");
+            assert!(!broken.exists().unwrap());
+            let e = import_new(
+                &path,
+                Settings::default(),
+                check(&mut text.as_bytes()).unwrap(),
+            )
+            .unwrap_err()
+            .to_string();
+            assert!(e.contains("exists already"), "{e}");
+        }
     }
 }

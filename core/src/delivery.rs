@@ -135,7 +135,7 @@ pub fn wake(
     idle: &dyn Fn() -> bool,
 ) -> Result<Wake> {
     let deadline = std::time::Instant::now() + limit;
-    let mut feed = crate::feed::ChangeFeed::open(store.path(), store.settings().clone())?;
+    let mut feed = crate::feed::ChangeFeed::open(store.address(), store.settings().clone())?;
     let grace_ends = std::time::Instant::now() + WAKE_GRACE;
     while std::time::Instant::now() < grace_ends {
         std::thread::sleep(WAKE_IDLE_CHECK);
@@ -193,7 +193,6 @@ mod tests {
     use super::*;
     use crate::message::{Author, Draft};
     use crate::session::{self, NewSession};
-    use crate::store::tests::temp_store;
 
     fn author(agent: &str) -> Author {
         Author {
@@ -202,57 +201,58 @@ mod tests {
         }
     }
 
-    #[test]
-    fn an_answer_to_your_own_question_holds_a_stop_once_and_plain_mail_does_not() {
-        let (_dir, mut store) = temp_store();
-        let alice = session::start(
-            &mut store,
-            &NewSession {
+    crate::every_backend! {
+        fn an_answer_to_your_own_question_holds_a_stop_once_and_plain_mail_does_not(backend) {
+            let (_dir, mut store) = scratch_store(backend);
+            let alice = session::start(
+                &mut store,
+                &NewSession {
+                    agent: "alice".into(),
+                    intent: "ask".into(),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+            let r = Recipient {
                 agent: "alice".into(),
-                intent: "ask".into(),
+                session: alice.id.clone(),
+            };
+            let draft = |to: &str, body: &str| Draft {
+                to: vec![to.into()],
+                body: body.into(),
                 ..Default::default()
-            },
-        )
-        .unwrap();
-        let r = Recipient {
-            agent: "alice".into(),
-            session: alice.id.clone(),
-        };
-        let draft = |to: &str, body: &str| Draft {
-            to: vec![to.into()],
-            body: body.into(),
-            ..Default::default()
-        };
-        message::send(&mut store, &author("bob"), &draft("alice", "hello")).unwrap();
-        assert_eq!(
-            hold(&mut store, &r).unwrap(),
-            None,
-            "plain mail lets a stop through"
-        );
-        let question = message::send(&mut store, &author("alice"), &draft("bob", "tabs?")).unwrap();
-        message::reply(
-            &mut store,
-            &author("bob"),
-            &question.id,
-            &draft("alice", "spaces"),
-        )
-        .unwrap();
-        let held = hold(&mut store, &r)
-            .unwrap()
-            .expect("the answer holds the stop");
-        assert!(
-            held.contains("from bob") && held.contains("Also 1 other new message(s)"),
-            "{held}"
-        );
-        assert_eq!(hold(&mut store, &r).unwrap(), None, "held once");
-        assert_eq!(
-            arrivals(&mut store, &r).unwrap(),
-            None,
-            "a hold told the agent of all its new mail"
-        );
-        message::send(&mut store, &author("bob"), &draft("alice", "later")).unwrap();
-        let told = arrivals(&mut store, &r).unwrap().expect("one new message");
-        assert!(told.contains("1 new message(s)"), "{told}");
-        assert_eq!(arrivals(&mut store, &r).unwrap(), None, "announced once");
+            };
+            message::send(&mut store, &author("bob"), &draft("alice", "hello")).unwrap();
+            assert_eq!(
+                hold(&mut store, &r).unwrap(),
+                None,
+                "plain mail lets a stop through"
+            );
+            let question = message::send(&mut store, &author("alice"), &draft("bob", "tabs?")).unwrap();
+            message::reply(
+                &mut store,
+                &author("bob"),
+                &question.id,
+                &draft("alice", "spaces"),
+            )
+            .unwrap();
+            let held = hold(&mut store, &r)
+                .unwrap()
+                .expect("the answer holds the stop");
+            assert!(
+                held.contains("from bob") && held.contains("Also 1 other new message(s)"),
+                "{held}"
+            );
+            assert_eq!(hold(&mut store, &r).unwrap(), None, "held once");
+            assert_eq!(
+                arrivals(&mut store, &r).unwrap(),
+                None,
+                "a hold told the agent of all its new mail"
+            );
+            message::send(&mut store, &author("bob"), &draft("alice", "later")).unwrap();
+            let told = arrivals(&mut store, &r).unwrap().expect("one new message");
+            assert!(told.contains("1 new message(s)"), "{told}");
+            assert_eq!(arrivals(&mut store, &r).unwrap(), None, "announced once");
+        }
     }
 }

@@ -485,7 +485,6 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::tests::temp_store;
     use serde_json::json;
 
     #[test]
@@ -551,27 +550,28 @@ mod tests {
         );
     }
 
-    #[test]
-    fn the_log_refuses_updates_and_deletes() {
-        let (_dir, mut store) = temp_store();
-        let touched = MessagesTouched {
-            ids: vec!["msg_1".into()],
-            threads: vec!["thr_1".into()],
-            by: "ann".into(),
-        };
-        store
-            .write(|tx| {
-                append(tx, Kind::MessageRead, Some("ann"), &touched, Timestamp(5)).map(|_| ())
-            })
-            .unwrap();
-        let update = store.sql_write(|tx| Ok(tx.execute("UPDATE events SET type = 'x'", [])?));
-        assert!(update.unwrap_err().to_string().contains("append-only"));
-        let delete = store.sql_write(|tx| Ok(tx.execute("DELETE FROM events", [])?));
-        assert!(delete.unwrap_err().to_string().contains("append-only"));
-        let events = store.events_after(0, 10).unwrap();
-        assert_eq!(events.len(), 1);
-        assert_eq!(events[0].kind, "message.read");
-        assert_eq!(events[0].change, Change::MessageRead(touched));
-        assert_eq!(store.latest_event_seq().unwrap(), events[0].seq);
+    crate::every_backend! {
+        fn the_log_refuses_updates_and_deletes(backend) {
+            let (_dir, mut store) = scratch_store(backend);
+            let touched = MessagesTouched {
+                ids: vec!["msg_1".into()],
+                threads: vec!["thr_1".into()],
+                by: "ann".into(),
+            };
+            store
+                .write(|tx| {
+                    append(tx, Kind::MessageRead, Some("ann"), &touched, Timestamp(5)).map(|_| ())
+                })
+                .unwrap();
+            let update = store.sql_rows("UPDATE events SET type = 'x'", &[]);
+            assert!(update.unwrap_err().to_string().contains("append-only"));
+            let delete = store.sql_rows("DELETE FROM events", &[]);
+            assert!(delete.unwrap_err().to_string().contains("append-only"));
+            let events = store.events_after(0, 10).unwrap();
+            assert_eq!(events.len(), 1);
+            assert_eq!(events[0].kind, "message.read");
+            assert_eq!(events[0].change, Change::MessageRead(touched));
+            assert_eq!(store.latest_event_seq().unwrap(), events[0].seq);
+        }
     }
 }

@@ -231,7 +231,6 @@ pub(crate) fn expand(tx: &Tx<'_>, group: &Group) -> Result<Vec<String>> {
 mod tests {
     use super::*;
     use crate::agent::Registration;
-    use crate::store::tests::temp_store;
 
     fn register(store: &mut Store, name: &str, role: Option<&str>) {
         agent::register(
@@ -246,77 +245,79 @@ mod tests {
         .unwrap();
     }
 
-    #[test]
-    fn groups_hold_agents_and_roles_and_expand_to_agents() {
-        let (_dir, mut store) = temp_store();
-        register(&mut store, "ann", Some("reviewer"));
-        register(&mut store, "bob", Some("reviewer"));
-        register(&mut store, "cat", None);
-        let g = create(
-            &mut store,
-            "cat",
-            "core",
-            Some("core team"),
-            &["cat".into(), "role:reviewer".into()],
-        )
-        .unwrap();
-        assert_eq!(g.members.len(), 2);
-        let agents = store.read(|tx| expand(tx, &g)).unwrap();
-        assert_eq!(agents, ["ann", "bob", "cat"]);
-        let g = update(&mut store, "cat", "core", &[], &["role:reviewer".into()]).unwrap();
-        assert_eq!(
-            g.members,
-            [Member {
-                name: "cat".into(),
-                kind: MemberKind::Agent
-            }]
-        );
-        assert_eq!(list(&mut store).unwrap().len(), 1);
-        delete(&mut store, "cat", "core").unwrap();
-        assert!(list(&mut store).unwrap().is_empty());
+    crate::every_backend! {
+        fn groups_hold_agents_and_roles_and_expand_to_agents(backend) {
+            let (_dir, mut store) = scratch_store(backend);
+            register(&mut store, "ann", Some("reviewer"));
+            register(&mut store, "bob", Some("reviewer"));
+            register(&mut store, "cat", None);
+            let g = create(
+                &mut store,
+                "cat",
+                "core",
+                Some("core team"),
+                &["cat".into(), "role:reviewer".into()],
+            )
+            .unwrap();
+            assert_eq!(g.members.len(), 2);
+            let agents = store.read(|tx| expand(tx, &g)).unwrap();
+            assert_eq!(agents, ["ann", "bob", "cat"]);
+            let g = update(&mut store, "cat", "core", &[], &["role:reviewer".into()]).unwrap();
+            assert_eq!(
+                g.members,
+                [Member {
+                    name: "cat".into(),
+                    kind: MemberKind::Agent
+                }]
+            );
+            assert_eq!(list(&mut store).unwrap().len(), 1);
+            delete(&mut store, "cat", "core").unwrap();
+            assert!(list(&mut store).unwrap().is_empty());
+        }
     }
 
-    #[test]
-    fn group_refusals_name_the_problem() {
-        let (_dir, mut store) = temp_store();
-        register(&mut store, "ann", None);
-        assert!(
-            create(&mut store, "ann", "everyone", None, &[])
-                .unwrap_err()
-                .to_string()
-                .contains("reserved")
-        );
-        assert!(
-            create(&mut store, "ann", "Bad", None, &[])
-                .unwrap_err()
-                .to_string()
-                .contains("not a valid group name")
-        );
-        let unknown = create(&mut store, "ann", "g", None, &["ghost".into()]).unwrap_err();
-        assert!(
-            unknown.to_string().contains("no agent matches 'ghost'"),
-            "{unknown}"
-        );
-        assert!(
-            list(&mut store).unwrap().is_empty(),
-            "a refused create leaves nothing"
-        );
-        create(&mut store, "ann", "g", None, &["ann".into()]).unwrap();
-        assert!(
-            create(&mut store, "ann", "g", None, &[])
-                .unwrap_err()
-                .to_string()
-                .contains("already exists")
-        );
-        assert!(
-            update(&mut store, "ann", "g", &[], &["bob".into()])
-                .unwrap_err()
-                .to_string()
-                .contains("not a member")
-        );
-        assert!(matches!(
-            delete(&mut store, "ann", "nope"),
-            Err(Error::NotFound { .. })
-        ));
+    crate::every_backend! {
+        fn group_refusals_name_the_problem(backend) {
+            let (_dir, mut store) = scratch_store(backend);
+            register(&mut store, "ann", None);
+            assert!(
+                create(&mut store, "ann", "everyone", None, &[])
+                    .unwrap_err()
+                    .to_string()
+                    .contains("reserved")
+            );
+            assert!(
+                create(&mut store, "ann", "Bad", None, &[])
+                    .unwrap_err()
+                    .to_string()
+                    .contains("not a valid group name")
+            );
+            let unknown = create(&mut store, "ann", "g", None, &["ghost".into()]).unwrap_err();
+            assert!(
+                unknown.to_string().contains("no agent matches 'ghost'"),
+                "{unknown}"
+            );
+            assert!(
+                list(&mut store).unwrap().is_empty(),
+                "a refused create leaves nothing"
+            );
+            create(&mut store, "ann", "g", None, &["ann".into()]).unwrap();
+            assert!(
+                create(&mut store, "ann", "g", None, &[])
+                    .unwrap_err()
+                    .to_string()
+                    .contains("already exists")
+            );
+            assert!(
+                update(&mut store, "ann", "g", &[], &["bob".into()])
+                    .unwrap_err()
+                    .to_string()
+                    .contains("not a member")
+            );
+            assert!(matches!(
+                delete(&mut store, "ann", "nope"),
+                Err(Error::NotFound { .. })
+            ));
+        }
     }
 }

@@ -124,23 +124,26 @@ pub fn resolve_in_store(store: &mut crate::Store, kind: IdKind, input: &str) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::story::{Backend, Scratch, scratch_store};
 
     /// A store holding sessions with these ids.
-    fn store_with(ids: &[&str]) -> (switchboard_testutils::ScratchStore, crate::Store) {
-        let (dir, mut store) = crate::store::tests::temp_store();
+    fn store_with(backend: Backend, ids: &[&str]) -> (Scratch, crate::Store) {
+        let (dir, mut store) = scratch_store(backend);
         store
-            .sql_write(|tx| {
-                tx.execute("INSERT INTO agents (name, kind, registered_at, last_seen_at) VALUES ('a', 'agent', 0, 0)", [])?;
-                for id in ids {
-                    tx.execute(
-                        "INSERT INTO sessions (id, agent, intent, status, started_at, last_seen_at) \
-                         VALUES (?1, 'a', 'x', 'active', 0, 0)",
-                        [id],
-                    )?;
-                }
-                Ok(())
-            })
+            .sql_rows(
+                "INSERT INTO agents (name, kind, registered_at, last_seen_at) VALUES ('a', 'agent', 0, 0)",
+                &[],
+            )
             .unwrap();
+        for id in ids {
+            store
+                .sql_rows(
+                    "INSERT INTO sessions (id, agent, intent, status, started_at, last_seen_at) \
+                     VALUES ($1, 'a', 'x', 'active', 0, 0)",
+                    &[(*id).into()],
+                )
+                .unwrap();
+        }
         (dir, store)
     }
 
@@ -159,53 +162,56 @@ mod tests {
         assert!(!many.contains(&id));
     }
 
-    #[test]
-    fn unique_prefix_resolves_with_or_without_type_prefix_in_any_case() {
-        let (_dir, mut store) = store_with(&["ses_01AAAA0000", "ses_01BBBB0000"]);
-        assert_eq!(
-            resolve(&mut store, IdKind::Session, "ses_01AA").unwrap(),
-            "ses_01AAAA0000"
-        );
-        assert_eq!(
-            resolve(&mut store, IdKind::Session, "01bb").unwrap(),
-            "ses_01BBBB0000"
-        );
-        assert_eq!(
-            resolve(&mut store, IdKind::Session, " SES_01BBBB0000 ").unwrap(),
-            "ses_01BBBB0000"
-        );
+    crate::every_backend! {
+        fn unique_prefix_resolves_with_or_without_type_prefix_in_any_case(backend) {
+            let (_dir, mut store) = store_with(backend, &["ses_01AAAA0000", "ses_01BBBB0000"]);
+            assert_eq!(
+                resolve(&mut store, IdKind::Session, "ses_01AA").unwrap(),
+                "ses_01AAAA0000"
+            );
+            assert_eq!(
+                resolve(&mut store, IdKind::Session, "01bb").unwrap(),
+                "ses_01BBBB0000"
+            );
+            assert_eq!(
+                resolve(&mut store, IdKind::Session, " SES_01BBBB0000 ").unwrap(),
+                "ses_01BBBB0000"
+            );
+        }
     }
 
-    #[test]
-    fn ambiguous_prefix_lists_candidates() {
-        let (_dir, mut store) = store_with(&["ses_01AAAA0000", "ses_01AAAB0000", "ses_01BBBB0000"]);
-        let err = resolve(&mut store, IdKind::Session, "ses_01AA").unwrap_err();
-        let Error::Ambiguous { candidates, .. } = &err else {
-            panic!("expected ambiguity, got {err:?}")
-        };
-        assert_eq!(candidates, &["ses_01AAAA0000", "ses_01AAAB0000"]);
-        assert!(err.to_string().contains("Give more characters"));
+    crate::every_backend! {
+        fn ambiguous_prefix_lists_candidates(backend) {
+            let (_dir, mut store) = store_with(backend, &["ses_01AAAA0000", "ses_01AAAB0000", "ses_01BBBB0000"]);
+            let err = resolve(&mut store, IdKind::Session, "ses_01AA").unwrap_err();
+            let Error::Ambiguous { candidates, .. } = &err else {
+                panic!("expected ambiguity, got {err:?}")
+            };
+            assert_eq!(candidates, &["ses_01AAAA0000", "ses_01AAAB0000"]);
+            assert!(err.to_string().contains("Give more characters"));
+        }
     }
 
-    #[test]
-    fn unknown_and_malformed_prefixes_are_refused_with_a_reason() {
-        let (_dir, mut store) = store_with(&["ses_01AAAA0000"]);
-        let unknown = resolve(&mut store, IdKind::Session, "ses_01ZZ").unwrap_err();
-        assert!(matches!(unknown, Error::NotFound { .. }), "{unknown:?}");
-        assert_eq!(unknown.to_string(), "no session matches 'ses_01ZZ'");
-        let short = resolve(&mut store, IdKind::Session, "ses_01A").unwrap_err();
-        assert!(
-            short.to_string().contains("at least 4 characters"),
-            "{short}"
-        );
-        let bad = resolve(&mut store, IdKind::Session, "ses_01A%").unwrap_err();
-        assert!(bad.to_string().contains("not a session id"), "{bad}");
-        let long = resolve(
-            &mut store,
-            IdKind::Session,
-            &format!("ses_{}", "A".repeat(27)),
-        )
-        .unwrap_err();
-        assert!(long.to_string().contains("longer than"), "{long}");
+    crate::every_backend! {
+        fn unknown_and_malformed_prefixes_are_refused_with_a_reason(backend) {
+            let (_dir, mut store) = store_with(backend, &["ses_01AAAA0000"]);
+            let unknown = resolve(&mut store, IdKind::Session, "ses_01ZZ").unwrap_err();
+            assert!(matches!(unknown, Error::NotFound { .. }), "{unknown:?}");
+            assert_eq!(unknown.to_string(), "no session matches 'ses_01ZZ'");
+            let short = resolve(&mut store, IdKind::Session, "ses_01A").unwrap_err();
+            assert!(
+                short.to_string().contains("at least 4 characters"),
+                "{short}"
+            );
+            let bad = resolve(&mut store, IdKind::Session, "ses_01A%").unwrap_err();
+            assert!(bad.to_string().contains("not a session id"), "{bad}");
+            let long = resolve(
+                &mut store,
+                IdKind::Session,
+                &format!("ses_{}", "A".repeat(27)),
+            )
+            .unwrap_err();
+            assert!(long.to_string().contains("longer than"), "{long}");
+        }
     }
 }

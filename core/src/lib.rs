@@ -40,4 +40,4 @@ pub mod token;
 pub mod worktree;
 
 pub use error::{Error, Record, Result, StoreError, StoreFailure};
-pub use store::{Pool, Settings, Store};
+pub use store::{Pool, Settings, Store, StoreAddress};

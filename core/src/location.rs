@@ -1,14 +1,17 @@
-//! Where a repository's state database lives.
+//! Where a repository's store lives.
 //!
-//! First match wins: `--db PATH`, `SWITCHBOARD_DB`, `<git common dir>/switchboard/state.db`
-//! (shared by every worktree of a clone), else `$XDG_DATA_HOME/switchboard/state.db`.
+//! The SQLite file ([`resolve`]), first match wins: `--db PATH`, `SWITCHBOARD_DB`,
+//! `<git common dir>/switchboard/state.db` (shared by every worktree of a clone), else
+//! `$XDG_DATA_HOME/switchboard/state.db`. A store on a PostgreSQL server is chosen with
+//! `--store postgres://…` or `SWITCHBOARD_STORE` ([`address`]); the file's directory then
+//! still holds what stays on each host (a waiting hook's marker, backups of a file store).
 
 use std::path::{Path, PathBuf};
 
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use crate::{Error, Result};
+use crate::{Error, Result, StoreAddress};
 
 /// Why the state database is where it is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
@@ -18,6 +21,8 @@ pub enum LocationSource {
     Flag,
     /// The `SWITCHBOARD_DB` environment variable.
     Env,
+    /// `--store PATH` or the `SWITCHBOARD_STORE` environment variable, naming a file.
+    Store,
     /// Inside the git common directory of the repository containing the working directory.
     GitCommonDir,
     /// Outside any git repository: the user's data directory.
@@ -40,6 +45,9 @@ pub struct Inputs {
     pub flag: Option<PathBuf>,
     /// `SWITCHBOARD_DB` (relative to `cwd`); `None` when unset or empty.
     pub env: Option<PathBuf>,
+    /// `--store` as given, else `SWITCHBOARD_STORE`: a PostgreSQL URL, or a file path (as
+    /// `--db`). `--db` wins over it; it wins over `SWITCHBOARD_DB`.
+    pub store: Option<String>,
     /// The working directory: relative paths resolve against it, and the git repository
     /// is looked for from it.
     pub cwd: PathBuf,
@@ -64,6 +72,9 @@ impl Inputs {
         Ok(Inputs {
             flag,
             env: var("SWITCHBOARD_DB"),
+            store: std::env::var("SWITCHBOARD_STORE")
+                .ok()
+                .filter(|v| !v.is_empty()),
             cwd,
             xdg_data_home: var("XDG_DATA_HOME"),
             home: var("HOME"),
@@ -71,13 +82,42 @@ impl Inputs {
     }
 }
 
-/// Resolves where the state database is (it need not exist yet).
+/// Where the store is (it need not exist yet): the PostgreSQL server `store` names,
+/// holding this repository's store (its identity, see [`crate::repository::identify`]),
+/// or else the SQLite file [`resolve`] finds.
+pub fn address(inputs: &Inputs) -> Result<StoreAddress> {
+    match &inputs.store {
+        Some(url) if inputs.flag.is_none() && StoreAddress::is_postgres_url(url) => {
+            let repository = crate::repository::identify(&inputs.cwd).map_err(|e| {
+                Error::Location(format!(
+                    "a PostgreSQL store holds each repository apart, and the repository here \
+                     cannot be identified: {e}"
+                ))
+            })?;
+            StoreAddress::postgres(url, &repository.id)
+        }
+        _ => Ok(StoreAddress::file(resolve(inputs)?.path)),
+    }
+}
+
+/// Resolves where the state database file is (it need not exist yet); with a PostgreSQL
+/// store, the directory this host keeps its own files in.
 pub fn resolve(inputs: &Inputs) -> Result<StateLocation> {
     let absolute = |p: &Path| inputs.cwd.join(p);
     if let Some(flag) = &inputs.flag {
         return Ok(StateLocation {
             path: absolute(flag),
             source: LocationSource::Flag,
+        });
+    }
+    if let Some(store) = inputs
+        .store
+        .as_deref()
+        .filter(|s| !StoreAddress::is_postgres_url(s))
+    {
+        return Ok(StateLocation {
+            path: absolute(Path::new(store)),
+            source: LocationSource::Store,
         });
     }
     if let Some(env) = &inputs.env {
@@ -134,6 +174,7 @@ mod tests {
         let mut inputs = Inputs {
             flag: Some("flag.db".into()),
             env: Some("/env/state.db".into()),
+            store: None,
             cwd: repo.clone(),
             xdg_data_home: Some("/xdg".into()),
             home: Some("/home/u".into()),

@@ -261,7 +261,6 @@ fn millis(d: Duration) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::tests::temp_store;
 
     fn issue(store: &mut Store, agent: &str, expires_in: Option<Duration>) -> Issued {
         create(
@@ -276,86 +275,88 @@ mod tests {
         .unwrap()
     }
 
-    #[test]
-    fn a_secret_authenticates_as_its_agent_and_only_its_hash_is_stored() {
-        let (_dir, mut store) = temp_store();
-        let issued = issue(&mut store, "claude", None);
-        assert!(issued.secret.starts_with(SECRET_PREFIX));
-        assert_eq!(issued.secret.len(), SECRET_PREFIX.len() + 2 * SECRET_BYTES);
-        let token = authenticate(&mut store, &issued.secret).unwrap();
-        assert_eq!(
-            (token.agent.as_str(), token.state),
-            ("claude", TokenState::Active)
-        );
-        assert!(
-            token.last_used_at.is_none(),
-            "the row read before the use is noted"
-        );
-        let stored: String = store
-            .sql_read(|tx| Ok(tx.query_row("SELECT hash FROM tokens", [], |r| r.get(0))?))
-            .unwrap();
-        assert_ne!(stored, issued.secret);
-        assert!(!stored.contains(&issued.secret[SECRET_PREFIX.len()..]));
-        let listed = list(&mut store, false).unwrap();
-        assert!(listed[0].last_used_at.is_some(), "use is recorded");
-        let agents = agent::list(&mut store).unwrap();
-        assert!(
-            agents.iter().any(|a| a.name == "claude"),
-            "the agent is registered"
-        );
+    crate::every_backend! {
+        fn a_secret_authenticates_as_its_agent_and_only_its_hash_is_stored(backend) {
+            let (_dir, mut store) = scratch_store(backend);
+            let issued = issue(&mut store, "claude", None);
+            assert!(issued.secret.starts_with(SECRET_PREFIX));
+            assert_eq!(issued.secret.len(), SECRET_PREFIX.len() + 2 * SECRET_BYTES);
+            let token = authenticate(&mut store, &issued.secret).unwrap();
+            assert_eq!(
+                (token.agent.as_str(), token.state),
+                ("claude", TokenState::Active)
+            );
+            assert!(
+                token.last_used_at.is_none(),
+                "the row read before the use is noted"
+            );
+            let stored = store.sql_value("SELECT hash FROM tokens", &[]).unwrap();
+            let stored = stored.as_str().unwrap();
+            assert_ne!(stored, issued.secret);
+            assert!(!stored.contains(&issued.secret[SECRET_PREFIX.len()..]));
+            let listed = list(&mut store, false).unwrap();
+            assert!(listed[0].last_used_at.is_some(), "use is recorded");
+            let agents = agent::list(&mut store).unwrap();
+            assert!(
+                agents.iter().any(|a| a.name == "claude"),
+                "the agent is registered"
+            );
+        }
     }
 
-    #[test]
-    fn unknown_revoked_and_expired_tokens_are_refused_with_what_to_do() {
-        let (_dir, mut store) = temp_store();
-        let unknown = authenticate(&mut store, "sbt_nope").unwrap_err();
-        assert!(matches!(unknown, Error::Unauthorized(_)));
-        assert!(unknown.to_string().contains("switchboard token create"));
+    crate::every_backend! {
+        fn unknown_revoked_and_expired_tokens_are_refused_with_what_to_do(backend) {
+            let (_dir, mut store) = scratch_store(backend);
+            let unknown = authenticate(&mut store, "sbt_nope").unwrap_err();
+            assert!(matches!(unknown, Error::Unauthorized(_)));
+            assert!(unknown.to_string().contains("switchboard token create"));
 
-        let revoked = issue(&mut store, "codex", None);
-        let token = revoke(&mut store, &revoked.token.id, "human:ada").unwrap();
-        assert_eq!(token.state, TokenState::Revoked);
-        let again = revoke(&mut store, &revoked.token.id, "human:ada").unwrap();
-        assert_eq!(
-            again.revoked_at, token.revoked_at,
-            "revoking twice changes nothing"
-        );
-        let err = authenticate(&mut store, &revoked.secret).unwrap_err();
-        assert!(err.to_string().contains("was revoked"), "{err}");
+            let revoked = issue(&mut store, "codex", None);
+            let token = revoke(&mut store, &revoked.token.id, "human:ada").unwrap();
+            assert_eq!(token.state, TokenState::Revoked);
+            let again = revoke(&mut store, &revoked.token.id, "human:ada").unwrap();
+            assert_eq!(
+                again.revoked_at, token.revoked_at,
+                "revoking twice changes nothing"
+            );
+            let err = authenticate(&mut store, &revoked.secret).unwrap_err();
+            assert!(err.to_string().contains("was revoked"), "{err}");
 
-        let expired = issue(&mut store, "gemini", Some(Duration::ZERO));
-        let err = authenticate(&mut store, &expired.secret).unwrap_err();
-        assert!(err.to_string().contains("expired"), "{err}");
+            let expired = issue(&mut store, "gemini", Some(Duration::ZERO));
+            let err = authenticate(&mut store, &expired.secret).unwrap_err();
+            assert!(err.to_string().contains("expired"), "{err}");
 
-        assert_eq!(active_count(&mut store).unwrap(), 0);
-        assert_eq!(list(&mut store, true).unwrap().len(), 2);
+            assert_eq!(active_count(&mut store).unwrap(), 0);
+            assert_eq!(list(&mut store, true).unwrap().len(), 2);
+        }
     }
 
-    #[test]
-    fn creation_validates_and_writes_events() {
-        let (_dir, mut store) = temp_store();
-        let bad = create(
-            &mut store,
-            &NewToken {
-                agent: "Not A Name",
-                expires_in: None,
-                label: None,
-                created_by: "human:ada",
-            },
-        );
-        assert!(matches!(bad, Err(Error::Invalid(_))));
-        let issued = issue(&mut store, "claude", Some(Duration::from_secs(3600)));
-        revoke(&mut store, &issued.token.id[..8], "human:ada").unwrap();
-        let kinds: Vec<String> = store
-            .events_after(0, 100)
-            .unwrap()
-            .into_iter()
-            .map(|e| e.kind)
-            .filter(|k| k.starts_with("token."))
-            .collect();
-        assert_eq!(
-            kinds,
-            [Kind::TokenCreated.as_str(), Kind::TokenRevoked.as_str()]
-        );
+    crate::every_backend! {
+        fn creation_validates_and_writes_events(backend) {
+            let (_dir, mut store) = scratch_store(backend);
+            let bad = create(
+                &mut store,
+                &NewToken {
+                    agent: "Not A Name",
+                    expires_in: None,
+                    label: None,
+                    created_by: "human:ada",
+                },
+            );
+            assert!(matches!(bad, Err(Error::Invalid(_))));
+            let issued = issue(&mut store, "claude", Some(Duration::from_secs(3600)));
+            revoke(&mut store, &issued.token.id[..8], "human:ada").unwrap();
+            let kinds: Vec<String> = store
+                .events_after(0, 100)
+                .unwrap()
+                .into_iter()
+                .map(|e| e.kind)
+                .filter(|k| k.starts_with("token."))
+                .collect();
+            assert_eq!(
+                kinds,
+                [Kind::TokenCreated.as_str(), Kind::TokenRevoked.as_str()]
+            );
+        }
     }
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use switchboard_core::location::{self, Inputs};
 use switchboard_core::message::{self, InboxFilter};
 use switchboard_core::session::{self, Filter};
-use switchboard_core::{Error, Pool, Settings, Store, agent, git, worktree};
+use switchboard_core::{Error, Pool, Settings, Store, StoreAddress, agent, git, worktree};
 
 use crate::protocol::{InboxSummary, RepoState};
 
@@ -21,8 +21,8 @@ const RECENT_MESSAGES: u32 = 10;
 pub struct Repo {
     /// The main checkout's root.
     pub root: PathBuf,
-    /// The state database, resolved as every other process does (or `--db`).
-    pub db: PathBuf,
+    /// The store, resolved as every other process does (or `--db`, `--store`).
+    pub store: StoreAddress,
     /// The human at the editor, e.g. `human:ada-lovelace`: `human:<git user.name>` unless
     /// `--human` overrides it. Registered as an agent when the repository is opened.
     pub human: String,
@@ -41,14 +41,18 @@ impl Repo {
     pub fn open(
         folder: &Path,
         db: Option<PathBuf>,
+        store: Option<String>,
         human: Option<&str>,
         settings: Settings,
     ) -> Result<Repo, Error> {
-        let inputs = Inputs {
+        let mut inputs = Inputs {
             cwd: folder.to_path_buf(),
             ..Inputs::from_env(db)?
         };
-        let at = location::resolve(&inputs)?;
+        if store.is_some() {
+            inputs.store = store;
+        }
+        let address = location::address(&inputs)?;
         let root = git::repo_paths(folder)
             .map(|r| r.main_root)
             .unwrap_or_else(|_| folder.to_path_buf());
@@ -56,7 +60,7 @@ impl Repo {
             Some(name) => name.to_string(),
             None => agent::local_human(folder)?,
         };
-        let mut store = Store::open(&at.path, settings.clone())?;
+        let mut store = Store::open_at(&address, settings.clone())?;
         agent::register(
             &mut store,
             &human,
@@ -72,7 +76,7 @@ impl Repo {
             .escalate_after;
         Ok(Repo {
             root,
-            db: at.path,
+            store: address,
             human,
             settings,
             opened_at,
@@ -163,7 +167,7 @@ pub fn state(store: &mut Store, repo: &Repo) -> Result<RepoState, Error> {
     )?;
     Ok(RepoState {
         root: repo.root.display().to_string(),
-        state_db: repo.db.display().to_string(),
+        state_db: repo.store.to_string(),
         human: repo.human.clone(),
         sessions: session::forest(page.sessions),
         worktrees: worktree::list(store)?,

@@ -44,6 +44,7 @@ impl Fixture {
         let (server_read, server_write) = tokio::io::split(server_io);
         let config = Config {
             db: Some(db.clone()),
+            store: None,
             human: Some(HUMAN.into()),
             settings: Settings::default(),
         };

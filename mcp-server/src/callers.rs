@@ -5,10 +5,11 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+
 use std::sync::{Arc, Mutex};
 
 use switchboard_core::process::ProcessInfo;
-use switchboard_core::{Error, Settings, Store};
+use switchboard_core::{Error, Settings, Store, StoreAddress};
 
 use crate::identity::Identity;
 use crate::seat::Seat;
@@ -25,7 +26,7 @@ pub struct Caller {
 
 /// Everything the connections of one shared server have in common.
 pub(crate) struct Callers {
-    db: PathBuf,
+    store: StoreAddress,
     settings: Settings,
     process: ProcessInfo,
     checkout: PathBuf,
@@ -36,20 +37,24 @@ pub(crate) struct Callers {
 }
 
 impl Callers {
-    /// Shares the store at `db` among every caller of this process; new worktrees start
+    /// Shares the store at `store` among every caller of this process; new worktrees start
     /// from `checkout`'s HEAD.
-    pub fn new(db: PathBuf, settings: Settings, checkout: PathBuf) -> Result<Callers, Error> {
+    pub fn new(
+        store: StoreAddress,
+        settings: Settings,
+        checkout: PathBuf,
+    ) -> Result<Callers, Error> {
         let process = ProcessInfo::current();
-        let store = Store::open(&db, settings.clone())?;
-        let hub = Hub::new(&db, settings.clone());
+        let first = Store::open_at(&store, settings.clone())?;
+        let hub = Hub::new(&store, settings.clone());
         let anonymous = Seat::new(
-            store,
+            first,
             Identity::default(),
             process.clone(),
             checkout.clone(),
         );
         Ok(Callers {
-            db,
+            store,
             settings,
             process,
             checkout,
@@ -66,7 +71,7 @@ impl Callers {
         if let Some(seat) = seats.get(&caller.token) {
             return Ok(seat.clone());
         }
-        let store = Store::open(&self.db, self.settings.clone())?;
+        let store = Store::open_at(&self.store, self.settings.clone())?;
         let identity = Identity::named(caller.agent.clone());
         let seat = Seat::new(store, identity, self.process.clone(), self.checkout.clone());
         seat.claim_bound();

@@ -35,8 +35,8 @@ pub struct AgentClient {
 
 impl AgentClient {
     /// Starts `program args…` in `cwd` with extra `env` and connects over its stdio. The
-    /// child does not inherit `SWITCHBOARD_DB`, `SWITCHBOARD_AGENT` or `SWITCHBOARD_SESSION`
-    /// (pass them in `env` to set them). Its stderr goes to this process's stderr.
+    /// child does not inherit `SWITCHBOARD_DB`, `SWITCHBOARD_STORE`, `SWITCHBOARD_AGENT` or
+    /// `SWITCHBOARD_SESSION` (pass them in `env` to set them). Its stderr goes to this process's stderr.
     pub async fn spawn(
         program: &Path,
         args: &[&str],
@@ -57,7 +57,12 @@ impl AgentClient {
     ) -> Result<Self, ClientError> {
         let mut command = tokio::process::Command::new(program);
         command.args(args).current_dir(cwd).kill_on_drop(true);
-        for inherited in ["SWITCHBOARD_DB", "SWITCHBOARD_AGENT", "SWITCHBOARD_SESSION"] {
+        for inherited in [
+            "SWITCHBOARD_DB",
+            "SWITCHBOARD_STORE",
+            "SWITCHBOARD_AGENT",
+            "SWITCHBOARD_SESSION",
+        ] {
             command.env_remove(inherited);
         }
         for (key, value) in env {

@@ -21,7 +21,7 @@ use rmcp::ServerHandler;
 use rmcp::transport::StreamableHttpService;
 use rmcp::transport::streamable_http_server::StreamableHttpServerConfig;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
-use switchboard_core::{Error, Settings, Store, token};
+use switchboard_core::{Error, Settings, Store, StoreAddress, token};
 use tokio::net::TcpListener;
 
 use crate::callers::{Caller, Callers};
@@ -67,7 +67,7 @@ pub struct ServeOptions {
     /// client's connection is closed (408 for a slow body).
     pub read_timeout: Duration,
     /// The state database shared with every other Switchboard process.
-    pub db: PathBuf,
+    pub store: StoreAddress,
     /// Store settings for every connection (`--stale-after`).
     pub settings: Settings,
     /// The checkout new worktrees start from.
@@ -95,7 +95,7 @@ pub async fn bind(options: ServeOptions) -> Result<Bound, Error> {
             options.listen
         )));
     }
-    let mut auth_store = Store::open(&options.db, options.settings.clone())?;
+    let mut auth_store = Store::open_at(&options.store, options.settings.clone())?;
     let active_tokens = token::active_count(&mut auth_store)?;
     if remote && active_tokens == 0 {
         return Err(Error::Conflict(
@@ -123,7 +123,7 @@ pub async fn bind(options: ServeOptions) -> Result<Bound, Error> {
         max_body_bytes: options.max_body_bytes,
         read_timeout: options.read_timeout,
     };
-    let callers = Callers::new(options.db, options.settings, options.checkout)?;
+    let callers = Callers::new(options.store, options.settings, options.checkout)?;
     Ok(Bound {
         listener,
         callers: Arc::new(callers),

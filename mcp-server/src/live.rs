@@ -7,12 +7,12 @@
 //! feed woke for every commit of every agent, a quarter of the machine's CPU).
 
 use std::ops::ControlFlow;
-use std::path::{Path, PathBuf};
+
 use std::sync::{Arc, Mutex};
 
 use switchboard_core::event::Event;
 use switchboard_core::feed::{ChangeFeed, Watch};
-use switchboard_core::{Error, Settings};
+use switchboard_core::{Error, Settings, StoreAddress};
 use tokio::sync::broadcast;
 
 /// Events kept for subscribers that fall behind; a slower one is told it lagged.
@@ -25,7 +25,7 @@ pub struct Live {
 }
 
 struct Inner {
-    path: PathBuf,
+    address: StoreAddress,
     settings: Settings,
     running: Mutex<Option<Arc<Running>>>,
 }
@@ -38,11 +38,11 @@ struct Running {
 }
 
 impl Live {
-    /// Live delivery for the database at `path`; the feed starts when first needed.
-    pub fn new(path: &Path, settings: Settings) -> Live {
+    /// Live delivery for the store at `address`; the feed starts when first needed.
+    pub fn new(address: &StoreAddress, settings: Settings) -> Live {
         Live {
             inner: Arc::new(Inner {
-                path: path.to_path_buf(),
+                address: address.clone(),
                 settings,
                 running: Mutex::new(None),
             }),
@@ -62,7 +62,7 @@ impl Live {
         if self.slot().is_some() {
             return Ok(());
         }
-        let started = Running::start(&self.inner.path, self.inner.settings.clone())?;
+        let started = Running::start(&self.inner.address, self.inner.settings.clone())?;
         self.slot().get_or_insert(Arc::new(started));
         Ok(())
     }
@@ -72,8 +72,8 @@ impl Live {
         if let Some(running) = self.slot().clone() {
             return Ok(running);
         }
-        let (path, settings) = (self.inner.path.clone(), self.inner.settings.clone());
-        let started = tokio::task::spawn_blocking(move || Running::start(&path, settings))
+        let (address, settings) = (self.inner.address.clone(), self.inner.settings.clone());
+        let started = tokio::task::spawn_blocking(move || Running::start(&address, settings))
             .await
             .map_err(|e| Error::Internal(format!("starting the change feed crashed ({e})")))??;
         // Two callers may have started one at once: the first to get here wins and the
@@ -88,8 +88,8 @@ impl Live {
 
 impl Running {
     /// Opens a feed at the current end of the log and starts watching it.
-    fn start(path: &Path, settings: Settings) -> Result<Running, Error> {
-        let feed = ChangeFeed::open(path, settings)?;
+    fn start(address: &StoreAddress, settings: Settings) -> Result<Running, Error> {
+        let feed = ChangeFeed::open(address, settings)?;
         let (events, _) = broadcast::channel(BACKLOG);
         let published = events.clone();
         let watch = Watch::start(feed, "sb-mcp-feed", move |batch| {

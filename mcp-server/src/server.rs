@@ -1,7 +1,6 @@
 //! The rmcp server: shared state, the blocking bridge to the core, and protocol plumbing.
 
 use std::cell::RefCell;
-use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
@@ -13,7 +12,7 @@ use rmcp::model::{
 use serde::Serialize;
 use switchboard_core::message::News;
 use switchboard_core::process::ProcessInfo;
-use switchboard_core::{Error, Settings, Store, agent, session};
+use switchboard_core::{Error, Settings, Store, StoreAddress, agent, session};
 use tokio_util::sync::CancellationToken;
 
 use crate::callers::{Caller, Callers};
@@ -71,11 +70,11 @@ pub(crate) struct Hub {
 }
 
 impl Hub {
-    /// Shared state for servers of the store at `path` (its change feed starts when
+    /// Shared state for servers of the store at `address` (its change feed starts when
     /// first needed).
-    pub fn new(path: &Path, settings: Settings) -> Hub {
+    pub fn new(address: &StoreAddress, settings: Settings) -> Hub {
         Hub {
-            live: Live::new(path, settings),
+            live: Live::new(address, settings),
             waits: Arc::default(),
             calls: Arc::default(),
             stopping: CancellationToken::new(),
@@ -119,7 +118,7 @@ pub struct SwitchboardServer {
 impl SwitchboardServer {
     /// A server over `store`, acting for `identity`, served by `process`.
     pub fn new(store: Store, identity: Identity, process: ProcessInfo) -> Self {
-        let hub = Hub::new(store.path(), store.settings().clone());
+        let hub = Hub::new(store.address(), store.settings().clone());
         let checkout = std::env::current_dir().unwrap_or_default();
         let seat = Seat::new(store, identity, process, checkout);
         Self::with_seat(Arc::new(seat), None, hub)

@@ -382,7 +382,7 @@ impl SwitchboardServer {
                 agent: st.identity.agent.clone(),
                 session,
                 process: st.process.clone(),
-                state_db: st.store.path().display().to_string(),
+                state_db: st.store.address().to_string(),
                 hint,
             })
         })

@@ -3,26 +3,72 @@
 use rmcp::ServiceExt;
 use serde_json::{Value, json};
 use switchboard_core::process::ProcessInfo;
-use switchboard_core::{Settings, Store};
+use switchboard_core::{Settings, Store, StoreAddress};
 use switchboard_mcp::client::AgentClient;
 use switchboard_mcp::{Identity, SwitchboardServer};
-use switchboard_testutils::{Redactions, ScratchRepo, ScratchStore};
+pub use switchboard_testutils::Backend;
+use switchboard_testutils::{Redactions, ScratchPostgres, ScratchRepo, ScratchStore};
 
-/// Servers on one scratch database, as the agent processes of one machine would share.
+/// Async test bodies written once, run on every backend: each
+/// `async fn name(backend) { … }` becomes a module `name` with the tests `sqlite` and
+/// `postgres` (the latter where a server is configured: see [`Backend::available`]).
+#[macro_export]
+macro_rules! every_backend {
+    ($($(#[$attr:meta])* async fn $name:ident($backend:ident) $body:block)*) => {$(
+        $(#[$attr])*
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            async fn story($backend: $crate::harness::Backend) $body
+
+            #[tokio::test]
+            async fn sqlite() {
+                story($crate::harness::Backend::Sqlite).await;
+            }
+
+            #[tokio::test]
+            async fn postgres() {
+                if $crate::harness::Backend::Postgres.available() {
+                    story($crate::harness::Backend::Postgres).await;
+                }
+            }
+        }
+    )*};
+}
+
+/// Where a harness's store is, removed on drop.
+enum Place {
+    File(ScratchStore),
+    Postgres(ScratchPostgres),
+}
+
+/// Servers on one scratch store, as the agent processes of one machine (or of a team, on
+/// PostgreSQL) would share.
 pub struct Harness {
-    scratch: ScratchStore,
+    place: Place,
+    store: StoreAddress,
 }
 
 impl Harness {
-    pub fn new() -> Self {
-        Harness {
-            scratch: ScratchStore::new(),
-        }
+    /// A harness with its store on `backend`.
+    pub fn on(backend: Backend) -> Self {
+        let place = match backend {
+            Backend::Sqlite => Place::File(ScratchStore::new()),
+            Backend::Postgres => Place::Postgres(ScratchPostgres::new().expect("a server")),
+        };
+        let store = match &place {
+            Place::File(dir) => StoreAddress::file(dir.db()),
+            Place::Postgres(server) => {
+                StoreAddress::postgres(server.url(), server.repository()).unwrap()
+            }
+        };
+        Harness { place, store }
     }
 
-    /// A fresh server on this harness's database, as one agent process would have.
+    /// A fresh server on this harness's store, as one agent process would have.
     pub fn server(&self, agent: Option<&str>) -> SwitchboardServer {
-        let store = Store::open(self.scratch.db(), Settings::default()).unwrap();
+        let store = Store::open_at(&self.store, Settings::default()).unwrap();
         let identity = agent.map(Identity::named).unwrap_or_default();
         SwitchboardServer::new(store, identity, ProcessInfo::current())
     }
@@ -33,12 +79,17 @@ impl Harness {
     }
 
     /// What snapshots of this harness's results hide: the usual ids, times, ages and
-    /// shas, its scratch directory, and this process (which serves every session here).
+    /// shas, where its store is (the same on every backend), and this process (which
+    /// serves every session here).
     pub fn redactions(&self) -> Redactions {
         let me = ProcessInfo::current();
-        Redactions::new()
-            .path(self.scratch.dir())
-            .literal(format!("{} on {}", me.pid, me.host), "process")
+        let redactions = Redactions::new()
+            .literal(self.store.to_string(), "store")
+            .literal(format!("{} on {}", me.pid, me.host), "process");
+        match &self.place {
+            Place::File(dir) => redactions.path(dir.dir()),
+            Place::Postgres(_) => redactions,
+        }
     }
 }
 
@@ -50,11 +101,12 @@ pub struct RepoHarness {
 }
 
 impl RepoHarness {
-    pub fn new() -> RepoHarness {
+    /// A repository harness with its store on `backend`.
+    pub fn on(backend: Backend) -> RepoHarness {
         let repo = ScratchRepo::empty();
         repo.commit("shared.txt", "base\n", "first");
         RepoHarness {
-            harness: Harness::new(),
+            harness: Harness::on(backend),
             repo,
         }
     }

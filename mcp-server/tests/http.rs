@@ -10,7 +10,7 @@ use rmcp::model::{
 use rmcp::service::ClientLifecycleMode;
 use rmcp::{ServerHandler, ServiceExt};
 use serde_json::{Value, json};
-use switchboard_core::{Settings, Store, token};
+use switchboard_core::{Settings, Store, StoreAddress, token};
 use switchboard_mcp::SwitchboardServer;
 use switchboard_mcp::client::{AgentClient, ResourceWatcher, http_transport};
 use switchboard_mcp::http::{self, Control, ServeOptions};
@@ -22,7 +22,7 @@ const INIT: &str = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"p
 /// One `switchboard serve` running in this process on a free port.
 struct Served {
     _dir: tempfile::TempDir,
-    db: std::path::PathBuf,
+    address: StoreAddress,
     url: String,
     control: Control,
     task: tokio::task::JoinHandle<()>,
@@ -61,12 +61,12 @@ impl Served {
             allowed_origins: Vec::new(),
             max_body_bytes: http::DEFAULT_MAX_BODY,
             read_timeout: http::DEFAULT_READ_TIMEOUT,
-            db: db.clone(),
+            store: StoreAddress::file(&db),
             settings: Settings::default(),
             checkout: dir.path().to_path_buf(),
         };
         adjust(&mut options);
-        let db = options.db.clone();
+        let address = options.store.clone();
         let bound = http::bind(options).await.unwrap();
         let url = format!("http://{}{}", bound.local_addr().unwrap(), http::MCP_PATH);
         let control = bound.control();
@@ -75,7 +75,7 @@ impl Served {
         });
         Served {
             _dir: dir,
-            db,
+            address,
             url,
             control,
             task,
@@ -83,7 +83,7 @@ impl Served {
     }
 
     fn store(&self) -> Store {
-        Store::open(&self.db, Settings::default()).unwrap()
+        Store::open_at(&self.address, Settings::default()).unwrap()
     }
 
     /// A token for `agent`, expiring after `expires_in` if given.
@@ -619,7 +619,7 @@ async fn a_server_started_in_a_worktree_serves_its_session_to_its_agent() {
     let created = switchboard_core::worktree::create(&mut store, "alpha", repo.path(), &wanted);
     let path = std::path::PathBuf::from(created.unwrap().worktree.path);
     let served = Served::start_with(|o| {
-        o.db = repo.db().to_path_buf();
+        o.store = StoreAddress::file(repo.db());
         o.checkout = path;
     })
     .await;

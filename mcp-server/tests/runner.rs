@@ -1,6 +1,7 @@
 //! In-process MCP tests: a real rmcp client talks to the server over `tokio::io::duplex`.
 #![allow(clippy::unwrap_used)] // a test or benchmark that cannot go on should stop loudly
 
+#[macro_use]
 mod harness;
 mod http;
 mod messaging;

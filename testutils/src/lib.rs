@@ -18,4 +18,4 @@ pub use gate::Gate;
 pub use git::{ScratchRepo, commit, git};
 pub use json::str_at;
 pub use redact::Redactions;
-pub use store::ScratchStore;
+pub use store::{Backend, POSTGRES_ENV, ScratchPostgres, ScratchStore};

@@ -26,6 +26,7 @@ pub use inbox::{
     Arrivals, DEFAULT_WAIT_SECS, InboxFilter, InboxPage, MAX_WAIT_SECS, News, Overdue, Unheard,
     announce, arrivals, inbox, look, mark, news, overdue, stop_holds, unread, wait_timeout,
 };
+pub(crate) use search::Term;
 pub use search::{Hit, search};
 pub(crate) use send::notice;
 pub use send::{SentMessage, reply, send, sent};

@@ -1,4 +1,4 @@
-//! Full-text search (FTS5) over the subjects and bodies of the messages a viewer can see.
+//! Full-text search over the subjects and bodies of the messages a viewer can see.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -17,15 +17,26 @@ pub struct Hit {
     pub snippet: String,
 }
 
-/// Turns free text into an FTS5 query of quoted terms (all must match), so punctuation
-/// in the input cannot be a syntax error. A trailing `*` on a word keeps prefix search.
-pub(super) fn fts_query(text: &str) -> Result<String> {
+/// One word of a search: every term of a search must match.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Term<'a> {
+    /// The word as written (quotes and other punctuation are part of it, not syntax: the
+    /// store splits it as it splits the text it indexes).
+    pub word: &'a str,
+    /// Whether it matches words it begins (written with a trailing `*`).
+    pub prefix: bool,
+}
+
+/// The terms of a search for `text`, all to match: its words (split at whitespace), each
+/// matching as a prefix when written with a trailing `*` (not part of the word; a lone
+/// `*` is no word).
+pub(super) fn terms(text: &str) -> Result<Vec<Term<'_>>> {
     crate::input::refuse_nul("search", text)?;
-    let terms: Vec<String> = text
+    let terms: Vec<Term<'_>> = text
         .split_whitespace()
         .filter_map(|w| {
-            let (word, star) = w.strip_suffix('*').map_or((w, ""), |s| (s, "*"));
-            (!word.is_empty()).then(|| format!("\"{}\"{star}", word.replace('"', "\"\"")))
+            let (word, prefix) = w.strip_suffix('*').map_or((w, false), |s| (s, true));
+            (!word.is_empty()).then_some(Term { word, prefix })
         })
         .collect();
     if terms.is_empty() {
@@ -33,7 +44,7 @@ pub(super) fn fts_query(text: &str) -> Result<String> {
             "the search is empty: give words to look for".into(),
         ));
     }
-    Ok(terms.join(" "))
+    Ok(terms)
 }
 
 /// Full-text search over subjects and bodies of the messages `viewer` can see (deleted
@@ -44,7 +55,7 @@ pub fn search(
     text: &str,
     filter: &InboxFilter,
 ) -> Result<Vec<Hit>> {
-    let query = fts_query(text)?;
+    let terms = terms(text)?;
     check_filter(filter)?;
     let limit = crate::page::size(filter.limit, DEFAULT_PAGE, MAX_PAGE, "limit")?;
     // A search sees every message committed before it: index the ones still waiting for
@@ -58,7 +69,7 @@ pub fn search(
             .as_deref()
             .map(|t| id::resolve(tx, IdKind::Thread, t))
             .transpose()?;
-        let hits = tx.search_messages(viewer, &query, filter, thread.as_deref(), limit)?;
+        let hits = tx.search_messages(viewer, &terms, filter, thread.as_deref(), limit)?;
         Ok(hits)
     })
 }

@@ -16,16 +16,20 @@
 //! other module.
 //!
 //! The embedded backend is SQLite ([`sqlite`]): one file per repository shared by every
-//! process, writes as short `BEGIN IMMEDIATE` transactions, readers on WAL snapshots.
+//! process, writes as short `BEGIN IMMEDIATE` transactions, readers on WAL snapshots. The
+//! shared one is PostgreSQL ([`postgres`]): one schema per repository on a server every
+//! host of a team reaches, writes serialized per repository by an advisory lock, wake-ups
+//! by `LISTEN`/`NOTIFY`. [`Store`] holds one or the other (chosen by its
+//! [`StoreAddress`]) and hands `read`, `write` and `change_source` to it.
 //!
 //! # Adding a backend
 //!
-//! A second backend is a module beside [`sqlite`] with its own connection type, numbered
-//! migrations, a transaction type implementing every trait of [`rows`] (so it is a
-//! `&dyn Rows`, the [`Tx`] domain code receives), and a [`changes::ChangeSource`]. [`Store`]
-//! then holds one of the backends (an enum over them, chosen when the store is opened) and
-//! hands `read`, `write` and `change_source` to it. Domain modules do not change; the
-//! event log's `seq` must stay a commit-order cursor (what the feed reads after).
+//! A backend is a module beside [`sqlite`] with its own connection type, numbered
+//! migrations (the same schema versions: an export names one), a transaction type
+//! implementing every trait of [`rows`] (so it is a `&dyn Rows`, the [`Tx`] domain code
+//! receives), a [`changes::ChangeSource`] and a variant of the store's backend enum.
+//! Domain modules do not change; the event log's `seq` must stay a commit-order cursor
+//! (what the feed reads after).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -34,8 +38,11 @@ use crate::Result;
 use crate::clock::Timestamp;
 
 pub(crate) mod changes;
+pub(crate) mod postgres;
 pub(crate) mod rows;
 pub(crate) mod sqlite;
+#[cfg(test)]
+pub(crate) mod story;
 
 /// A transaction on the store: what domain code reads and writes through, whatever the
 /// backend. Its operations are the traits of [`rows`].
@@ -56,25 +63,127 @@ impl Default for Settings {
     }
 }
 
-/// One connection to a repository's state database.
+/// Where a repository's store is: an SQLite file (the embedded default), or the
+/// repository's schema on a PostgreSQL server shared by a team.
+#[derive(Clone)]
+pub struct StoreAddress(Address);
+
+#[derive(Clone)]
+enum Address {
+    File(PathBuf),
+    Postgres(Box<postgres::Target>),
+}
+
+impl StoreAddress {
+    /// The SQLite store in the file at `path`.
+    pub fn file(path: impl Into<PathBuf>) -> StoreAddress {
+        StoreAddress(Address::File(path.into()))
+    }
+
+    /// The store of repository `repository` (its identity, see
+    /// [`crate::repository::identify`]) on the PostgreSQL server at `url`
+    /// (`postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE`). Nothing is connected yet; a
+    /// malformed `url` is refused without repeating it (it may hold a password).
+    pub fn postgres(url: &str, repository: &str) -> Result<StoreAddress> {
+        let target = postgres::Target::new(url, repository)?;
+        Ok(StoreAddress(Address::Postgres(Box::new(target))))
+    }
+
+    /// Whether `text` names a PostgreSQL server (`postgres://…` or `postgresql://…`)
+    /// rather than a file.
+    pub fn is_postgres_url(text: &str) -> bool {
+        text.starts_with("postgres://") || text.starts_with("postgresql://")
+    }
+
+    /// Whether a store is there already (the file, or the repository's schema).
+    pub fn exists(&self) -> Result<bool> {
+        match &self.0 {
+            Address::File(path) => Ok(path.exists()),
+            Address::Postgres(target) => postgres::exists(target),
+        }
+    }
+
+    /// The earliest schema version a new store here can be made at: SQLite's first, or the
+    /// PostgreSQL backend's first (which holds what SQLite's first eleven did).
+    pub(crate) fn earliest_schema(&self) -> i64 {
+        match &self.0 {
+            Address::File(_) => 1,
+            Address::Postgres(_) => postgres::BASELINE,
+        }
+    }
+
+    /// The PostgreSQL server and schema, for a store that is there.
+    #[cfg(test)]
+    pub(crate) fn postgres_target(&self) -> Option<&postgres::Target> {
+        match &self.0 {
+            Address::File(_) => None,
+            Address::Postgres(target) => Some(target),
+        }
+    }
+
+    /// The SQLite file, for a store that is one.
+    pub fn file_path(&self) -> Option<&Path> {
+        match &self.0 {
+            Address::File(path) => Some(path),
+            Address::Postgres(_) => None,
+        }
+    }
+}
+
+/// Two addresses of one store: the same file, or the same schema on the same server.
+impl PartialEq for StoreAddress {
+    fn eq(&self, other: &Self) -> bool {
+        match (&self.0, &other.0) {
+            (Address::File(a), Address::File(b)) => a == b,
+            (Address::Postgres(a), Address::Postgres(b)) => a.display() == b.display(),
+            _ => false,
+        }
+    }
+}
+
+/// The file's path, or the server and schema without the password.
+impl std::fmt::Display for StoreAddress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.0 {
+            Address::File(path) => write!(f, "{}", path.display()),
+            Address::Postgres(target) => f.write_str(&target.display()),
+        }
+    }
+}
+
+impl std::fmt::Debug for StoreAddress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "StoreAddress({self})")
+    }
+}
+
+/// One connection to a repository's store.
 pub struct Store {
-    db: sqlite::Db,
-    path: PathBuf,
+    backend: Backend,
+    address: StoreAddress,
     settings: Settings,
+}
+
+/// The open connection, of one backend or the other.
+enum Backend {
+    Sqlite(sqlite::Db),
+    Postgres(Box<postgres::Db>),
 }
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("path", &self.path).finish()
+        f.debug_struct("Store")
+            .field("address", &self.address)
+            .finish()
     }
 }
-/// Connections to one database for operations that may overlap: each operation takes a
+/// Connections to one store for operations that may overlap: each operation takes a
 /// connection of its own ([`Pool::take`]: an idle one, else a new one) and gives it back
 /// when done ([`Pool::put`]), so a long operation never holds up another. At most
 /// [`Pool::IDLE`] idle connections are kept.
 #[derive(Debug)]
 pub struct Pool {
-    path: PathBuf,
+    address: StoreAddress,
     settings: Settings,
     idle: std::sync::Mutex<Vec<Store>>,
 }
@@ -83,10 +192,10 @@ impl Pool {
     /// Idle connections kept for the next operations.
     pub const IDLE: usize = 2;
 
-    /// A pool over `first`'s database, with `first` as its first idle connection.
+    /// A pool over `first`'s store, with `first` as its first idle connection.
     pub fn new(first: Store) -> Pool {
         Pool {
-            path: first.path.clone(),
+            address: first.address.clone(),
             settings: first.settings.clone(),
             idle: std::sync::Mutex::new(vec![first]),
         }
@@ -102,7 +211,7 @@ impl Pool {
         let idle = self.idle().pop();
         match idle {
             Some(store) => Ok(store),
-            None => Store::open(&self.path, self.settings.clone()),
+            None => Store::open_at(&self.address, self.settings.clone()),
         }
     }
 
@@ -114,9 +223,9 @@ impl Pool {
         }
     }
 
-    /// The database file.
-    pub fn path(&self) -> &Path {
-        &self.path
+    /// Where the store is.
+    pub fn address(&self) -> &StoreAddress {
+        &self.address
     }
 
     /// The settings the connections are opened with.
@@ -125,40 +234,82 @@ impl Pool {
     }
 }
 
-/// The highest schema version this binary knows.
+/// The highest schema version this binary knows (both backends share the numbering).
 pub fn supported_schema_version() -> i64 {
     sqlite::supported_schema_version()
 }
 
+/// Runs `$body` with `$db` bound to the open connection, whichever backend it is.
+macro_rules! on_backend {
+    ($store:expr, $db:ident => $body:expr) => {
+        match &mut $store.backend {
+            Backend::Sqlite($db) => $body,
+            Backend::Postgres($db) => $body,
+        }
+    };
+}
+
 impl Store {
-    /// Opens (creating if needed, directory `0700`, file `0600`) and migrates the database.
+    /// Opens (creating if needed, directory `0700`, file `0600`) and migrates the SQLite
+    /// store at `path`.
     pub fn open(path: &Path, settings: Settings) -> Result<Store> {
+        Self::open_at(&StoreAddress::file(path), settings)
+    }
+
+    /// Opens (creating if needed) and migrates the store at `address`.
+    pub fn open_at(address: &StoreAddress, settings: Settings) -> Result<Store> {
+        let backend = match &address.0 {
+            Address::File(path) => Backend::Sqlite(sqlite::Db::open(path)?),
+            Address::Postgres(target) => Backend::Postgres(Box::new(postgres::Db::open(target)?)),
+        };
         Ok(Store {
-            db: sqlite::Db::open(path)?,
-            path: path.to_path_buf(),
+            backend,
+            address: address.clone(),
             settings,
         })
     }
 
-    /// A store at `path` at schema version `schema` (not later), for loading what a store
-    /// of that age held (an import of an export from an earlier version).
-    pub(crate) fn open_at_schema(path: &Path, settings: Settings, schema: i64) -> Result<Store> {
+    /// A store at `address` at schema version `schema` (not later), for loading what a
+    /// store of that age held (an import of an export from an earlier version). A
+    /// PostgreSQL store starts at schema [`postgres::BASELINE`]: an earlier `schema` is
+    /// `Invalid` there.
+    pub(crate) fn open_at_schema(
+        address: &StoreAddress,
+        settings: Settings,
+        schema: i64,
+    ) -> Result<Store> {
+        let backend = match &address.0 {
+            Address::File(path) => Backend::Sqlite(sqlite::Db::open_upto(path, schema)?),
+            Address::Postgres(target) => {
+                if schema < postgres::BASELINE {
+                    return Err(crate::Error::Invalid(format!(
+                        "a PostgreSQL store starts at schema version {}, and this export is \
+                         at version {schema}",
+                        postgres::BASELINE
+                    )));
+                }
+                Backend::Postgres(Box::new(postgres::Db::open_upto(target, schema)?))
+            }
+        };
         Ok(Store {
-            db: sqlite::Db::open_upto(path, schema)?,
-            path: path.to_path_buf(),
+            backend,
+            address: address.clone(),
             settings,
         })
     }
 
-    /// Removes the files of the store at `path`, which this process just made and could
-    /// not fill: nothing anyone wrote is in them.
-    pub(crate) fn discard_new(path: &Path) {
-        sqlite::file::remove_database(path);
+    /// Removes the store at `address`, which this process just made and could not fill:
+    /// nothing anyone wrote is in it.
+    pub(crate) fn discard_new(address: &StoreAddress) {
+        match &address.0 {
+            Address::File(path) => sqlite::file::remove_database(path),
+            Address::Postgres(target) => postgres::drop_schema(target),
+        }
     }
 
-    /// The database file.
-    pub fn path(&self) -> &Path {
-        &self.path
+    /// Where the store is.
+    pub fn address(&self) -> &StoreAddress {
+        &self.address
     }
 
     /// The settings this store was opened with.
@@ -172,53 +323,111 @@ impl Store {
     }
 
     /// Which backend holds this store, with its version, for people reading `doctor`.
-    pub fn backend(&self) -> String {
-        sqlite::backend()
+    pub fn backend(&mut self) -> Result<String> {
+        match &mut self.backend {
+            Backend::Sqlite(_) => Ok(sqlite::backend()),
+            Backend::Postgres(db) => Ok(format!("PostgreSQL {}", db.server_version()?)),
+        }
     }
 
-    /// The schema version of the open database.
-    pub fn schema_version(&self) -> Result<i64> {
-        self.db.schema_version()
+    /// The schema version of the open store.
+    pub fn schema_version(&mut self) -> Result<i64> {
+        on_backend!(self, db => db.schema_version())
     }
 
     /// An integrity check over the whole store: the problems found (at most `limit`),
     /// empty when the store is sound. Reads every page; takes a moment on a large store.
+    /// (PostgreSQL checks its pages itself: nothing to do there.)
     pub fn quick_check(&self, limit: u32) -> Result<Vec<String>> {
-        self.db.quick_check(limit)
+        match &self.backend {
+            Backend::Sqlite(db) => db.quick_check(limit),
+            Backend::Postgres(_) => Ok(Vec::new()),
+        }
     }
 
-    /// A number that changes whenever another connection commits. Cheap to poll.
-    pub fn data_version(&self) -> Result<i64> {
-        self.db.data_version()
+    /// A number that changes whenever another connection commits, cheap to poll; `None`
+    /// where the backend has none (look at the log instead).
+    pub fn data_version(&self) -> Result<Option<i64>> {
+        match &self.backend {
+            Backend::Sqlite(db) => db.data_version().map(Some),
+            Backend::Postgres(_) => Ok(None),
+        }
     }
 
     /// A source of notifications that another connection may have committed (see
     /// [`changes`]). Made before reading the log's end, it misses nothing committed after.
     pub(crate) fn change_source(&self) -> Result<Box<dyn changes::ChangeSource>> {
-        let source =
-            sqlite::writers::CommitSignal::new(&self.path).map_err(|source| crate::Error::Io {
-                context: "cannot set up change notifications for the state database".into(),
-                source,
-            })?;
-        Ok(Box::new(source))
+        match &self.address.0 {
+            Address::File(path) => {
+                let source = sqlite::writers::CommitSignal::new(path).map_err(|source| {
+                    crate::Error::Io {
+                        context: "cannot set up change notifications for the state database".into(),
+                        source,
+                    }
+                })?;
+                Ok(Box::new(source))
+            }
+            Address::Postgres(target) => {
+                Ok(Box::new(postgres::listen::Notifications::new(target)?))
+            }
+        }
     }
 
     /// Moves committed changes into the main database file without waiting for readers
-    /// or writers, so commits rarely pay for it.
+    /// or writers, so commits rarely pay for it (SQLite's WAL; nothing elsewhere).
     pub fn checkpoint(&self) -> Result<()> {
-        self.db.checkpoint()
+        match &self.backend {
+            Backend::Sqlite(db) => db.checkpoint(),
+            Backend::Postgres(_) => Ok(()),
+        }
     }
 
     /// Runs `f` in one serialized write transaction; commits if it succeeds, rolls back
     /// if it fails, so a refused request leaves nothing behind.
     pub(crate) fn write<T>(&mut self, f: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {
-        self.db.transaction(sqlite::Access::Write, |tx| f(tx))
+        on_backend!(self, db => db.transaction(sqlite::Access::Write, |tx| f(tx)))
     }
 
     /// Runs `f` against one consistent snapshot of the store (it may write nothing
     /// that must last: the transaction is committed only if `f` succeeds).
     pub(crate) fn read<T>(&mut self, f: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {
-        self.db.transaction(sqlite::Access::Read, |tx| f(tx))
+        on_backend!(self, db => db.transaction(sqlite::Access::Read, |tx| f(tx)))
+    }
+
+    /// Runs raw `sql` (parameters `$1`, `$2`… in order of first use, as JSON values) in
+    /// one write transaction and returns its rows: for tests that set up or inspect states
+    /// the domain never writes, the same on every backend.
+    #[cfg(test)]
+    pub(crate) fn sql_rows(
+        &mut self,
+        sql: &str,
+        params: &[serde_json::Value],
+    ) -> Result<Vec<Vec<serde_json::Value>>> {
+        on_backend!(self, db => db.test_rows(sqlite::Access::Write, sql, params))
+    }
+
+    /// The first column of the first row [`Store::sql_rows`] returns (null without one).
+    #[cfg(test)]
+    pub(crate) fn sql_value(
+        &mut self,
+        sql: &str,
+        params: &[serde_json::Value],
+    ) -> Result<serde_json::Value> {
+        let rows = self.sql_rows(sql, params)?;
+        Ok(rows
+            .into_iter()
+            .next()
+            .and_then(|row| row.into_iter().next())
+            .unwrap_or_default())
+    }
+
+    /// The SQLite connection, for tests that set up states the domain never writes.
+    #[cfg(test)]
+    fn sqlite(&mut self) -> &mut sqlite::Db {
+        match &mut self.backend {
+            Backend::Sqlite(db) => db,
+            Backend::Postgres(_) => panic!("this test needs an SQLite store"),
+        }
     }
 
     /// [`Store::write`] with SQLite's connection, for tests that set up states the
@@ -228,7 +437,7 @@ impl Store {
         &mut self,
         f: impl FnOnce(&sqlite::Tx<'_>) -> Result<T>,
     ) -> Result<T> {
-        self.db.transaction(sqlite::Access::Write, f)
+        self.sqlite().transaction(sqlite::Access::Write, f)
     }
 
     /// [`Store::read`] with SQLite's connection, for tests that inspect rows.
@@ -237,7 +446,7 @@ impl Store {
         &mut self,
         f: impl FnOnce(&sqlite::Tx<'_>) -> Result<T>,
     ) -> Result<T> {
-        self.db.transaction(sqlite::Access::Read, f)
+        self.sqlite().transaction(sqlite::Access::Read, f)
     }
 }
 
@@ -274,7 +483,7 @@ pub(crate) mod tests {
             assert_eq!(&found.unwrap(), id);
         }
         let sql = "SELECT id FROM sessions WHERE id >= ?1 AND id < ?2 ORDER BY id LIMIT ?3";
-        let statement = store.db.connection().prepare_cached(sql).unwrap();
+        let statement = store.sqlite().connection().prepare_cached(sql).unwrap();
         assert_eq!(
             statement.get_status(rusqlite::StatementStatus::RePrepare),
             0
@@ -331,7 +540,7 @@ pub(crate) mod tests {
         }
         drop(store);
         // Reopening is a no-op migration.
-        let store = Store::open(&path, Settings::default()).unwrap();
+        let mut store = Store::open(&path, Settings::default()).unwrap();
         assert_eq!(store.schema_version().unwrap(), supported_schema_version());
     }
 
@@ -349,78 +558,68 @@ pub(crate) mod tests {
         assert_eq!((mode.as_str(), fk), ("wal", 1));
     }
 
-    #[test]
-    fn a_database_from_a_newer_binary_is_refused_clearly() {
-        let (dir, mut store) = temp_store();
-        store
-            .sql_write(|tx| {
-                tx.execute("INSERT INTO schema_version VALUES (999, 0)", [])?;
-                Ok(())
-            })
-            .unwrap();
-        drop(store);
-        let err = Store::open(dir.db(), Settings::default()).unwrap_err();
-        assert!(
-            matches!(err, Error::SchemaTooNew { found: 999, .. }),
-            "{err:?}"
-        );
-        assert!(err.to_string().contains("Upgrade switchboard"), "{err}");
-    }
+    crate::every_backend! {
+        fn a_store_from_a_newer_binary_is_refused_clearly(backend) {
+            let (scratch, mut store) = scratch_store(backend);
+            store
+                .sql_rows("INSERT INTO schema_version VALUES (999, 0)", &[])
+                .unwrap();
+            drop(store);
+            let err = Store::open_at(&scratch.address(), Settings::default()).unwrap_err();
+            assert!(
+                matches!(err, Error::SchemaTooNew { found: 999, .. }),
+                "{err:?}"
+            );
+            assert!(err.to_string().contains("Upgrade switchboard"), "{err}");
+        }
 
-    #[test]
-    fn a_failed_write_rolls_back_everything() {
-        let (_dir, mut store) = temp_store();
-        let result: Result<()> = store.sql_write(|tx| {
-            tx.execute(
-                "INSERT INTO agents (name, kind, registered_at, last_seen_at) VALUES ('a', 'agent', 0, 0)",
-                [],
-            )?;
-            Err(Error::Conflict("refused".into()))
-        });
-        assert!(result.is_err());
-        let count: i64 = store
-            .sql_read(|tx| {
-                Ok(
-                    tx.query_row("SELECT COUNT(*) FROM agents WHERE name = 'a'", [], |r| {
-                        r.get(0)
-                    })?,
+        fn a_failed_write_rolls_back_everything(backend) {
+            let (_scratch, mut store) = scratch_store(backend);
+            let result: Result<()> = store.write(|tx| {
+                tx.upsert_agent(
+                    &crate::agent::Registration {
+                        name: "a".into(),
+                        ..Default::default()
+                    },
+                    crate::agent::AgentKind::Agent,
+                    Timestamp(0),
+                )?;
+                Err(Error::Conflict("refused".into()))
+            });
+            assert!(result.is_err());
+            let count = store.sql_value("SELECT COUNT(*) FROM agents WHERE name = 'a'", &[]);
+            assert_eq!(count.unwrap(), 0);
+        }
+
+        fn a_panic_inside_an_operation_rolls_it_back_and_the_store_goes_on(backend) {
+            let (_scratch, mut store) = scratch_store(backend);
+            let insert = |name: &str| {
+                format!(
+                    "INSERT INTO agents (name, kind, registered_at, last_seen_at) VALUES ('{name}', 'agent', 0, 0)"
                 )
-            })
-            .unwrap();
-        assert_eq!(count, 0);
-    }
-
-    #[test]
-    fn a_panic_inside_an_operation_rolls_it_back_and_the_store_goes_on() {
-        let (_dir, mut store) = temp_store();
-        let insert = |name: &str| {
-            format!(
-                "INSERT INTO agents (name, kind, registered_at, last_seen_at) VALUES ('{name}', 'agent', 0, 0)"
-            )
-        };
-        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            store.sql_write(|tx| -> Result<()> {
-                tx.execute(&insert("p"), [])?;
-                panic!("the operation crashed");
-            })
-        }));
-        assert!(panicked.is_err());
-        store
-            .sql_write(|tx| Ok(tx.execute(&insert("q"), [])?))
-            .expect("the next write starts a transaction of its own");
-        let names: Vec<String> = store
-            .sql_read(|tx| {
-                let mut stmt = tx.prepare("SELECT name FROM agents ORDER BY name")?;
-                let names = stmt
-                    .query_map([], |r| r.get(0))?
-                    .collect::<rusqlite::Result<_>>()?;
-                Ok(names)
-            })
-            .unwrap();
-        assert!(
-            names.contains(&"q".to_string()) && !names.contains(&"p".to_string()),
-            "the crashed write left nothing: {names:?}"
-        );
+            };
+            let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                store.write(|tx| -> Result<()> {
+                    let p = crate::agent::Registration {
+                        name: "p".into(),
+                        ..Default::default()
+                    };
+                    tx.upsert_agent(&p, crate::agent::AgentKind::Agent, Timestamp(0))?;
+                    panic!("the operation crashed");
+                })
+            }));
+            assert!(panicked.is_err());
+            store
+                .sql_rows(&insert("q"), &[])
+                .expect("the next write starts a transaction of its own");
+            let names = store
+                .sql_rows("SELECT name FROM agents ORDER BY name", &[])
+                .unwrap();
+            assert!(
+                names.contains(&vec!["q".into()]) && !names.contains(&vec!["p".into()]),
+                "the crashed write left nothing: {names:?}"
+            );
+        }
     }
 
     #[test]

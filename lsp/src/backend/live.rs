@@ -41,9 +41,10 @@ impl Backend {
     pub(super) async fn start_live(self: &Arc<Self>) {
         for repo in self.repos() {
             let (tx, rx) = tokio::sync::mpsc::channel::<Vec<Event>>(FEED_BATCHES);
-            let (db, settings, after) = (repo.db.clone(), repo.settings.clone(), repo.opened_at);
+            let (store, settings, after) =
+                (repo.store.clone(), repo.settings.clone(), repo.opened_at);
             let started = tokio::task::spawn_blocking(move || {
-                let feed = ChangeFeed::open_after(&db, settings, Some(after))?;
+                let feed = ChangeFeed::open_after(&store, settings, Some(after))?;
                 Watch::start(feed, "sb-lsp-feed", move |batch| {
                     match tx.blocking_send(batch) {
                         Ok(()) => ControlFlow::Continue(()),
@@ -58,7 +59,7 @@ impl Backend {
                     tracing::error!(error = %e, "cannot watch the state database");
                     let text = format!(
                         "Switchboard cannot watch {}: {e}. The views will not update by themselves; reload the window to try again.",
-                        repo.db.display()
+                        repo.store
                     );
                     self.client.show_message(MessageType::ERROR, text).await;
                     continue;

@@ -32,6 +32,9 @@ use crate::repo::{self, Repo};
 pub struct Config {
     /// `--db`: one state database for every folder.
     pub db: Option<PathBuf>,
+    /// `--store`: a PostgreSQL server (each folder's repository a store of its own there)
+    /// or a file.
+    pub store: Option<String>,
     /// Overrides `human:<git user.name>`.
     pub human: Option<String>,
     /// Store settings for every repository opened (`--stale-after`).
@@ -104,6 +107,7 @@ impl Backend {
                 Repo::open(
                     &folder,
                     config.db.clone(),
+                    config.store.clone(),
                     config.human.as_deref(),
                     config.settings.clone(),
                 )
@@ -114,7 +118,7 @@ impl Backend {
                 Ok(Ok(repo))
                     if !opened
                         .iter()
-                        .any(|r| r.db == repo.db && r.root == repo.root) =>
+                        .any(|r| r.store == repo.store && r.root == repo.root) =>
                 {
                     opened.push(repo)
                 }

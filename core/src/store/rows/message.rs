@@ -2,7 +2,7 @@
 
 use crate::Result;
 use crate::clock::Timestamp;
-use crate::message::{Delivery, Hit, InboxFilter, Message, NewMessage, Overdue, Version};
+use crate::message::{Delivery, Hit, InboxFilter, Message, NewMessage, Overdue, Term, Version};
 
 /// Messages, their recipients' states, versions, threads, inbox pages and search.
 pub(crate) trait MessageRows {
@@ -150,14 +150,19 @@ pub(crate) trait MessageRows {
     /// Marks message `seq` deleted at `now`.
     fn update_message_deleted(&self, seq: i64, now: Timestamp) -> Result<()>;
 
-    /// Up to `limit` not deleted messages `viewer` wrote or received matching the full
-    /// text query `query` (quoted terms, all
-    /// to match, a term followed by `*` matching as a prefix), best match first, with a snippet;
-    /// limited by `filter`'s sender, priority and `unread_only`, and to `thread` when given.
+    /// Up to `limit` not deleted messages `viewer` wrote or received whose subject or body
+    /// holds every one of `terms`, best match first, each with a snippet of its matching
+    /// text (the matches in brackets); limited by `filter`'s sender, priority and
+    /// `unread_only`, and to `thread` when given.
+    ///
+    /// A term is a word and whether it matches as a prefix (the start of a word). Its word
+    /// is split as indexed text is (at punctuation) and matches as a phrase of its parts; a
+    /// term with no part (only punctuation) is left out, and terms that are all such find
+    /// nothing. Nothing in a word is query syntax.
     fn search_messages(
         &self,
         viewer: &str,
-        query: &str,
+        terms: &[Term<'_>],
         filter: &InboxFilter,
         thread: Option<&str>,
         limit: u32,

@@ -6,7 +6,7 @@ use super::Tx;
 use crate::Result;
 use crate::clock::Timestamp;
 use crate::message::{
-    Delivery, DeliveryState, Hit, InboxFilter, Message, NewMessage, Overdue, Version,
+    Delivery, DeliveryState, Hit, InboxFilter, Message, NewMessage, Overdue, Term, Version,
 };
 use crate::priority::Priority;
 use crate::store::rows::MessageRows;
@@ -498,11 +498,12 @@ impl MessageRows for Tx<'_> {
     fn search_messages(
         &self,
         viewer: &str,
-        query: &str,
+        terms: &[Term<'_>],
         filter: &InboxFilter,
         thread: Option<&str>,
         limit: u32,
     ) -> Result<Vec<Hit>> {
+        let query = fts5_query(terms);
         let sql = format!(
             "SELECT {COLUMNS}, snippet(messages_fts, -1, '[', ']', '…', 16)
              FROM messages_fts f JOIN messages m ON m.seq = f.rowid
@@ -532,5 +533,53 @@ impl MessageRows for Tx<'_> {
             )?
             .collect::<rusqlite::Result<_>>()?;
         Ok(hits)
+    }
+}
+
+/// `terms` (see [`MessageRows::search_messages`]) as an FTS5 query: each word a quoted
+/// string (its quotes doubled, so nothing in it is syntax: FTS5 splits it into a phrase of
+/// tokens), followed by `*` to match as a prefix; all must match.
+fn fts5_query(terms: &[Term<'_>]) -> String {
+    let quoted: Vec<String> = terms
+        .iter()
+        .map(|Term { word, prefix }| {
+            let star = if *prefix { "*" } else { "" };
+            format!("\"{}\"{star}", word.replace('"', "\"\""))
+        })
+        .collect();
+    quoted.join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fts5_query;
+    use crate::message::Term;
+
+    #[test]
+    fn search_terms_are_quoted_strings_so_nothing_in_them_is_syntax() {
+        assert_eq!(
+            fts5_query(&[Term {
+                word: "\"unbalanced",
+                prefix: false
+            }]),
+            "\"\"\"unbalanced\""
+        );
+        assert_eq!(
+            fts5_query(&[
+                Term {
+                    word: "plan",
+                    prefix: true
+                },
+                Term {
+                    word: "(quote",
+                    prefix: false
+                },
+                Term {
+                    word: "AND",
+                    prefix: false
+                }
+            ]),
+            "\"plan\"* \"(quote\" \"AND\""
+        );
     }
 }

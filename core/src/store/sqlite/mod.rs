@@ -366,6 +366,53 @@ pub(crate) fn register_live(conn: &Connection) -> rusqlite::Result<()> {
     })
 }
 
+/// Raw SQL for tests, the same on every backend (see `Store::sql_rows`).
+#[cfg(test)]
+impl Db {
+    /// Runs `sql` (parameters `$1`, `$2`… in order of first use) in a transaction
+    /// of `access`; returns its rows as JSON values (integers, reals, text, null).
+    pub(crate) fn test_rows(
+        &mut self,
+        access: Access,
+        sql: &str,
+        params: &[serde_json::Value],
+    ) -> Result<Vec<Vec<serde_json::Value>>> {
+        use rusqlite::types::{Value, ValueRef};
+        let params: Vec<Value> = params
+            .iter()
+            .map(|p| match p {
+                serde_json::Value::Number(n) => n
+                    .as_i64()
+                    .map_or_else(|| Value::Real(n.as_f64().unwrap_or(0.0)), Value::Integer),
+                serde_json::Value::String(s) => Value::Text(s.clone()),
+                serde_json::Value::Null => Value::Null,
+                other => Value::Text(other.to_string()),
+            })
+            .collect();
+        self.transaction(access, |tx| {
+            let mut statement = tx.tx.prepare(sql)?;
+            let width = statement.column_count();
+            let mut rows = statement.query(rusqlite::params_from_iter(params))?;
+            let mut found = Vec::new();
+            while let Some(row) = rows.next()? {
+                let values = (0..width)
+                    .map(|i| {
+                        Ok(match row.get_ref(i)? {
+                            ValueRef::Null => serde_json::Value::Null,
+                            ValueRef::Integer(n) => n.into(),
+                            ValueRef::Real(x) => x.into(),
+                            ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned().into(),
+                            ValueRef::Blob(_) => serde_json::Value::Null,
+                        })
+                    })
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                found.push(values);
+            }
+            Ok(found)
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,31 @@
+//! Resolving ids and unique id prefixes of every kind, in SQL.
+
+use super::Tx;
+use crate::Result;
+use crate::id::IdKind;
+use crate::store::rows::IdRows;
+
+/// The table holding the records `kind` names.
+fn table(kind: IdKind) -> &'static str {
+    match kind {
+        IdKind::Session => "sessions",
+        IdKind::Event => "events",
+        IdKind::Message => "messages",
+        IdKind::Thread => "threads",
+        IdKind::Token => "tokens",
+    }
+}
+
+impl IdRows for Tx<'_> {
+    fn ids_from(&self, kind: IdKind, prefix: &str, limit: usize) -> Result<Vec<String>> {
+        // ULID characters are [0-9A-Z]; '~' sorts after all of them (ids are COLLATE "C"),
+        // bounding the range scan.
+        let sql = format!(
+            "SELECT id FROM {} WHERE id >= $1 AND id < $2 ORDER BY id LIMIT $3",
+            table(kind)
+        );
+        let upper = format!("{prefix}~");
+        let rows = self.query(&sql, &[&prefix, &upper, &(limit as i64)])?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+}

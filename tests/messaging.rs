@@ -249,6 +249,12 @@ async fn a_server_follows_other_processes_commits_only_once_something_waits_on_i
         .await
         .unwrap();
     assert_eq!(first["messages"].as_array().unwrap().len(), 5);
+    // The feed thread exists once the wait has looked; it names itself as it starts, so
+    // its name may show in /proc a moment later.
+    let named_by = Instant::now() + Duration::from_secs(10);
+    while !following(pid) && Instant::now() < named_by {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     assert!(following(pid), "the first wait starts following commits");
     let (woke, sent) = tokio::join!(
         quiet.call_ok("message_wait", json!({"timeout_secs": 20})),

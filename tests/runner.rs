@@ -7,6 +7,7 @@ mod common;
 mod crash;
 mod editor;
 mod hooks;
+mod hosts;
 mod install;
 mod messaging;
 mod process;

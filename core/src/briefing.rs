@@ -27,7 +27,8 @@ pub struct Briefing {
     /// The newest unread messages, briefly (message_get or inbox_read for the rest).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub newest: Vec<Header>,
-    /// Your session's worktree, live.
+    /// Your session's worktree, live; absent when it is on another host (`needs_you` then
+    /// says which).
     pub worktree: Option<WorktreeState>,
     /// Files you changed that other live sessions are changing too, with their agents.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -156,7 +157,14 @@ pub fn of(store: &mut Store, agent: &str, session: Option<&str>) -> Result<Brief
         None => None,
     };
     if let Some(w) = &own.worktree {
-        briefing.worktree = Some(worktree_state(store, &w.name)?);
+        match worktree::get(store, &w.name)?.other_host() {
+            None => briefing.worktree = Some(worktree_state(store, &w.name)?),
+            Some(host) => briefing.needs_you.push(format!(
+                "your worktree {} is on host {host}, not this one: its files are there, work on \
+                 them from {host}",
+                w.name
+            )),
+        }
     }
     briefing.shared = session::shared_files(store, &own.id)?
         .into_iter()
@@ -172,14 +180,7 @@ pub fn of(store: &mut Store, agent: &str, session: Option<&str>) -> Result<Brief
     )?
     .sessions;
     for child in children {
-        // Live, not as of its last heartbeat: after a merge, nothing is left to merge.
-        let unmerged = match &child.worktree {
-            Some(w) => worktree::status(store, &w.name)
-                .ok()
-                .filter(|s| s.git.exists)
-                .map(|s| s.git.ahead),
-            None => None,
-        };
+        let unmerged = unmerged_of(store, &child);
         if let Some(need) = need_of(&child, unmerged) {
             briefing.needs_you.push(need);
         }
@@ -249,7 +250,21 @@ fn need_of(child: &Session, unmerged: Option<u32>) -> Option<String> {
     }
 }
 
-/// The live state of worktree `name`.
+/// How many commits of `child`'s worktree are not merged yet: live when the worktree is
+/// on this host (after a merge, nothing is left to merge), as its session last reported
+/// when it is on another; `None` without a worktree, or when its folder is gone.
+fn unmerged_of(store: &mut Store, child: &Session) -> Option<u32> {
+    let w = child.worktree.as_ref()?;
+    if worktree::get(store, &w.name).ok()?.other_host().is_some() {
+        return child.work.as_ref().map(|work| work.unmerged);
+    }
+    worktree::status(store, &w.name)
+        .ok()
+        .filter(|s| s.git.exists)
+        .map(|s| s.git.ahead)
+}
+
+/// The live state of worktree `name` (on this host).
 fn worktree_state(store: &mut Store, name: &str) -> Result<WorktreeState> {
     let status = worktree::status(store, name)?;
     let conflicts = if status.git.exists {

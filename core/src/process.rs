@@ -23,12 +23,17 @@ impl ProcessInfo {
     }
 }
 
-/// This machine's host name.
+/// The host this process runs on, as sessions, worktrees and processes record it:
+/// `SWITCHBOARD_HOST` when set (for containers whose host names change at every start, or
+/// several hosts simulated on one machine), else the machine's host name.
 pub fn this_host() -> String {
-    rustix::system::uname()
-        .nodename()
-        .to_string_lossy()
-        .into_owned()
+    match std::env::var("SWITCHBOARD_HOST") {
+        Ok(host) if !host.trim().is_empty() => host.trim().to_string(),
+        _ => rustix::system::uname()
+            .nodename()
+            .to_string_lossy()
+            .into_owned(),
+    }
 }
 
 /// Whether the process `pid` on `host` may still be running. A process on another host

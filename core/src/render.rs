@@ -370,7 +370,8 @@ fn short(sha: &str) -> &str {
     &sha[..sha.len().min(10)]
 }
 
-/// A table of worktrees with their live status.
+/// A table of worktrees with their live status (`on host X` for one on another host,
+/// whose status is not read from here).
 pub fn worktrees(list: &[WorktreeStatus]) -> String {
     if list.is_empty() {
         return "no worktrees".into();
@@ -379,7 +380,9 @@ pub fn worktrees(list: &[WorktreeStatus]) -> String {
         .iter()
         .map(|s| {
             let w = &s.worktree;
-            let state = if !s.git.exists {
+            let state = if let Some(host) = &s.other_host {
+                format!("on host {host}")
+            } else if !s.git.exists {
                 "missing".to_string()
             } else {
                 format!("+{} -{} {} dirty", s.git.ahead, s.git.behind, s.git.dirty)
@@ -519,6 +522,8 @@ pub fn conflicts(r: &ConflictReport) -> String {
     for c in &r.findings {
         let verdict = if c.would_conflict {
             format!("WOULD CONFLICT in {}", c.conflicting_files.join(", "))
+        } else if let Some(why) = &c.overlap_only {
+            why.clone()
         } else {
             "would merge cleanly".into()
         };
@@ -532,11 +537,12 @@ pub fn conflicts(r: &ConflictReport) -> String {
     lines.join("\n")
 }
 
-/// Who is changing a file.
+/// Who is changing a file (`on host X` for a session reporting from another host).
 pub fn holders(path: &str, list: &[Holder]) -> String {
     if list.is_empty() {
         return format!("nobody is changing {path}");
     }
+    let here = crate::process::this_host();
     let mut lines = vec![format!("{path} is being changed by:")];
     for h in list {
         let counts = match (h.added, h.removed) {
@@ -544,8 +550,12 @@ pub fn holders(path: &str, list: &[Holder]) -> String {
             _ => String::new(),
         };
         let state = if h.uncommitted { ", uncommitted" } else { "" };
+        let host = match &h.host {
+            Some(host) if *host != here => format!(" on host {host}"),
+            _ => String::new(),
+        };
         lines.push(format!(
-            "  {} in {} ({}){counts}{state}{}",
+            "  {} in {}{host} ({}){counts}{state}{}",
             h.agent,
             h.worktree.as_deref().unwrap_or("?"),
             h.session,

@@ -416,10 +416,14 @@ pub struct HolderView {
     pub uncommitted: bool,
     /// Its session is live.
     pub live: bool,
+    /// The host its session reports from, when it is another than this server's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub other_host: Option<String>,
 }
 
 /// Serializes holders as [`HolderView`]s.
 pub(crate) fn holders<S: Serializer>(list: &[Holder], serializer: S) -> Result<S::Ok, S::Error> {
+    let here = switchboard_core::process::this_host();
     serializer.collect_seq(list.iter().map(|h| HolderView {
         session: h.session.clone(),
         agent: h.agent.clone(),
@@ -428,6 +432,7 @@ pub(crate) fn holders<S: Serializer>(list: &[Holder], serializer: S) -> Result<S
         removed: h.removed,
         uncommitted: h.uncommitted,
         live: h.live,
+        other_host: h.host.clone().filter(|host| *host != here),
     }))
 }
 
@@ -454,6 +459,10 @@ pub struct WorktreeLine {
     pub missing: bool,
     /// Its session is live.
     pub session_live: bool,
+    /// The host it is on, when it is another than this server's: its folder is not on this
+    /// machine and its state is not read from here (ask on that host).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub other_host: Option<String>,
 }
 
 /// Serializes worktree states as [`WorktreeLine`]s.
@@ -474,6 +483,7 @@ pub(crate) fn worktrees<S: Serializer>(
         last_commit: s.git.last_commit.as_ref().map(|c| c.subject.clone()),
         missing: !s.git.exists,
         session_live: s.session_live,
+        other_host: s.other_host.clone(),
     }))
 }
 

@@ -129,7 +129,7 @@ impl Render for Removed {
 
 impl Render for PruneReport {
     fn render(&self) -> String {
-        format!(
+        let mut text = format!(
             "{}stale git entries: {}; missing folders: {}; worktrees of long-ended sessions: {}",
             if self.dry_run {
                 "dry run — nothing changed. "
@@ -139,7 +139,14 @@ impl Render for PruneReport {
             self.stale_admin_entries.len(),
             self.missing_folders.join(", "),
             self.idle.join(", ")
-        )
+        );
+        if !self.other_hosts.is_empty() {
+            text.push_str(&format!(
+                "; left alone on other hosts: {}",
+                self.other_hosts.join(", ")
+            ));
+        }
+        text
     }
 }
 

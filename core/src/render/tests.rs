@@ -337,6 +337,9 @@ fn a_worktree_table_shows_status_owner_port_and_last_commit() {
          "behind": 0, "session_live": false},
         {"worktree": worktree_json("gone", None), "exists": false, "dirty": 0, "ahead": 0,
          "behind": 0, "session_live": false},
+        {"worktree": with(worktree_json("remote", Some("gamma")), json!({"host": "build-2"})),
+         "exists": true, "dirty": 0, "ahead": 0, "behind": 0, "session_live": true,
+         "other_host": "build-2"},
     ]));
     insta::assert_snapshot!(worktrees(&list));
     assert_eq!(worktrees(&[]), "no worktrees");
@@ -412,6 +415,9 @@ fn the_conflict_radar_says_which_pairs_overlap_and_which_would_conflict() {
              "would_conflict": true, "conflicting_files": ["src/token.rs"]},
             {"a": "lexer", "b": "base:main", "overlapping": ["README.md"],
              "would_conflict": false, "conflicting_files": []},
+            {"a": "lexer", "b": "remote", "overlapping": ["src/lib.rs"],
+             "would_conflict": false, "conflicting_files": [],
+             "overlap_only": "overlap only: remote is on host build-2 (its branch is not here to try the merge)"},
         ],
     }));
     insta::assert_snapshot!(conflicts(&report));
@@ -426,6 +432,9 @@ fn holders_name_agent_worktree_session_counts_and_liveness() {
          "removed": 12, "uncommitted": true, "live": true, "reported_at": "2025-11-21T09:59:00Z"},
         {"session": FORK, "agent": "beta", "uncommitted": false, "live": false,
          "reported_at": "2025-11-21T08:00:00Z"},
+        {"session": LEAD, "agent": "gamma", "worktree": "remote", "host": "build-2",
+         "added": 1, "removed": 0, "uncommitted": false, "live": true,
+         "reported_at": "2025-11-21T09:58:00Z"},
     ]));
     insta::assert_snapshot!(holders("src/lexer.rs", &list));
     assert_eq!(

@@ -36,6 +36,9 @@ pub struct WorkContext {
     pub unmerged: u32,
     /// Files changed against the merge-base with the base, committed or not.
     pub files: Vec<ChangedFile>,
+    /// The host the work was read on: the worktree's (its host name, or `SWITCHBOARD_HOST`
+    /// there).
+    pub host: String,
 }
 
 /// Whether `work` differs from what `session` last recorded (head, unmerged count, or any
@@ -69,6 +72,9 @@ pub struct Holder {
     pub worktree: Option<String>,
     /// Branch checked out in that worktree; null if not recorded.
     pub branch: Option<String>,
+    /// The host the session reported from, where that worktree is; null if reported before
+    /// hosts were recorded.
+    pub host: Option<String>,
     /// Lines the session's change adds to the file against the merge-base; null if not
     /// recorded.
     pub added: Option<u32>,

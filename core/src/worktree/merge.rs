@@ -111,8 +111,10 @@ fn merge_tree(dir: &Path, a: &str, b: &str) -> Result<std::result::Result<String
 }
 
 /// The files a merge of `w`'s current work (its HEAD, plus uncommitted changes to tracked
-/// files) into its base branch would conflict in now; empty without a base branch.
+/// files) into its base branch would conflict in now; empty without a base branch. Refused
+/// for a worktree on another host ([`Worktree::other_host`]), naming it.
 pub fn base_conflicts(w: &Worktree) -> Result<Vec<String>> {
+    super::require_here(w)?;
     let repo = Path::new(&w.repo);
     let Some(base) = &w.base_ref else {
         return Ok(Vec::new());
@@ -800,67 +802,119 @@ pub struct Conflict {
     pub would_conflict: bool,
     /// Files that merge would conflict in; empty when it would not.
     pub conflicting_files: Vec<String>,
+    /// Why only the overlap was judged, naming the host: one of the two worktrees is on
+    /// another host, whose branch is not here to merge (its files are as its session last
+    /// reported them). Absent when a merge was tried.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overlap_only: Option<String>,
 }
 
 /// The conflict radar over every worktree.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ConflictReport {
-    /// How many worktrees were checked (those whose folder exists).
+    /// How many worktrees were checked: those on this host whose folder exists, and those
+    /// on other hosts (by the files their sessions last reported).
     pub worktrees: u32,
     /// Pairs (and worktree-vs-base checks) with overlap or a predicted conflict.
     pub findings: Vec<Conflict>,
 }
 
+/// One worktree's work, as the radar compares it.
+struct Work {
+    worktree: Worktree,
+    /// The files it changes.
+    files: Vec<String>,
+    /// Where it is: a commit holding its current work here, or another host's name.
+    at: At,
+}
+
+/// Where a worktree's work can be judged.
+enum At {
+    /// On this host: a commit holding its current work (see [`working_tip`]).
+    Here(String),
+    /// On that other host: only the files its session reported are known here.
+    Elsewhere(String),
+}
+
 /// For every pair of worktrees, and each against its base: overlapping changed files and
-/// whether a merge would really conflict (`git merge-tree`, nothing is changed).
+/// whether a merge would really conflict (`git merge-tree`, nothing is changed). A
+/// worktree on another host is never opened: its files are the ones its session last
+/// reported (the shared work context), and a pair with it is judged by overlap alone
+/// ([`Conflict::overlap_only`] says so).
 pub fn conflicts(store: &mut Store) -> Result<ConflictReport> {
-    let records: Vec<Worktree> = store
-        .read(super::all)?
-        .into_iter()
-        .filter(|w| Path::new(&w.path).exists())
-        .collect();
+    let (here, elsewhere) = store.read(|tx| {
+        let (mut here, mut elsewhere) = (Vec::new(), Vec::new());
+        for w in super::all(tx)? {
+            match w.other_host().map(str::to_string) {
+                Some(host) => {
+                    let files = tx.worktree_reported_files(&w.name)?;
+                    elsewhere.push(Work {
+                        worktree: w,
+                        files,
+                        at: At::Elsewhere(host),
+                    });
+                }
+                None if Path::new(&w.path).exists() => here.push(w),
+                None => {}
+            }
+        }
+        Ok((here, elsewhere))
+    })?;
     let mut work = Vec::new();
-    for w in records {
+    for w in here {
         let files: Vec<String> = diff_of(w.clone(), false)?
             .changed
             .into_iter()
             .map(|c| c.path)
             .collect();
         let tip = working_tip(Path::new(&w.path))?;
-        work.push((w, files, tip));
+        work.push(Work {
+            worktree: w,
+            files,
+            at: At::Here(tip),
+        });
     }
+    work.extend(elsewhere);
+    work.sort_by(|x, y| x.worktree.name.cmp(&y.worktree.name));
     let mut findings = Vec::new();
-    for (i, (a, a_files, a_tip)) in work.iter().enumerate() {
-        let repo = Path::new(&a.repo);
-        if let Some(base) = &a.base_ref
+    for (i, a) in work.iter().enumerate() {
+        let repo = Path::new(&a.worktree.repo);
+        if let At::Here(a_tip) = &a.at
+            && let Some(base) = &a.worktree.base_ref
             && let Ok(base_tip) = resolve_commit(repo, &format!("refs/heads/{base}"))
             && let Err(files) = merge_tree(repo, &base_tip, a_tip)?
         {
             findings.push(Conflict {
-                a: a.name.clone(),
+                a: a.worktree.name.clone(),
                 b: format!("base:{base}"),
                 overlapping: files.clone(),
                 would_conflict: true,
                 conflicting_files: files,
+                overlap_only: None,
             });
         }
-        for (b, b_files, b_tip) in &work[i + 1..] {
-            let overlapping: Vec<String> = a_files
+        for b in &work[i + 1..] {
+            let overlapping: Vec<String> = a
+                .files
                 .iter()
-                .filter(|f| b_files.contains(f))
+                .filter(|f| b.files.contains(f))
                 .cloned()
                 .collect();
-            let conflicting_files = match merge_tree(repo, a_tip, b_tip)? {
-                Ok(_) => Vec::new(),
-                Err(files) => files,
+            let (conflicting_files, overlap_only) = match (&a.at, &b.at) {
+                (At::Here(a_tip), At::Here(b_tip)) => match merge_tree(repo, a_tip, b_tip)? {
+                    Ok(_) => (Vec::new(), None),
+                    Err(files) => (files, None),
+                },
+                _ => (Vec::new(), Some(elsewhere_note(a, b))),
             };
             if !overlapping.is_empty() || !conflicting_files.is_empty() {
                 findings.push(Conflict {
-                    a: a.name.clone(),
-                    b: b.name.clone(),
+                    a: a.worktree.name.clone(),
+                    b: b.worktree.name.clone(),
                     overlapping,
                     would_conflict: !conflicting_files.is_empty(),
                     conflicting_files,
+                    overlap_only,
                 });
             }
         }
@@ -869,4 +923,19 @@ pub fn conflicts(store: &mut Store) -> Result<ConflictReport> {
         worktrees: u32::try_from(work.len()).unwrap_or(u32::MAX),
         findings,
     })
+}
+
+/// Why a pair was judged by overlap alone: which of the two is on which other host.
+fn elsewhere_note(a: &Work, b: &Work) -> String {
+    let away: Vec<String> = [a, b]
+        .into_iter()
+        .filter_map(|w| match &w.at {
+            At::Elsewhere(host) => Some(format!("{} is on host {host}", w.worktree.name)),
+            At::Here(_) => None,
+        })
+        .collect();
+    format!(
+        "overlap only: {} (its branch is not here to try the merge)",
+        away.join(" and ")
+    )
 }

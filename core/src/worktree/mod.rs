@@ -57,6 +57,10 @@ pub struct Worktree {
     pub repo: String,
     /// Absolute path of the worktree's folder.
     pub path: String,
+    /// The host it was made on (its host name, or `SWITCHBOARD_HOST` there), where its folder
+    /// is: only that host can read or change its files. Null for a worktree made before
+    /// hosts were recorded, taken to be on the host reading it.
+    pub host: Option<String>,
     /// Branch checked out in it: `sb/<name>` unless another was asked for.
     pub branch: String,
     /// The commit the worktree started from.
@@ -77,6 +81,32 @@ pub struct Worktree {
     pub created_by: String,
     /// When it was created (RFC 3339 UTC).
     pub created_at: Timestamp,
+}
+
+impl Worktree {
+    /// The host this worktree is on when it is not this one ([`crate::process::this_host`]):
+    /// its folder is not on this machine. `None` when it is here, or was made before hosts
+    /// were recorded (taken to be here).
+    pub fn other_host(&self) -> Option<&str> {
+        let host = self.host.as_deref()?;
+        (host != crate::process::this_host()).then_some(host)
+    }
+}
+
+/// Refuses `w` when it is on another host: the check every operation on a worktree's files
+/// or git makes first, since they are on that host alone. A `Conflict` naming the host and
+/// saying where to run it instead.
+pub(crate) fn require_here(w: &Worktree) -> Result<()> {
+    match w.other_host() {
+        None => Ok(()),
+        Some(host) => Err(Error::Conflict(format!(
+            "worktree '{}' is on host '{host}': its files are not on this machine ({}); run \
+             this on {host} (or ask its owner, {})",
+            w.name,
+            crate::process::this_host(),
+            w.agent.as_deref().unwrap_or(&w.created_by)
+        ))),
+    }
 }
 
 /// What to create: the request every surface hands to [`create`] (MCP and LSP read it
@@ -204,7 +234,7 @@ pub fn named_or_own(
 
 /// One worktree by name, for `actor` to `doing` ("merge", "sync", "remove"): refused
 /// unless `actor` owns it, is the agent of its session's parent, or is a human
-/// (see [`crate::permission`]).
+/// (see [`crate::permission`]), and refused when it is on another host ([`require_here`]).
 pub(crate) fn get_to_change(
     store: &mut Store,
     actor: &str,
@@ -219,17 +249,20 @@ pub(crate) fn get_to_change(
             None => None,
         };
         permission::change_worktree(actor, doing, &w.name, owner, parent.as_deref())?;
+        require_here(&w)?;
         Ok(w)
     })
 }
 
-/// The worktree whose checkout contains `dir`, if Switchboard made it.
+/// The worktree whose checkout contains `dir`, if Switchboard made it on this host (a
+/// record of another host's worktree at the same path is not this folder).
 pub fn containing(store: &mut Store, dir: &Path) -> Result<Option<Worktree>> {
     let Ok(repo) = git::repo_paths(dir) else {
         return Ok(None);
     };
     let checkout = repo.checkout.display().to_string();
-    store.read(|tx| tx.worktree_at_path(&checkout))
+    let found = store.read(|tx| tx.worktree_at_path(&checkout))?;
+    Ok(found.filter(|w| w.other_host().is_none()))
 }
 
 /// The session a server started in `dir` serves when not told otherwise: the one bound
@@ -396,6 +429,7 @@ pub fn create(store: &mut Store, actor: &str, from: &Path, new: &NewWorktree) ->
             name: new.name.clone(),
             repo: repo.main_root.display().to_string(),
             path: path.display().to_string(),
+            host: Some(crate::process::this_host()),
             branch: branch.clone(),
             base_commit: base_commit.clone(),
             base_ref: base_ref.clone(),
@@ -666,6 +700,10 @@ pub struct PruneReport {
     pub missing_folders: Vec<String>,
     /// Worktrees whose session ended longer ago than the limit (never removed here).
     pub idle: Vec<String>,
+    /// Worktrees on other hosts, as `name (on host)`: left alone, since their folders are
+    /// not on this machine (prune on their hosts).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub other_hosts: Vec<String>,
 }
 
 /// How many days after its session ended [`prune`] lists a worktree as idle by default.
@@ -686,7 +724,8 @@ pub struct PruneRequest {
 }
 
 /// Reports (and with `apply`, cleans) admin entries of worktrees whose folders are gone;
-/// lists worktrees whose sessions ended more than `ended_days` days ago.
+/// lists worktrees whose sessions ended more than `ended_days` days ago. Worktrees on other
+/// hosts are only named: whether their folders are gone is for their hosts to find.
 pub fn prune(
     store: &mut Store,
     actor: &str,
@@ -706,12 +745,16 @@ pub fn prune(
     let repo = git::repo_paths(from)?;
     let stale_admin_entries = prunable_entries(&repo.checkout)?;
     let cutoff = Timestamp::now().minus(ended_before);
-    let (missing_folders, idle) = store.read(|tx| {
+    let (missing_folders, idle, other_hosts) = store.read(|tx| {
         let records = all(tx)?;
         let missing: Vec<String> = records
             .iter()
-            .filter(|w| !Path::new(&w.path).exists())
+            .filter(|w| w.other_host().is_none() && !Path::new(&w.path).exists())
             .map(|w| w.name.clone())
+            .collect();
+        let elsewhere: Vec<String> = records
+            .iter()
+            .filter_map(|w| Some(format!("{} (on {})", w.name, w.other_host()?)))
             .collect();
         let mut idle = Vec::new();
         for w in &records {
@@ -723,7 +766,7 @@ pub fn prune(
                 idle.push(w.name.clone());
             }
         }
-        Ok((missing, idle))
+        Ok((missing, idle, elsewhere))
     })?;
     if apply {
         git::run(&repo.checkout, &["worktree", "prune"])?;
@@ -750,16 +793,19 @@ pub fn prune(
         stale_admin_entries,
         missing_folders,
         idle,
+        other_hosts,
     })
 }
 
-/// What the session's worktree is changing now, if it has one whose folder exists.
+/// What the session's worktree is changing now, if it has one whose folder exists on this
+/// host (another host's worktree is reported by that host: its work context rows are left
+/// as that host wrote them).
 fn work_context(store: &mut Store, session: &str) -> Result<Option<crate::session::WorkContext>> {
     let Some(name) = store.read(|tx| of_session(tx, session))? else {
         return Ok(None);
     };
     let w = get(store, &name)?;
-    if !Path::new(&w.path).exists() {
+    if w.other_host().is_some() || !Path::new(&w.path).exists() {
         return Ok(None);
     }
     let d = status::diff_of(w, false)?;
@@ -767,6 +813,7 @@ fn work_context(store: &mut Store, session: &str) -> Result<Option<crate::sessio
         worktree: d.worktree.name.clone(),
         branch: d.worktree.branch.clone(),
         head: resolve_commit(Path::new(&d.worktree.path), "HEAD")?,
+        host: crate::process::this_host(),
         unmerged: u32::try_from(d.commits.len()).unwrap_or(u32::MAX),
         files: d.changed,
     }))
@@ -774,7 +821,8 @@ fn work_context(store: &mut Store, session: &str) -> Result<Option<crate::sessio
 
 /// A heartbeat that also records what the session's worktree is changing, so
 /// [`crate::session::who_has`] can answer. A worktree that cannot be read is logged and
-/// skipped; the heartbeat itself still counts.
+/// skipped, and one on another host is skipped too (that host records its work); the
+/// heartbeat itself still counts.
 pub fn heartbeat(
     store: &mut Store,
     id: &str,
@@ -804,7 +852,8 @@ pub fn refresh(store: &mut Store, id: &str, agent: &str) -> Result<()> {
 
 /// Creates the worktree of a just-created `session` (named after its agent and id),
 /// starting from `from`'s HEAD, or from the HEAD of `base_session`'s worktree when it has
-/// one (a fork starts where its source is). If it cannot be made, the session is ended
+/// one (a fork starts where its source is: on its host, so a source worktree on another
+/// host is refused, naming it). If it cannot be made, the session is ended
 /// `abandoned` with the reason, so nothing is left half-done, and the error is returned.
 pub fn create_for_session(
     store: &mut Store,
@@ -827,19 +876,31 @@ pub fn create_for_session(
         session.agent.replace(':', "-"),
         suffix.to_ascii_lowercase()
     );
-    let start = base_session
+    let source = base_session
         .and_then(|s| s.worktree.as_ref())
-        .map(|w| PathBuf::from(&w.path));
+        .map(|w| get(store, &w.name))
+        .transpose()
+        .and_then(|source| {
+            source.as_ref().map(require_here).transpose()?;
+            Ok(source)
+        })
+        .inspect_err(|e| abandon_for(store, actor, session, e))?;
+    let start = source.map(|w| PathBuf::from(w.path));
     let new = NewWorktree {
         name,
         base: None,
         branch: None,
         session: Some(session.id.clone()),
     };
-    create(store, actor, start.as_deref().unwrap_or(from), &new).inspect_err(|e| {
-        let reason = format!("its worktree could not be created: {e}");
-        if let Err(also) = crate::session::abandon(store, &session.id, &reason, actor) {
-            tracing::warn!(error = %also, session = %session.id, "could not end the session whose worktree failed");
-        }
-    })
+    create(store, actor, start.as_deref().unwrap_or(from), &new)
+        .inspect_err(|e| abandon_for(store, actor, session, e))
+}
+
+/// Ends `session`, whose worktree could not be made because of `e`, as `abandoned` with
+/// that reason (a failure to end it is logged: the caller reports `e`).
+fn abandon_for(store: &mut Store, actor: &str, session: &crate::session::Session, e: &Error) {
+    let reason = format!("its worktree could not be created: {e}");
+    if let Err(also) = crate::session::abandon(store, &session.id, &reason, actor) {
+        tracing::warn!(error = %also, session = %session.id, "could not end the session whose worktree failed");
+    }
 }

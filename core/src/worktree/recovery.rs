@@ -181,16 +181,18 @@ pub fn drop_interrupted(store: &mut Store, actor: &str, repo: &Path) -> Result<V
     Ok(notes)
 }
 
-/// Why a new merge into `into` must wait, if a merge into it is recorded in `repo`:
-/// running in another process, or interrupted and not recovered yet.
+/// Why a new merge into `into` must wait, if a merge into it is recorded in `repo` on this
+/// host: running in another process, or interrupted and not recovered yet. (A merge
+/// recorded on another host moves that host's clone, not this one's.)
 pub(crate) fn blocking(store: &mut Store, repo: &Path, into: &str) -> Result<Option<String>> {
     let running = RUNNING
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .clone();
+    let here = process::this_host();
     for row in rows(store, Some(repo))? {
         let Ok(plan) = row.plan() else { continue };
-        if plan.into != into || running.contains(&row.id) {
+        if plan.into != into || running.contains(&row.id) || row.owner.host != here {
             continue;
         }
         return Ok(Some(if owner_runs(&row.owner) {

@@ -35,20 +35,27 @@ pub struct CommitInfo {
 pub struct WorktreeStatus {
     /// The worktree's record.
     pub worktree: Worktree,
-    /// What git says of its folder (shown beside the record's fields).
+    /// What git says of its folder (shown beside the record's fields); not read for a
+    /// worktree on another host (see `other_host`).
     #[serde(flatten)]
     pub git: GitState,
     /// Whether the bound session is live (active, not stale).
     pub session_live: bool,
+    /// The host the worktree is on when it is not the one listing it: its folder is not on
+    /// this machine, so its git state was not read (`exists` true as recorded, no head,
+    /// zero counts); ask on that host. Absent for a worktree here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub other_host: Option<String>,
 }
 
 /// What git says of a worktree's folder: the part of its status kept between listings
 /// until something that changes it happens.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct GitState {
-    /// False when the folder is gone (see worktree_prune).
+    /// False when the folder is gone (see worktree_prune); true, unread, for a worktree on
+    /// another host.
     pub exists: bool,
-    /// Full sha of the worktree's HEAD commit; null when the folder is gone.
+    /// Full sha of the worktree's HEAD commit; null when the folder is gone or not read.
     pub head: Option<String>,
     /// Files with uncommitted changes (including untracked).
     pub dirty: u32,
@@ -188,9 +195,11 @@ pub(crate) fn unmerged_anywhere(repo_dir: &Path, branch: &str) -> Result<Vec<Com
         .collect()
 }
 
-/// Live status of one worktree.
+/// Live status of one worktree; refused, naming the host, for a worktree on another host
+/// ([`Worktree::other_host`]).
 pub fn status(store: &mut Store, name: &str) -> Result<WorktreeStatus> {
     let w = super::get(store, name)?;
+    super::require_here(&w)?;
     let live = match &w.session {
         Some(id) => session::get(store, id).is_ok_and(|s| s.status == Status::Active),
         None => false,
@@ -201,7 +210,8 @@ pub fn status(store: &mut Store, name: &str) -> Result<WorktreeStatus> {
 /// Live status of every worktree, in the order of the records. States kept from earlier
 /// listings are used where nothing that changes them happened (see [`cache`]); the others
 /// are read by as many threads as the machine has cores (each with its own git2
-/// handles), each taking an equal share.
+/// handles), each taking an equal share. A worktree on another host is listed from its
+/// record alone, git unread, with `other_host` naming its host.
 pub fn list(store: &mut Store) -> Result<Vec<WorktreeStatus>> {
     let cutoff = store.stale_cutoff();
     let records = store.read(|tx| {
@@ -217,18 +227,25 @@ pub fn list(store: &mut Store) -> Result<Vec<WorktreeStatus>> {
         }
         Ok(records)
     })?;
-    let (records, live): (Vec<Worktree>, Vec<bool>) = records.into_iter().unzip();
-    cache::retain(&records);
-    let kept = cache::kept_all(&records);
     let mut done: Vec<Option<WorktreeStatus>> = Vec::with_capacity(records.len());
-    let mut work = Vec::new();
-    for ((w, is_live), state) in records.into_iter().zip(live).zip(kept) {
-        match state {
-            Some(state) => done.push(Some(with_state(w, is_live, state))),
+    let mut here = Vec::new();
+    for (w, is_live) in records {
+        match w.other_host().map(str::to_string) {
+            Some(host) => done.push(Some(elsewhere(w, is_live, host))),
             None => {
-                work.push((done.len(), w, is_live));
+                here.push((done.len(), w, is_live));
                 done.push(None);
             }
+        }
+    }
+    let local: Vec<Worktree> = here.iter().map(|(_, w, _)| w.clone()).collect();
+    cache::retain(&local);
+    let kept = cache::kept_all(&local);
+    let mut work = Vec::new();
+    for ((at, w, is_live), state) in here.into_iter().zip(kept) {
+        match state {
+            Some(state) => done[at] = Some(with_state(w, is_live, state)),
+            None => work.push((at, w, is_live)),
         }
     }
     let workers = std::thread::available_parallelism().map_or(2, usize::from);
@@ -270,6 +287,25 @@ fn with_state(worktree: Worktree, session_live: bool, git: GitState) -> Worktree
         worktree,
         git,
         session_live,
+        other_host: None,
+    }
+}
+
+/// The status of a worktree on `host`, another host: its record and its session's
+/// liveness, its git state unread (taken to exist, nothing else known).
+fn elsewhere(worktree: Worktree, session_live: bool, host: String) -> WorktreeStatus {
+    WorktreeStatus {
+        worktree,
+        git: GitState {
+            exists: true,
+            head: None,
+            dirty: 0,
+            ahead: 0,
+            behind: 0,
+            last_commit: None,
+        },
+        session_live,
+        other_host: Some(host),
     }
 }
 
@@ -350,13 +386,16 @@ fn file_stats(diff: &git2::Diff<'_>) -> Result<Vec<(String, u32, u32)>> {
 }
 
 /// What a worktree changes against its merge-base with the base (committed and not), its
-/// unmerged commits, and on request the patch (at most [`MAX_PATCH_BYTES`]).
+/// unmerged commits, and on request the patch (at most [`MAX_PATCH_BYTES`]). Refused for a
+/// worktree on another host ([`Worktree::other_host`]), naming it.
 pub fn diff(store: &mut Store, name: &str, with_patch: bool) -> Result<WorktreeDiff> {
     let worktree = super::get(store, name)?;
     diff_of(worktree, with_patch)
 }
 
+/// [`diff`] of a worktree record (refused when it is on another host).
 pub(crate) fn diff_of(worktree: Worktree, with_patch: bool) -> Result<WorktreeDiff> {
+    super::require_here(&worktree)?;
     let path = PathBuf::from(&worktree.path);
     if !path.exists() {
         return Err(Error::Conflict(format!(

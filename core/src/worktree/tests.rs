@@ -1001,6 +1001,7 @@ crate::every_backend! {
     }
 }
 
+mod hosts;
 mod recovery;
 
 /// Requests read as every surface sends them: absent or null is the default, and the

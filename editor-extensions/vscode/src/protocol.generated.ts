@@ -754,17 +754,24 @@ export interface WorktreeStatus {
    */
   dirty: number;
   /**
-   * False when the folder is gone (see worktree_prune).
+   * False when the folder is gone (see worktree_prune); true, unread, for a worktree on
+   * another host.
    */
   exists: boolean;
   /**
-   * Full sha of the worktree's HEAD commit; null when the folder is gone.
+   * Full sha of the worktree's HEAD commit; null when the folder is gone or not read.
    */
   head?: string | null;
   /**
    * The HEAD commit (without its files); null when the folder is gone.
    */
   last_commit?: CommitInfo | null;
+  /**
+   * The host the worktree is on when it is not the one listing it: its folder is not on
+   * this machine, so its git state was not read (`exists` true as recorded, no head,
+   * zero counts); ask on that host. Absent for a worktree here.
+   */
+  other_host?: string | null;
   /**
    * Whether the bound session is live (active, not stale).
    */
@@ -800,6 +807,12 @@ export interface Worktree {
    * Who created it: an agent name, or a person as `human:<name>`.
    */
   created_by: string;
+  /**
+   * The host it was made on (its host name, or `SWITCHBOARD_HOST` there), where its folder
+   * is: only that host can read or change its files. Null for a worktree made before
+   * hosts were recorded, taken to be on the host reading it.
+   */
+  host?: string | null;
   /**
    * Worktree name, unique in the repository and the name of its folder (1-64 ASCII
    * letters, digits, `-`, `_` or `.`).
@@ -1307,6 +1320,12 @@ export interface Worktree1 {
    */
   created_by: string;
   /**
+   * The host it was made on (its host name, or `SWITCHBOARD_HOST` there), where its folder
+   * is: only that host can read or change its files. Null for a worktree made before
+   * hosts were recorded, taken to be on the host reading it.
+   */
+  host?: string | null;
+  /**
    * Worktree name, unique in the repository and the name of its folder (1-64 ASCII
    * letters, digits, `-`, `_` or `.`).
    */
@@ -1397,6 +1416,12 @@ export interface Worktree2 {
    * Who created it: an agent name, or a person as `human:<name>`.
    */
   created_by: string;
+  /**
+   * The host it was made on (its host name, or `SWITCHBOARD_HOST` there), where its folder
+   * is: only that host can read or change its files. Null for a worktree made before
+   * hosts were recorded, taken to be on the host reading it.
+   */
+  host?: string | null;
   /**
    * Worktree name, unique in the repository and the name of its folder (1-64 ASCII
    * letters, digits, `-`, `_` or `.`).

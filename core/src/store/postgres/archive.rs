@@ -485,7 +485,21 @@ mod tests {
             return;
         }
         let (_first, mut sqlite) = lived_in(Backend::Sqlite);
+        // A worktree and its work context recorded on a host (schema 12's columns).
+        let lead = sqlite
+            .sql_value("SELECT id FROM sessions WHERE agent = 'lead'", &[])
+            .unwrap();
+        for sql in [
+            "INSERT INTO worktrees (name, repo, path, branch, base_commit, base_ref, session_id, \
+             port, ports, created_by, created_at, host) VALUES ('w', '/r', '/r/.worktrees/w', \
+             'sb/w', 'abc', 'main', $1, 41000, 10, 'lead', 1, 'build-2')",
+            "INSERT INTO work_context (session_id, worktree, branch, head, unmerged, updated_at, \
+             host) VALUES ($1, 'w', 'sb/w', 'abc', 0, 2, 'build-2')",
+        ] {
+            sqlite.sql_rows(sql, std::slice::from_ref(&lead)).unwrap();
+        }
         let from_sqlite = exported(&mut sqlite);
+        assert!(from_sqlite.contains(r#""host":"build-2""#), "{from_sqlite}");
         let (_second, mut postgres) = scratch_store(Backend::Postgres);
         load(&mut postgres, &from_sqlite);
         let from_postgres = exported(&mut postgres);

@@ -47,7 +47,10 @@ pub(crate) use target::Target;
 /// Forward-only migrations by schema version: each brings the schema to its version.
 /// Versions match the SQLite store's; the first creates at once what SQLite's first
 /// eleven did.
-const MIGRATIONS: &[(i64, &str)] = &[(11, include_str!("migrations/011_baseline.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (11, include_str!("migrations/011_baseline.sql")),
+    (12, include_str!("migrations/012_hosts.sql")),
+];
 
 /// The earliest schema version a new PostgreSQL store can be created at.
 pub(crate) const BASELINE: i64 = MIGRATIONS[0].0;

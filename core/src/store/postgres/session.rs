@@ -453,9 +453,10 @@ impl SessionRows for Tx<'_> {
 
     fn record_session_work(&self, session: &str, work: &WorkContext, now: Timestamp) -> Result<()> {
         self.execute(
-            "INSERT INTO work_context (session_id, worktree, branch, head, unmerged, updated_at) VALUES ($1, $2, $3, $4, $5, $6)
+            "INSERT INTO work_context (session_id, worktree, branch, head, unmerged, updated_at, host) VALUES ($1, $2, $3, $4, $5, $6, $7)
              ON CONFLICT (session_id) DO UPDATE SET worktree = excluded.worktree, branch = excluded.branch,
-                 head = excluded.head, unmerged = excluded.unmerged, updated_at = excluded.updated_at",
+                 head = excluded.head, unmerged = excluded.unmerged, updated_at = excluded.updated_at,
+                 host = excluded.host",
             &[
                 &session,
                 &work.worktree,
@@ -463,6 +464,7 @@ impl SessionRows for Tx<'_> {
                 &work.head,
                 &i64::from(work.unmerged),
                 &now.millis(),
+                &work.host,
             ],
         )?;
         self.execute("DELETE FROM work_files WHERE session_id = $1", &[&session])?;
@@ -485,7 +487,7 @@ impl SessionRows for Tx<'_> {
         let live = Live::gather(self, cutoff)?;
         let [live_cutoff, live_host, live_pids] = live.params();
         let sql = format!(
-            "SELECT s.id, s.agent, c.worktree, c.branch, f.added, f.removed, f.uncommitted, {live}, c.updated_at
+            "SELECT s.id, s.agent, c.worktree, c.branch, f.added, f.removed, f.uncommitted, {live}, c.updated_at, c.host
              FROM work_files f JOIN sessions s ON s.id = f.session_id JOIN work_context c ON c.session_id = f.session_id
              WHERE f.path = $1 AND s.status = 'active' ORDER BY c.updated_at DESC",
             live = condition("s.", 2)
@@ -498,6 +500,7 @@ impl SessionRows for Tx<'_> {
                     agent: r.get(1),
                     worktree: r.get(2),
                     branch: r.get(3),
+                    host: r.get(9),
                     added: narrow_opt(r, 4)?,
                     removed: narrow_opt(r, 5)?,
                     uncommitted: r.get::<_, i64>(6) != 0,

@@ -10,13 +10,14 @@ use crate::store::rows::WorktreeRows;
 use crate::worktree::{Operation, OperationOwner, Worktree};
 
 const COLUMNS: &str = "w.name, w.repo, w.path, w.branch, w.base_commit, w.base_ref, w.session_id, s.agent, \
-     w.port, w.ports, w.created_by, w.created_at";
+     w.port, w.ports, w.created_by, w.created_at, w.host";
 
 fn from_row(r: &Row) -> Result<Worktree> {
     Ok(Worktree {
         name: r.get(0),
         repo: r.get(1),
         path: r.get(2),
+        host: r.get(12),
         branch: r.get(3),
         base_commit: r.get(4),
         base_ref: r.get(5),
@@ -73,6 +74,20 @@ impl WorktreeRows for Tx<'_> {
             .map(|r| r.get(0)))
     }
 
+    fn worktree_reported_files(&self, name: &str) -> Result<Vec<String>> {
+        Ok(self
+            .query(
+                "SELECT f.path FROM worktrees w
+                 JOIN work_context c ON c.session_id = w.session_id AND c.worktree = w.name
+                 JOIN work_files f ON f.session_id = c.session_id
+                 WHERE w.name = $1 ORDER BY f.path",
+                &[&name],
+            )?
+            .iter()
+            .map(|r| r.get(0))
+            .collect())
+    }
+
     fn worktree_ports(&self) -> Result<Vec<u32>> {
         self.query("SELECT port FROM worktrees", &[])?
             .iter()
@@ -82,8 +97,8 @@ impl WorktreeRows for Tx<'_> {
 
     fn insert_worktree(&self, w: &Worktree) -> Result<()> {
         self.execute(
-            "INSERT INTO worktrees (name, repo, path, branch, base_commit, base_ref, session_id, port, ports, created_by, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            "INSERT INTO worktrees (name, repo, path, branch, base_commit, base_ref, session_id, port, ports, created_by, created_at, host)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
             &[
                 &w.name,
                 &w.repo,
@@ -96,6 +111,7 @@ impl WorktreeRows for Tx<'_> {
                 &i64::from(w.ports),
                 &w.created_by,
                 &w.created_at.millis(),
+                &w.host,
             ],
         )?;
         Ok(())

@@ -18,6 +18,11 @@ pub(crate) trait WorktreeRows {
     /// The name of `session`'s first worktree (by creation time), if it has one.
     fn worktree_of_session(&self, session: &str) -> Result<Option<String>>;
 
+    /// The files the session bound to worktree `name` last reported changing in it (its
+    /// work context, as written on the worktree's host), in path order; empty when it
+    /// reported none.
+    fn worktree_reported_files(&self, name: &str) -> Result<Vec<String>>;
+
     /// The first port of every recorded worktree.
     fn worktree_ports(&self) -> Result<Vec<u32>>;
 

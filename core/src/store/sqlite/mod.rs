@@ -40,6 +40,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/009_operations.sql"),
     include_str!("migrations/010_lighter_writes.sql"),
     include_str!("migrations/011_threads_by_key.sql"),
+    include_str!("migrations/012_hosts.sql"),
 ];
 
 /// How long a writer waits for another process's write lock before giving up.
@@ -445,7 +446,7 @@ mod tests {
             .unwrap();
         }
         let db = Db::open(&path).unwrap();
-        assert_eq!(db.schema_version().unwrap(), 11);
+        assert_eq!(db.schema_version().unwrap(), supported_schema_version());
         let conn = db.connection();
         let one = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
         assert_eq!(one("SELECT COUNT(*) FROM events WHERE id = 'evt_1'"), 1);

@@ -357,11 +357,12 @@ impl SessionRows for Tx<'_> {
 
     fn record_session_work(&self, session: &str, work: &WorkContext, now: Timestamp) -> Result<()> {
         self.tx.prepare_cached(
-            "INSERT INTO work_context (session_id, worktree, branch, head, unmerged, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+            "INSERT INTO work_context (session_id, worktree, branch, head, unmerged, updated_at, host) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
          ON CONFLICT (session_id) DO UPDATE SET worktree = excluded.worktree, branch = excluded.branch,
-             head = excluded.head, unmerged = excluded.unmerged, updated_at = excluded.updated_at",
+             head = excluded.head, unmerged = excluded.unmerged, updated_at = excluded.updated_at,
+             host = excluded.host",
         )?
-        .execute((session, &work.worktree, &work.branch, &work.head, work.unmerged, now.millis()))?;
+        .execute((session, &work.worktree, &work.branch, &work.head, work.unmerged, now.millis(), &work.host))?;
         self.tx
             .prepare_cached("DELETE FROM work_files WHERE session_id = ?1")?
             .execute([session])?;
@@ -376,7 +377,7 @@ impl SessionRows for Tx<'_> {
 
     fn sessions_changing(&self, path: &str, cutoff: Timestamp) -> Result<Vec<Holder>> {
         let sql = format!(
-            "SELECT s.id, s.agent, c.worktree, c.branch, f.added, f.removed, f.uncommitted, {live}, c.updated_at
+            "SELECT s.id, s.agent, c.worktree, c.branch, f.added, f.removed, f.uncommitted, {live}, c.updated_at, c.host
              FROM work_files f JOIN sessions s ON s.id = f.session_id JOIN work_context c ON c.session_id = f.session_id
              WHERE f.path = :path AND s.status = 'active' ORDER BY c.updated_at DESC",
             live = condition("s.")
@@ -392,6 +393,7 @@ impl SessionRows for Tx<'_> {
                         agent: r.get(1)?,
                         worktree: r.get(2)?,
                         branch: r.get(3)?,
+                        host: r.get(9)?,
                         added: r.get(4)?,
                         removed: r.get(5)?,
                         uncommitted: r.get(6)?,

@@ -9,13 +9,14 @@ use crate::store::rows::WorktreeRows;
 use crate::worktree::{Operation, OperationOwner, Worktree};
 
 const COLUMNS: &str = "w.name, w.repo, w.path, w.branch, w.base_commit, w.base_ref, w.session_id, s.agent, \
-     w.port, w.ports, w.created_by, w.created_at";
+     w.port, w.ports, w.created_by, w.created_at, w.host";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<Worktree> {
     Ok(Worktree {
         name: r.get(0)?,
         repo: r.get(1)?,
         path: r.get(2)?,
+        host: r.get(12)?,
         branch: r.get(3)?,
         base_commit: r.get(4)?,
         base_ref: r.get(5)?,
@@ -63,6 +64,20 @@ impl WorktreeRows for Tx<'_> {
             .optional()?)
     }
 
+    fn worktree_reported_files(&self, name: &str) -> Result<Vec<String>> {
+        let files = self
+            .tx
+            .prepare_cached(
+                "SELECT f.path FROM worktrees w
+                 JOIN work_context c ON c.session_id = w.session_id AND c.worktree = w.name
+                 JOIN work_files f ON f.session_id = c.session_id
+                 WHERE w.name = ?1 ORDER BY f.path",
+            )?
+            .query_map([name], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(files)
+    }
+
     fn worktree_ports(&self) -> Result<Vec<u32>> {
         let used = self
             .tx
@@ -74,13 +89,13 @@ impl WorktreeRows for Tx<'_> {
 
     fn insert_worktree(&self, w: &Worktree) -> Result<()> {
         self.tx.prepare_cached(
-            "INSERT INTO worktrees (name, repo, path, branch, base_commit, base_ref, session_id, port, ports, created_by, created_at)
-             VALUES (:name, :repo, :path, :branch, :base, :base_ref, :session, :port, :ports, :actor, :now)",
+            "INSERT INTO worktrees (name, repo, path, branch, base_commit, base_ref, session_id, port, ports, created_by, created_at, host)
+             VALUES (:name, :repo, :path, :branch, :base, :base_ref, :session, :port, :ports, :actor, :now, :host)",
         )?
         .execute(named_params! {
             ":name": w.name, ":repo": w.repo, ":path": w.path, ":branch": w.branch, ":base": w.base_commit,
             ":base_ref": w.base_ref, ":session": w.session, ":port": w.port, ":ports": w.ports,
-            ":actor": w.created_by, ":now": w.created_at.millis(),
+            ":actor": w.created_by, ":now": w.created_at.millis(), ":host": w.host,
         })?;
         Ok(())
     }

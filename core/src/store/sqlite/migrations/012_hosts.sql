@@ -1,0 +1,6 @@
+-- Hosts: the host a worktree was made on (its files exist there only), and the host a
+-- session reported its work context from. NULL in rows written before hosts were recorded:
+-- such a worktree is taken to be on whichever host reads it, as before.
+
+ALTER TABLE worktrees ADD COLUMN host TEXT;
+ALTER TABLE work_context ADD COLUMN host TEXT;

@@ -132,3 +132,89 @@ pub async fn agent_with(
         .expect("session_start");
     client
 }
+
+/// Wake-up rounds: `waiter` (an agent named `waiter`) starts `message_wait`, and 20 ms
+/// later `sender` sends it a message; each sample is the time from issuing the send to
+/// the wait returning with it, sorted.
+pub async fn wake_rounds(
+    waiter: std::sync::Arc<switchboard_mcp::client::AgentClient>,
+    sender: &switchboard_mcp::client::AgentClient,
+    rounds: usize,
+) -> Vec<Duration> {
+    let mut samples = Vec::new();
+    for i in 0..rounds {
+        let w = waiter.clone();
+        let wait = tokio::spawn(async move {
+            let out = w
+                .call_ok("message_wait", serde_json::json!({"timeout_secs": 30}))
+                .await
+                .unwrap();
+            (Instant::now(), out)
+        });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let issued = Instant::now();
+        let body = format!("wake {i}");
+        let sent = sender
+            .call_ok(
+                "message_send",
+                serde_json::json!({"to": ["waiter"], "body": body}),
+            )
+            .await
+            .unwrap();
+        let (woke_at, out) = wait.await.unwrap();
+        assert_eq!(out["messages"][0]["id"], sent["id"]);
+        samples.push(woke_at - issued);
+    }
+    samples.sort();
+    samples
+}
+
+/// Sends/s when every one of `clients` sends `per` messages to `to`, one call at a time
+/// each, all at once; returns the messages sent and the seconds it took.
+pub async fn send_burst(
+    clients: &[std::sync::Arc<switchboard_mcp::client::AgentClient>],
+    per: usize,
+    to: &str,
+) -> (usize, f64) {
+    let started = Instant::now();
+    let tasks: Vec<_> = clients
+        .iter()
+        .map(|c| {
+            let (c, to) = (c.clone(), to.to_string());
+            tokio::spawn(async move {
+                for k in 0..per {
+                    let body = format!("m{k}");
+                    c.call_ok(
+                        "message_send",
+                        serde_json::json!({"to": [to], "body": body}),
+                    )
+                    .await
+                    .unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    (per * clients.len(), started.elapsed().as_secs_f64())
+}
+
+/// Times 2,000 reads of agent `a1`'s inbox (its first page, which must hold 20 messages)
+/// after 100 to warm up; sorted.
+pub fn inbox_samples(store: &mut Store) -> Vec<Duration> {
+    use switchboard_core::message::{self, InboxFilter};
+    let filter = InboxFilter::default();
+    for _ in 0..100 {
+        message::inbox(store, "a1", &filter).unwrap();
+    }
+    let mut samples = Vec::new();
+    for _ in 0..2000 {
+        let started = Instant::now();
+        let page = message::inbox(store, "a1", &filter).unwrap();
+        samples.push(started.elapsed());
+        assert_eq!(page.messages.len(), 20);
+    }
+    samples.sort();
+    samples
+}

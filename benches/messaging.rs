@@ -10,8 +10,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use switchboard_benches::{agent, agent_with, binary, percentile};
-use switchboard_core::message::{self, InboxFilter};
+use switchboard_benches::{
+    agent, agent_with, binary, inbox_samples, percentile, send_burst, wake_rounds,
+};
 use switchboard_core::{Settings, Store};
 
 fn micros(d: Duration) -> f64 {
@@ -169,30 +170,9 @@ async fn throughput(bin: &Path, processes: usize, total: usize, args: &[&str]) -
         ));
     }
     let _sink = agent(bin, dir.path(), "sink").await;
-    let per = total / processes;
-    let started = Instant::now();
-    let tasks: Vec<_> = clients
-        .iter()
-        .map(|c| {
-            let c = c.clone();
-            tokio::spawn(async move {
-                for k in 0..per {
-                    c.call_ok(
-                        "message_send",
-                        json!({"to": ["sink"], "body": format!("m{k}")}),
-                    )
-                    .await
-                    .unwrap();
-                }
-            })
-        })
-        .collect();
-    for t in tasks {
-        t.await.unwrap();
-    }
-    let elapsed = started.elapsed();
-    json!({"processes": processes, "server_args": args, "messages": per * processes, "seconds": elapsed.as_secs_f64(),
-           "per_second": (per * processes) as f64 / elapsed.as_secs_f64()})
+    let (sent, seconds) = send_burst(&clients, total / processes, "sink").await;
+    json!({"processes": processes, "server_args": args, "messages": sent, "seconds": seconds,
+           "per_second": sent as f64 / seconds})
 }
 
 /// Time from issuing a send in one process to a waiter in another process returning.
@@ -200,30 +180,7 @@ async fn wake_latency(bin: &Path) -> Value {
     let dir = tempfile::tempdir().unwrap();
     let waiter = Arc::new(agent(bin, dir.path(), "waiter").await);
     let sender = agent(bin, dir.path(), "sender").await;
-    let mut samples = Vec::new();
-    for i in 0..300 {
-        let w = waiter.clone();
-        let wait = tokio::spawn(async move {
-            let out = w
-                .call_ok("message_wait", json!({"timeout_secs": 30}))
-                .await
-                .unwrap();
-            (Instant::now(), out)
-        });
-        tokio::time::sleep(Duration::from_millis(20)).await;
-        let issued = Instant::now();
-        let sent = sender
-            .call_ok(
-                "message_send",
-                json!({"to": ["waiter"], "body": format!("wake {i}")}),
-            )
-            .await
-            .unwrap();
-        let (woke_at, out) = wait.await.unwrap();
-        assert_eq!(out["messages"][0]["id"], sent["id"]);
-        samples.push(woke_at - issued);
-    }
-    samples.sort();
+    let samples = wake_rounds(waiter, &sender, 300).await;
     json!({"samples": samples.len(), "p50_us": micros(percentile(&samples, 0.5)), "p99_us": micros(percentile(&samples, 0.99))})
 }
 
@@ -273,18 +230,7 @@ fn inbox_latency(messages: usize) -> Value {
     seed_messages(&path, messages);
     let seeded = seeding.elapsed();
     let mut store = Store::open(&path, Settings::default()).unwrap();
-    let filter = InboxFilter::default();
-    for _ in 0..100 {
-        message::inbox(&mut store, "a1", &filter).unwrap();
-    }
-    let mut samples = Vec::new();
-    for _ in 0..2000 {
-        let started = Instant::now();
-        let page = message::inbox(&mut store, "a1", &filter).unwrap();
-        samples.push(started.elapsed());
-        assert_eq!(page.messages.len(), 20);
-    }
-    samples.sort();
+    let samples = inbox_samples(&mut store);
     json!({"messages": messages, "seed_seconds": seeded.as_secs_f64(),
            "p50_us": micros(percentile(&samples, 0.5)), "p99_us": micros(percentile(&samples, 0.99))})
 }

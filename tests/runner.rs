@@ -10,6 +10,7 @@ mod hooks;
 mod hosts;
 mod install;
 mod messaging;
+mod postgres;
 mod process;
 mod references;
 mod scenarios;

@@ -223,8 +223,9 @@ pub fn import_new(address: &StoreAddress, settings: Settings, checked: Checked) 
     if checked.schema < address.earliest_schema() {
         return import_through_file(address, settings, checked);
     }
+    // Made here, or refused: a failure below removes only what this call made.
+    let mut store = Store::create_at_schema(address, settings.clone(), checked.schema)?;
     let loaded = (|| {
-        let mut store = Store::open_at_schema(address, settings.clone(), checked.schema)?;
         let summary = load(&mut store, checked, false, Finish::Later)?;
         drop(store);
         let mut store = Store::open_at(address, settings)?;
@@ -641,7 +642,7 @@ mod tests {
     /// written with SQL as that version wrote it.
     fn store_at_schema_9(path: &std::path::Path) -> Store {
         let address = StoreAddress::file(path);
-        let mut store = Store::open_at_schema(&address, Settings::default(), 9).unwrap();
+        let mut store = Store::create_at_schema(&address, Settings::default(), 9).unwrap();
         assert_eq!(store.schema_version().unwrap(), 9);
         store
             .sql_write(|tx| {

@@ -26,6 +26,10 @@ const BATCH: u32 = 1000;
 /// Longest a feed sleeps without looking at the store, notification or not.
 pub const SAFETY_POLL: Duration = Duration::from_secs(1);
 
+/// Longest a feed whose change source counts signs of commits goes without looking at the
+/// store when no sign came (see `ChangeFeed::quiet`).
+const QUIET_POLL: Duration = Duration::from_secs(30);
+
 /// Least time between two looks at the store prompted by notifications. The first commit
 /// after a quiet spell is seen at once; under a stream of commits by many processes, each
 /// feed reads them in batches instead of waking for every one.
@@ -45,6 +49,9 @@ pub struct ChangeFeed {
     last_version: Option<i64>,
     /// When the store was last looked at.
     last_look: Instant,
+    /// The change source's count of signs of commits when the store was last looked at
+    /// (see [`ChangeSource::version`]).
+    signs_seen: Option<u64>,
     signal: Box<dyn ChangeSource>,
 }
 
@@ -75,6 +82,7 @@ impl ChangeFeed {
             last_seq,
             last_version: None,
             last_look: Instant::now(),
+            signs_seen: None,
             signal,
         })
     }
@@ -93,6 +101,7 @@ impl ChangeFeed {
     /// query) when no connection has committed anything since. Never blocks.
     pub fn poll(&mut self) -> Result<Vec<Event>> {
         self.last_look = Instant::now();
+        self.signs_seen = self.signal.version();
         let version = self.store.data_version()?;
         if version.is_some() && self.last_version == version {
             return Ok(Vec::new());
@@ -117,26 +126,41 @@ impl ChangeFeed {
     /// [`Watch`] being stopped).
     pub fn wait(&mut self, timeout: Duration) -> Result<Vec<Event>> {
         let deadline = Instant::now() + timeout;
+        let mut look = true;
         loop {
-            let events = self.poll()?;
-            if !events.is_empty() {
-                return Ok(events);
+            if look {
+                let events = self.poll()?;
+                if !events.is_empty() {
+                    return Ok(events);
+                }
             }
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
-                return Ok(events);
+                return Ok(Vec::new());
             }
-            match self.signal.wait(left.min(SAFETY_POLL)) {
+            look = match self.signal.wait(left.min(SAFETY_POLL)) {
                 Woken::Interrupted => return Ok(Vec::new()),
-                Woken::TimedOut => {}
+                Woken::TimedOut => !self.quiet(),
                 // Looks now, or COALESCE after the last look (within the deadline).
-                Woken::Changed => std::thread::sleep(
-                    COALESCE
-                        .saturating_sub(self.last_look.elapsed())
-                        .min(deadline.saturating_duration_since(Instant::now())),
-                ),
-            }
+                Woken::Changed => {
+                    std::thread::sleep(
+                        COALESCE
+                            .saturating_sub(self.last_look.elapsed())
+                            .min(deadline.saturating_duration_since(Instant::now())),
+                    );
+                    true
+                }
+            };
         }
+    }
+
+    /// Whether a safety look can be skipped: the change source counts signs of commits
+    /// (a server's notifications, which it does not lose while connected, and its
+    /// reconnections), none came since the last look, and that look is recent. An idle
+    /// feed on PostgreSQL then queries the server every [`QUIET_POLL`], not every second.
+    fn quiet(&self) -> bool {
+        let signs = self.signal.version();
+        signs.is_some() && signs == self.signs_seen && self.last_look.elapsed() < QUIET_POLL
     }
 }
 

@@ -86,6 +86,7 @@ impl Inputs {
 /// holding this repository's store (its identity, see [`crate::repository::identify`]),
 /// or else the SQLite file [`resolve`] finds.
 pub fn address(inputs: &Inputs) -> Result<StoreAddress> {
+    refuse_connection_strings(inputs)?;
     match &inputs.store {
         Some(url) if inputs.flag.is_none() && StoreAddress::is_postgres_url(url) => {
             let repository = crate::repository::identify(&inputs.cwd).map_err(|e| {
@@ -100,9 +101,26 @@ pub fn address(inputs: &Inputs) -> Result<StoreAddress> {
     }
 }
 
+/// Refuses a `store` in libpq's `key=value` form, which would otherwise be taken for a
+/// file name (and shown, password and all, wherever the store is named).
+fn refuse_connection_strings(inputs: &Inputs) -> Result<()> {
+    match &inputs.store {
+        Some(store) if !StoreAddress::is_postgres_url(store) && store.contains('=') => {
+            Err(Error::Invalid(
+                "--store / SWITCHBOARD_STORE looks like a key=value connection string, which is \
+                 not read: write the server as postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE \
+                 (or give a file path)"
+                    .into(),
+            ))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Resolves where the state database file is (it need not exist yet); with a PostgreSQL
 /// store, the directory this host keeps its own files in.
 pub fn resolve(inputs: &Inputs) -> Result<StateLocation> {
+    refuse_connection_strings(inputs)?;
     let absolute = |p: &Path| inputs.cwd.join(p);
     if let Some(flag) = &inputs.flag {
         return Ok(StateLocation {

@@ -59,4 +59,13 @@ pub(crate) trait ChangeSource: Send {
 
     /// A handle that wakes this source's waits from anywhere.
     fn interrupter(&self) -> Interrupter;
+
+    /// A number that changes whenever this source saw a sign of another connection's
+    /// commit (a notification, a lost and regained connection), so a waiting reader that
+    /// saw it unchanged since its last look need not look again for a while (signs come
+    /// a moment after a commit: a reader asked for what is committed now still looks);
+    /// `None` for a source whose signs are not counted.
+    fn version(&self) -> Option<u64> {
+        None
+    }
 }

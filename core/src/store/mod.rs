@@ -269,17 +269,26 @@ impl Store {
         })
     }
 
-    /// A store at `address` at schema version `schema` (not later), for loading what a
-    /// store of that age held (an import of an export from an earlier version). A
-    /// PostgreSQL store starts at schema [`postgres::BASELINE`]: an earlier `schema` is
-    /// `Invalid` there.
-    pub(crate) fn open_at_schema(
+    /// A new store at `address`, at schema version `schema` (not later), for loading what
+    /// a store of that age held (an import of an export from an earlier version). It is
+    /// made by this call: a store there already (even one another process made a moment
+    /// ago) is a `Conflict`, and nothing of it is touched. A PostgreSQL store starts at
+    /// schema [`postgres::BASELINE`]: an earlier `schema` is `Invalid` there.
+    pub(crate) fn create_at_schema(
         address: &StoreAddress,
         settings: Settings,
         schema: i64,
     ) -> Result<Store> {
         let backend = match &address.0 {
-            Address::File(path) => Backend::Sqlite(sqlite::Db::open_upto(path, schema)?),
+            Address::File(path) => {
+                if path.exists() {
+                    return Err(crate::Error::Conflict(format!(
+                        "a store exists already at {}",
+                        path.display()
+                    )));
+                }
+                Backend::Sqlite(sqlite::Db::open_upto(path, schema)?)
+            }
             Address::Postgres(target) => {
                 if schema < postgres::BASELINE {
                     return Err(crate::Error::Invalid(format!(
@@ -288,7 +297,7 @@ impl Store {
                         postgres::BASELINE
                     )));
                 }
-                Backend::Postgres(Box::new(postgres::Db::open_upto(target, schema)?))
+                Backend::Postgres(Box::new(postgres::Db::create_upto(target, schema)?))
             }
         };
         Ok(Store {

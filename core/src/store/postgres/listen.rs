@@ -7,6 +7,8 @@
 //! lost and again once it listens anew: the feed then reads the log from its cursor and
 //! misses nothing. The task ends when its source is dropped.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use tokio::sync::oneshot;
@@ -20,10 +22,26 @@ use crate::{Error, Result};
 /// The longest pause between two reconnection attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
+/// Signs of commits: counted, and made readable on an `eventfd`.
+#[derive(Clone)]
+struct Signs {
+    count: Arc<AtomicU64>,
+    readable: Interrupter,
+}
+
+impl Signs {
+    /// Counts a sign (first, so a reader woken by it sees the new count) and wakes the
+    /// waiting reader.
+    fn raise(&self) {
+        self.count.fetch_add(1, Ordering::SeqCst);
+        self.readable.interrupt();
+    }
+}
+
 /// Notifications of commits to one repository's store.
 pub(crate) struct Notifications {
-    /// Readable once a commit was announced (or the connection came back).
-    changed: Interrupter,
+    /// Raised when a commit was announced, the connection was lost, or it came back.
+    changed: Signs,
     interrupt: Interrupter,
     /// Dropped with this source, which ends the listening task.
     _stop: oneshot::Sender<()>,
@@ -34,7 +52,10 @@ impl Notifications {
     /// this returns is missed.
     pub(crate) fn new(target: &Target) -> Result<Notifications> {
         let eventfd = |e| Error::io("cannot create an eventfd", e);
-        let changed = Interrupter::new().map_err(eventfd)?;
+        let changed = Signs {
+            count: Arc::default(),
+            readable: Interrupter::new().map_err(eventfd)?,
+        };
         let interrupt = Interrupter::new().map_err(eventfd)?;
         let (stop, stopped) = oneshot::channel();
         let (listening, ready) = oneshot::channel();
@@ -59,7 +80,7 @@ impl ChangeSource for Notifications {
         let limit = Timespec::try_from(timeout).ok();
         let mut fds = [
             PollFd::new(self.interrupt.fd(), PollFlags::IN),
-            PollFd::new(self.changed.fd(), PollFlags::IN),
+            PollFd::new(self.changed.readable.fd(), PollFlags::IN),
         ];
         match poll(&mut fds, limit.as_ref()) {
             Ok(0) => Woken::TimedOut,
@@ -68,7 +89,7 @@ impl ChangeSource for Notifications {
                 Woken::Interrupted
             }
             Ok(_) => {
-                self.changed.drain();
+                self.changed.readable.drain();
                 Woken::Changed
             }
             // EINTR and the like: let the caller look, as a safety poll would.
@@ -79,12 +100,16 @@ impl ChangeSource for Notifications {
     fn interrupter(&self) -> Interrupter {
         self.interrupt.clone()
     }
+
+    fn version(&self) -> Option<u64> {
+        Some(self.changed.count.load(Ordering::SeqCst))
+    }
 }
 
 /// The listening task's state.
 struct Listener {
     target: Target,
-    changed: Interrupter,
+    changed: Signs,
 }
 
 impl Listener {
@@ -116,23 +141,31 @@ impl Listener {
                     }
                 } else if !failed {
                     // Listening again: whatever was announced meanwhile is lost; look.
-                    self.changed.interrupt();
+                    self.changed.raise();
                     pause = Duration::from_millis(100);
                 }
-                if !failed {
+                if failed {
+                    // Connected but not listening: wait longer before the next try.
+                    pause = (pause * 2).min(MAX_BACKOFF);
+                } else {
                     tokio::select! {
                         _ = &mut stopped => return,
                         () = &mut drive => {}
                     }
                 }
                 // The connection is gone: the reader looks at the log now.
-                self.changed.interrupt();
+                self.changed.raise();
             }
             tokio::select! {
                 _ = &mut stopped => return,
                 () = tokio::time::sleep(pause) => {}
             }
-            match open_here(&self.target.listener_config()).await {
+            let config = self.target.listener_config();
+            let opened = tokio::select! {
+                _ = &mut stopped => return,
+                opened = open_here(&config) => opened,
+            };
+            match opened {
                 Ok(again) => current = Some(again),
                 Err(e) => {
                     tracing::warn!(error = %e, "the PostgreSQL listener cannot reconnect yet");
@@ -152,7 +185,7 @@ impl Listener {
     async fn forward(&self, mut connection: Connection) {
         while let Some(message) = std::future::poll_fn(|cx| connection.poll_message(cx)).await {
             match message {
-                Ok(AsyncMessage::Notification(_)) => self.changed.interrupt(),
+                Ok(AsyncMessage::Notification(_)) => self.changed.raise(),
                 Ok(_) => {}
                 Err(e) => {
                     tracing::debug!(error = %e, "the PostgreSQL listener's connection failed");

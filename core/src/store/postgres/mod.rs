@@ -133,29 +133,47 @@ impl Db {
 
     /// [`Db::open`], migrating no further than schema version `upto`.
     pub(crate) fn open_upto(target: &Target, upto: i64) -> Result<Db> {
-        let client = target.connect()?;
-        wait(client.batch_execute(&format!(
-            "SET search_path TO {schema}; SET TIME ZONE 'UTC'",
-            schema = quoted(&target.schema)
-        )))?;
         let mut db = Db {
-            client,
+            client: session(target)?,
             target: target.clone(),
             statements: RefCell::default(),
         };
-        db.migrate(upto)?;
+        db.migrate(upto, Creation::IfMissing)?;
         Ok(db)
+    }
+
+    /// A new store at schema version `upto`: its schema is created by this call (an
+    /// existing one, even one made a moment ago by another process, is a `Conflict`).
+    pub(crate) fn create_upto(target: &Target, upto: i64) -> Result<Db> {
+        let mut db = Db {
+            client: session(target)?,
+            target: target.clone(),
+            statements: RefCell::default(),
+        };
+        db.migrate(upto, Creation::New)?;
+        Ok(db)
+    }
+
+    /// A connection that works: this one, or a new one if the server closed it (a restart,
+    /// a failover, an operator ending it). Prepared statements go with the old one.
+    fn connected(&mut self) -> Result<&Client> {
+        if self.client.is_closed() {
+            tracing::info!(store = %self.target.display(), "reconnecting to the PostgreSQL store");
+            self.client = session(&self.target)?;
+            self.statements.borrow_mut().clear();
+        }
+        Ok(&self.client)
     }
 
     /// The server's version, as it reports it (`15.18 (Debian 15.18-0+deb12u1)`).
     pub(crate) fn server_version(&mut self) -> Result<String> {
-        let row = wait(self.client.query_one("SHOW server_version", &[]))?;
+        let row = wait(self.connected()?.query_one("SHOW server_version", &[]))?;
         Ok(row.get(0))
     }
 
     /// The schema version of the repository's schema (0 when it has none yet).
     pub(crate) fn schema_version(&mut self) -> Result<i64> {
-        current_version(&self.client)
+        current_version(self.connected()?)
     }
 
     /// Runs `f` in one transaction; commits if it succeeds, rolls back if it fails. A
@@ -170,6 +188,7 @@ impl Db {
             Access::Read => tokio_postgres::IsolationLevel::RepeatableRead,
             Access::Write => tokio_postgres::IsolationLevel::ReadCommitted,
         };
+        self.connected()?;
         let Db {
             client,
             target,
@@ -193,24 +212,35 @@ impl Db {
         Ok(value)
     }
 
-    fn migrate(&mut self, upto: i64) -> Result<()> {
+    fn migrate(&mut self, upto: i64, creation: Creation) -> Result<()> {
         let supported = supported_schema_version();
         let found = self.schema_version()?;
         if found > supported {
             return Err(self.too_new(found));
         }
-        if found >= upto {
+        if found >= upto && creation == Creation::IfMissing {
             return Ok(());
         }
         let schema = quoted(&self.target.schema);
+        let create = match creation {
+            Creation::IfMissing => "CREATE SCHEMA IF NOT EXISTS",
+            Creation::New => "CREATE SCHEMA",
+        };
+        let display = self.target.display();
         let migrated = self.transaction(Access::Write, |tx| {
-            tx.batch(&format!(
-                "CREATE SCHEMA IF NOT EXISTS {schema};
-                 CREATE TABLE IF NOT EXISTS schema_version (
+            wait(tx.tx.batch_execute(&format!("{create} {schema}"))).map_err(|e| {
+                if e.code() == Some(&tokio_postgres::error::SqlState::DUPLICATE_SCHEMA) {
+                    Error::Conflict(format!("a store exists already at {display}"))
+                } else {
+                    e.into()
+                }
+            })?;
+            tx.batch(
+                "CREATE TABLE IF NOT EXISTS schema_version (
                      version    BIGINT PRIMARY KEY,
                      applied_at BIGINT NOT NULL
-                 )"
-            ))?;
+                 )",
+            )?;
             // Another process may have migrated while this one waited for the lock.
             let found: i64 = tx
                 .query_one("SELECT COALESCE(MAX(version), 0) FROM schema_version", &[])?
@@ -241,6 +271,36 @@ impl Db {
             supported: supported_schema_version(),
         }
     }
+}
+
+/// Whether opening a store may create its schema, or must.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Creation {
+    /// Created if missing, else migrated (every process opening a store).
+    IfMissing,
+    /// Created by this call, never found (a new store to import into).
+    New,
+}
+
+/// Settings of every connection to a store: its schema first in the search path, times in
+/// UTC; plans that do not depend on bound values (every statement is a keyed lookup or a
+/// page of an index: planning it again for each value, as PostgreSQL does for a prepared
+/// statement's first executions and whenever it judges a custom plan cheaper, cost more
+/// than running it; SQLite's stores ask the same of SQLite); and limits so that one stuck
+/// client cannot stop everyone: a write waits at most 10 s for the repository's writer
+/// lock (as SQLite's busy timeout), and a transaction left idle for a minute (its process
+/// frozen or cut off) is ended by the server, which releases the lock.
+fn session(target: &Target) -> Result<Client> {
+    let client = target.connect()?;
+    wait(client.batch_execute(&format!(
+        "SET search_path TO {schema};
+         SET TIME ZONE 'UTC';
+         SET plan_cache_mode = force_generic_plan;
+         SET lock_timeout = '10s';
+         SET idle_in_transaction_session_timeout = '60s'",
+        schema = quoted(&target.schema)
+    )))?;
+    Ok(client)
 }
 
 /// The schema version recorded in the repository's schema, 0 when there is none.
@@ -325,5 +385,41 @@ impl Db {
                 })
                 .collect())
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use crate::store::story::{Backend, Scratch};
+
+    /// A connection the server ends (a restart, a failover, an operator) is replaced at
+    /// the next operation, which then works as if nothing happened.
+    #[test]
+    fn a_store_whose_connection_the_server_ended_reconnects_for_its_next_operation() {
+        if !Backend::Postgres.available() {
+            return;
+        }
+        let scratch = Scratch::new(Backend::Postgres);
+        let (mut store, mut admin) = (scratch.open(), scratch.open());
+        let backend = "SELECT pg_backend_pid()::bigint";
+        let first = store.sql_value(backend, &[]).unwrap();
+        admin
+            .sql_rows(
+                "SELECT pg_terminate_backend($1::int)",
+                std::slice::from_ref(&first),
+            )
+            .unwrap();
+        // The server's notice of the end reaches the client's connection task.
+        std::thread::sleep(Duration::from_millis(200));
+        let second = store.sql_value(backend, &[]).unwrap();
+        assert_ne!(second, first, "a new connection serves the store");
+        let reg = crate::agent::Registration {
+            name: "ann".into(),
+            ..Default::default()
+        };
+        crate::agent::register(&mut store, "ann", &reg).expect("writes work again");
+        assert_eq!(crate::agent::list(&mut store).unwrap().len(), 1);
     }
 }

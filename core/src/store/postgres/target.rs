@@ -32,9 +32,9 @@ impl std::fmt::Debug for Target {
 
 impl Target {
     /// The store of repository `repository` (its identity, see `repository::identify`) on
-    /// the server `url` (`postgres://user:password@host:port/database`, or any form
-    /// libpq's key=value strings allow; without a password in it, `PGPASSWORD`'s). A
-    /// malformed URL is refused without repeating it, since it may hold a password.
+    /// the server `url` (`postgres://user:password@host:port/database`, with libpq's
+    /// query parameters; without a password in it, `PGPASSWORD`'s). A malformed URL is
+    /// refused without repeating it, since it may hold a password.
     pub(crate) fn new(url: &str, repository: &str) -> Result<Target> {
         let mut config = tokio_postgres::Config::from_str(url).map_err(|e| {
             Error::Invalid(format!(
@@ -46,6 +46,17 @@ impl Target {
             // How an operator tells Switchboard's connections apart (pg_stat_activity).
             config.application_name(APPLICATION);
         }
+        // A server that cannot be reached fails a command in seconds, not minutes, and a
+        // peer gone silent (its host suspended, its network cut) is noticed within a
+        // minute, not after the system's two hours of TCP keepalive.
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(std::time::Duration::from_secs(10));
+        }
+        if config.get_tcp_user_timeout().is_none() {
+            config.tcp_user_timeout(std::time::Duration::from_secs(30));
+        }
+        config.keepalives_idle(std::time::Duration::from_secs(30));
+        config.keepalives_interval(std::time::Duration::from_secs(10));
         if config.get_password().is_none()
             && let Some(password) = std::env::var_os("PGPASSWORD")
         {

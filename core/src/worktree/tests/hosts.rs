@@ -225,7 +225,7 @@ crate::every_backend! {
     fn a_store_at_schema_11_keeps_its_worktrees_as_made_on_this_host(backend) {
         let scratch = Scratch::new(backend);
         let address = scratch.address();
-        let mut old = Store::open_at_schema(&address, Settings::default(), 11).unwrap();
+        let mut old = Store::create_at_schema(&address, Settings::default(), 11).unwrap();
         assert_eq!(old.schema_version().unwrap(), 11);
         let session = session::start(
             &mut old,

@@ -12,7 +12,8 @@ CREATE TABLE events (
     at      BIGINT NOT NULL
 );
 
-CREATE FUNCTION events_are_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION events_are_append_only() RETURNS trigger LANGUAGE plpgsql
+    SET search_path FROM CURRENT AS $$
 BEGIN
     RAISE EXCEPTION 'events are append-only';
 END $$;
@@ -137,8 +138,10 @@ CREATE TABLE group_members (
 );
 
 -- Unread (not deleted) messages per participant, kept by triggers so an inbox count costs
--- one row read however large the inbox grows.
-CREATE FUNCTION unread_on_delivery() RETURNS trigger LANGUAGE plpgsql AS $$
+-- one row read however large the inbox grows. Trigger functions keep the search path they
+-- were made with (this repository's schema), whatever the session that fires them has.
+CREATE FUNCTION unread_on_delivery() RETURNS trigger LANGUAGE plpgsql
+    SET search_path FROM CURRENT AS $$
 BEGIN
     UPDATE agents SET unread = unread + 1 WHERE name = NEW.recipient;
     RETURN NULL;
@@ -147,7 +150,8 @@ END $$;
 CREATE TRIGGER unread_on_delivery AFTER INSERT ON deliveries
     FOR EACH ROW WHEN (NEW.read_at IS NULL) EXECUTE FUNCTION unread_on_delivery();
 
-CREATE FUNCTION unread_on_read() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION unread_on_read() RETURNS trigger LANGUAGE plpgsql
+    SET search_path FROM CURRENT AS $$
 BEGIN
     IF (SELECT deleted_at FROM messages WHERE seq = NEW.message_seq) IS NULL THEN
         UPDATE agents SET unread = unread - 1 WHERE name = NEW.recipient;
@@ -159,7 +163,8 @@ CREATE TRIGGER unread_on_read AFTER UPDATE OF read_at ON deliveries
     FOR EACH ROW WHEN (OLD.read_at IS NULL AND NEW.read_at IS NOT NULL)
     EXECUTE FUNCTION unread_on_read();
 
-CREATE FUNCTION unread_on_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION unread_on_delete() RETURNS trigger LANGUAGE plpgsql
+    SET search_path FROM CURRENT AS $$
 BEGIN
     UPDATE agents SET unread = unread - 1
     WHERE name IN (SELECT recipient FROM deliveries WHERE message_seq = NEW.seq AND read_at IS NULL);

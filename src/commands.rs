@@ -324,11 +324,17 @@ const DOCTOR_PROBLEMS: u32 = 10;
 pub fn doctor(global: &Global, args: JsonFlag) -> Result<()> {
     let at = locate(global)?;
     let address = store_address(global)?;
-    let mut store = match open_store(global) {
-        Err(e) if is_corruption(&e) => {
-            return Err(damaged(&at.path, &format!("SQLite cannot open it: {e}")));
+    let mut store = match (open_store(global), address.file_path()) {
+        (Err(e), Some(file)) if is_corruption(&e) => {
+            return Err(damaged(file, &format!("SQLite cannot open it: {e}")));
         }
-        opened => opened?,
+        (Err(e), None) if is_corruption(&e) => {
+            return Err(e.context(format!(
+                "the PostgreSQL server reports damaged data in {address}: its operator \
+                 restores it (Switchboard keeps no copy of a server's store)"
+            )));
+        }
+        (opened, _) => opened?,
     };
     let problems = store.quick_check(DOCTOR_PROBLEMS)?;
     let report = serde_json::json!({

@@ -139,12 +139,10 @@ fn main() -> std::process::ExitCode {
         Err(e) => {
             if commands::is_corruption(&e) {
                 eprintln!(
-                    "switchboard: the state database {} is damaged ({e}). Run `switchboard doctor` \
+                    "switchboard: the store {} is damaged ({e}). Run `switchboard doctor` \
                      to see what was found and how to recover.",
-                    commands::locate(&cli.global).map_or_else(
-                        |_| "(unknown path)".to_string(),
-                        |at| at.path.display().to_string()
-                    ),
+                    commands::store_address(&cli.global)
+                        .map_or_else(|_| "(unknown)".to_string(), |at| at.to_string()),
                 );
             } else {
                 eprintln!("switchboard: {}", causes(&e));

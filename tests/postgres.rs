@@ -129,3 +129,23 @@ fn a_repository_moves_from_sqlite_to_postgresql_and_back_with_every_record() {
     let said = String::from_utf8_lossy(&again.stderr);
     assert!(said.contains("--force"), "{said}");
 }
+
+#[test]
+fn the_editor_companion_shows_a_postgresql_stores_state() {
+    if !Backend::Postgres.available() {
+        return;
+    }
+    let repo = Repo::on(Backend::Postgres);
+    repo.cli(&["token", "create", "--agent", "bob"]);
+    repo.send("human:ada", "bob", "please look at the parser");
+    repo.send("bob", "human:ada", "on it");
+    let state = repo.cli_json(&["lsp", "--check", "--human", "human:ada"]);
+    let store = state["stateDb"].as_str().unwrap();
+    assert!(store.starts_with("postgres://"), "{state}");
+    assert_eq!(state["inbox"]["unread"], 1, "{state}");
+    let recent = serde_json::to_string(&state["inbox"]["recent"]).unwrap();
+    assert!(
+        recent.contains("bob"),
+        "the companion shows bob's reply: {state}"
+    );
+}

@@ -166,7 +166,7 @@ fn listing_command(kind: switchboard_core::Record) -> Option<&'static str> {
         Record::Worktree => Some("switchboard worktrees"),
         Record::Message | Record::Thread => Some("switchboard inbox"),
         Record::Token => Some("switchboard token list"),
-        Record::Group | Record::Event => None,
+        Record::Group | Record::Event | Record::Claim => None,
     }
 }
 

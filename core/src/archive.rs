@@ -7,7 +7,7 @@
 //!   (`S` is the store's schema version);
 //! - then one line per record, `{"type":KIND,"record":{…}}`: kinds in [`KINDS`] order, the
 //!   records of a kind in the order they were written. A record's fields are its stored
-//!   columns: agents, sessions, threads, messages with their earlier versions
+//!   columns: agents, sessions, claims on paths, threads, messages with their earlier versions
 //!   (`message_versions`) and their recipients' states (`deliveries`), groups, worktree
 //!   records and what they change, tokens (their hashes only, as stored), in-flight
 //!   operations and the whole event log. What a store derives (unread counters, the search
@@ -40,6 +40,7 @@ pub const KINDS: &[&str] = &[
     "groups",
     "group_members",
     "sessions",
+    "claims",
     "worktrees",
     "threads",
     "messages",
@@ -52,6 +53,19 @@ pub const KINDS: &[&str] = &[
     "operations",
     "events",
 ];
+
+/// Kinds that a store has only from a schema version on (earlier stores have no such
+/// records, and an export from them none of these lines).
+const SINCE: &[(&str, i64)] = &[("claims", 13)];
+
+/// The kinds a store at `schema` holds, in [`KINDS`] order.
+fn kinds_at(schema: i64) -> impl Iterator<Item = &'static str> {
+    KINDS.iter().copied().filter(move |kind| {
+        SINCE
+            .iter()
+            .all(|(since, version)| since != kind || schema >= *version)
+    })
+}
 
 /// What an export wrote or an import loaded.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -82,7 +96,7 @@ pub fn export(store: &mut Store, out: &mut dyn Write) -> Result<Summary> {
                         "exported_at": Timestamp::now()});
     line(out, &header)?;
     store.read(|tx| {
-        for kind in KINDS {
+        for kind in kinds_at(schema) {
             tx.each_record(kind, &mut |record| {
                 summary.count(kind);
                 line(out, &json!({"type": kind, "record": record}))
@@ -284,9 +298,10 @@ fn load(
         input: &mut std::io::BufReader::new(records),
         number: 0,
     };
+    let schema = store.schema_version()?;
     store.write(|tx| {
         if !into_nonempty {
-            refuse_nonempty(tx)?;
+            refuse_nonempty(tx, schema)?;
         }
         tx.start_import()?;
         while let Some(object) = lines.next_object()? {
@@ -311,10 +326,10 @@ fn load(
     Ok(counted)
 }
 
-/// Refuses a store that holds any record, saying how many of each kind.
-fn refuse_nonempty(tx: &crate::store::Tx<'_>) -> Result<()> {
+/// Refuses a store (at `schema`) that holds any record, saying how many of each kind.
+fn refuse_nonempty(tx: &crate::store::Tx<'_>, schema: i64) -> Result<()> {
     let mut held = Vec::new();
-    for kind in KINDS {
+    for kind in kinds_at(schema) {
         let n = tx.count_records(kind)?;
         if n > 0 {
             held.push(format!("{kind} {n}"));
@@ -423,7 +438,7 @@ mod tests {
 
     /// A store with a bit of everything: sessions (a subtask, one ended), a group, a
     /// thread with a reply, read and acknowledged mail, an edited and a deleted message,
-    /// a token, and their events.
+    /// a token, a claim, and their events.
     fn lived_in(backend: Backend) -> (Scratch, Store) {
         let (dir, mut store) = scratch_store(backend);
         let lead = session::start(
@@ -471,6 +486,19 @@ mod tests {
             },
         )
         .unwrap();
+        crate::claim::claim(
+            &mut store,
+            &crate::claim::Claimant {
+                actor: "lead",
+                session: Some(&lead.id),
+            },
+            &crate::claim::ClaimRequest {
+                patterns: vec!["src/auth/**".into()],
+                reason: "refactoring auth".into(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
         session::end(&mut store, &ann.id, &EndRequest::default(), "ann").unwrap();
         (dir, store)
     }
@@ -506,6 +534,7 @@ mod tests {
                 "message_versions",
                 "deliveries",
                 "tokens",
+                "claims",
                 "events",
             ] {
                 assert!(
@@ -592,14 +621,14 @@ mod tests {
             };
             // Records from a newer version: every unknown kind is named with its count.
             let mut newer = lines[..end].to_vec();
-            let claim = r#"{"type":"claims","record":{"path":"src/**"}}"#;
-            newer.extend([claim, claim, r#"{"type":"end","records":0}"#]);
+            let lease = r#"{"type":"leases","record":{"path":"src/**"}}"#;
+            newer.extend([lease, lease, r#"{"type":"end","records":0}"#]);
             let count = end - 1 + 2;
             let newer = newer
                 .join("\n")
                 .replace(r#""records":0"#, &format!(r#""records":{count}"#));
             let e = try_import(newer);
-            assert!(e.contains("'claims' ×2"), "{e}");
+            assert!(e.contains("'leases' ×2"), "{e}");
             // A field from a newer version.
             let field = text.replacen(
                 r#""intent":"plan""#,

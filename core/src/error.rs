@@ -26,6 +26,8 @@ pub enum Record {
     Token,
     /// An entry of the event log, named by its `evt_…` id or a unique prefix.
     Event,
+    /// A claim on paths, named by its `clm_…` id or a unique prefix.
+    Claim,
 }
 
 impl Record {
@@ -40,6 +42,7 @@ impl Record {
             Record::Group => "group",
             Record::Token => "token",
             Record::Event => "event",
+            Record::Claim => "claim",
         }
     }
 }

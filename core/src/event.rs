@@ -75,6 +75,14 @@ pub enum Kind {
     TokenCreated,
     /// An access token was revoked (not written when it already was).
     TokenRevoked,
+    /// Paths were claimed (new claims, or a holder's claims of the same patterns
+    /// replaced), possibly taking over a stale holder's claims.
+    ClaimMade,
+    /// A holder renewed claims: their expiry moved.
+    ClaimRenewed,
+    /// Claims were released: by their holder, by a human or the holder's parent, or
+    /// because their session ended.
+    ClaimReleased,
 }
 
 impl Kind {
@@ -103,6 +111,9 @@ impl Kind {
             Kind::WorktreeRecovered => "worktree.recovered",
             Kind::TokenCreated => "token.created",
             Kind::TokenRevoked => "token.revoked",
+            Kind::ClaimMade => "claim.made",
+            Kind::ClaimRenewed => "claim.renewed",
+            Kind::ClaimReleased => "claim.released",
         }
     }
 }
@@ -286,6 +297,29 @@ pub struct TokenChanged {
     pub expires_at: Option<Timestamp>,
 }
 
+/// `claim.made`, `claim.renewed`, `claim.released`: claims of one holder that changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClaimsChanged {
+    /// The holder: an agent, or `human:<name>`.
+    pub agent: String,
+    /// The holder's session; absent for a person's claims.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<String>,
+    /// Ids of the claims made, renewed or released (`clm_` and a ULID).
+    pub ids: Vec<String>,
+    /// Their patterns, in the order of `ids`.
+    pub patterns: Vec<String>,
+    /// When the claims made or renewed expire; absent in `claim.released`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<Timestamp>,
+    /// In `claim.made`: ids of stale holders' claims released to make room (taken over).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub taken_over: Vec<String>,
+    /// In `claim.released`: why, when not released by request (`session ended`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub why: Option<String>,
+}
+
 /// What an event says happened, read from its type and payload. Tagged like the log
 /// (`type`, `payload`); any row that is not one of these is [`Change::Unknown`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -357,6 +391,15 @@ pub enum Change {
     /// Event type `token.revoked`: see [`Kind::TokenRevoked`].
     #[serde(rename = "token.revoked")]
     TokenRevoked(TokenChanged),
+    /// Event type `claim.made`: see [`Kind::ClaimMade`].
+    #[serde(rename = "claim.made")]
+    ClaimMade(ClaimsChanged),
+    /// Event type `claim.renewed`: see [`Kind::ClaimRenewed`].
+    #[serde(rename = "claim.renewed")]
+    ClaimRenewed(ClaimsChanged),
+    /// Event type `claim.released`: see [`Kind::ClaimReleased`].
+    #[serde(rename = "claim.released")]
+    ClaimReleased(ClaimsChanged),
     /// A type this version does not know (a newer one wrote it), or a payload it cannot
     /// read: nobody acts on it.
     #[serde(other)]
@@ -371,6 +414,8 @@ impl Change {
     }
 
     /// The parts of the shared state this changes (empty for tokens and unknown events).
+    /// Claims are part of sessions' work: a view of sessions or of the work in worktrees
+    /// (who is changing or claiming which file) refreshes on them.
     pub fn topics(&self) -> &'static [Topic] {
         use Change::*;
         match self {
@@ -383,13 +428,16 @@ impl Change {
             }
             WorktreeCreated(_) | WorktreeRemoved(_) | WorktreePruned(_) | WorktreeMerged(_)
             | WorktreeSynced(_) | WorktreeRecovered(_) => &[Topic::Worktrees, Topic::Sessions],
+            ClaimMade(_) | ClaimRenewed(_) | ClaimReleased(_) => {
+                &[Topic::Sessions, Topic::Worktrees]
+            }
             TokenCreated(_) | TokenRevoked(_) | Unknown => &[],
         }
     }
 
     /// Whether this changes what `participant`'s inbox shows: mail delivered to them,
     /// their own mail read, acknowledged or announced, or any message edited or deleted
-    /// (it may be theirs).
+    /// (it may be theirs). Claims never do: they are not mail.
     pub fn concerns(&self, participant: &str) -> bool {
         match self {
             Change::MessageSent(m) => m.recipients.iter().any(|r| r == participant),
@@ -422,9 +470,13 @@ impl Change {
         }
     }
 
-    /// The session this starts, claims, updates, ends or reports the work of.
+    /// The session this starts, claims, updates, ends or reports the work of, or whose
+    /// claims on paths it changes (none for a person's claims).
     pub fn session(&self) -> Option<&str> {
         match self {
+            Change::ClaimMade(c) | Change::ClaimRenewed(c) | Change::ClaimReleased(c) => {
+                c.session.as_deref()
+            }
             Change::SessionStarted(s)
             | Change::SessionClaimed(s)
             | Change::SessionUpdated(s)

@@ -16,6 +16,8 @@ pub enum IdKind {
     Thread,
     /// An access token: `tok_…`.
     Token,
+    /// A claim on paths: `clm_…`.
+    Claim,
 }
 
 /// Characters needed after the type prefix before a prefix is looked up.
@@ -32,6 +34,7 @@ impl IdKind {
             IdKind::Message => "msg",
             IdKind::Thread => "thr",
             IdKind::Token => "tok",
+            IdKind::Claim => "clm",
         }
     }
 
@@ -43,6 +46,7 @@ impl IdKind {
             IdKind::Message => Record::Message,
             IdKind::Thread => Record::Thread,
             IdKind::Token => Record::Token,
+            IdKind::Claim => Record::Claim,
         }
     }
 

@@ -10,6 +10,7 @@ pub mod agent;
 pub mod archive;
 pub mod backup;
 pub mod briefing;
+pub mod claim;
 pub mod clock;
 pub mod config;
 pub mod delivery;

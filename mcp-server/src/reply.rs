@@ -69,6 +69,7 @@ fn lookup_hint(kind: Record) -> &'static str {
         Record::Group => "List groups with group_list.",
         Record::Token => "Tokens are managed by humans with `switchboard token list`.",
         Record::Event => "Check the id you gave.",
+        Record::Claim => "Check the claim id you gave.",
     }
 }
 

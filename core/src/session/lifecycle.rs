@@ -578,7 +578,7 @@ pub(crate) fn abandon(store: &mut Store, id: &str, reason: &str, actor: &str) ->
     })
 }
 
-/// Ends `session` inside a transaction and writes `session.ended`.
+/// Ends `session` inside a transaction and writes `session.ended`; its claims end with it.
 fn close(
     tx: &Tx<'_>,
     session: &Session,
@@ -598,6 +598,7 @@ fn close(
     tx.end_session(&session.id, status, reason.as_deref(), now)?;
     let ended = fetch(tx, &session.id, cutoff)?;
     event::append(tx, Kind::SessionEnded, Some(actor), &ended, now)?;
+    release_claims(tx, &ended, actor, now)?;
     let mut body = format!(
         "{}'s session {} (\"{}\") ended {}",
         ended.agent, ended.id, ended.intent, ended.status
@@ -620,6 +621,28 @@ fn close(
     let subject = format!("{} ended {}", ended.agent, ended.status);
     tell_parent(tx, &ended, actor, &subject, &body, Priority::Normal, now)?;
     Ok(ended)
+}
+
+/// Releases every claim on paths `session` held (the claim module's rule: claims end with
+/// their session, in the transaction that ends it), with a `claim.released` event when
+/// there were any.
+fn release_claims(tx: &Tx<'_>, session: &Session, actor: &str, now: Timestamp) -> Result<()> {
+    let released = tx.delete_session_claims(&session.id)?;
+    if released.is_empty() {
+        return Ok(());
+    }
+    let (ids, patterns) = released.into_iter().unzip();
+    let payload = event::ClaimsChanged {
+        agent: session.agent.clone(),
+        session: Some(session.id.clone()),
+        ids,
+        patterns,
+        expires_at: None,
+        taken_over: Vec::new(),
+        why: Some("session ended".into()),
+    };
+    event::append(tx, Kind::ClaimReleased, Some(actor), &payload, now)?;
+    Ok(())
 }
 
 /// Tells the agent of `session`'s parent session about it with a notice from Switchboard

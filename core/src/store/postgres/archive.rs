@@ -410,8 +410,8 @@ mod tests {
     }
 
     /// A store with a bit of everything: sessions (a subtask, one ended), a group, a
-    /// thread with a reply, read mail, an edited and a deleted message, a token, and their
-    /// events.
+    /// thread with a reply, read mail, an edited and a deleted message, a token, a claim,
+    /// and their events.
     fn lived_in(backend: Backend) -> (Scratch, Store) {
         let (dir, mut store) = scratch_store(backend);
         let lead = session::start(
@@ -450,6 +450,19 @@ mod tests {
                 expires_in: None,
                 label: Some("laptop"),
                 created_by: "human:ada",
+            },
+        )
+        .unwrap();
+        crate::claim::claim(
+            &mut store,
+            &crate::claim::Claimant {
+                actor: "lead",
+                session: Some(&lead.id),
+            },
+            &crate::claim::ClaimRequest {
+                patterns: vec!["src/auth/**".into()],
+                reason: "refactoring auth".into(),
+                ..Default::default()
             },
         )
         .unwrap();
@@ -500,6 +513,10 @@ mod tests {
         }
         let from_sqlite = exported(&mut sqlite);
         assert!(from_sqlite.contains(r#""host":"build-2""#), "{from_sqlite}");
+        assert!(
+            from_sqlite.contains(r#""type":"claims""#),
+            "a claim goes across too: {from_sqlite}"
+        );
         let (_second, mut postgres) = scratch_store(Backend::Postgres);
         load(&mut postgres, &from_sqlite);
         let from_postgres = exported(&mut postgres);

@@ -30,6 +30,7 @@ use crate::{Error, Result};
 
 mod agent;
 mod archive;
+mod claim;
 mod error;
 mod event;
 mod group;
@@ -50,6 +51,7 @@ pub(crate) use target::Target;
 const MIGRATIONS: &[(i64, &str)] = &[
     (11, include_str!("migrations/011_baseline.sql")),
     (12, include_str!("migrations/012_hosts.sql")),
+    (13, include_str!("migrations/013_claims.sql")),
 ];
 
 /// The earliest schema version a new PostgreSQL store can be created at.

@@ -15,6 +15,7 @@
 //! stay unique across the traits.
 mod agent;
 mod archive;
+mod claim;
 mod event;
 mod group;
 mod id;
@@ -25,6 +26,7 @@ mod worktree;
 
 pub(crate) use agent::AgentRows;
 pub(crate) use archive::{ArchiveRows, Record};
+pub(crate) use claim::ClaimRows;
 pub(crate) use event::EventRows;
 pub(crate) use group::GroupRows;
 pub(crate) use id::IdRows;
@@ -37,6 +39,7 @@ pub(crate) use worktree::WorktreeRows;
 pub(crate) trait Rows:
     AgentRows
     + ArchiveRows
+    + ClaimRows
     + EventRows
     + GroupRows
     + IdRows
@@ -50,6 +53,7 @@ pub(crate) trait Rows:
 impl<
     T: AgentRows
         + ArchiveRows
+        + ClaimRows
         + EventRows
         + GroupRows
         + IdRows

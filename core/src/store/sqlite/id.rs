@@ -15,6 +15,7 @@ fn table(kind: IdKind) -> &'static str {
         IdKind::Message => "messages",
         IdKind::Thread => "threads",
         IdKind::Token => "tokens",
+        IdKind::Claim => "claims",
     }
 }
 

@@ -16,6 +16,7 @@ use crate::{Error, Result};
 
 mod agent;
 pub(crate) mod archive;
+mod claim;
 mod error;
 mod event;
 pub(crate) mod file;
@@ -41,6 +42,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/010_lighter_writes.sql"),
     include_str!("migrations/011_threads_by_key.sql"),
     include_str!("migrations/012_hosts.sql"),
+    include_str!("migrations/013_claims.sql"),
 ];
 
 /// How long a writer waits for another process's write lock before giving up.

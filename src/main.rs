@@ -3,6 +3,7 @@
 
 mod archive;
 mod backups;
+mod claims;
 mod commands;
 mod demo;
 mod hook;
@@ -94,6 +95,13 @@ enum Command {
     Thread(messages::ThreadArgs),
     /// Print messages to you as they arrive (Ctrl-C to stop).
     Watch(messages::WatchArgs),
+    /// Claim paths or globs for yourself (exclusive unless --shared), so agents are told
+    /// before they edit them; claiming a pattern again renews it.
+    Claim(claims::ClaimArgs),
+    /// Release your claims: by id, by pattern as claimed, or --all.
+    Release(claims::ReleaseArgs),
+    /// List the claims in force: pattern, mode, holder, expiry, reason, state.
+    Claims(claims::ClaimsArgs),
     /// List worktrees with live status.
     Worktrees(worktrees::ListArgs),
     /// Create, inspect, merge, sync or remove a worktree.
@@ -129,6 +137,9 @@ fn main() -> std::process::ExitCode {
         Command::Inbox(args) => messages::inbox(&cli.global, args),
         Command::Thread(args) => messages::thread(&cli.global, args),
         Command::Watch(args) => messages::watch(&cli.global, args),
+        Command::Claim(args) => claims::claim(&cli.global, args),
+        Command::Release(args) => claims::release(&cli.global, args),
+        Command::Claims(args) => claims::claims(&cli.global, args),
         Command::Worktrees(args) => worktrees::list(&cli.global, args),
         Command::Worktree(cmd) => worktrees::run(&cli.global, cmd),
         Command::Demo(args) => demo::run(&cli.global, args),
@@ -166,7 +177,8 @@ fn listing_command(kind: switchboard_core::Record) -> Option<&'static str> {
         Record::Worktree => Some("switchboard worktrees"),
         Record::Message | Record::Thread => Some("switchboard inbox"),
         Record::Token => Some("switchboard token list"),
-        Record::Group | Record::Event | Record::Claim => None,
+        Record::Claim => Some("switchboard claims"),
+        Record::Group | Record::Event => None,
     }
 }
 

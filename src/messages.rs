@@ -24,7 +24,7 @@ pub struct Participant {
 
 impl Participant {
     /// The participant name, registered (idempotently) so others can reach it.
-    fn resolve(&self, store: &mut Store) -> Result<String> {
+    pub(crate) fn resolve(&self, store: &mut Store) -> Result<String> {
         let name = match &self.as_name {
             Some(name) => name.clone(),
             None => agent::local_human(&std::env::current_dir()?)?,

@@ -19,7 +19,7 @@ async fn a_real_stdio_server_serves_a_client_and_records_its_pid() {
     let repo = Repo::new();
     let claude = repo.agent(&["--agent", "claude"]).await;
     assert!(claude.instructions().unwrap().contains("session_start"));
-    assert_eq!(claude.tools().await.unwrap().len(), 37);
+    assert_eq!(claude.tools().await.unwrap().len(), 40);
     let started = ok(
         &claude,
         "session_start",

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)] // a test or benchmark that cannot go on should stop loudly
 
 mod adversarial;
+mod claims;
 mod common;
 mod crash;
 mod editor;

@@ -64,10 +64,11 @@ async fn workers_started_in_their_worktrees_keep_the_genealogy() {
                 && instructions.contains(&path.display().to_string()),
             "{instructions}"
         );
-        // What the model is shown stays within budget for a bound worker too.
+        // What the model is shown stays within budget for a bound worker too (13,500 since
+        // the three claim tools of issue 16; 12,000 before).
         let shown = switchboard_mcp::reference::context_size() + instructions.len();
         assert!(
-            shown < 12_000,
+            shown < 13_500,
             "{shown} characters of tools and instructions"
         );
         // Step 1 of the playbook, literally.

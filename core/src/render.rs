@@ -2,6 +2,7 @@
 //! surface says the same thing the same way.
 
 use crate::agent::{Agent, AgentKind};
+use crate::claim::{Claim, ClaimState};
 use crate::clock::Timestamp;
 use crate::group::{Group, MemberKind};
 use crate::message::{DeliveryState, InboxPage, Message, Priority, SentMessage, Thread};
@@ -563,6 +564,83 @@ pub fn holders(path: &str, list: &[Holder]) -> String {
         ));
     }
     lines.join("\n")
+}
+
+/// When a claim expires, as people read it: `until 14:05Z` on the day of `now`, with
+/// the date (`until 2025-11-22 14:05Z`) on another day.
+pub fn until(expires_at: Timestamp, now: Timestamp) -> String {
+    let (at, today) = (expires_at.to_rfc3339(), now.to_rfc3339());
+    let (date, time) = at.split_once('T').unwrap_or((&at, ""));
+    let hhmm: String = time.chars().take(5).collect();
+    if today.starts_with(date) {
+        format!("until {hhmm}Z")
+    } else {
+        format!("until {date} {hhmm}Z")
+    }
+}
+
+/// A claim's state in a word, with why its holder is stale.
+fn claim_state(c: &Claim) -> String {
+    match (c.state, &c.stale_reason) {
+        (ClaimState::Active, _) => "active".into(),
+        (ClaimState::Stale, Some(why)) => format!("stale: {why}"),
+        (ClaimState::Stale, None) => "stale".into(),
+        (ClaimState::Expired, _) => "expired".into(),
+    }
+}
+
+/// Claims as a table: id, pattern, mode, holder, expiry, reason and state.
+pub fn claims(list: &[Claim], now: Timestamp) -> String {
+    if list.is_empty() {
+        return "no claims in force".into();
+    }
+    let rows: Vec<Vec<String>> = list
+        .iter()
+        .map(|c| {
+            vec![
+                c.id.clone(),
+                c.pattern.clone(),
+                c.mode.as_str().into(),
+                c.agent.clone(),
+                until(c.expires_at, now),
+                clip(&c.reason, INTENT_WIDTH),
+                claim_state(c),
+            ]
+        })
+        .collect();
+    table(
+        &[
+            "ID", "PATTERN", "MODE", "HOLDER", "EXPIRES", "REASON", "STATE",
+        ],
+        &rows,
+    )
+}
+
+/// Claims just made: one line each, with mode, id and expiry.
+pub fn claimed(list: &[Claim], now: Timestamp) -> String {
+    list.iter()
+        .map(|c| {
+            format!(
+                "claimed {} ({}, {}) {}",
+                c.pattern,
+                c.mode.as_str(),
+                c.id,
+                until(c.expires_at, now)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Claims just released, or that there were none.
+pub fn released(list: &[Claim]) -> String {
+    if list.is_empty() {
+        return "no claims to release".into();
+    }
+    list.iter()
+        .map(|c| format!("released {} ({}) of {}", c.pattern, c.id, c.agent))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Tokens as a table: id, agent, state, label, created, expires, last used.

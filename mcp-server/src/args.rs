@@ -96,7 +96,7 @@ impl Params {
 /// The parameter type of each tool that takes arguments (`Some(None)`: a tool without
 /// parameters; `None`: no such tool).
 fn params_of(tool: &str) -> Option<Option<Params>> {
-    use crate::{messaging as m, tools as t, worktrees as w};
+    use crate::{claims as c, messaging as m, tools as t, worktrees as w};
     Some(match tool {
         "agent_register" => Params::of::<t::RegisterArgs>(),
         "session_start" => Params::of::<t::StartArgs>(),
@@ -129,6 +129,9 @@ fn params_of(tool: &str) -> Option<Option<Params>> {
         "worktree_remove" => Params::of::<w::RemoveArgs>(),
         "worktree_prune" => Params::of::<switchboard_core::worktree::PruneRequest>(),
         "who_has" => Params::of::<w::WhoHasArgs>(),
+        "claim_add" => Params::of::<c::ClaimAddArgs>(),
+        "claim_release" => Params::of::<c::ClaimReleaseArgs>(),
+        "claim_list" => Params::of::<c::ClaimListArgs>(),
         "agent_list" | "status" | "whoami" | "group_list" | "worktree_list"
         | "worktree_conflicts" => None,
         _ => return None,

@@ -31,7 +31,7 @@ impl ServerHandler for SwitchboardServer {
     ) -> Result<InitializeResult, ErrorData> {
         context.peer.set_peer_info(request.clone());
         self.name_instance(&request.client_info.name);
-        self.start_channel(context.peer.clone());
+        self.start_channel(context.peer.clone()).await;
         self.negotiate_initialize(&request)
     }
 

@@ -6,6 +6,7 @@
 
 mod args;
 mod callers;
+mod claims;
 #[cfg(feature = "client")]
 pub mod client;
 #[cfg(feature = "conformance-fixtures")]

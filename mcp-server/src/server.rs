@@ -180,7 +180,7 @@ impl SwitchboardServer {
     }
 
     fn tool_router() -> ToolRouter<Self> {
-        Self::session_tools() + Self::message_tools() + Self::worktree_tools()
+        Self::session_tools() + Self::message_tools() + Self::worktree_tools() + Self::claim_tools()
     }
 
     /// The tool router, built once per process: building it computes every tool's
@@ -265,20 +265,22 @@ impl SwitchboardServer {
 
     /// With `--channel`, starts pushing new mail to `peer` as channel notifications: when
     /// any process delivers mail to this agent, the headers of messages its session was not
-    /// yet told of (each message once, shared with hooks and tool-result notices).
-    pub(crate) fn start_channel(&self, peer: rmcp::Peer<rmcp::RoleServer>) {
+    /// yet told of (each message once, shared with hooks and tool-result notices). Returns
+    /// once following commits, so mail committed after it returns is pushed (a feed still
+    /// opening when the client's first calls ran missed them; slower on PostgreSQL).
+    pub(crate) async fn start_channel(&self, peer: rmcp::Peer<rmcp::RoleServer>) {
         if !self.channel || self.callers.is_some() {
             return;
         }
+        let mut events = match self.hub.live.events().await {
+            Ok(events) => events,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot watch for mail to push; channel notifications are off");
+                return;
+            }
+        };
         let this = self.clone();
         tokio::spawn(async move {
-            let mut events = match this.hub.live.events().await {
-                Ok(events) => events,
-                Err(e) => {
-                    tracing::warn!(error = %e, "cannot watch for mail to push; channel notifications are off");
-                    return;
-                }
-            };
             loop {
                 let received = tokio::select! {
                     () = this.hub.stopping.cancelled() => return,

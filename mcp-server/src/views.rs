@@ -7,6 +7,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize, Serializer};
 use switchboard_core::agent::{Agent, AgentKind};
+use switchboard_core::claim::{Claim, ClaimState, Mode};
 use switchboard_core::clock::Timestamp;
 use switchboard_core::message::{
     DeliveryState, Hit, InboxPage, Message, Priority, Reference, SentMessage, Thread,
@@ -573,4 +574,71 @@ impl From<&MergeOutcome> for MergeView {
             recovered: m.recovered.clone(),
         }
     }
+}
+
+/// A claim just made or renewed: what it is and until when (the rest is what you asked).
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct ClaimMade {
+    pub id: String,
+    pub pattern: String,
+    pub expires_at: Timestamp,
+}
+
+/// Serializes claims as [`ClaimMade`]s.
+pub(crate) fn claims_made<S: Serializer>(list: &[Claim], serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.collect_seq(list.iter().map(|c| ClaimMade {
+        id: c.id.clone(),
+        pattern: c.pattern.clone(),
+        expires_at: c.expires_at,
+    }))
+}
+
+/// A claim, by id and pattern.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct ClaimRef {
+    pub id: String,
+    pub pattern: String,
+}
+
+/// Serializes claims as [`ClaimRef`]s.
+pub(crate) fn claim_refs<S: Serializer>(list: &[Claim], serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.collect_seq(list.iter().map(|c| ClaimRef {
+        id: c.id.clone(),
+        pattern: c.pattern.clone(),
+    }))
+}
+
+/// A claim in force and its holder.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct ClaimLine {
+    pub id: String,
+    pub pattern: String,
+    /// Others may claim it shared too (else it is exclusive).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub shared: bool,
+    /// The holder: an agent, or a person (human:<name>).
+    pub agent: String,
+    /// The holder's session (none for a person).
+    pub session: Option<String>,
+    pub reason: String,
+    pub expires_at: Timestamp,
+    /// Its holder's session is stale: a human or its parent session may take it over.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub stale: bool,
+    pub stale_reason: Option<String>,
+}
+
+/// Serializes claims as [`ClaimLine`]s.
+pub(crate) fn claim_lines<S: Serializer>(list: &[Claim], serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.collect_seq(list.iter().map(|c| ClaimLine {
+        id: c.id.clone(),
+        pattern: c.pattern.clone(),
+        shared: c.mode == Mode::Shared,
+        agent: c.agent.clone(),
+        session: c.session.clone(),
+        reason: c.reason.clone(),
+        expires_at: c.expires_at,
+        stale: c.state == ClaimState::Stale,
+        stale_reason: c.stale_reason.clone(),
+    }))
 }

@@ -3,6 +3,7 @@
 
 #[macro_use]
 mod harness;
+mod claims;
 mod http;
 mod messaging;
 mod resources;

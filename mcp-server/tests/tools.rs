@@ -16,6 +16,9 @@ crate::every_backend! {
             [
                 "agent_list",
                 "agent_register",
+                "claim_add",
+                "claim_list",
+                "claim_release",
                 "group_create",
                 "group_delete",
                 "group_list",
@@ -99,11 +102,11 @@ crate::every_backend! {
         let context = switchboard_mcp::reference::context_size() + instructions.len();
         let whole = switchboard_mcp::reference::tool_list_size();
         println!(
-            "model-facing tool list: {context} characters (budget 12000); \
+            "model-facing tool list: {context} characters (budget 13000); \
              {whole} for the whole tools/list with output schemas and annotations"
         );
         assert!(
-            context < 12_000,
+            context < 13_000,
             "the tools and instructions cost {context} characters of agent context"
         );
         assert!(client.instructions().unwrap().contains("session_start"));

@@ -548,3 +548,48 @@ fn a_long_list_names_ten_and_counts_the_rest() {
     assert_eq!(capped_list(&items[..2]), "f0, f1");
     assert_eq!(capped_list(&[]), "");
 }
+
+/// A claim of `pattern` by `agent` made at 09:00 that expires at `expires_at`; `extra`
+/// members are added (or replace the defaults).
+fn claim_json(pattern: &str, agent: &str, expires_at: &str, extra: Value) -> Value {
+    with(
+        json!({
+            "id": "clm_01JD2NH4AB1CD2EF3GH4JK5MN8", "pattern": pattern, "mode": "exclusive",
+            "agent": agent, "session": LEAD, "reason": "refactoring auth",
+            "created_at": "2025-11-21T09:00:00Z", "expires_at": expires_at, "state": "active",
+        }),
+        extra,
+    )
+}
+
+#[test]
+fn a_claims_table_shows_mode_holder_expiry_reason_and_stale_holders() {
+    let list: Vec<Claim> = vec![
+        from(claim_json(
+            "src/auth/**",
+            "claude",
+            "2025-11-21T14:05:00Z",
+            json!({}),
+        )),
+        from(claim_json(
+            "docs/",
+            "human:ada",
+            "2025-11-22T09:30:00Z",
+            json!({"mode": "shared", "session": null, "reason": LONG_INTENT}),
+        )),
+        from(claim_json(
+            "Cargo.toml",
+            "codex",
+            "2025-11-21T10:30:00Z",
+            json!({"state": "stale", "stale_reason": "no heartbeat for 45m"}),
+        )),
+    ];
+    insta::assert_snapshot!(format!(
+        "{}\n\n{}\n\n{}\n\n{}\n{}",
+        claims(&list, now()),
+        claims(&[], now()),
+        claimed(&list[..2], now()),
+        released(&list[..1]),
+        released(&[])
+    ));
+}

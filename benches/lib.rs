@@ -218,3 +218,17 @@ pub fn inbox_samples(store: &mut Store) -> Vec<Duration> {
     samples.sort();
     samples
 }
+
+/// The URL a `switchboard serve` child announces on the first line of its standard
+/// output (taken from it, so it must be piped).
+pub fn listening_url(child: &mut std::process::Child) -> String {
+    use std::io::BufRead;
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    line.trim()
+        .strip_prefix("switchboard serve: listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
+        .to_string()
+}

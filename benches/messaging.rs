@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use switchboard_benches::{
-    agent, agent_with, binary, inbox_samples, percentile, send_burst, wake_rounds,
+    agent, agent_with, binary, inbox_samples, listening_url, percentile, send_burst, wake_rounds,
 };
 use switchboard_core::{Settings, Store};
 
@@ -81,7 +81,6 @@ impl Drop for Served {
 
 /// Starts `switchboard serve` on 127.0.0.1 (any free port) over the database in `dir`.
 fn serve(bin: &Path, dir: &Path) -> Served {
-    use std::io::BufRead;
     let db = dir.join("state.db");
     let mut child = std::process::Command::new(bin)
         .args([
@@ -96,15 +95,7 @@ fn serve(bin: &Path, dir: &Path) -> Served {
         .stderr(std::process::Stdio::inherit())
         .spawn()
         .unwrap();
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .trim()
-        .strip_prefix("switchboard serve: listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
-        .to_string();
+    let url = listening_url(&mut child);
     Served { child, url }
 }
 

@@ -6,7 +6,6 @@
 //! `cargo build --release && cargo bench -p switchboard-benches --bench postgres`
 #![allow(clippy::unwrap_used)] // a test or benchmark that cannot go on should stop loudly
 
-use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -14,7 +13,9 @@ use std::time::{Duration, Instant};
 
 use rmcp::service::ClientLifecycleMode;
 use serde_json::{Value, json};
-use switchboard_benches::{binary, build_of, inbox_samples, percentile, send_burst, wake_rounds};
+use switchboard_benches::{
+    binary, build_of, inbox_samples, listening_url, percentile, send_burst, wake_rounds,
+};
 use switchboard_core::{Settings, Store, StoreAddress};
 use switchboard_mcp::client::AgentClient;
 
@@ -174,15 +175,7 @@ impl<'c> Repo<'c> {
             .stderr(Stdio::inherit())
             .spawn()
             .unwrap();
-        let mut line = String::new();
-        std::io::BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let url = line
-            .trim()
-            .strip_prefix("switchboard serve: listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
-            .to_string();
+        let url = listening_url(&mut child);
         Daemon { child, url }
     }
 }

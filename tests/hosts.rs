@@ -5,7 +5,6 @@
 //! threads enter it). Needs root and iproute2; where namespaces cannot be made, the test
 //! says so and skips.
 
-use std::io::{BufRead, BufReader};
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -17,7 +16,7 @@ use serde_json::{Value, json};
 use switchboard_mcp::client::AgentClient;
 use switchboard_testutils::git;
 
-use crate::common::bin;
+use crate::common::{bin, listening_url};
 
 /// Runs `ip ARGS`; the error output when it fails.
 fn ip(args: &[&str]) -> Result<(), String> {
@@ -168,15 +167,7 @@ impl Daemon {
             .stderr(Stdio::inherit())
             .spawn()
             .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let url = line
-            .trim()
-            .strip_prefix("switchboard serve: listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
-            .to_string();
+        let url = listening_url(&mut child);
         Daemon { child, url }
     }
 

@@ -1,7 +1,6 @@
 //! `switchboard serve` as a real process, next to real `switchboard mcp` stdio processes
 //! on the same repository; `switchboard token`; and the settings it refuses.
 
-use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -9,7 +8,7 @@ use rmcp::service::ClientLifecycleMode;
 use serde_json::{Value, json};
 use switchboard_mcp::client::AgentClient;
 
-use crate::common::{Repo, bin};
+use crate::common::{Repo, bin, listening_url};
 
 /// A `switchboard serve` child process, killed by PID when dropped.
 struct Served {
@@ -27,15 +26,7 @@ impl Served {
             .stderr(Stdio::inherit())
             .spawn()
             .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let url = line
-            .trim()
-            .strip_prefix("switchboard serve: listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
-            .to_string();
+        let url = listening_url(&mut child);
         Served { child, url }
     }
 

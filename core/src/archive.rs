@@ -423,7 +423,7 @@ impl Lines<'_> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::message::{self, Author, Draft};
     use crate::session::{self, EndRequest, NewSession};
@@ -439,7 +439,7 @@ mod tests {
     /// A store with a bit of everything: sessions (a subtask, one ended), a group, a
     /// thread with a reply, read and acknowledged mail, an edited and a deleted message,
     /// a token, a claim, and their events.
-    fn lived_in(backend: Backend) -> (Scratch, Store) {
+    pub(crate) fn lived_in(backend: Backend) -> (Scratch, Store) {
         let (dir, mut store) = scratch_store(backend);
         let lead = session::start(
             &mut store,
@@ -456,14 +456,8 @@ mod tests {
             ..Default::default()
         };
         let ann = session::spawn(&mut store, &lead.id, &child, "lead").unwrap();
-        crate::group::create(
-            &mut store,
-            "lead",
-            "team",
-            None,
-            &["ann".into(), "lead".into()],
-        )
-        .unwrap();
+        let members = ["ann".into(), "lead".into(), "role:reviewer".into()];
+        crate::group::create(&mut store, "lead", "team", Some("everyone on it"), &members).unwrap();
         let draft = |to: &str, body: &str| Draft {
             to: vec![to.into()],
             body: body.into(),
@@ -508,14 +502,14 @@ mod tests {
         import(store, check(&mut text.as_bytes())?, into_nonempty)
     }
 
-    fn exported(store: &mut Store) -> String {
+    pub(crate) fn exported(store: &mut Store) -> String {
         let mut out = Vec::new();
         export(store, &mut out).unwrap();
         String::from_utf8(out).unwrap()
     }
 
     /// The lines of an export after its header (whose time differs between exports).
-    fn records(text: &str) -> Vec<&str> {
+    pub(crate) fn records(text: &str) -> Vec<&str> {
         text.lines().skip(1).collect()
     }
 

@@ -50,6 +50,36 @@ impl Interrupter {
     }
 }
 
+/// Blocks until `interrupt` is readable ([`Woken::Interrupted`], taken back), `signal` is
+/// readable ([`Woken::Changed`], taken back by `drain`), or `timeout` passes: the wait of
+/// every change source whose notifications arrive on a descriptor.
+pub(crate) fn wait_on(
+    interrupt: &Interrupter,
+    signal: std::os::fd::BorrowedFd<'_>,
+    drain: impl FnOnce(),
+    timeout: Duration,
+) -> Woken {
+    use rustix::event::{PollFd, PollFlags, Timespec, poll};
+    let limit = Timespec::try_from(timeout).ok();
+    let mut fds = [
+        PollFd::new(interrupt.fd(), PollFlags::IN),
+        PollFd::new(&signal, PollFlags::IN),
+    ];
+    match poll(&mut fds, limit.as_ref()) {
+        Ok(0) => Woken::TimedOut,
+        Ok(_) if !fds[0].revents().is_empty() => {
+            interrupt.drain();
+            Woken::Interrupted
+        }
+        Ok(_) => {
+            drain();
+            Woken::Changed
+        }
+        // EINTR and the like: let the caller look, as a safety poll would.
+        Err(_) => Woken::Changed,
+    }
+}
+
 /// Notifications that another connection may have committed.
 pub(crate) trait ChangeSource: Send {
     /// Blocks until another connection may have committed, an interrupt comes, or

@@ -3,7 +3,8 @@
 use tokio_postgres::Row;
 
 use super::Tx;
-use super::session::{Live, condition, narrow};
+use super::integer::narrow;
+use super::session::{Live, condition};
 use crate::Result;
 use crate::agent::{Agent, AgentKind, Registration};
 use crate::clock::Timestamp;

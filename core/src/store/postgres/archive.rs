@@ -395,91 +395,12 @@ impl ArchiveRows for Tx<'_> {
 #[cfg(test)]
 mod tests {
     use super::NOT_RECORDS;
-    use crate::archive::{KINDS, check, export, import};
-    use crate::message::{self, Author, Draft};
-    use crate::session::{self, EndRequest, NewSession};
+    use crate::archive::tests::{exported, lived_in, records};
+    use crate::archive::{KINDS, check, import};
+    use crate::message;
     use crate::store::postgres::{Access, Db, Target};
-    use crate::store::story::{Backend, Scratch, scratch_store};
+    use crate::store::story::{Backend, scratch_store};
     use crate::{Result, Store};
-
-    fn by(agent: &str) -> Author {
-        Author {
-            agent: agent.into(),
-            session: None,
-        }
-    }
-
-    /// A store with a bit of everything: sessions (a subtask, one ended), a group, a
-    /// thread with a reply, read mail, an edited and a deleted message, a token, a claim,
-    /// and their events.
-    fn lived_in(backend: Backend) -> (Scratch, Store) {
-        let (dir, mut store) = scratch_store(backend);
-        let lead = session::start(
-            &mut store,
-            &NewSession {
-                agent: "lead".into(),
-                intent: "plan".into(),
-                ..Default::default()
-            },
-        )
-        .unwrap();
-        let child = NewSession {
-            agent: "ann".into(),
-            intent: "review".into(),
-            ..Default::default()
-        };
-        let ann = session::spawn(&mut store, &lead.id, &child, "lead").unwrap();
-        let members = ["ann".into(), "lead".into(), "role:reviewer".into()];
-        crate::group::create(&mut store, "lead", "team", Some("everyone on it"), &members).unwrap();
-        let draft = |to: &str, body: &str| Draft {
-            to: vec![to.into()],
-            body: body.into(),
-            ..Default::default()
-        };
-        let first = message::send(&mut store, &by("lead"), &draft("@team", "hello")).unwrap();
-        message::reply(&mut store, &by("ann"), &first.id, &draft("lead", "hi")).unwrap();
-        let edited = message::send(&mut store, &by("lead"), &draft("ann", "typo")).unwrap();
-        message::edit(&mut store, "lead", &edited.id, "fixed", None).unwrap();
-        let gone = message::send(&mut store, &by("lead"), &draft("ann", "oops")).unwrap();
-        message::delete(&mut store, "lead", &gone.id).unwrap();
-        message::mark(&mut store, "ann", std::slice::from_ref(&first.id), true).unwrap();
-        crate::token::create(
-            &mut store,
-            &crate::token::NewToken {
-                agent: "ann",
-                expires_in: None,
-                label: Some("laptop"),
-                created_by: "human:ada",
-            },
-        )
-        .unwrap();
-        crate::claim::claim(
-            &mut store,
-            &crate::claim::Claimant {
-                actor: "lead",
-                session: Some(&lead.id),
-            },
-            &crate::claim::ClaimRequest {
-                patterns: vec!["src/auth/**".into()],
-                reason: "refactoring auth".into(),
-                ..Default::default()
-            },
-        )
-        .unwrap();
-        session::end(&mut store, &ann.id, &EndRequest::default(), "ann").unwrap();
-        (dir, store)
-    }
-
-    fn exported(store: &mut Store) -> String {
-        let mut out = Vec::new();
-        export(store, &mut out).unwrap();
-        String::from_utf8(out).unwrap()
-    }
-
-    /// The lines of an export after its header (whose time differs between exports).
-    fn records(text: &str) -> Vec<&str> {
-        text.lines().skip(1).collect()
-    }
 
     /// [`records`] in a fixed order: the same records, whatever order they were read in.
     fn sorted(text: &str) -> Vec<&str> {

@@ -3,7 +3,7 @@
 use tokio_postgres::Row;
 
 use super::Tx;
-use super::session::narrow_opt;
+use super::integer::narrow_opt;
 use crate::Result;
 use crate::claim::{Claim, Holding, Mode, StoredClaim};
 use crate::clock::Timestamp;

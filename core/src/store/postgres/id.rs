@@ -4,18 +4,7 @@ use super::Tx;
 use crate::Result;
 use crate::id::IdKind;
 use crate::store::rows::IdRows;
-
-/// The table holding the records `kind` names.
-fn table(kind: IdKind) -> &'static str {
-    match kind {
-        IdKind::Session => "sessions",
-        IdKind::Event => "events",
-        IdKind::Message => "messages",
-        IdKind::Thread => "threads",
-        IdKind::Token => "tokens",
-        IdKind::Claim => "claims",
-    }
-}
+use crate::store::rows::id::table;
 
 impl IdRows for Tx<'_> {
     fn ids_from(&self, kind: IdKind, prefix: &str, limit: usize) -> Result<Vec<String>> {
@@ -26,7 +15,8 @@ impl IdRows for Tx<'_> {
             table(kind)
         );
         let upper = format!("{prefix}~");
-        let rows = self.query(&sql, &[&prefix, &upper, &(limit as i64)])?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = self.query(&sql, &[&prefix, &upper, &limit])?;
         Ok(rows.iter().map(|r| r.get(0)).collect())
     }
 }

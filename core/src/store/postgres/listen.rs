@@ -7,6 +7,7 @@
 //! lost and again once it listens anew: the feed then reads the log from its cursor and
 //! misses nothing. The task ends when its source is dropped.
 
+use std::os::fd::AsFd;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -16,7 +17,8 @@ use tokio_postgres::AsyncMessage;
 
 use super::Target;
 use super::io::{Connection, open, open_here, runtime, wait};
-use crate::store::changes::{ChangeSource, Interrupter, Woken};
+
+use crate::store::changes::{ChangeSource, Interrupter, Woken, wait_on};
 use crate::{Error, Result};
 
 /// The longest pause between two reconnection attempts.
@@ -76,25 +78,13 @@ impl Notifications {
 
 impl ChangeSource for Notifications {
     fn wait(&self, timeout: Duration) -> Woken {
-        use rustix::event::{PollFd, PollFlags, Timespec, poll};
-        let limit = Timespec::try_from(timeout).ok();
-        let mut fds = [
-            PollFd::new(self.interrupt.fd(), PollFlags::IN),
-            PollFd::new(self.changed.readable.fd(), PollFlags::IN),
-        ];
-        match poll(&mut fds, limit.as_ref()) {
-            Ok(0) => Woken::TimedOut,
-            Ok(_) if !fds[0].revents().is_empty() => {
-                self.interrupt.drain();
-                Woken::Interrupted
-            }
-            Ok(_) => {
-                self.changed.readable.drain();
-                Woken::Changed
-            }
-            // EINTR and the like: let the caller look, as a safety poll would.
-            Err(_) => Woken::Changed,
-        }
+        let readable = &self.changed.readable;
+        wait_on(
+            &self.interrupt,
+            readable.fd().as_fd(),
+            || readable.drain(),
+            timeout,
+        )
     }
 
     fn interrupter(&self) -> Interrupter {

@@ -7,7 +7,7 @@ use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 
 use super::Tx;
-use super::session::narrow;
+use super::integer::narrow;
 use crate::Result;
 use crate::clock::Timestamp;
 use crate::message::{

@@ -35,6 +35,7 @@ mod error;
 mod event;
 mod group;
 mod id;
+mod integer;
 mod io;
 pub(crate) mod listen;
 mod message;

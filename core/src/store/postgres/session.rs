@@ -11,15 +11,15 @@ use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 
 use super::Tx;
+use super::integer::{narrow, narrow_opt};
+use crate::Result;
 use crate::clock::Timestamp;
-use crate::error::{StoreError, StoreFailure};
 use crate::process::{ProcessInfo, is_alive, this_host};
 use crate::session::{
     ChangedFile, EndStatus, Filter, Holder, Session, SessionDraft, Status, WorkContext,
     WorkSummary, WorktreeRef, judge,
 };
 use crate::store::rows::SessionRows;
-use crate::{Error, Result};
 
 /// The values [`condition`] is bound to, as of one statement: the stale window's start,
 /// this host's name and the pids of this host's processes serving open sessions that
@@ -77,31 +77,6 @@ pub(super) fn condition(alias: &str, first: usize) -> String {
         pids = first + 2,
         max = u32::MAX,
     )
-}
-
-/// Column `index` of `row`, an integer, as the narrower integer type `T`: a value that
-/// does not fit is a store error (as SQLite's reader reports it), never a wrapped number.
-pub(super) fn narrow<T: TryFrom<i64>>(row: &Row, index: usize) -> Result<T> {
-    fit(row, index, row.try_get(index)?)
-}
-
-/// [`narrow`] for a column that may be NULL.
-pub(super) fn narrow_opt<T: TryFrom<i64>>(row: &Row, index: usize) -> Result<Option<T>> {
-    row.try_get::<_, Option<i64>>(index)?
-        .map(|value| fit(row, index, value))
-        .transpose()
-}
-
-fn fit<T: TryFrom<i64>>(row: &Row, index: usize, value: i64) -> Result<T> {
-    T::try_from(value).map_err(|_| {
-        Error::Store(StoreError {
-            failure: StoreFailure::Other,
-            message: format!(
-                "integer {value} of column {} is out of range",
-                row.columns()[index].name()
-            ),
-        })
-    })
 }
 
 const COLUMNS: &str = "id, agent, role, intent, status, parent_id, forked_from, end_reason, pid, host, started_at, last_seen_at, ended_at";

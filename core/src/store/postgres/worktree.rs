@@ -3,7 +3,7 @@
 use tokio_postgres::Row;
 
 use super::Tx;
-use super::session::narrow;
+use super::integer::narrow;
 use crate::Result;
 use crate::clock::Timestamp;
 use crate::store::rows::WorktreeRows;

@@ -18,7 +18,7 @@ mod archive;
 mod claim;
 mod event;
 mod group;
-mod id;
+pub(crate) mod id;
 mod message;
 mod session;
 mod token;

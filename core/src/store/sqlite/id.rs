@@ -6,18 +6,7 @@ use super::Tx;
 use crate::Result;
 use crate::id::IdKind;
 use crate::store::rows::IdRows;
-
-/// The table holding the records `kind` names.
-fn table(kind: IdKind) -> &'static str {
-    match kind {
-        IdKind::Session => "sessions",
-        IdKind::Event => "events",
-        IdKind::Message => "messages",
-        IdKind::Thread => "threads",
-        IdKind::Token => "tokens",
-        IdKind::Claim => "claims",
-    }
-}
+use crate::store::rows::id::table;
 
 impl IdRows for Tx<'_> {
     fn ids_from(&self, kind: IdKind, prefix: &str, limit: usize) -> Result<Vec<String>> {

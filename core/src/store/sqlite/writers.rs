@@ -25,11 +25,11 @@
 //! to polling every [`FALLBACK_POLL`], said once in the log.
 
 use std::fs::File;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::store::changes::{ChangeSource, Interrupter, Woken};
+use crate::store::changes::{ChangeSource, Interrupter, Woken, wait_on};
 
 /// Poll interval when no file-change notification is available.
 pub(crate) const FALLBACK_POLL: Duration = Duration::from_millis(20);
@@ -127,28 +127,10 @@ impl CommitSignal {
     /// Blocks until a commit is marked, an interrupt comes, or `timeout` passes.
     /// Notifications pending on entry count: none is lost between two waits.
     fn wait_for_commit(&self, timeout: Duration) -> Woken {
-        use rustix::event::{PollFd, PollFlags, Timespec, poll};
         let Some(notify) = &self.notify else {
             return self.wait_polling(timeout);
         };
-        let limit = Timespec::try_from(timeout).ok();
-        let mut fds = [
-            PollFd::new(self.interrupt.fd(), PollFlags::IN),
-            PollFd::new(notify, PollFlags::IN),
-        ];
-        match poll(&mut fds, limit.as_ref()) {
-            Ok(0) => Woken::TimedOut,
-            Ok(_) if !fds[0].revents().is_empty() => {
-                self.interrupt.drain();
-                Woken::Interrupted
-            }
-            Ok(_) => {
-                drain(notify);
-                Woken::Changed
-            }
-            // EINTR and the like: let the caller look, as a safety poll would.
-            Err(_) => Woken::Changed,
-        }
+        wait_on(&self.interrupt, notify.as_fd(), || drain(notify), timeout)
     }
 
     /// Without notifications: sleeps one poll interval (or `timeout`, if shorter), then

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::Result;
 use clap::Args;
-use switchboard_core::claim::{self, ClaimRequest, Claimant, Mode, Which};
+use switchboard_core::claim::{self, ClaimRequest, Claimant, Which};
 use switchboard_core::clock::Timestamp;
 use switchboard_core::render;
 
@@ -66,7 +66,7 @@ pub fn claim(global: &Global, args: ClaimArgs) -> Result<()> {
     let me = args.who.resolve(&mut store)?;
     let request = ClaimRequest {
         patterns: args.patterns,
-        mode: args.shared.then_some(Mode::Shared),
+        shared: args.shared,
         reason: args.reason,
         ttl: args.ttl,
         take_over: args.take_over,

@@ -243,6 +243,10 @@ pub fn lsp(global: &Global, args: LspArgs) -> Result<()> {
     println!("sessions       {all} recent, {live} live");
     println!("unread         {}", state.inbox.unread);
     println!("worktrees\n{}", render::worktrees(&state.worktrees));
+    println!(
+        "claims\n{}",
+        render::claims(&state.claims, Timestamp::now())
+    );
     println!("\nAn editor started here gets this state from `switchboard lsp` over stdio.");
     Ok(())
 }

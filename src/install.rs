@@ -1,6 +1,8 @@
 //! `switchboard install CLIENT` and `switchboard uninstall CLIENT`: set a repository up for
 //! an agent client in one command — its MCP server entry (the safe, committed form: no
-//! fixed agent name unless asked) and its hooks (`switchboard hook …`).
+//! fixed agent name unless asked), its hooks (`switchboard hook …`) and the repository's
+//! pre-commit guard (see [`crate::guard`]; `--no-guard` leaves it out). Uninstalling the
+//! last client set up here removes the guard too.
 //!
 //! Existing files are merged, never clobbered: other servers, hooks and unknown keys stay
 //! (JSON files are rewritten with their keys in order; TOML keeps its comments and layout).
@@ -12,6 +14,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
 use serde_json::{Map, Value, json};
+
+use crate::guard;
 
 /// Where clients read the bearer token of `switchboard serve` from.
 const TOKEN_VAR: &str = "SWITCHBOARD_TOKEN";
@@ -32,6 +36,10 @@ pub struct InstallArgs {
     /// Print what would change (a diff) and write nothing.
     #[arg(long)]
     dry_run: bool,
+    /// Leave out the git pre-commit guard (installed by default: it refuses commits of
+    /// files others claim exclusively; see `switchboard guard`).
+    #[arg(long)]
+    no_guard: bool,
 }
 
 #[derive(Debug, Args)]
@@ -220,9 +228,23 @@ pub fn install(args: InstallArgs) -> Result<()> {
         None => Transport::Stdio { agent: args.agent },
     };
     let root = checkout_root()?;
+    // Planned first: a guard that cannot be installed refuses the whole install. Outside
+    // a git repository there are no commits to guard.
+    let in_git = switchboard_core::git::repo_paths(&root).is_ok();
+    let guard = if args.no_guard || !in_git {
+        None
+    } else {
+        Some(
+            guard::Installing::plan(&root)
+                .context("the pre-commit guard (pass --no-guard to set up without it)")?,
+        )
+    };
     let edits = plan(&root, args.client, |doc, target| {
         add(doc, args.client, target, &transport)
     })?;
+    if let Some(guard) = guard {
+        guard.apply(args.dry_run)?;
+    }
     apply(&root, &edits, args.dry_run)?;
     if !args.dry_run {
         if let Transport::Http { url } = &transport {
@@ -238,11 +260,34 @@ pub fn install(args: InstallArgs) -> Result<()> {
     Ok(())
 }
 
-/// Removes what `install` added for `args.client` from the current checkout.
+/// Removes what `install` added for `args.client` from the current checkout, and the
+/// pre-commit guard when no other client is set up here any more.
 pub fn uninstall(args: UninstallArgs) -> Result<()> {
     let root = checkout_root()?;
     let edits = plan(&root, args.client, |doc, _| remove(doc))?;
+    let others = Client::value_variants()
+        .iter()
+        .filter(|c| **c != args.client)
+        .filter(|c| installed(&root, **c))
+        .map(|c| c.name())
+        .collect::<Vec<_>>();
+    if others.is_empty() {
+        if switchboard_core::git::repo_paths(&root).is_ok() {
+            guard::Uninstalling::plan(&root)?.apply(args.dry_run)?;
+        }
+    } else {
+        println!(
+            "pre-commit guard: kept ({} still set up here)",
+            others.join(", ")
+        );
+    }
     apply(&root, &edits, args.dry_run)
+}
+
+/// Whether anything `install` adds for `client` is in the checkout at `root` (a file that
+/// cannot be read counts as set up: the guard is kept rather than removed on a guess).
+fn installed(root: &Path, client: Client) -> bool {
+    plan(root, client, |doc, _| remove(doc)).map_or(true, |edits| edits.iter().any(Edit::changes))
 }
 
 fn checkout_root() -> Result<PathBuf> {

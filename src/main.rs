@@ -6,6 +6,7 @@ mod backups;
 mod claims;
 mod commands;
 mod demo;
+mod guard;
 mod hook;
 mod install;
 mod messages;
@@ -102,6 +103,10 @@ enum Command {
     Release(claims::ReleaseArgs),
     /// List the claims in force: pattern, mode, holder, expiry, reason, state.
     Claims(claims::ClaimsArgs),
+    /// The pre-commit guard: refuse commits of files others claim exclusively, and
+    /// install or remove its git hook.
+    #[command(subcommand)]
+    Guard(guard::GuardCommand),
     /// List worktrees with live status.
     Worktrees(worktrees::ListArgs),
     /// Create, inspect, merge, sync or remove a worktree.
@@ -140,6 +145,7 @@ fn main() -> std::process::ExitCode {
         Command::Claim(args) => claims::claim(&cli.global, args),
         Command::Release(args) => claims::release(&cli.global, args),
         Command::Claims(args) => claims::claims(&cli.global, args),
+        Command::Guard(cmd) => guard::run(&cli.global, cmd),
         Command::Worktrees(args) => worktrees::list(&cli.global, args),
         Command::Worktree(cmd) => worktrees::run(&cli.global, cmd),
         Command::Demo(args) => demo::run(&cli.global, args),

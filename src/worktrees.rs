@@ -3,8 +3,9 @@
 
 use anyhow::Result;
 use clap::{Args, Subcommand};
+use switchboard_core::clock::Timestamp;
 use switchboard_core::worktree::{self, NewWorktree, Strategy};
-use switchboard_core::{agent, render, session};
+use switchboard_core::{agent, claim, render};
 
 use crate::Global;
 use crate::commands::open_store;
@@ -232,8 +233,8 @@ pub fn run(global: &Global, command: WorktreeCommand) -> Result<()> {
             }
         }
         WorktreeCommand::WhoHas { path } => {
-            let holders = session::who_has(&mut store, &path)?;
-            println!("{}", render::holders(&path, &holders));
+            let found = claim::who_has(&mut store, &path)?;
+            println!("{}", render::who_has(&found, Timestamp::now()));
         }
     }
     Ok(())

@@ -173,6 +173,15 @@ async fn the_neovim_plugin_shows_live_state_and_opens_threads() {
         .call_ok("message_send", json!({"to": ["human:ada-lovelace"], "subject": "Which database?", "body": "Postgres or SQLite?"}))
         .await
         .unwrap();
+    // An agent's claim, made before Neovim starts: the sidebar shows it, and the human's
+    // own claim of a path under it is refused naming claude.
+    agent
+        .call_ok(
+            "claim_add",
+            json!({"patterns": ["src/**"], "reason": "refactoring auth"}),
+        )
+        .await
+        .unwrap();
 
     let plugin = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("editor-extensions/nvim");
     let rtp = format!("set rtp^={}", plugin.display());
@@ -183,7 +192,7 @@ async fn the_neovim_plugin_shows_live_state_and_opens_threads() {
     )
     .await;
     assert!(
-        text.contains("7 successes / 0 failures / 0 errors"),
+        text.contains("16 successes / 0 failures / 0 errors"),
         "{text}"
     );
     agent.stop().await.unwrap();

@@ -7,6 +7,7 @@ mod claims;
 mod common;
 mod crash;
 mod editor;
+mod guard;
 mod hooks;
 mod hosts;
 mod install;

@@ -83,6 +83,9 @@ pub enum Kind {
     /// Claims were released: by their holder, by a human or the holder's parent, or
     /// because their session ended.
     ClaimReleased,
+    /// A commit went through the pre-commit guard over other holders' exclusive claims,
+    /// because its committer bypassed the guard (`SWITCHBOARD_GUARD=off`).
+    ClaimBypassed,
 }
 
 impl Kind {
@@ -114,6 +117,7 @@ impl Kind {
             Kind::ClaimMade => "claim.made",
             Kind::ClaimRenewed => "claim.renewed",
             Kind::ClaimReleased => "claim.released",
+            Kind::ClaimBypassed => "claim.bypassed",
         }
     }
 }
@@ -320,6 +324,21 @@ pub struct ClaimsChanged {
     pub why: Option<String>,
 }
 
+/// `claim.bypassed`: a commit let through the pre-commit guard over others' exclusive
+/// claims. Never holds file contents or paths: the claims and a count.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClaimBypassed {
+    /// Who committed: an agent, or `human:<name>`.
+    pub agent: String,
+    /// The committer's session, when an agent committed in one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<String>,
+    /// Ids of the claims the commit went over (`clm_` and a ULID).
+    pub ids: Vec<String>,
+    /// How many paths the commit staged (all of them, claimed or not).
+    pub staged: u64,
+}
+
 /// What an event says happened, read from its type and payload. Tagged like the log
 /// (`type`, `payload`); any row that is not one of these is [`Change::Unknown`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -400,6 +419,9 @@ pub enum Change {
     /// Event type `claim.released`: see [`Kind::ClaimReleased`].
     #[serde(rename = "claim.released")]
     ClaimReleased(ClaimsChanged),
+    /// Event type `claim.bypassed`: see [`Kind::ClaimBypassed`].
+    #[serde(rename = "claim.bypassed")]
+    ClaimBypassed(ClaimBypassed),
     /// A type this version does not know (a newer one wrote it), or a payload it cannot
     /// read: nobody acts on it.
     #[serde(other)]
@@ -413,7 +435,8 @@ impl Change {
         serde_json::from_value(tagged).unwrap_or(Change::Unknown)
     }
 
-    /// The parts of the shared state this changes (empty for tokens and unknown events).
+    /// The parts of the shared state this changes (empty for tokens, guard bypasses and
+    /// unknown events).
     /// Claims are part of sessions' work: a view of sessions or of the work in worktrees
     /// (who is changing or claiming which file) refreshes on them.
     pub fn topics(&self) -> &'static [Topic] {
@@ -431,7 +454,8 @@ impl Change {
             ClaimMade(_) | ClaimRenewed(_) | ClaimReleased(_) => {
                 &[Topic::Sessions, Topic::Worktrees]
             }
-            TokenCreated(_) | TokenRevoked(_) | Unknown => &[],
+            // A bypass changes no state any view shows: it is a record in the log.
+            TokenCreated(_) | TokenRevoked(_) | ClaimBypassed(_) | Unknown => &[],
         }
     }
 

@@ -2,13 +2,15 @@
 //! surface says the same thing the same way.
 
 use crate::agent::{Agent, AgentKind};
-use crate::claim::{Claim, ClaimState};
+use crate::claim::{Claim, ClaimState, WhoHas};
 use crate::clock::Timestamp;
 use crate::group::{Group, MemberKind};
 use crate::message::{DeliveryState, InboxPage, Message, Priority, SentMessage, Thread};
 use crate::session::{Holder, Session, SessionPage, SessionTree, Status};
 use crate::token::{Token, TokenState};
-use crate::worktree::{ConflictReport, Created, MergeOutcome, WorktreeDiff, WorktreeStatus};
+use crate::worktree::{
+    ClaimedWork, ConflictReport, Created, MergeOutcome, WorktreeDiff, WorktreeStatus,
+};
 
 const INTENT_WIDTH: usize = 60;
 
@@ -511,15 +513,22 @@ pub fn merged(m: &MergeOutcome) -> String {
     for note in &m.recovered {
         text.push_str(&format!("\nbefore this merge: {note}"));
     }
+    for c in &m.claimed {
+        text.push_str(&format!(
+            "\nmerged over a claim, tell its holder: {}",
+            claimed_line(c, Timestamp::now())
+        ));
+    }
     text
 }
 
 /// The conflict radar.
 pub fn conflicts(r: &ConflictReport) -> String {
-    if r.findings.is_empty() {
-        return format!("{} worktrees: no overlapping changes", r.worktrees);
-    }
-    let mut lines = vec![format!("{} worktrees:", r.worktrees)];
+    let mut lines = if r.findings.is_empty() {
+        vec![format!("{} worktrees: no overlapping changes", r.worktrees)]
+    } else {
+        vec![format!("{} worktrees:", r.worktrees)]
+    };
     for c in &r.findings {
         let verdict = if c.would_conflict {
             format!("WOULD CONFLICT in {}", c.conflicting_files.join(", "))
@@ -535,35 +544,88 @@ pub fn conflicts(r: &ConflictReport) -> String {
             c.overlapping.join(", ")
         ));
     }
+    let now = Timestamp::now();
+    lines.extend(r.claimed.iter().map(|c| {
+        format!(
+            "  {} changes files claimed by another: {}",
+            c.worktree,
+            claimed_line(c, now)
+        )
+    }));
     lines.join("\n")
 }
 
-/// Who is changing a file (`on host X` for a session reporting from another host).
-pub fn holders(path: &str, list: &[Holder]) -> String {
-    if list.is_empty() {
-        return format!("nobody is changing {path}");
+/// Who claims a file and who is changing it (`on host X` for a session reporting from
+/// another host).
+pub fn who_has(w: &WhoHas, now: Timestamp) -> String {
+    if w.claims.is_empty() && w.changing.is_empty() {
+        return format!("nobody claims or is changing {}", w.path);
     }
-    let here = crate::process::this_host();
-    let mut lines = vec![format!("{path} is being changed by:")];
-    for h in list {
-        let counts = match (h.added, h.removed) {
-            (Some(a), Some(r)) => format!(" +{a} -{r}"),
-            _ => String::new(),
-        };
-        let state = if h.uncommitted { ", uncommitted" } else { "" };
-        let host = match &h.host {
-            Some(host) if *host != here => format!(" on host {host}"),
-            _ => String::new(),
-        };
-        lines.push(format!(
-            "  {} in {}{host} ({}){counts}{state}{}",
-            h.agent,
-            h.worktree.as_deref().unwrap_or("?"),
-            h.session,
-            if h.live { "" } else { " [not live]" }
-        ));
+    let mut lines = Vec::new();
+    if !w.claims.is_empty() {
+        lines.push(format!("{} is claimed by:", w.path));
+        lines.extend(w.claims.iter().map(|c| format!("  {}", claim_line(c, now))));
+    }
+    if w.changing.is_empty() {
+        lines.push(format!("nobody is changing {}", w.path));
+    } else {
+        lines.push(format!("{} is being changed by:", w.path));
+        lines.extend(w.changing.iter().map(holder_line));
     }
     lines.join("\n")
+}
+
+/// One session changing a file.
+fn holder_line(h: &Holder) -> String {
+    let counts = match (h.added, h.removed) {
+        (Some(a), Some(r)) => format!(" +{a} -{r}"),
+        _ => String::new(),
+    };
+    let state = if h.uncommitted { ", uncommitted" } else { "" };
+    let host = match &h.host {
+        Some(host) if *host != crate::process::this_host() => format!(" on host {host}"),
+        _ => String::new(),
+    };
+    format!(
+        "  {} in {}{host} ({}){counts}{state}{}",
+        h.agent,
+        h.worktree.as_deref().unwrap_or("?"),
+        h.session,
+        if h.live { "" } else { " [not live]" }
+    )
+}
+
+/// One claim in a sentence: `claude holds src/auth/** exclusively (clm_…) until 14:05Z:
+/// refactoring auth`, and `[stale: …]` when its holder is.
+fn claim_line(c: &Claim, now: Timestamp) -> String {
+    let state = match c.state {
+        ClaimState::Active => String::new(),
+        _ => format!(" [{}]", claim_state(c)),
+    };
+    format!(
+        "{} holds {} {} ({}) {}: {}{state}",
+        c.agent,
+        c.pattern,
+        c.mode.adverb(),
+        c.id,
+        until(c.expires_at, now),
+        c.reason,
+    )
+}
+
+/// Files a worktree changes that another holder claims: `claude's src/auth/** (clm_…,
+/// until 14:05Z: refactoring auth) covers src/auth/a.rs, src/auth/b.rs`.
+fn claimed_line(c: &ClaimedWork, now: Timestamp) -> String {
+    format!(
+        "{}'s {} ({}, {}: {}){} covers {}",
+        c.holder,
+        c.pattern,
+        c.claim,
+        until(c.expires_at, now),
+        c.reason,
+        if c.stale { " [stale]" } else { "" },
+        c.files.join(", ")
+    )
 }
 
 /// When a claim expires, as people read it: `until 14:05Z` on the day of `now`, with

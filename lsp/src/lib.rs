@@ -10,7 +10,7 @@ pub mod repo;
 
 use std::sync::Arc;
 
-pub use backend::{Backend, Config, Server, holder_text};
+pub use backend::{Backend, Config, Server, claim_text, holder_text};
 use tower_lsp_server::{LspService, Server as Transport};
 
 /// Builds the LSP service with every custom method registered.

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use switchboard_core::claim::{Claim, ClaimRequest, ReleaseRequest};
 use switchboard_core::message::{Draft, InboxFilter, InboxPage, Message, Reply, Thread};
 use switchboard_core::session::{EndRequest, Session, SessionTree};
 use switchboard_core::worktree::{
@@ -54,6 +55,13 @@ pub mod command {
     /// A worktree's changes with the patch ([`super::ShowDiffArgs`]); returns the same as
     /// `switchboard/worktree` with `patch: true`.
     pub const SHOW_DIFF: &str = "switchboard.showDiff";
+    /// Claims paths or globs in the human's own name ([`super::ClaimArgs`]); returns the
+    /// claims made. Refused, claiming nothing, over another holder's claim (exclusive, or
+    /// any claim when claiming exclusively) with the core's text naming the holders.
+    pub const CLAIM: &str = "switchboard.claim";
+    /// Releases the human's claims, or by id anyone's the human may release
+    /// ([`super::ReleaseArgs`]); returns the released claims as they were.
+    pub const RELEASE: &str = "switchboard.release";
     /// Every command, as advertised in the server capabilities.
     pub const ALL: &[&str] = &[
         SEND,
@@ -65,6 +73,8 @@ pub mod command {
         REMOVE_WORKTREE,
         MERGE_WORKTREE,
         SHOW_DIFF,
+        CLAIM,
+        RELEASE,
     ];
 }
 
@@ -108,6 +118,9 @@ pub struct RepoState {
     /// Mail agents have left unread longer than the repository's `escalate_after`
     /// (default 10 minutes), oldest first: for the human to chase.
     pub overdue: Vec<switchboard_core::message::Overdue>,
+    /// The claims in force (active, or held by a stale session), oldest first: who
+    /// reserved which paths, until when and why.
+    pub claims: Vec<Claim>,
 }
 
 /// A session and the sessions spawned or forked from it.
@@ -302,6 +315,34 @@ pub struct ShowDiffArgs {
     pub worktree: String,
 }
 
+/// `switchboard.claim` argument.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ClaimArgs {
+    /// Which open repository: its root, or a path or `file:` URI inside its main checkout
+    /// or one of its worktrees. Default: the first one open (from the first workspace folder).
+    pub repo: Option<String>,
+    /// What to claim (`patterns`, `reason`, `shared`, `ttl`, `take_over`), given at the top
+    /// level of the argument. The patterns are relative to the repository root; the
+    /// holder is the human at the editor, in their own name.
+    #[serde(flatten)]
+    pub request: ClaimRequest,
+}
+
+/// `switchboard.release` argument.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ReleaseArgs {
+    /// Which open repository: its root, or a path or `file:` URI inside its main checkout
+    /// or one of its worktrees. Default: the first one open (from the first workspace folder).
+    pub repo: Option<String>,
+    /// Which claims: exactly one of `id` (any claim the human may release), `pattern` (the
+    /// human's claim of it) or `all: true` (every claim of the human), given at the top
+    /// level of the argument.
+    #[serde(flatten)]
+    pub request: ReleaseRequest,
+}
+
 // Result types of requests whose schema is a core type.
 
 /// `switchboard/inbox` result: a page of the human's inbox, unread first.
@@ -344,5 +385,7 @@ pub fn schema_files() -> BTreeMap<String, String> {
     add("command.removeWorktree", schema::<RemoveWorktreeArgs>());
     add("command.mergeWorktree", schema::<MergeWorktreeArgs>());
     add("command.showDiff", schema::<ShowDiffArgs>());
+    add("command.claim", schema::<ClaimArgs>());
+    add("command.release", schema::<ReleaseArgs>());
     files
 }

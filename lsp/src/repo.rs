@@ -7,7 +7,7 @@ use std::sync::Arc;
 use switchboard_core::location::{self, Inputs};
 use switchboard_core::message::{self, InboxFilter};
 use switchboard_core::session::{self, Filter};
-use switchboard_core::{Error, Pool, Settings, Store, StoreAddress, agent, git, worktree};
+use switchboard_core::{Error, Pool, Settings, Store, StoreAddress, agent, claim, git, worktree};
 
 use crate::protocol::{InboxSummary, RepoState};
 
@@ -176,5 +176,6 @@ pub fn state(store: &mut Store, repo: &Repo) -> Result<RepoState, Error> {
             recent: inbox.messages,
         },
         overdue: message::overdue(store, repo.escalate_after)?,
+        claims: claim::list(store, false)?,
     })
 }

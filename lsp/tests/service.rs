@@ -3,7 +3,10 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use chrono::TimeZone;
 use serde_json::{Value, json};
+use switchboard_core::claim::{self, Claim, ClaimRequest, Claimant};
+use switchboard_core::clock::Timestamp;
 use switchboard_core::message::{self, Author, Draft, Priority};
 use switchboard_core::process::ProcessInfo;
 use switchboard_core::session::{self, NewSession};
@@ -612,4 +615,252 @@ async fn a_long_command_does_not_hold_up_the_views() {
     );
     let created = created.unwrap();
     assert_eq!(created["setup"]["success"], true, "{created}");
+}
+
+/// `HH:MM` of `at` in this machine's local time zone, as the diagnostics write it.
+/// `at` as the editor says it: local `HH:MM`, with the date on another day.
+fn local_hhmm(at: Timestamp) -> String {
+    let local = chrono::Local.timestamp_millis_opt(at.millis()).unwrap();
+    let today = local.date_naive() == chrono::Local::now().date_naive();
+    local
+        .format(if today { "%H:%M" } else { "%Y-%m-%d %H:%M" })
+        .to_string()
+}
+
+impl Fixture {
+    /// Opens `relative` (written to disk under `root` first) and returns its URI with the
+    /// diagnostics first published for it.
+    async fn open(&self, root: &Path, relative: &str) -> (String, Value) {
+        let file = root.join(relative);
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(&file, "text\n").unwrap();
+        let uri = format!("file://{}", file.display());
+        self.lsp.notify("textDocument/didOpen", json!({"textDocument": {"uri": uri, "languageId": "plaintext", "version": 1, "text": "text\n"}})).await.unwrap();
+        let published = self
+            .lsp
+            .wait_for(
+                "textDocument/publishDiagnostics",
+                Duration::from_secs(5),
+                |p| p["uri"] == uri.as_str(),
+            )
+            .await
+            .expect("diagnostics on open");
+        (uri, published["diagnostics"].clone())
+    }
+
+    /// `agent` claims `pattern` from a session of its own, through the core.
+    fn agent_claims(&mut self, agent: &str, pattern: &str, shared: bool, reason: &str) -> Claim {
+        let session = self.agent_session(agent);
+        claim::claim(
+            &mut self.store,
+            &Claimant {
+                actor: agent,
+                session: Some(&session.id),
+            },
+            &ClaimRequest {
+                patterns: vec![pattern.into()],
+                reason: reason.into(),
+                shared,
+                ..Default::default()
+            },
+        )
+        .unwrap()
+        .remove(0)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn others_claims_are_diagnostics_on_the_open_files_they_cover() {
+    let mut f = Fixture::new().await;
+    let auth = f.agent_claims("claude", "src/**", false, "refactoring auth");
+    let docs = f.agent_claims("bob", "docs/*.md", true, "proofreading");
+    let mine = f.lsp.request("workspace/executeCommand", json!({"command": "switchboard.claim", "arguments": [{"patterns": ["/app.rs"], "reason": "my own"}]})).await.unwrap();
+    assert_eq!(mine[0]["agent"], HUMAN);
+    let wt = worktree::create(
+        &mut f.store,
+        "claude",
+        &f.repo,
+        &NewWorktree {
+            name: "side".into(),
+            ..Default::default()
+        },
+    )
+    .unwrap()
+    .worktree;
+    let repo = f.repo.clone();
+
+    let (_, exclusive) = f.open(&repo, "src/auth/login.rs").await;
+    assert_eq!(
+        exclusive,
+        json!([{
+            "range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}},
+            "severity": 2,
+            "source": "switchboard",
+            "message": format!("claimed by claude until {}: refactoring auth", local_hhmm(auth.expires_at)),
+        }]),
+        "a warning for an exclusive claim"
+    );
+    let (_, shared) = f.open(&repo, "docs/guide.md").await;
+    assert_eq!(shared[0]["severity"], 3, "information for a shared claim");
+    assert_eq!(
+        shared[0]["message"],
+        format!(
+            "claimed (shared) by bob until {}: proofreading",
+            local_hhmm(docs.expires_at)
+        )
+    );
+    let (_, in_worktree) = f.open(Path::new(&wt.path), "src/lib.rs").await;
+    assert_eq!(
+        in_worktree[0]["message"], exclusive[0]["message"],
+        "a linked worktree's files are judged by their path in that worktree"
+    );
+    let (_, uncovered) = f.open(&repo, "notes.txt").await;
+    assert_eq!(uncovered, json!([]), "nobody claims notes.txt");
+    let (_, own) = f.open(&repo, "app.rs").await;
+    assert_eq!(own, json!([]), "the human's own claim is no diagnostic");
+
+    let state = f.lsp.request(protocol::STATE, json!({})).await.unwrap();
+    let claims = state["repos"][0]["claims"].as_array().unwrap();
+    let listed: Vec<(&str, &str, &str)> = claims
+        .iter()
+        .map(|c| {
+            (
+                c["pattern"].as_str().unwrap(),
+                c["agent"].as_str().unwrap(),
+                c["mode"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("src/**", "claude", "exclusive"),
+            ("docs/*.md", "bob", "shared"),
+            ("/app.rs", HUMAN, "exclusive"),
+        ],
+        "the claims in force, oldest first"
+    );
+    assert_eq!(claims[0]["id"], auth.id.as_str());
+    assert_eq!(claims[0]["reason"], "refactoring auth");
+    assert_eq!(claims[0]["state"], "active");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_human_claims_and_releases_from_the_editor() {
+    let mut f = Fixture::new().await;
+    let made = f.lsp.request("workspace/executeCommand", json!({"command": "switchboard.claim", "arguments": [{"patterns": ["app.rs", "lib/**"], "reason": "release prep", "shared": true, "ttl": "30m"}]})).await.unwrap();
+    let made = made.as_array().unwrap();
+    assert_eq!(made.len(), 2);
+    assert_eq!(
+        (&made[0]["agent"], &made[0]["mode"], &made[0]["session"]),
+        (&json!(HUMAN), &json!("shared"), &Value::Null),
+        "in the human's own name: {made:?}"
+    );
+    let listed = claim::list(&mut f.store, false).unwrap();
+    assert_eq!(listed.len(), 2, "the core holds them");
+    let ttl = listed[0].expires_at.millis() - listed[0].created_at.millis();
+    assert_eq!(ttl, 30 * 60 * 1000, "the ttl given");
+
+    let released = f
+        .lsp
+        .request(
+            "workspace/executeCommand",
+            json!({"command": "switchboard.release", "arguments": [{"pattern": "lib/**"}]}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(released[0]["pattern"], "lib/**");
+    assert_eq!(released.as_array().unwrap().len(), 1);
+    let released = f
+        .lsp
+        .request(
+            "workspace/executeCommand",
+            json!({"command": "switchboard.release", "arguments": [{"all": true}]}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(released[0]["pattern"], "app.rs");
+    assert!(claim::list(&mut f.store, false).unwrap().is_empty());
+
+    let err = f
+        .lsp
+        .request(
+            "workspace/executeCommand",
+            json!({"command": "switchboard.release", "arguments": [{}]}),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        err["message"]
+            .as_str()
+            .unwrap()
+            .contains("exactly one of id, pattern or all"),
+        "{err}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn claiming_over_an_agent_is_refused_and_releasing_clears_the_diagnostic() {
+    let mut f = Fixture::new().await;
+    let auth = f.agent_claims("claude", "src/**", false, "refactoring auth");
+    let err = f.lsp.request("workspace/executeCommand", json!({"command": "switchboard.claim", "arguments": [{"patterns": ["src/x.rs"], "reason": "hotfix"}]})).await.unwrap_err();
+    let text = err["message"].as_str().unwrap();
+    assert!(
+        text.contains("'claude'") && text.contains("refactoring auth") && text.contains(&auth.id),
+        "the refusal names the holder, its reason and claim: {err}"
+    );
+    assert_eq!(
+        claim::list(&mut f.store, false).unwrap().len(),
+        1,
+        "nothing claimed"
+    );
+
+    let repo = f.repo.clone();
+    let (uri, shown) = f.open(&repo, "src/x.rs").await;
+    assert_eq!(shown[0]["severity"], 2);
+    f.lsp.drain(protocol::STATE_CHANGED);
+    let released = f
+        .lsp
+        .request(
+            "workspace/executeCommand",
+            json!({"command": "switchboard.release", "arguments": [{"id": auth.id}]}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        released[0]["agent"], "claude",
+        "a human may release anyone's claim by id"
+    );
+    f.lsp
+        .wait_for(protocol::STATE_CHANGED, Duration::from_secs(5), |p| {
+            p["changed"]
+                .as_array()
+                .unwrap()
+                .contains(&json!("sessions"))
+        })
+        .await
+        .expect("a push after the release");
+    f.lsp
+        .wait_for(
+            "textDocument/publishDiagnostics",
+            Duration::from_secs(5),
+            |p| p["uri"] == uri.as_str() && p["diagnostics"] == json!([]),
+        )
+        .await
+        .expect("the diagnostic cleared after the release");
+
+    f.agent_claims("bob", "src/**", false, "next round");
+    f.lsp
+        .wait_for(
+            "textDocument/publishDiagnostics",
+            Duration::from_secs(5),
+            |p| {
+                p["uri"] == uri.as_str()
+                    && p["diagnostics"][0]["message"]
+                        .as_str()
+                        .is_some_and(|m| m.starts_with("claimed by bob"))
+            },
+        )
+        .await
+        .expect("a new claim by another process shows live");
 }

@@ -129,8 +129,8 @@ fn params_of(tool: &str) -> Option<Option<Params>> {
         "worktree_remove" => Params::of::<w::RemoveArgs>(),
         "worktree_prune" => Params::of::<switchboard_core::worktree::PruneRequest>(),
         "who_has" => Params::of::<w::WhoHasArgs>(),
-        "claim_add" => Params::of::<c::ClaimAddArgs>(),
-        "claim_release" => Params::of::<c::ClaimReleaseArgs>(),
+        "claim_add" => Params::of::<switchboard_core::claim::ClaimRequest>(),
+        "claim_release" => Params::of::<switchboard_core::claim::ReleaseRequest>(),
         "claim_list" => Params::of::<c::ClaimListArgs>(),
         "agent_list" | "status" | "whoami" | "group_list" | "worktree_list"
         | "worktree_conflicts" => None,

@@ -5,8 +5,8 @@ use rmcp::model::CallToolResult;
 use rmcp::{tool, tool_router};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use switchboard_core::claim::{self, Claim, ClaimRequest, Claimant, Mode, Which};
-use switchboard_core::clock::{self, Timestamp};
+use switchboard_core::claim::{self, Claim, ClaimRequest, Claimant, ReleaseRequest};
+use switchboard_core::clock::Timestamp;
 use switchboard_core::{Error, render};
 
 use crate::args::Args;
@@ -14,30 +14,6 @@ use crate::reply::Render;
 use crate::schema;
 use crate::server::{Identity, SwitchboardServer};
 use crate::views;
-
-#[derive(Debug, Deserialize, JsonSchema)]
-pub struct ClaimAddArgs {
-    /// Paths or gitignore-style globs, e.g. src/auth/**.
-    pub patterns: Vec<String>,
-    /// A few words others read when refused.
-    pub reason: String,
-    /// Others may claim it shared too.
-    pub shared: Option<bool>,
-    /// e.g. 30m, 2h. Default 1h.
-    pub ttl: Option<String>,
-    /// Take over stale claims in the way.
-    pub take_over: Option<bool>,
-}
-
-#[derive(Debug, Deserialize, JsonSchema)]
-pub struct ClaimReleaseArgs {
-    /// Claim id or prefix.
-    pub id: Option<String>,
-    /// A pattern as you claimed it.
-    pub pattern: Option<String>,
-    /// All your claims.
-    pub all: Option<bool>,
-}
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct ClaimListArgs {
@@ -96,47 +72,16 @@ fn claimant(identity: &Identity) -> Result<Claimant<'_>, Error> {
     })
 }
 
-/// Which claims a release names: exactly one of id, pattern and all.
-fn which(args: ClaimReleaseArgs) -> Result<Which, Error> {
-    match (args.id, args.pattern, args.all.unwrap_or(false)) {
-        (Some(id), None, false) => Ok(Which::Id(id)),
-        (None, Some(pattern), false) => Ok(Which::Pattern(pattern)),
-        (None, None, true) => Ok(Which::All),
-        _ => Err(Error::Invalid(
-            "give exactly one of id, pattern or all: true (claim_list shows your claims)".into(),
-        )),
-    }
-}
-
 #[tool_router(router = claim_tools, vis = "pub(crate)")]
 impl SwitchboardServer {
     /// Claim files before editing them (exclusive unless shared); claim again to renew. Refused, naming the holder and what to do, if another holds an overlap.
     #[tool(
-        input_schema = schema::input::<ClaimAddArgs>(),
+        input_schema = schema::input::<ClaimRequest>(),
         output_schema = schema::output::<Claimed>(),
         annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
     )]
-    async fn claim_add(&self, Args(args): Args<ClaimAddArgs>) -> CallToolResult {
+    async fn claim_add(&self, Args(request): Args<ClaimRequest>) -> CallToolResult {
         self.run(move |st| {
-            let ttl = args
-                .ttl
-                .as_deref()
-                .map(clock::parse_duration)
-                .transpose()
-                .map_err(|e| Error::Invalid(format!("ttl: {e}")))?;
-            let request = ClaimRequest {
-                patterns: args.patterns,
-                mode: args.shared.map(|shared| {
-                    if shared {
-                        Mode::Shared
-                    } else {
-                        Mode::Exclusive
-                    }
-                }),
-                reason: args.reason,
-                ttl,
-                take_over: args.take_over.unwrap_or(false),
-            };
             let who = claimant(&st.identity)?;
             let claims = claim::claim(&mut st.store, &who, &request)?;
             Ok(Claimed { claims })
@@ -146,13 +91,13 @@ impl SwitchboardServer {
 
     /// Release your claims by id, pattern or all (they also end with your session).
     #[tool(
-        input_schema = schema::input::<ClaimReleaseArgs>(),
+        input_schema = schema::input::<ReleaseRequest>(),
         output_schema = schema::output::<Released>(),
         annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
     )]
-    async fn claim_release(&self, Args(args): Args<ClaimReleaseArgs>) -> CallToolResult {
+    async fn claim_release(&self, Args(request): Args<ReleaseRequest>) -> CallToolResult {
         self.run(move |st| {
-            let which = which(args)?;
+            let which = request.which()?;
             let who = claimant(&st.identity)?;
             let released = claim::release(&mut st.store, &who, &which)?;
             Ok(Released { released })

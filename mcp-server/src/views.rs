@@ -16,7 +16,7 @@ use switchboard_core::session::{
     Holder, Session, SessionPage, SessionTree, Status, WorkSummary, WorktreeRef,
 };
 use switchboard_core::worktree::{
-    ChangedFile, MergeOutcome, Strategy, WorktreeDiff, WorktreeStatus,
+    ChangedFile, ClaimedWork, MergeOutcome, Strategy, WorktreeDiff, WorktreeStatus,
 };
 
 use crate::reply::Render;
@@ -558,6 +558,9 @@ pub struct MergeView {
     /// Interrupted merges found first, and whether each was completed or undone.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub recovered: Vec<String>,
+    /// Merged files another holder claims: tell them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub claimed: Vec<ClaimedWork>,
 }
 
 impl From<&MergeOutcome> for MergeView {
@@ -572,6 +575,7 @@ impl From<&MergeOutcome> for MergeView {
             checkout: m.checkout.clone(),
             left_uncommitted: m.left_uncommitted.clone(),
             recovered: m.recovered.clone(),
+            claimed: m.claimed.clone(),
         }
     }
 }

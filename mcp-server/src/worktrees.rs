@@ -6,7 +6,9 @@ use rmcp::model::CallToolResult;
 use rmcp::{tool, tool_router};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use switchboard_core::session::{self, Holder};
+use switchboard_core::claim::{self, Claim, WhoHas};
+use switchboard_core::clock::Timestamp;
+use switchboard_core::session::Holder;
 use switchboard_core::worktree::{
     self, ConflictReport, Created, MergeOutcome, MergeRequest, NewWorktree, PruneReport,
     PruneRequest, RemoveRequest, Removed, SyncOutcome, WorktreeDiff, WorktreeStatus,
@@ -68,6 +70,11 @@ pub struct WorktreeList {
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct Holders {
     pub path: String,
+    /// Claims covering it: check before editing.
+    #[serde(serialize_with = "views::claim_lines")]
+    #[schemars(with = "Vec<views::ClaimLine>")]
+    pub claims: Vec<Claim>,
+    /// Sessions changing it.
     #[serde(serialize_with = "views::holders")]
     #[schemars(with = "Vec<views::HolderView>")]
     pub holders: Vec<Holder>,
@@ -158,7 +165,14 @@ impl Render for ConflictReport {
 
 impl Render for Holders {
     fn render(&self) -> String {
-        render::holders(&self.path, &self.holders)
+        render::who_has(
+            &WhoHas {
+                path: self.path.clone(),
+                claims: self.claims.clone(),
+                changing: self.holders.clone(),
+            },
+            Timestamp::now(),
+        )
     }
 }
 
@@ -292,7 +306,7 @@ impl SwitchboardServer {
         self.run(|st| worktree::conflicts(&mut st.store)).await
     }
 
-    /// Who is changing a file (as of their last Switchboard call).
+    /// Who claims a file and who is changing it (as of their last Switchboard call).
     #[tool(
         input_schema = schema::input::<WhoHasArgs>(),
         output_schema = schema::output::<Holders>(),
@@ -300,9 +314,11 @@ impl SwitchboardServer {
     )]
     async fn who_has(&self, Args(args): Args<WhoHasArgs>) -> CallToolResult {
         self.run(move |st| {
+            let found = claim::who_has(&mut st.store, &args.path)?;
             Ok(Holders {
-                holders: session::who_has(&mut st.store, &args.path)?,
-                path: args.path,
+                path: found.path,
+                claims: found.claims,
+                holders: found.changing,
             })
         })
         .await

@@ -62,6 +62,10 @@ crate::every_backend! {
         assert_eq!(patterns(&covering, "claims"), ["src/auth/**"]);
         let elsewhere = ok(&beta, "claim_list", json!({"path": "docs/x.md"})).await;
         assert_eq!(elsewhere["claims"], json!([]));
+        let who = ok(&beta, "who_has", json!({"path": "src/auth/login.rs"})).await;
+        assert_eq!(patterns(&who, "claims"), ["src/auth/**"], "who_has names claims: {who}");
+        assert_eq!(who["claims"][0]["agent"], "alpha");
+        assert_eq!(who["holders"], json!([]), "nobody is changing it yet: {who}");
 
         let text = refused(
             &beta,
@@ -85,7 +89,10 @@ crate::every_backend! {
             json!({"patterns": ["x"], "reason": "r", "ttl": "soon"}),
         )
         .await;
-        assert!(bad_ttl.starts_with("ttl: ") && bad_ttl.contains("2h"), "{bad_ttl}");
+        assert!(
+            bad_ttl.contains("parameter `ttl`: 'soon' is not a duration") && bad_ttl.contains("2h"),
+            "{bad_ttl}"
+        );
         let renewed = ok(
             &alpha,
             "claim_add",

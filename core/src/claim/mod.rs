@@ -31,16 +31,20 @@
 //! other holders claim exclusively, for the pre-commit guard), the last two over an
 //! [`Index`] that compiles every claim's pattern once.
 
+mod guard;
 pub mod pattern;
 #[cfg(test)]
 mod tests;
+mod work;
 
 use std::time::Duration;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+pub use guard::record_bypass;
 pub use pattern::{Index, Pattern};
+pub use work::{WhoHas, who_has};
 
 use crate::agent::{self, Registration};
 use crate::clock::Timestamp;
@@ -78,6 +82,14 @@ impl Mode {
     pub fn as_str(self) -> &'static str {
         match self {
             Mode::Exclusive => "exclusive",
+            Mode::Shared => "shared",
+        }
+    }
+
+    /// How a holder holds it, in a sentence: `exclusively` or `shared`.
+    pub fn adverb(self) -> &'static str {
+        match self {
+            Mode::Exclusive => "exclusively",
             Mode::Shared => "shared",
         }
     }
@@ -143,7 +155,7 @@ impl Claim {
             "'{}'{session} holds {} {} ({}) until {}: {}{stale}",
             self.agent,
             self.pattern,
-            self.mode.as_str(),
+            self.mode.adverb(),
             self.id,
             self.expires_at.to_rfc3339(),
             self.reason
@@ -227,22 +239,95 @@ pub struct Claimant<'a> {
     pub session: Option<&'a str>,
 }
 
-/// What [`claim`] claims.
-#[derive(Debug, Clone, Default)]
+/// What [`claim`] claims: the request every surface builds (MCP's `claim_add` takes it as
+/// its arguments, the editor flattens it beside `repo`, the CLI fills it from flags), with
+/// its defaults. Absent and `null` fields are their defaults.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ClaimRequest {
-    /// Paths or gitignore-style globs, relative to the repository root (1 to
-    /// [`MAX_PATTERNS`]; duplicates count once).
+    /// Paths or gitignore-style globs, e.g. src/auth/**.
     pub patterns: Vec<String>,
-    /// Exclusive unless given.
-    pub mode: Option<Mode>,
-    /// Why, in a few words others will read when they are refused (trimmed; not empty,
-    /// at most 500 characters).
+    /// A few words others read when refused.
     pub reason: String,
-    /// How long the claims last; [`DEFAULT_TTL`] unless given, at most [`MAX_TTL`].
+    /// Others may claim it shared too.
+    #[serde(default, deserialize_with = "crate::input::or_default")]
+    #[schemars(with = "Option<bool>")]
+    pub shared: bool,
+    /// e.g. 30m, 2h. Default 1h.
+    #[serde(default, with = "ttl_text")]
+    #[schemars(with = "Option<String>")]
     pub ttl: Option<Duration>,
-    /// Take over the stale claims in the way (allowed to humans, and to the holder's
-    /// parent session): they are released and these made, in one transaction.
+    /// Take over stale claims in the way.
+    #[serde(default, deserialize_with = "crate::input::or_default")]
+    #[schemars(with = "Option<bool>")]
     pub take_over: bool,
+}
+
+impl ClaimRequest {
+    /// The mode the claims are made in: exclusive unless [`Self::shared`].
+    pub fn mode(&self) -> Mode {
+        if self.shared {
+            Mode::Shared
+        } else {
+            Mode::Exclusive
+        }
+    }
+}
+
+/// A time to live as requests write it (`90`, `30m`, `2h`; see
+/// [`crate::clock::parse_duration`]); `null` is absent.
+mod ttl_text {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(
+        ttl: &Option<Duration>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        match ttl {
+            Some(ttl) => s.serialize_str(&format!("{}s", ttl.as_secs())),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Duration>, D::Error> {
+        Option::<String>::deserialize(d)?
+            .map(|text| crate::clock::parse_duration(&text).map_err(serde::de::Error::custom))
+            .transpose()
+    }
+}
+
+/// Which claims a release names, as surfaces take it: exactly one of `id`, `pattern` and
+/// `all` (see [`ReleaseRequest::which`]).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ReleaseRequest {
+    /// Claim id or prefix.
+    #[serde(default)]
+    pub id: Option<String>,
+    /// A pattern as you claimed it.
+    #[serde(default)]
+    pub pattern: Option<String>,
+    /// All your claims.
+    #[serde(default, deserialize_with = "crate::input::or_default")]
+    #[schemars(with = "Option<bool>")]
+    pub all: bool,
+}
+
+impl ReleaseRequest {
+    /// The claims named, or why the request names none or several ways.
+    pub fn which(self) -> Result<Which> {
+        match (self.id, self.pattern, self.all) {
+            (Some(id), None, false) => Ok(Which::Id(id)),
+            (None, Some(pattern), false) => Ok(Which::Pattern(pattern)),
+            (None, None, true) => Ok(Which::All),
+            _ => Err(Error::Invalid(
+                "give exactly one of id, pattern or all: true (the claim list shows your claims)"
+                    .into(),
+            )),
+        }
+    }
 }
 
 /// Which of a holder's claims [`renew`] or [`release`] acts on.
@@ -297,8 +382,8 @@ fn holder(tx: &Tx<'_>, claimant: &Claimant<'_>, cutoff: Timestamp) -> Result<Hol
     }
     let Some(session) = claimant.session else {
         return Err(Error::NoIdentity(format!(
-            "'{}' has no session: claims are held by a session, so start one (session_start) \
-             and claim from it",
+            "'{}' has no session: an agent's claims are held by a session, so start one \
+             (session_start) and claim from it (a person claims as human:<name>)",
             claimant.actor
         )));
     };
@@ -402,7 +487,7 @@ pub fn claim(
         }
     }
     let reason = check_reason(&request.reason)?;
-    let mode = request.mode.unwrap_or_default();
+    let mode = request.mode();
     let cutoff = store.stale_cutoff();
     store.write(|tx| {
         let now = Timestamp::now();

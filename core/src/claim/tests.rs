@@ -34,7 +34,7 @@ fn of(s: &Session) -> Claimant<'_> {
 fn ask(patterns: &[&str], mode: Mode, reason: &str) -> ClaimRequest {
     ClaimRequest {
         patterns: patterns.iter().map(|p| p.to_string()).collect(),
-        mode: Some(mode),
+        shared: mode == Mode::Shared,
         reason: reason.into(),
         ..Default::default()
     }
@@ -372,7 +372,7 @@ crate::every_backend! {
         assert_eq!(on.len(), 1);
         let described = on[0].describe();
         assert!(
-            described.starts_with(&format!("'ann' (session {}) holds src/auth/** exclusive", ann.id))
+            described.starts_with(&format!("'ann' (session {}) holds src/auth/** exclusively", ann.id))
                 && described.ends_with(": refactoring auth"),
             "{described}"
         );

@@ -402,6 +402,11 @@ fn a_merge_names_the_move_the_backup_what_stayed_behind_and_what_was_recovered()
         "files": ["src/lexer.rs", "tests/lexer.rs"], "checkout": "/home/ada/parser",
         "left_uncommitted": ["notes.md"],
         "recovered": ["completed the merge of docs into main interrupted at 2025-11-21T09:00:00Z"],
+        "claimed": [
+            {"worktree": "lexer", "claim": "clm_01JD2NH0000000000000000000", "holder": "claude",
+             "pattern": "src/*.rs", "reason": "renaming tokens", "expires_at": "2025-11-21T14:05:00Z",
+             "stale": true, "files": ["src/lexer.rs"]},
+        ],
     }));
     insta::assert_snapshot!(merged(&m));
 }
@@ -418,6 +423,11 @@ fn the_conflict_radar_says_which_pairs_overlap_and_which_would_conflict() {
             {"a": "lexer", "b": "remote", "overlapping": ["src/lib.rs"],
              "would_conflict": false, "conflicting_files": [],
              "overlap_only": "overlap only: remote is on host build-2 (its branch is not here to try the merge)"},
+        ],
+        "claimed": [
+            {"worktree": "parser", "claim": "clm_01JD2NH0000000000000000000", "holder": "claude",
+             "pattern": "src/token.rs", "reason": "new token kinds", "expires_at": "2025-11-21T14:05:00Z",
+             "files": ["src/token.rs"]},
         ],
     }));
     insta::assert_snapshot!(conflicts(&report));
@@ -436,10 +446,37 @@ fn holders_name_agent_worktree_session_counts_and_liveness() {
          "added": 1, "removed": 0, "uncommitted": false, "live": true,
          "reported_at": "2025-11-21T09:58:00Z"},
     ]));
-    insta::assert_snapshot!(holders("src/lexer.rs", &list));
+    let changing = |changing: Vec<Holder>, claims: Vec<Claim>| WhoHas {
+        path: "src/lexer.rs".into(),
+        claims,
+        changing,
+    };
+    insta::assert_snapshot!(who_has(&changing(list.clone(), vec![]), now()));
     assert_eq!(
-        holders("src/lexer.rs", &[]),
-        "nobody is changing src/lexer.rs"
+        who_has(&changing(vec![], vec![]), now()),
+        "nobody claims or is changing src/lexer.rs"
+    );
+    let claims: Vec<Claim> = vec![
+        from(claim_json(
+            "src/**",
+            "claude",
+            "2025-11-21T14:05:00Z",
+            json!({}),
+        )),
+        from(claim_json(
+            "src/*.rs",
+            "codex",
+            "2025-11-22T10:30:00Z",
+            json!({"mode": "shared", "state": "stale", "stale_reason": "no heartbeat for 45m"}),
+        )),
+    ];
+    insta::assert_snapshot!(
+        "who_has_claims_and_changes",
+        format!(
+            "{}\n\n{}",
+            who_has(&changing(list[..1].to_vec(), claims.clone()), now()),
+            who_has(&changing(vec![], claims), now())
+        )
     );
 }
 

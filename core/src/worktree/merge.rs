@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use super::recovery::{self, Intent, MergePlan};
 use super::status::{diff_of, dirty_files};
-use super::{Worktree, backup, get_to_change, resolve_commit};
+use super::{ClaimedWork, Worktree, backup, claimed_work, get_to_change, resolve_commit};
+use crate::claim;
 use crate::clock::Timestamp;
 use crate::event::{self, Kind};
 use crate::git::{self, Busy};
@@ -79,6 +80,10 @@ pub struct MergeOutcome {
     /// or undone.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub recovered: Vec<String>,
+    /// Files the merge changed that another holder claims exclusively: the merge went
+    /// ahead (claims are advisory), and their holders should hear of it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub claimed: Vec<ClaimedWork>,
 }
 
 /// The result of `git merge-tree`: the merged tree, or the conflicting files.
@@ -297,9 +302,11 @@ pub fn merge(
     }
     let w = get_to_change(store, actor, "merge", name)?;
     let recovered = recovery::recover(store, actor, Path::new(&w.repo))?;
+    let claims = claim::index(store)?;
     match merge_now(store, actor, &w, into, strategy, message) {
         Ok(outcome) => Ok(MergeOutcome {
             recovered,
+            claimed: claimed_work(&claims, &w, &outcome.files),
             ..outcome
         }),
         Err(e) => Err(after_recovery(e, &recovered)),
@@ -817,6 +824,9 @@ pub struct ConflictReport {
     pub worktrees: u32,
     /// Pairs (and worktree-vs-base checks) with overlap or a predicted conflict.
     pub findings: Vec<Conflict>,
+    /// Worktrees changing files that another holder claims exclusively.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub claimed: Vec<ClaimedWork>,
 }
 
 /// One worktree's work, as the radar compares it.
@@ -876,6 +886,11 @@ pub fn conflicts(store: &mut Store) -> Result<ConflictReport> {
     }
     work.extend(elsewhere);
     work.sort_by(|x, y| x.worktree.name.cmp(&y.worktree.name));
+    let claims = claim::index(store)?;
+    let claimed = work
+        .iter()
+        .flat_map(|w| claimed_work(&claims, &w.worktree, &w.files))
+        .collect();
     let mut findings = Vec::new();
     for (i, a) in work.iter().enumerate() {
         let repo = Path::new(&a.worktree.repo);
@@ -922,6 +937,7 @@ pub fn conflicts(store: &mut Store) -> Result<ConflictReport> {
     Ok(ConflictReport {
         worktrees: u32::try_from(work.len()).unwrap_or(u32::MAX),
         findings,
+        claimed,
     })
 }
 

@@ -6,6 +6,7 @@
 //! forced or ref-moving operation first writes a backup ref under
 //! `refs/switchboard/backup/…`.
 
+mod claimed;
 mod files;
 mod merge;
 mod recovery;
@@ -19,6 +20,7 @@ use std::time::Duration;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+pub use claimed::{ClaimedWork, claimed_work};
 pub use merge::{
     Conflict, ConflictReport, MergeOutcome, MergeRequest, RebaseStop, Strategy, SyncOutcome,
     base_conflicts, conflicts, merge, sync,

@@ -56,6 +56,7 @@ impl MergePlan {
             checkout: self.checkout.clone(),
             left_uncommitted,
             recovered: Vec::new(),
+            claimed: Vec::new(),
         }
     }
 }

@@ -1001,6 +1001,7 @@ crate::every_backend! {
     }
 }
 
+mod claims;
 mod hosts;
 mod recovery;
 

@@ -4,9 +4,56 @@ if vim.g.loaded_switchboard then
 end
 vim.g.loaded_switchboard = true
 
-vim.api.nvim_create_user_command("Switchboard", function()
-  require("switchboard").toggle()
-end, { desc = "Toggle the Switchboard sidebar" })
+local usage = ":Switchboard [claim [--shared] [--ttl=2h] [--take-over] [PATTERN…] [-- REASON] | release [ID|PATTERN|all…]]"
+
+local subcommands = {
+  claim = function(fargs)
+    local patterns, opts = require("switchboard.claims").parse_claim_args(fargs)
+    if not patterns then
+      return vim.notify(("switchboard: %s\nusage: %s"):format(opts, usage), vim.log.levels.ERROR)
+    end
+    require("switchboard").claim(patterns, opts)
+  end,
+  release = function(fargs)
+    require("switchboard").release(fargs)
+  end,
+}
+
+local function complete(arglead, cmdline)
+  local words = vim.split(cmdline, "%s+", { trimempty = true })
+  local typed = #words - (arglead ~= "" and 1 or 0)
+  local candidates
+  if typed <= 1 then
+    candidates = vim.tbl_keys(subcommands)
+    table.sort(candidates)
+  elseif words[2] == "claim" then
+    candidates = vim.list_extend({ "--shared", "--ttl=", "--take-over", "--" }, vim.fn.getcompletion(arglead, "file"))
+  elseif words[2] == "release" then
+    candidates = { "all" }
+    local state = require("switchboard.sidebar").state
+    for _, repo in ipairs((state and state.repos) or {}) do
+      for _, c in ipairs(require("switchboard.view").own_claims(repo)) do
+        table.insert(candidates, c.pattern)
+      end
+    end
+  else
+    return {}
+  end
+  return vim.tbl_filter(function(c)
+    return vim.startswith(c, arglead)
+  end, candidates)
+end
+
+vim.api.nvim_create_user_command("Switchboard", function(args)
+  local sub = args.fargs[1]
+  if not sub then
+    return require("switchboard").toggle()
+  end
+  if not subcommands[sub] then
+    return vim.notify("switchboard: no subcommand " .. sub .. "\nusage: " .. usage, vim.log.levels.ERROR)
+  end
+  subcommands[sub](vim.list_slice(args.fargs, 2))
+end, { nargs = "*", complete = complete, desc = "Toggle the Switchboard sidebar; claim or release files" })
 
 vim.api.nvim_create_user_command("SwitchboardSend", function(args)
   local to, text = args.fargs[1], table.concat(vim.list_slice(args.fargs, 2), " ")

@@ -1,6 +1,7 @@
 // The extension in real VS Code: code-server (VS Code for the browser) with the packaged .vsix,
 // driven through Debian's Chromium by playwright-core, against the real `switchboard` binary.
-// Agents are real `switchboard mcp` processes; the message comes from another process (the CLI).
+// Agents are real `switchboard mcp` processes; the message and the claim come from another process
+// (the CLI).
 // Screenshots of each step go to <repository>/test-artifacts/vscode/.
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -260,6 +261,18 @@ test('the Switchboard sidebar, live messages and thread documents work in real V
         'the page must not have reloaded',
       );
       await shot('message-arrived');
+
+      step('a claim made with the CLI shows in the Claims view');
+      cli(repo, 'claim', 'src/**', '--reason', 'parser rewrite', '--as', 'human:grace');
+      const claimRow = p.getByRole('tree', { name: 'Claims' }).getByRole('treeitem', { name: /^src\/\*\*/ });
+      await until('the claim in the Claims view', async () => (await claimRow.count()) === 1);
+      assert.equal(await claimRow.locator('.label-name').textContent(), 'src/**');
+      assert.match(
+        (await claimRow.locator('.label-description').textContent()) ?? '',
+        /^human:grace · until (\d{4}-\d\d-\d\d )?\d\d:\d\d · parser rewrite$/,
+      );
+      assert.equal(await claimRow.locator('.codicon-lock').count(), 1, 'an exclusive claim shows the lock');
+      await shot('claim');
 
       step('open the thread');
       await thread.click();

@@ -1,8 +1,11 @@
 import type {
+  Claim,
+  ClaimArgs,
   EndSessionArgs,
   MarkArgs,
   MergeWorktreeArgs,
   RemoveWorktreeArgs,
+  ReleaseArgs,
   ReplyArgs,
   SendArgs,
   CreateWorktreeArgs,
@@ -24,4 +27,8 @@ export interface SwitchboardApi {
   createWorktree(args: CreateWorktreeArgs): Promise<unknown>;
   removeWorktree(args: RemoveWorktreeArgs): Promise<unknown>;
   mergeWorktree(args: MergeWorktreeArgs): Promise<unknown>;
+  /** Claims in the human's own name; returns the claims made. */
+  claim(args: ClaimArgs): Promise<Claim[]>;
+  /** Releases claims; returns the released ones. */
+  release(args: ReleaseArgs): Promise<Claim[]>;
 }

@@ -4,8 +4,8 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { SwitchboardApi } from './api';
 import { gitUri, threadUri } from './documents';
-import { isUnread } from './format';
-import type { Strategy } from './protocol';
+import { claimDescription, filePattern, isUnread, localHhmm, patterns } from './format';
+import type { Claim, ClaimArgs, RepoState, StateResult, Strategy } from './protocol';
 import type { SbNode } from './trees';
 
 /** Contributed command ids (distinct from the server's `switchboard.send` etc., which the client registers). */
@@ -23,6 +23,9 @@ export const Commands = {
   worktreeDiff: 'switchboard.worktreeDiff',
   worktreeMerge: 'switchboard.worktreeMerge',
   worktreeRemove: 'switchboard.worktreeRemove',
+  claimFile: 'switchboard.claimFile',
+  claimPaths: 'switchboard.claimPaths',
+  releaseClaim: 'switchboard.releaseClaim',
   showMessages: 'switchboard.showMessages',
   showOutput: 'switchboard.showOutput',
 } as const;
@@ -32,6 +35,8 @@ export class CommandHandlers {
     private readonly api: SwitchboardApi,
     /** The repository a command not invoked on a node applies to (the first one open). */
     private readonly defaultRepo: () => string | undefined,
+    /** The last `switchboard/state` (for the claims and checkouts of the open repositories). */
+    private readonly state: () => StateResult | undefined = () => undefined,
   ) {}
 
   private repoOf(node?: SbNode): string {
@@ -215,6 +220,112 @@ export class CommandHandlers {
     }
     vscode.window.showInformationMessage(`Removed worktree ${w.name}.`);
   }
+
+  /** Claims one file (`uri`, else the active editor's) for the human, asking why. */
+  async claimFile(uri?: vscode.Uri): Promise<void> {
+    const file = uri ?? vscode.window.activeTextEditor?.document.uri;
+    if (!file || file.scheme !== 'file') throw new Error('Claim This File needs a file open in the editor');
+    const place = placeIn(file.fsPath, this.state()?.repos ?? []);
+    if (!place) throw new Error(`${file.fsPath} is not in a Switchboard repository open in this window`);
+    const pattern = filePattern(place.relative);
+    const reason = await askReason(`Claim ${pattern}`);
+    if (reason === undefined) return;
+    await this.claim({ repo: place.repo, patterns: [pattern], reason });
+  }
+
+  /** Claims paths or globs for the human: asks the patterns (preset to the active file's folder), why, and the mode. */
+  async claimPaths(): Promise<void> {
+    const file = vscode.window.activeTextEditor?.document.uri;
+    const place = file?.scheme === 'file' ? placeIn(file.fsPath, this.state()?.repos ?? []) : undefined;
+    const repo = place?.repo ?? this.repoOf();
+    const folder = place ? path.posix.dirname(place.relative) : '.';
+    const text = await vscode.window.showInputBox({
+      title: 'Switchboard: Claim Paths',
+      prompt: 'Paths or gitignore-style globs relative to the repository root, separated by commas (e.g. src/auth/**, *.sql)',
+      value: folder === '.' ? '' : `${folder}/**`,
+      validateInput: (v) => (patterns(v).length === 0 ? 'Give at least one path or glob' : undefined),
+    });
+    if (text === undefined) return;
+    const reason = await askReason(`Claim ${patterns(text).join(', ')}`);
+    if (reason === undefined) return;
+    const mode = await vscode.window.showQuickPick(
+      [
+        { label: 'Exclusive', description: 'nobody else may claim them', shared: false },
+        { label: 'Shared', description: 'others may claim them shared too', shared: true },
+      ],
+      { title: 'Switchboard: Claim Paths' },
+    );
+    if (!mode) return;
+    await this.claim({ repo, patterns: patterns(text), reason, shared: mode.shared });
+  }
+
+  private async claim(args: ClaimArgs): Promise<void> {
+    const made = await this.api.claim(args);
+    const until = made[0] ? ` until ${localHhmm(made[0].expires_at)}` : '';
+    vscode.window.showInformationMessage(`Claimed ${made.map((c) => c.pattern).join(', ')}${until}.`);
+  }
+
+  /**
+   * Releases the claim of `node`, or one the human picks among their own. Another holder's claim
+   * (a human may release anyone's) is released only after a modal confirmation.
+   */
+  async releaseClaim(node?: SbNode): Promise<void> {
+    let chosen: { repo: string; claim: Claim; human: string };
+    if (node) {
+      if (node.kind !== 'claim') throw new Error('Release Claim needs a claim');
+      chosen = node;
+    } else {
+      const mine = (this.state()?.repos ?? []).flatMap((r) =>
+        r.claims.filter((c) => c.agent === r.human).map((claim) => ({ repo: r.root, claim, human: r.human })),
+      );
+      if (mine.length === 0) {
+        vscode.window.showInformationMessage('You hold no claims.');
+        return;
+      }
+      const pick = await vscode.window.showQuickPick(
+        mine.map((m) => ({ label: m.claim.pattern, description: claimDescription(m.claim), mine: m })),
+        { title: 'Switchboard: Release Claim', placeHolder: 'Pick a claim of yours to release' },
+      );
+      if (!pick) return;
+      chosen = pick.mine;
+    }
+    const c = chosen.claim;
+    if (c.agent !== chosen.human) {
+      const ok = await vscode.window.showWarningMessage(
+        `Release ${c.agent}'s claim of ${c.pattern}?`,
+        { modal: true, detail: `${c.reason}. They are not asked first; the release is recorded with you as the actor.` },
+        'Release',
+      );
+      if (ok !== 'Release') return;
+    }
+    await this.api.release({ repo: chosen.repo, id: c.id });
+    vscode.window.showInformationMessage(`Released ${c.pattern}.`);
+  }
+}
+
+/**
+ * Which open repository `file` lies in and its `/`-separated path relative to the checkout
+ * holding it: a Switchboard worktree of that repository (the deepest match), else its main
+ * checkout. `undefined` outside them all.
+ */
+export function placeIn(file: string, repos: RepoState[]): { repo: string; relative: string } | undefined {
+  let best: { repo: string; relative: string; depth: number } | undefined;
+  for (const r of repos) {
+    for (const root of [r.root, ...r.worktrees.map((w) => w.worktree.path)]) {
+      const rel = path.relative(root, file);
+      if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) continue;
+      if (!best || root.length > best.depth) best = { repo: r.root, relative: rel.split(path.sep).join('/'), depth: root.length };
+    }
+  }
+  return best && { repo: best.repo, relative: best.relative };
+}
+
+async function askReason(title: string): Promise<string | undefined> {
+  return vscode.window.showInputBox({
+    title,
+    prompt: 'Why? Agents read this when they are refused (e.g. refactoring auth)',
+    validateInput: (v) => (v.trim() === '' ? 'Give a reason' : undefined),
+  });
 }
 
 export function recipients(text: string): string[] {

@@ -6,10 +6,10 @@ import { CommandHandlers, Commands, reportingErrors, errorText } from './command
 import { GIT_SCHEME, GitRevisionDocuments, runGit, THREAD_SCHEME, ThreadDocuments } from './documents';
 import { unreadStatusText } from './format';
 import { preflight } from './preflight';
-import { Methods, ServerCommands, StateChanged, StateResult, Thread, WorktreeDiff } from './protocol';
+import { Claim, Methods, ServerCommands, StateChanged, StateResult, Thread, WorktreeDiff } from './protocol';
 import { Refresher } from './refresher';
 import { serverExecutable } from './server';
-import { MessagesTree, SbNode, SessionsTree, WorktreesTree } from './trees';
+import { ClaimsTree, MessagesTree, SbNode, SessionsTree, WorktreesTree } from './trees';
 
 let client: LanguageClient | undefined;
 
@@ -32,6 +32,8 @@ function lspApi(): SwitchboardApi {
     createWorktree: run(ServerCommands.createWorktree),
     removeWorktree: run(ServerCommands.removeWorktree),
     mergeWorktree: run(ServerCommands.mergeWorktree),
+    claim: (args) => run(ServerCommands.claim)(args) as Promise<Claim[]>,
+    release: (args) => run(ServerCommands.release)(args) as Promise<Claim[]>,
   };
 }
 
@@ -41,6 +43,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const sessions = new SessionsTree();
   const messages = new MessagesTree();
   const worktrees = new WorktreesTree();
+  const claims = new ClaimsTree();
   let latest: StateResult | undefined;
 
   const messagesView = vscode.window.createTreeView('switchboard.messages', { treeDataProvider: messages });
@@ -56,6 +59,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       sessions.update(state);
       messages.update(state);
       worktrees.update(state);
+      claims.update(state);
       const unread = messages.unread();
       status.text = unreadStatusText(unread);
       status.tooltip = `${unread} unread Switchboard message(s) — click to open`;
@@ -65,7 +69,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     (e) => output.error(`loading state failed: ${errorText(e)}`),
   );
 
-  const handlers = new CommandHandlers(api, () => latest?.repos[0]?.root);
+  const handlers = new CommandHandlers(
+    api,
+    () => latest?.repos[0]?.root,
+    () => latest,
+  );
   const on = <A extends unknown[]>(id: string, run: (...args: A) => Promise<void>) =>
     context.subscriptions.push(vscode.commands.registerCommand(id, reportingErrors(run)));
   on(Commands.newMessage, (n?: SbNode) => handlers.newMessage(n));
@@ -81,6 +89,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   on(Commands.worktreeDiff, (n: SbNode) => handlers.worktreeDiff(n));
   on(Commands.worktreeMerge, (n: SbNode) => handlers.worktreeMerge(n));
   on(Commands.worktreeRemove, (n: SbNode) => handlers.worktreeRemove(n));
+  on(Commands.claimFile, (uri?: vscode.Uri) => handlers.claimFile(uri));
+  on(Commands.claimPaths, () => handlers.claimPaths());
+  on(Commands.releaseClaim, (n?: SbNode) => handlers.releaseClaim(n));
   on(Commands.showMessages, async () => {
     await vscode.commands.executeCommand('switchboard.messages.focus');
   });
@@ -92,6 +103,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     messagesView,
     vscode.window.createTreeView('switchboard.sessions', { treeDataProvider: sessions }),
     vscode.window.createTreeView('switchboard.worktrees', { treeDataProvider: worktrees }),
+    vscode.window.createTreeView('switchboard.claims', { treeDataProvider: claims }),
     vscode.workspace.registerTextDocumentContentProvider(THREAD_SCHEME, threads),
     vscode.workspace.registerTextDocumentContentProvider(GIT_SCHEME, new GitRevisionDocuments(runGit)),
     vscode.workspace.onDidCloseTextDocument((d) => {

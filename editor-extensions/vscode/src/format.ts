@@ -1,5 +1,5 @@
 // Pure presentation logic: labels, descriptions, icons and documents built from protocol data.
-import type { Message, Overdue, Priority, Session, Thread, WorktreeStatus } from './protocol';
+import type { Claim, Message, Overdue, Priority, Session, Thread, WorktreeStatus } from './protocol';
 
 /** A codicon id and an optional theme colour id. */
 export interface Icon {
@@ -212,4 +212,59 @@ export function overdueDescription(o: Overdue): string {
 
 export function overdueIcon(o: Overdue): Icon {
   return { id: 'warning', color: o.priority === 'urgent' ? 'errorForeground' : 'list.warningForeground' };
+}
+
+// ---- claims ----
+
+/** `HH:MM` of an RFC 3339 time in this machine's time zone, with the date (`YYYY-MM-DD HH:MM`) on another day (as the companion's diagnostics say it). */
+export function localHhmm(iso: string): string {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  const two = (n: number) => String(n).padStart(2, '0');
+  const time = `${two(d.getHours())}:${two(d.getMinutes())}`;
+  if (d.toDateString() === new Date().toDateString()) return time;
+  return `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())} ${time}`;
+}
+
+/** Holder, expiry (local time), reason, and a stale marker: `claude · until 14:05 · refactoring auth · stale`. */
+export function claimDescription(c: Claim): string {
+  const parts = [c.agent, `until ${localHhmm(c.expires_at)}`, c.reason];
+  if (c.state === 'stale') parts.push('stale');
+  return parts.join(' · ');
+}
+
+export function claimIcon(c: Claim): Icon {
+  const id = c.mode === 'shared' ? 'unlock' : 'lock';
+  return c.state === 'stale' ? { id, color: 'list.warningForeground' } : { id };
+}
+
+export function claimTooltip(c: Claim): string {
+  const lines = [`**${c.pattern}** claimed by ${c.agent}`, '', `\`${c.id}\` · ${c.mode}`, c.reason];
+  if (c.session) lines.push(`session \`${c.session}\``);
+  lines.push(`since ${formatTime(c.created_at)}, until ${formatTime(c.expires_at)}`);
+  if (c.state === 'stale') lines.push(`holder stale${c.stale_reason ? `: ${c.stale_reason}` : ''}`);
+  return lines.join('  \n');
+}
+
+/** `contextValue` of a claim item: `claim:mine` (held by `human`, the human at this editor) or `claim:other`, then `:stale`. */
+export function claimContext(c: Claim, human: string): string {
+  return ['claim', c.agent === human ? 'mine' : 'other', ...(c.state === 'stale' ? ['stale'] : [])].join(':');
+}
+
+/**
+ * The claim pattern naming exactly one file, from its path relative to its checkout's root
+ * (`/`-separated): glob characters escaped, and a leading `/` for a file at the root (a name
+ * without a `/` would cover that name in every directory, as in .gitignore).
+ */
+export function filePattern(relative: string): string {
+  const escaped = relative.replace(/[\\*?[\]{}!#]/g, (ch) => `\\${ch}`);
+  return relative.includes('/') ? escaped : `/${escaped}`;
+}
+
+/** Patterns typed by the user: separated by commas or whitespace. */
+export function patterns(text: string): string[] {
+  return text
+    .split(/[,\s]+/)
+    .map((p) => p.trim())
+    .filter((p) => p !== '');
 }

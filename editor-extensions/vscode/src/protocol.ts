@@ -21,4 +21,6 @@ export const ServerCommands = {
   removeWorktree: 'switchboard.removeWorktree',
   mergeWorktree: 'switchboard.mergeWorktree',
   showDiff: 'switchboard.showDiff',
+  claim: 'switchboard.claim',
+  release: 'switchboard.release',
 } as const;

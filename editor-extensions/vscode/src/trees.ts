@@ -1,8 +1,12 @@
-// Tree data providers for the Sessions, Messages and Worktrees views. They hold the last
+// Tree data providers for the Sessions, Messages, Worktrees and Claims views. They hold the last
 // `switchboard/state` result and only change when `update` is called (on `stateChanged`).
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import {
+  claimContext,
+  claimDescription,
+  claimIcon,
+  claimTooltip,
   groupThreads,
   Icon,
   messageContext,
@@ -24,7 +28,7 @@ import {
   worktreeIcon,
   worktreeTooltip,
 } from './format';
-import type { Message, Overdue, RepoState, SessionNode, StateResult, WorktreeStatus } from './protocol';
+import type { Claim, Message, Overdue, RepoState, SessionNode, StateResult, WorktreeStatus } from './protocol';
 
 export type SbNode =
   | { kind: 'repo'; repo: string }
@@ -32,7 +36,9 @@ export type SbNode =
   | { kind: 'thread'; repo: string; group: ThreadGroup }
   | { kind: 'message'; repo: string; message: Message }
   | { kind: 'overdue'; repo: string; overdue: Overdue }
-  | { kind: 'worktree'; repo: string; status: WorktreeStatus };
+  | { kind: 'worktree'; repo: string; status: WorktreeStatus }
+  /** `human`: the human at this editor in that repository (whose own claims these may be). */
+  | { kind: 'claim'; repo: string; claim: Claim; human: string };
 
 export const OPEN_THREAD_COMMAND = 'switchboard.openThread';
 
@@ -184,6 +190,29 @@ export class WorktreesTree extends StateTree {
     item.tooltip = markdown(worktreeTooltip(w));
     item.iconPath = themeIcon(worktreeIcon(w));
     item.contextValue = worktreeContext(w);
+    return item;
+  }
+}
+
+export class ClaimsTree extends StateTree {
+  /** The claims in force, oldest first, as the companion lists them. */
+  protected roots(repo: RepoState): SbNode[] {
+    return repo.claims.map((claim) => ({ kind: 'claim', repo: repo.root, claim, human: repo.human }));
+  }
+
+  protected children(): SbNode[] {
+    return [];
+  }
+
+  protected item(element: SbNode): vscode.TreeItem {
+    if (element.kind !== 'claim') throw new Error(`not a claim node: ${element.kind}`);
+    const c = element.claim;
+    const item = new vscode.TreeItem(c.pattern, vscode.TreeItemCollapsibleState.None);
+    item.id = `${element.repo}/${c.id}`;
+    item.description = claimDescription(c);
+    item.tooltip = markdown(claimTooltip(c));
+    item.iconPath = themeIcon(claimIcon(c));
+    item.contextValue = claimContext(c, element.human);
     return item;
   }
 }

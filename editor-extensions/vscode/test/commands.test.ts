@@ -1,15 +1,15 @@
-import { answers, callsTo, reset } from './support/vscode-stub';
+import { answers, callsTo, reset, vscodeStub } from './support/vscode-stub';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import type { SwitchboardApi } from '../src/api';
-import { CommandHandlers, recipients, reportingErrors } from '../src/commands';
-import type { WorktreeDiff } from '../src/protocol';
+import { CommandHandlers, placeIn, recipients, reportingErrors } from '../src/commands';
+import type { Claim, StateResult, WorktreeDiff } from '../src/protocol';
 import type { SbNode } from '../src/trees';
-import { groupThreads } from '../src/format';
-import { message, session, worktree } from './support/fixtures';
+import { filePattern, groupThreads, patterns } from '../src/format';
+import { claim, message, repo, session, state, worktree } from './support/fixtures';
 
 /** An API double that records every call and can be told to fail. */
 function fakeApi(overrides: Partial<SwitchboardApi> = {}) {
@@ -32,6 +32,14 @@ function fakeApi(overrides: Partial<SwitchboardApi> = {}) {
     createWorktree: record('createWorktree'),
     removeWorktree: record('removeWorktree'),
     mergeWorktree: record('mergeWorktree'),
+    claim: async (arg) => {
+      sent.push(['claim', arg]);
+      return arg.patterns.map((p, i) => claim(`clm_${i}`, p, 'human:ada'));
+    },
+    release: async (arg) => {
+      sent.push(['release', arg]);
+      return [];
+    },
     ...overrides,
   };
   return { api, sent };
@@ -174,4 +182,99 @@ test('reportingErrors turns a failure into an error notification', async () => {
 
 test('recipients are split on commas', () => {
   assert.deepEqual(recipients(' claude, ,@team ,human:ada'), ['claude', '@team', 'human:ada']);
+});
+
+/** A repository with a Switchboard worktree `cl`, the human's claim and an agent's claim. */
+const withClaims: StateResult = state(
+  repo('/repo', {
+    worktrees: [worktree('cl')],
+    claims: [claim('clm_MINE', '/app.rs', 'human:ada'), claim('clm_THEIRS', 'src/**', 'claude', { reason: 'refactoring auth' })],
+  }),
+);
+
+function editing(file: string | undefined): void {
+  vscodeStub.window.activeTextEditor = file === undefined ? undefined : { document: { uri: vscodeStub.Uri.file(file) } };
+}
+
+test('a file is claimed by its path in its checkout: escaped, anchored at the root', () => {
+  const repos = withClaims.repos;
+  assert.deepEqual(placeIn('/repo/src/a.rs', repos), { repo: '/repo', relative: 'src/a.rs' });
+  assert.deepEqual(placeIn('/repo/.worktrees/cl/src/a.rs', repos), { repo: '/repo', relative: 'src/a.rs' }, 'a worktree file is relative to the worktree');
+  assert.equal(placeIn('/elsewhere/a.rs', repos), undefined);
+  assert.equal(placeIn('/repo', repos), undefined, 'the root itself is no file');
+  assert.equal(filePattern('src/a.rs'), 'src/a.rs');
+  assert.equal(filePattern('app.rs'), '/app.rs', 'a root file alone, not every app.rs');
+  assert.equal(filePattern('src/[id]/*x?.ts'), 'src/\\[id\\]/\\*x\\?.ts');
+  assert.deepEqual(patterns(' src/auth/**, *.sql  docs/ ,'), ['src/auth/**', '*.sql', 'docs/']);
+});
+
+test('claim this file claims the active editor file in its repository with the reason asked', async () => {
+  const { api, sent } = fakeApi();
+  const h = new CommandHandlers(api, () => '/repo', () => withClaims);
+  editing('/repo/.worktrees/cl/lib/parse.rs');
+  reset('rewriting the parser');
+  await h.claimFile();
+  assert.deepEqual(sent, [['claim', { repo: '/repo', patterns: ['lib/parse.rs'], reason: 'rewriting the parser' }]]);
+  assert.match(String(callsTo('showInformationMessage')[0][0]), /^Claimed lib\/parse\.rs until (\d{4}-\d\d-\d\d )?\d\d:\d\d\.$/);
+
+  sent.length = 0;
+  reset(undefined);
+  await h.claimFile(vscodeStub.Uri.file('/repo/README.md') as never);
+  assert.deepEqual(sent, [], 'no reason, no claim');
+  assert.equal((callsTo('showInputBox')[0][0] as { title: string }).title, 'Claim /README.md', 'the uri given wins over the editor');
+
+  editing(undefined);
+  await assert.rejects(h.claimFile(), /needs a file open in the editor/);
+  editing('/elsewhere/x.rs');
+  await assert.rejects(h.claimFile(), /not in a Switchboard repository open in this window/);
+});
+
+test('claim paths asks patterns (preset to the file folder), reason and mode', async () => {
+  const { api, sent } = fakeApi();
+  const h = new CommandHandlers(api, () => '/repo', () => withClaims);
+  editing('/repo/src/auth/login.rs');
+  reset('src/auth/**, migrations/*.sql', 'auth rework', { label: 'Shared', shared: true });
+  await h.claimPaths();
+  assert.equal((callsTo('showInputBox')[0][0] as { value: string }).value, 'src/auth/**');
+  assert.deepEqual(sent, [
+    ['claim', { repo: '/repo', patterns: ['src/auth/**', 'migrations/*.sql'], reason: 'auth rework', shared: true }],
+  ]);
+  sent.length = 0;
+  reset('src/**', 'x', undefined);
+  await h.claimPaths();
+  assert.deepEqual(sent, [], 'a dismissed mode claims nothing');
+  editing(undefined);
+});
+
+test('release claim: a tree item, or a pick among the human own claims; another holder only when confirmed', async () => {
+  const { api, sent } = fakeApi();
+  const h = new CommandHandlers(api, () => '/repo', () => withClaims);
+  const [mine, theirs] = withClaims.repos[0].claims as [Claim, Claim];
+  reset();
+  await h.releaseClaim({ kind: 'claim', repo: '/repo', claim: mine, human: 'human:ada' });
+  assert.deepEqual(sent, [['release', { repo: '/repo', id: 'clm_MINE' }]]);
+  assert.deepEqual(callsTo('showWarningMessage'), [], 'no confirmation for your own claim');
+
+  sent.length = 0;
+  reset(undefined);
+  await h.releaseClaim({ kind: 'claim', repo: '/repo', claim: theirs, human: 'human:ada' });
+  assert.deepEqual(sent, [], 'dismissed');
+  assert.equal(callsTo('showWarningMessage')[0][0], "Release claude's claim of src/**?");
+  reset('Release');
+  await h.releaseClaim({ kind: 'claim', repo: '/repo', claim: theirs, human: 'human:ada' });
+  assert.deepEqual(sent, [['release', { repo: '/repo', id: 'clm_THEIRS' }]]);
+
+  sent.length = 0;
+  reset();
+  answers.push({ mine: { repo: '/repo', claim: mine, human: 'human:ada' } });
+  await h.releaseClaim();
+  const picks = callsTo('showQuickPick')[0][0] as { label: string }[];
+  assert.deepEqual(picks.map((p) => p.label), ['/app.rs'], 'only the human own claims are offered');
+  assert.deepEqual(sent, [['release', { repo: '/repo', id: 'clm_MINE' }]]);
+
+  sent.length = 0;
+  reset();
+  await new CommandHandlers(api, () => '/repo', () => state(repo('/repo'))).releaseClaim();
+  assert.deepEqual(callsTo('showInformationMessage'), [['You hold no claims.']]);
+  assert.deepEqual(sent, []);
 });

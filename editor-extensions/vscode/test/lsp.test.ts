@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import { test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { createMessageConnection, StreamMessageReader, StreamMessageWriter } from 'vscode-jsonrpc/node';
-import { Methods, ServerCommands, StateChanged, StateResult, Thread } from '../src/protocol';
+import { Claim, Methods, ServerCommands, StateChanged, StateResult, Thread } from '../src/protocol';
 import { serverExecutable } from '../src/server';
 import { BIN, cli, env, liveAgent, tempRepo } from './support/sandbox';
 
@@ -87,6 +87,17 @@ test('switchboard lsp serves state and pushes stateChanged for changes made by o
   const read = await conn.sendRequest<StateResult>(Methods.state, {});
   assert.equal(read.repos[0].inbox.unread, 0);
   assert.equal(read.repos[0].inbox.recent[0].state, 'read');
+
+  // Claims: made in the human's name, listed in the state after the push, released by id.
+  changes.length = 0;
+  const run = (command: string, arg: object) => conn.sendRequest<Claim[]>('workspace/executeCommand', { command, arguments: [arg] });
+  const made = await run(ServerCommands.claim, { patterns: ['src/**'], reason: 'parser rewrite', ttl: '30m' });
+  assert.deepEqual(made.map((c) => [c.pattern, c.agent, c.mode]), [['src/**', repo.human, 'exclusive']]);
+  await changeAbout('sessions');
+  const claimed = await conn.sendRequest<StateResult>(Methods.state, {});
+  assert.deepEqual(claimed.repos[0].claims.map((c) => [c.id, c.reason]), [[made[0].id, 'parser rewrite']]);
+  const released = await run(ServerCommands.release, { id: made[0].id });
+  assert.deepEqual(released.map((c) => c.id), [made[0].id]);
 
   await assert.rejects(
     conn.sendRequest('workspace/executeCommand', { command: ServerCommands.reply, arguments: [{ message: 'msg_nope', body: 'x' }] }),

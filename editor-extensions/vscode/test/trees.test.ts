@@ -1,8 +1,8 @@
 import './support/vscode-stub';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { MessagesTree, SbNode, SessionsTree, WorktreesTree } from '../src/trees';
-import { message, repo, session, state, worktree } from './support/fixtures';
+import { ClaimsTree, MessagesTree, SbNode, SessionsTree, WorktreesTree } from '../src/trees';
+import { claim, message, repo, session, state, worktree } from './support/fixtures';
 
 const genealogy = repo('/repo', {
   sessions: [
@@ -151,4 +151,38 @@ test('messages tree puts mail agents left unread too long first, with a warning'
   assert.match(String(late.description), /^rebase please · urgent · since /);
   assert.equal(late.contextValue, 'overdue');
   assert.equal(tree.getTreeItem(second).label, 'Hello');
+});
+
+test('claims tree shows each claim with holder, local expiry, reason, stale marker and release action', () => {
+  const tree = new ClaimsTree();
+  const expires = '2026-11-21T14:05:00.000Z';
+  const local = new Date(expires);
+  const two = (n: number) => String(n).padStart(2, '0');
+  const hhmm = `${local.getFullYear()}-${two(local.getMonth() + 1)}-${two(local.getDate())} ${two(local.getHours())}:${two(local.getMinutes())}`;
+  tree.update(
+    state(
+      repo('/repo', {
+        claims: [
+          claim('clm_A', 'src/auth/**', 'claude', { reason: 'refactoring auth', expires_at: expires }),
+          claim('clm_B', 'docs/', 'codex', { mode: 'shared', state: 'stale', stale_reason: 'process 42 is gone', expires_at: expires }),
+          claim('clm_C', '/app.rs', 'human:ada', { reason: 'release prep', expires_at: expires }),
+        ],
+      }),
+    ),
+  );
+  const items = tree.getChildren().map((n) => tree.getTreeItem(n));
+  assert.deepEqual(
+    items.map((i) => [i.label, i.description, i.contextValue, (i.iconPath as { id: string }).id]),
+    [
+      ['src/auth/**', `claude · until ${hhmm} · refactoring auth`, 'claim:other', 'lock'],
+      ['docs/', `codex · until ${hhmm} · codex's reason · stale`, 'claim:other:stale', 'unlock'],
+      ['/app.rs', `human:ada · until ${hhmm} · release prep`, 'claim:mine', 'lock'],
+    ],
+  );
+  assert.equal((items[1].iconPath as { color?: { id: string } }).color?.id, 'list.warningForeground', 'a stale holder is flagged');
+  const tip = items[1].tooltip as { value: string; isTrusted: boolean };
+  assert.match(tip.value, /`clm_B` · shared/, 'the tooltip has the id and the mode');
+  assert.match(tip.value, /holder stale: process 42 is gone/);
+  assert.equal(tip.isTrusted, false);
+  assert.equal(items[0].id, '/repo/clm_A');
 });

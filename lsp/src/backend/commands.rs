@@ -1,7 +1,7 @@
 //! The editor's actions: the custom `switchboard/…` requests (state, thread, inbox,
 //! session, worktree) and the `workspace/executeCommand` commands (send, reply, mark,
-//! end a session, create, remove and merge worktrees, show a diff), with work-done
-//! progress for the long ones.
+//! end a session, create, remove and merge worktrees, show a diff, claim and release
+//! paths), with work-done progress for the long ones.
 
 use std::sync::atomic::Ordering;
 
@@ -9,6 +9,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use switchboard_core::Error;
+use switchboard_core::claim::{self, Claimant};
 use switchboard_core::message::{self, Author};
 use switchboard_core::session;
 use switchboard_core::worktree::{self, NewWorktree};
@@ -209,6 +210,25 @@ impl Backend {
                         .map_err(to_rpc)?,
                 )
             }
+            command::CLAIM => {
+                let a: ClaimArgs = parse(arg)?;
+                let repo = self.repo(a.repo.as_deref()).await?;
+                ok_value(
+                    repo.with_store(move |s, r| claim::claim(s, &human(r), &a.request))
+                        .await
+                        .map_err(to_rpc)?,
+                )
+            }
+            command::RELEASE => {
+                let a: ReleaseArgs = parse(arg)?;
+                let which = a.request.which().map_err(to_rpc)?;
+                let repo = self.repo(a.repo.as_deref()).await?;
+                ok_value(
+                    repo.with_store(move |s, r| claim::release(s, &human(r), &which))
+                        .await
+                        .map_err(to_rpc)?,
+                )
+            }
             other => Err(jsonrpc::Error::invalid_params(format!(
                 "unknown command '{other}'; Switchboard offers {}",
                 command::ALL.join(", ")
@@ -244,6 +264,14 @@ impl Backend {
             p.finish_with_message(if ok { "done" } else { "failed" })
                 .await;
         }
+    }
+}
+
+/// The human at the editor acting on claims: in their own name, never in a session.
+fn human(repo: &repo::Repo) -> Claimant<'_> {
+    Claimant {
+        actor: &repo.human,
+        session: None,
     }
 }
 

@@ -4,9 +4,9 @@
 //!
 //! Split by concern: this module holds the [`Backend`] state, its construction and
 //! workspace folders, and the [`LanguageServer`] impl that dispatches to the others —
-//! [`live`] (change feed, pushes, overdue and urgent alerts), [`diagnostics`] (who else is
-//! changing a file: diagnostics and code lenses) and [`commands`] (custom requests and
-//! `workspace/executeCommand`).
+//! [`live`] (change feed, pushes, overdue and urgent alerts), [`diagnostics`] (who else
+//! claims or is changing a file: diagnostics and code lenses) and [`commands`] (custom
+//! requests and `workspace/executeCommand`).
 
 mod commands;
 mod diagnostics;
@@ -22,7 +22,7 @@ use tower_lsp_server::jsonrpc;
 use tower_lsp_server::ls_types::*;
 use tower_lsp_server::{Client, LanguageServer};
 
-pub use diagnostics::holder_text;
+pub use diagnostics::{claim_text, holder_text};
 
 use crate::protocol::command;
 use crate::repo::{self, Repo};

@@ -194,7 +194,10 @@ crate::every_backend! {
                 && hosts.contains(&("beta", Some(AWAY))),
             "{hosts:?}"
         );
-        let shown = crate::render::holders("shared.rs", &holders);
+        let shown = crate::render::who_has(
+            &crate::claim::who_has(&mut f.store, "shared.rs").unwrap(),
+            crate::clock::Timestamp::now(),
+        );
         assert!(shown.contains(&format!("beta in wb on host {AWAY}")), "{shown}");
 
         // The radar compares wb by its reported files, and says it could not try a merge.

@@ -1,6 +1,7 @@
 -- Switchboard for Neovim: see and steer the agents working on this repository.
--- `require('switchboard').setup{}`; then `:Switchboard`, `:SwitchboardSend`,
--- `:SwitchboardReply`, `:SwitchboardInbox`, and `require('switchboard').status()`.
+-- `require('switchboard').setup{}`; then `:Switchboard`, `:Switchboard claim|release`,
+-- `:SwitchboardSend`, `:SwitchboardReply`, `:SwitchboardInbox`, and
+-- `require('switchboard').status()`.
 local client = require("switchboard.client")
 local view = require("switchboard.view")
 
@@ -60,6 +61,17 @@ end
 --- Replies to a message in its thread.
 function M.reply(message, text)
   client.command("switchboard.reply", { message = message, body = text })
+end
+
+--- Claims `patterns` (default: the current buffer's file, relative to its checkout) for
+--- you. `opts`: `reason` (asked when absent), `shared`, `ttl` ("30m", "2h"…), `take_over`.
+function M.claim(patterns, opts, on_done)
+  require("switchboard.claims").claim(patterns, opts, on_done)
+end
+
+--- Releases your claims: ids (clm_…), patterns as claimed, or "all"; none: pick one.
+function M.release(targets, on_done)
+  require("switchboard.claims").release(targets, on_done)
 end
 
 --- Shows the inbox in a buffer.

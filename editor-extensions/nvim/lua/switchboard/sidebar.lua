@@ -1,4 +1,4 @@
--- The `:Switchboard` sidebar: sessions, threads and worktrees, refreshed live.
+-- The `:Switchboard` sidebar: sessions, threads, worktrees and claims, refreshed live.
 local client = require("switchboard.client")
 local view = require("switchboard.view")
 
@@ -113,9 +113,9 @@ end
 
 function M.message_agent()
   local item = item_under_cursor()
-  local agent = item and (item.kind == "session" and item.session.agent or item.kind == "worktree" and item.worktree.agent)
+  local agent = item and (item.kind == "session" and item.session.agent or item.kind == "worktree" and item.worktree.agent or item.kind == "claim" and item.claim.agent)
   if not agent or agent == vim.NIL then
-    return vim.notify("switchboard: put the cursor on a session or worktree", vim.log.levels.WARN)
+    return vim.notify("switchboard: put the cursor on a session, worktree or claim", vim.log.levels.WARN)
   end
   vim.ui.input({ prompt = "Message " .. agent .. ": " }, function(text)
     if text and text ~= "" then
@@ -133,6 +133,15 @@ function M.diff_under_cursor()
   else
     vim.notify("switchboard: no worktree under the cursor", vim.log.levels.WARN)
   end
+end
+
+--- Releases the claim under the cursor (the companion refuses another's live claim).
+function M.release_under_cursor()
+  local item = item_under_cursor()
+  if not (item and item.kind == "claim") then
+    return vim.notify("switchboard: put the cursor on a claim to release it", vim.log.levels.WARN)
+  end
+  require("switchboard.claims").release_one({ repo = item.repo, id = item.claim.id })
 end
 
 function M.close()
@@ -163,6 +172,7 @@ function M.toggle()
   map("r", M.reply)
   map("m", M.message_agent)
   map("d", M.diff_under_cursor)
+  map("x", M.release_under_cursor)
   map("q", M.close)
   draw()
   M.refresh()

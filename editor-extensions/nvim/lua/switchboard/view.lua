@@ -1,5 +1,6 @@
 -- Turning the companion's state into lines of text: sessions as a tree, threads with
--- unread counts, worktrees with status. Pure functions (tested without an editor).
+-- unread counts, worktrees with status, file claims. Pure functions (tested without an
+-- editor).
 local M = {}
 
 local marks = { active = "●", stale = "◌", completed = "✓", failed = "✗", abandoned = "–" }
@@ -46,9 +47,50 @@ function M.threads(messages)
   return order
 end
 
---- Renders the three sections of `state` (a `switchboard/state` result); returns the lines
---- and, per line, the item it shows (or nil for headings).
-function M.render(state)
+--- Seconds since the epoch of an RFC 3339 UTC time ("2026-11-30T14:05:00Z"), or nil.
+function M.epoch(iso)
+  local y, mo, d, h, mi, s = tostring(iso or ""):match("^(%d+)-(%d+)-(%d+)T(%d+):(%d+):(%d+)")
+  if not y then
+    return nil
+  end
+  -- os.time reads the fields as local time: add back the local offset at that moment.
+  local t = os.time({ year = tonumber(y), month = tonumber(mo), day = tonumber(d), hour = tonumber(h), min = tonumber(mi), sec = tonumber(s), isdst = false })
+  return t + (t - os.time(os.date("!*t", t)))
+end
+
+--- "until 14:05" in local time; with the date when it is not on the day of `now`.
+function M.until_text(iso, now)
+  local t = M.epoch(iso)
+  if not t then
+    return "until " .. tostring(iso)
+  end
+  if os.date("%Y-%m-%d", t) == os.date("%Y-%m-%d", now or os.time()) then
+    return "until " .. os.date("%H:%M", t)
+  end
+  return "until " .. os.date("%Y-%m-%d %H:%M", t)
+end
+
+--- One line for a claim: "src/**  claude  until 14:05  refactoring auth [shared] [stale]".
+function M.claim(c, now)
+  local tags = (c.mode == "shared" and " [shared]" or "") .. (c.state == "stale" and " [stale]" or "")
+  return ("%s  %s  %s  %s%s"):format(c.pattern, c.agent, M.until_text(c.expires_at, now), one_line(c.reason, 60), tags)
+end
+
+--- The claims the human at the editor holds in `repo` (a `switchboard/state` repository).
+function M.own_claims(repo)
+  local own = {}
+  for _, c in ipairs(repo.claims or {}) do
+    if c.agent == repo.human then
+      table.insert(own, c)
+    end
+  end
+  return own
+end
+
+--- Renders the sections of `state` (a `switchboard/state` result); returns the lines
+--- and, per line, the item it shows (or false for headings). `now` (seconds since the
+--- epoch, default now) decides when an expiry needs its date.
+function M.render(state, now)
   local lines, items = {}, {}
   local function heading(text)
     table.insert(lines, text)
@@ -94,6 +136,18 @@ function M.render(state)
       local agent = wt.agent ~= vim.NIL and wt.agent or ""
       table.insert(lines, ("  %s  %s  %s  %s"):format(wt.name, wt.branch, status, agent))
       table.insert(items, { kind = "worktree", worktree = wt })
+    end
+    -- A companion without claims sends none: the section is left out then.
+    if repo.claims then
+      heading("")
+      heading("Claims")
+      if #repo.claims == 0 then
+        heading("  (none)")
+      end
+      for _, c in ipairs(repo.claims) do
+        table.insert(lines, "  " .. M.claim(c, now))
+        table.insert(items, { kind = "claim", claim = c, repo = repo.root })
+      end
     end
   end
   return lines, items

@@ -1,5 +1,5 @@
 // Protocol data shaped like `switchboard/state` results (see the demo repository).
-import type { Message, RepoState, Session, StateResult, WorktreeStatus } from '../../src/protocol';
+import type { Claim, Message, RepoState, Session, StateResult, WorktreeStatus } from '../../src/protocol';
 
 export function session(id: string, agent: string, extra: Partial<Session> = {}): Session {
   return {
@@ -54,6 +54,21 @@ export function worktree(name: string, extra: Partial<WorktreeStatus> = {}): Wor
   };
 }
 
+export function claim(id: string, pattern: string, agent: string, extra: Partial<Claim> = {}): Claim {
+  return {
+    id,
+    pattern,
+    mode: 'exclusive',
+    agent,
+    session: agent.startsWith('human:') ? null : 'ses_01',
+    reason: `${agent}'s reason`,
+    created_at: '2026-11-21T13:14:03.588Z',
+    expires_at: '2026-11-21T14:05:00.000Z',
+    state: 'active',
+    ...extra,
+  };
+}
+
 export function repo(root: string, extra: Partial<RepoState> = {}): RepoState {
   return {
     root,
@@ -63,6 +78,7 @@ export function repo(root: string, extra: Partial<RepoState> = {}): RepoState {
     worktrees: [],
     inbox: { unread: 0, recent: [] },
     overdue: [],
+    claims: [],
     ...extra,
   };
 }

@@ -90,6 +90,8 @@ export const vscodeStub = {
   MarkdownString,
   TreeItemCollapsibleState: { None: 0, Collapsed: 1, Expanded: 2 },
   window: {
+    /** Set by a test to `{ document: { uri } }` for the handlers that act on the active editor. */
+    activeTextEditor: undefined as unknown,
     showInputBox: recorded('showInputBox'),
     showQuickPick: recorded('showQuickPick'),
     showWarningMessage: recorded('showWarningMessage'),

@@ -244,7 +244,8 @@ fn refusal(conflicts: &[Conflict]) -> String {
     }
     for holder in holders {
         text.push_str(&format!(
-            "- ask the holder to release or share it: switchboard send --to {} \"…\"\n",
+            "- ask {holder} to release or share it: message_send (an agent's tool) or \
+             switchboard send --to {} \"…\"\n",
             sh_quote(holder)
         ));
     }

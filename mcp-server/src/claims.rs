@@ -74,7 +74,7 @@ fn claimant(identity: &Identity) -> Result<Claimant<'_>, Error> {
 
 #[tool_router(router = claim_tools, vis = "pub(crate)")]
 impl SwitchboardServer {
-    /// Claim files before editing them (exclusive unless shared); claim again to renew. Refused, naming the holder and what to do, if another holds an overlap.
+    /// Claim files before editing (exclusive unless shared); claim again to renew. Refused, naming the holder, if another holds an overlap.
     #[tool(
         input_schema = schema::input::<ClaimRequest>(),
         output_schema = schema::output::<Claimed>(),

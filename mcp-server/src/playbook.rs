@@ -13,7 +13,8 @@ Switchboard coordinates coding agents on one repository.
 2. status: your task, unread mail, worktree, subtasks, what needs you.
 3. Subtasks: session_spawn (worktree: true gives a checkout); merge with worktree_diff then worktree_merge. Alternatives: session_fork.
 4. Talk: message_send (names, human:<name>, @group, @role, @everyone), message_reply, message_wait (each message once), message_read when handled. switchboard notifies you when subtasks end or have commits to merge.
-5. Done: session_end {status, reason}.
+5. Files: claim_add {patterns, reason} before editing what others may touch; claim_release when done. who_has shows claims and edits.
+6. Done: session_end {status, reason}.
 Ids accept a unique prefix (usually 10+ characters).";
 
 /// The instructions for a server acting as `identity`: who it is, then [`INSTRUCTIONS`].

@@ -623,7 +623,61 @@ fn clear_the_way(
         tx.delete_claim(&claim.id)?;
         taken.push(claim.id.clone());
     }
+    tell_holders(tx, &holder.agent, in_the_way, Lost::TakenOver)?;
     Ok(taken)
+}
+
+/// How a holder lost claims to someone else.
+#[derive(Clone, Copy)]
+enum Lost {
+    /// Released by a human or the holder's parent.
+    Released,
+    /// Taken over, the holder being stale.
+    TakenOver,
+}
+
+/// Tells each holder of `claims` other than `actor` (in a notice from Switchboard, in the
+/// caller's transaction) that `actor` released or took over their claims, so an agent
+/// that comes back learns it before editing those files.
+fn tell_holders(tx: &Tx<'_>, actor: &str, claims: &[&Claim], lost: Lost) -> Result<()> {
+    let mut holders: Vec<&str> = Vec::new();
+    for c in claims.iter().filter(|c| c.agent != actor) {
+        if !holders.contains(&c.agent.as_str()) {
+            holders.push(&c.agent);
+        }
+    }
+    let now = Timestamp::now();
+    for holder in holders {
+        let listed: Vec<String> = claims
+            .iter()
+            .filter(|c| c.agent == holder)
+            .map(|c| format!("- {} ({}): {}", c.pattern, c.id, c.reason))
+            .collect();
+        let (subject, what, next) = match lost {
+            Lost::Released => (
+                "Your claims were released",
+                "released your claims",
+                "Claim them again (claim_add) if you still need them, after checking with them",
+            ),
+            Lost::TakenOver => (
+                "Your stale claims were taken over",
+                "took over your claims while your session was stale",
+                "Before editing those files again, message them (message_send) to agree on \
+                 who changes what",
+            ),
+        };
+        let body = format!("{actor} {what}:\n{}\n{next}.", listed.join("\n"));
+        crate::message::notice(
+            tx,
+            holder,
+            subject,
+            &body,
+            crate::message::Priority::Normal,
+            Vec::new(),
+            now,
+        )?;
+    }
+    Ok(())
 }
 
 /// Whether `holder` may take over the stale `claim`: a human, or the holder's parent
@@ -779,6 +833,8 @@ pub fn release(store: &mut Store, claimant: &Claimant<'_>, which: &Which) -> Res
         };
         let payload = changed(&owner, &selected, None, None);
         event::append(tx, Kind::ClaimReleased, Some(claimant.actor), &payload, now)?;
+        let released: Vec<&Claim> = selected.iter().collect();
+        tell_holders(tx, claimant.actor, &released, Lost::Released)?;
         Ok(selected)
     })
 }

@@ -44,6 +44,17 @@ fn exclusive(patterns: &[&str]) -> ClaimRequest {
     ask(patterns, Mode::Exclusive, "refactoring auth")
 }
 
+/// The notices Switchboard left in `agent`'s inbox, oldest first: subject and body.
+fn notices(store: &mut Store, agent: &str) -> Vec<(String, String)> {
+    let page = crate::message::inbox(store, agent, &Default::default()).unwrap();
+    page.messages
+        .into_iter()
+        .rev()
+        .filter(|m| m.sender == crate::agent::SYSTEM)
+        .map(|m| (m.subject.unwrap_or_default(), m.body.unwrap_or_default()))
+        .collect()
+}
+
 /// Makes `session` stale: its last sign of life long before the stale window.
 fn go_stale(store: &mut Store, session: &Session) {
     store
@@ -289,6 +300,14 @@ crate::every_backend! {
         // The parent taking over: the stale claim goes, the new one is made.
         let taken = claim(&mut store, &of(&lead), &take).unwrap();
         assert_eq!(taken[0].agent, "lead");
+        let told = notices(&mut store, "ann");
+        assert_eq!(told.len(), 1, "the stale holder is told: {told:?}");
+        assert_eq!(told[0].0, "Your stale claims were taken over");
+        assert!(
+            told[0].1.starts_with("lead took over your claims while your session was stale:\n- src/** (")
+                && told[0].1.contains("message_send"),
+            "{told:?}"
+        );
         let listed = list(&mut store, true).unwrap();
         assert_eq!(listed.len(), 1);
         assert_eq!(listed[0].id, taken[0].id);
@@ -321,10 +340,22 @@ crate::every_backend! {
         assert!(e.contains("your claims: ") && ["src/**", "docs/", "tests/**"].iter().all(|p| e.contains(p)), "{e}");
         let gone = release(&mut store, &of(&ann), &Which::Pattern("./docs/".into())).unwrap();
         assert_eq!(gone[0].id, held[1].id);
-        // The parent's agent releases its worker's claim by id, a human any claim.
+        assert!(notices(&mut store, "ann").is_empty(), "releasing your own claims tells nobody");
+        // The parent's agent releases its worker's claim by id, a human any claim; the
+        // holder is told each time.
         release(&mut store, &of(&lead), &Which::Id(held[0].id.clone())).unwrap();
         let human = Claimant { actor: "human:ada", session: None };
         release(&mut store, &human, &Which::Id(held[2].id.clone())).unwrap();
+        let told = notices(&mut store, "ann");
+        assert_eq!(told.len(), 2, "{told:?}");
+        assert_eq!(told[0].0, "Your claims were released");
+        assert!(
+            told[0].1.starts_with("lead released your claims:\n- src/** (")
+                && told[0].1.contains(&held[0].id)
+                && told[0].1.contains("claim_add"),
+            "{told:?}"
+        );
+        assert!(told[1].1.starts_with("human:ada released your claims:\n- tests/** ("), "{told:?}");
         assert!(list(&mut store, true).unwrap().is_empty());
         claim(&mut store, &of(&ann), &exclusive(&["a/**", "b/**"])).unwrap();
         assert_eq!(release(&mut store, &of(&ann), &Which::All).unwrap().len(), 2);

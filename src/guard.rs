@@ -66,6 +66,13 @@ pub fn run(global: &Global, cmd: GuardCommand) -> Result<()> {
         GuardCommand::PreCommit => return pre_commit(global, &here),
         GuardCommand::Install(args) => {
             Installing::plan(&here)?.apply(args.dry_run)?;
+            if global.db.is_some() || global.store.is_some() {
+                eprintln!(
+                    "note: the hook finds the store as every command does (SWITCHBOARD_STORE \
+                     or SWITCHBOARD_DB in the committer's environment, else this \
+                     repository's own); the --db/--store given here is not written into it"
+                );
+            }
             args.dry_run
         }
         GuardCommand::Uninstall(args) => {
@@ -117,6 +124,10 @@ fn verdict(global: &Global, here: &Path) -> Result<Verdict> {
         return Ok(Verdict::Pass);
     }
     let mut store = open_store(global)?;
+    if worktree::merging_now(&mut store)? {
+        // A merge's own commit (a squash): the merge names the claims it goes over.
+        return Ok(Verdict::Pass);
+    }
     let committer = Committer::find(&mut store, here)?;
     let conflicts = claim::check(&mut store, &staged, Some(&committer.claimant()))?;
     if conflicts.is_empty() {
@@ -128,7 +139,7 @@ fn verdict(global: &Global, here: &Path) -> Result<Verdict> {
         eprintln!("{}", bypassed(&conflicts, recorded));
         return Ok(Verdict::Pass);
     }
-    Ok(Verdict::Refuse(refusal(&conflicts)))
+    Ok(Verdict::Refuse(refusal(&conflicts, &committer)))
 }
 
 /// The paths the commit changes, relative to the repository root: what is staged in the
@@ -169,12 +180,17 @@ struct Committer {
 }
 
 impl Committer {
-    /// The session bound to the worktree `here` is in, else the session
-    /// `SWITCHBOARD_SESSION` names, else the person (`human:<git user.name>`, as
-    /// `switchboard claim` holds claims by default).
+    /// The session bound to the worktree `here` is in, else the live session served for
+    /// the agent client this commit runs under (its MCP server and this hook share that
+    /// client as an ancestor, as for the agent hooks: an agent committing in the main
+    /// checkout), else the session `SWITCHBOARD_SESSION` names, else the person
+    /// (`human:<git user.name>`, as `switchboard claim` holds claims by default).
     fn find(store: &mut Store, here: &Path) -> Result<Committer> {
         if let Some(id) = worktree::bound_session(store, here, None)? {
             return Ok(Self::of(session::get(store, &id)?));
+        }
+        if let Some(found) = session::of_client(store, std::process::id())? {
+            return Ok(Self::of(found));
         }
         if let Some(id) = std::env::var(SESSION_VAR)
             .ok()
@@ -225,8 +241,9 @@ fn bypassed(conflicts: &[Conflict], recorded: switchboard_core::Result<()>) -> S
 }
 
 /// The refusal: each claim in the way (holder, pattern, reason, expiry, staleness) with
-/// the staged paths it covers, then what to do.
-fn refusal(conflicts: &[Conflict]) -> String {
+/// the staged paths it covers, then what to do: with an agent's tools for an agent
+/// committing (the CLI would act as the person), with the CLI for a person.
+fn refusal(conflicts: &[Conflict], committer: &Committer) -> String {
     let mut text = String::from(
         "switchboard guard: commit refused: staged files are claimed exclusively by someone \
          else.\n",
@@ -242,23 +259,38 @@ fn refusal(conflicts: &[Conflict]) -> String {
             holders.push(&conflict.claim.agent);
         }
     }
+    let agent = committer.session.is_some();
     for holder in holders {
-        text.push_str(&format!(
-            "- ask {holder} to release or share it: message_send (an agent's tool) or \
-             switchboard send --to {} \"…\"\n",
-            sh_quote(holder)
-        ));
+        text.push_str(&if agent {
+            format!("- ask {holder} to release or share it: message_send to {holder}\n")
+        } else {
+            format!(
+                "- ask {holder} to release or share it: switchboard send --to {} \"…\"\n",
+                sh_quote(holder)
+            )
+        });
     }
-    text.push_str("- or wait until it is released or expires (`switchboard claims` lists them)\n");
+    text.push_str(if agent {
+        "- or wait until it is released or expires (claim_list shows them)\n"
+    } else {
+        "- or wait until it is released or expires (`switchboard claims` lists them)\n"
+    });
     for stale in conflicts
         .iter()
         .filter(|c| c.claim.state == ClaimState::Stale)
     {
-        text.push_str(&format!(
-            "- its holder is stale: a human may take it over: switchboard claim {} \
-             --take-over --reason \"…\"\n",
-            sh_quote(&stale.claim.pattern)
-        ));
+        text.push_str(&if agent {
+            format!(
+                "- {}'s holder is stale: ask a human (or its lead) to take it over\n",
+                stale.claim.pattern
+            )
+        } else {
+            format!(
+                "- its holder is stale: a human may take it over: switchboard claim {} \
+                 --take-over --reason \"…\"\n",
+                sh_quote(&stale.claim.pattern)
+            )
+        });
     }
     text.push_str(
         "- or leave these files out of this commit: git restore --staged -- <path>…\n\
@@ -268,9 +300,20 @@ fn refusal(conflicts: &[Conflict]) -> String {
     text
 }
 
-/// Up to [`MAX_LISTED`] paths, then how many more.
+/// Up to [`MAX_LISTED`] paths, then how many more; a path with control characters (a
+/// line break in a file name, a terminal escape) is quoted, never printed raw.
 fn listed(paths: &[String]) -> String {
-    let shown = paths[..paths.len().min(MAX_LISTED)].join(", ");
+    let shown = paths[..paths.len().min(MAX_LISTED)]
+        .iter()
+        .map(|p| {
+            if p.chars().any(char::is_control) {
+                format!("{p:?}")
+            } else {
+                p.clone()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
     match paths.len().saturating_sub(MAX_LISTED) {
         0 => shown,
         more => format!("{shown} and {more} more"),
@@ -296,23 +339,34 @@ struct Hooks {
     saved: PathBuf,
     /// `core.hooksPath`, when set (e.g. by husky).
     configured: Option<String>,
+    /// The git config scope (`global` or `system`) that set `core.hooksPath` for every
+    /// repository of the user, when it did: a hook there is not this repository's.
+    shared: Option<String>,
 }
 
 impl Hooks {
     /// Asks git (`rev-parse --git-path hooks`: `core.hooksPath`, else the common
     /// directory's `hooks`, for a linked worktree too).
     fn of(here: &Path) -> Result<Hooks> {
-        let dir = git(here, &["rev-parse", "--git-path", "hooks"])
-            .context("cannot find the repository's hooks directory")?;
+        let dir = git(
+            here,
+            &["rev-parse", "--path-format=absolute", "--git-path", "hooks"],
+        )
+        .context("cannot find the repository's hooks directory")?;
         let dir = here.join(dir.strip_suffix('\n').unwrap_or(&dir));
-        let configured = git(here, &["config", "--get", "core.hooksPath"])
-            .ok()
-            .map(|v| v.trim_end().to_string())
-            .filter(|v| !v.is_empty());
+        // `scope<TAB>value`: where core.hooksPath is set, when it is.
+        let found = git(here, &["config", "--show-scope", "--get", "core.hooksPath"]).ok();
+        let (scope, configured) = found
+            .as_deref()
+            .and_then(|line| line.trim_end().split_once('\t'))
+            .map(|(scope, value)| (scope.to_string(), value.to_string()))
+            .filter(|(_, value)| !value.is_empty())
+            .unzip();
         Ok(Hooks {
             hook: dir.join(HOOK),
             saved: dir.join(SAVED),
             configured,
+            shared: scope.filter(|s: &String| s == "global" || s == "system"),
         })
     }
 
@@ -417,9 +471,20 @@ pub(crate) struct Installing {
 
 impl Installing {
     /// Plans installing the hook for the checkout at `here`, changing nothing. Refuses
-    /// when [`SAVED`] is taken by something that is not the hook the guard chains to.
+    /// when [`SAVED`] is taken by something that is not the hook the guard chains to, and
+    /// when `core.hooksPath` comes from the user's global or system git config (the hook
+    /// would run for every repository of theirs).
     pub(crate) fn plan(here: &Path) -> Result<Installing> {
         let hooks = Hooks::of(here)?;
+        if let (Some(scope), Some(path)) = (&hooks.shared, &hooks.configured) {
+            bail!(
+                "core.hooksPath is set in your {scope} git config ({path}): a hook there runs \
+                 in every repository using it, so Switchboard does not install one. Add a line \
+                 running `switchboard guard pre-commit` to {path}/{HOOK} yourself, or set \
+                 core.hooksPath for this repository only (git config --local), then install \
+                 again (nothing was changed)"
+            );
+        }
         let exe = std::env::current_exe().context("cannot find this binary's path")?;
         let Some(exe) = exe.to_str() else {
             bail!(
@@ -496,8 +561,8 @@ impl Installing {
         Ok(())
     }
 
-    /// Writes the script beside the hook, moves an existing hook aside, then renames the
-    /// script into place (putting the old hook back if that fails).
+    /// Writes the script beside the hook, gives an existing hook its second name, then
+    /// renames the script into place (dropping that name again if that fails).
     fn write(&self) -> Result<()> {
         let dir = self.hooks.dir();
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
@@ -510,12 +575,20 @@ impl Installing {
             .set_permissions(std::fs::Permissions::from_mode(0o755))?;
         let chain = matches!(self.action, Install::Chain);
         if chain {
-            std::fs::rename(&self.hooks.hook, &self.hooks.saved)
-                .with_context(|| format!("cannot move {} aside", self.hooks.hook.display()))?;
+            // A second name for the old hook first (refused if that name was taken since
+            // the plan, never overwriting it); the hook itself is then replaced in one
+            // rename, so there is no moment without a pre-commit hook.
+            std::fs::hard_link(&self.hooks.hook, &self.hooks.saved).with_context(|| {
+                format!(
+                    "cannot keep {} as {} (nothing was changed)",
+                    self.hooks.hook.display(),
+                    self.hooks.saved.display()
+                )
+            })?;
         }
         if let Err(e) = file.persist(&self.hooks.hook) {
             if chain {
-                let _ = std::fs::rename(&self.hooks.saved, &self.hooks.hook);
+                let _ = std::fs::remove_file(&self.hooks.saved);
             }
             return Err(e.error)
                 .with_context(|| format!("cannot write {}", self.hooks.hook.display()));
@@ -541,14 +614,14 @@ enum Uninstall {
 }
 
 /// A planned removal of the hook (see [`Uninstalling::plan`]).
-pub(crate) struct Uninstalling {
+struct Uninstalling {
     hooks: Hooks,
     action: Uninstall,
 }
 
 impl Uninstalling {
     /// Plans removing the hook for the checkout at `here`, changing nothing.
-    pub(crate) fn plan(here: &Path) -> Result<Uninstalling> {
+    fn plan(here: &Path) -> Result<Uninstalling> {
         let hooks = Hooks::of(here)?;
         let action = if !present(&hooks.hook) {
             Uninstall::Absent
@@ -564,7 +637,7 @@ impl Uninstalling {
 
     /// Removes the hook, putting back the one from before exactly (the same file: its
     /// contents and mode), or with `dry_run` says what it would do.
-    pub(crate) fn apply(self, dry_run: bool) -> Result<()> {
+    fn apply(self, dry_run: bool) -> Result<()> {
         let (hook, saved) = (self.hooks.hook.display(), self.hooks.saved.display());
         let (done, would) = match self.action {
             Uninstall::Absent => {

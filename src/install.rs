@@ -1,8 +1,8 @@
 //! `switchboard install CLIENT` and `switchboard uninstall CLIENT`: set a repository up for
 //! an agent client in one command — its MCP server entry (the safe, committed form: no
 //! fixed agent name unless asked), its hooks (`switchboard hook …`) and the repository's
-//! pre-commit guard (see [`crate::guard`]; `--no-guard` leaves it out). Uninstalling the
-//! last client set up here removes the guard too.
+//! pre-commit guard (see [`crate::guard`]; `--no-guard` leaves it out). Uninstalling a
+//! client leaves the guard (`switchboard guard uninstall` removes it).
 //!
 //! Existing files are merged, never clobbered: other servers, hooks and unknown keys stay
 //! (JSON files are rewritten with their keys in order; TOML keeps its comments and layout).
@@ -260,34 +260,19 @@ pub fn install(args: InstallArgs) -> Result<()> {
     Ok(())
 }
 
-/// Removes what `install` added for `args.client` from the current checkout, and the
-/// pre-commit guard when no other client is set up here any more.
+/// Removes what `install` added for `args.client` from the current checkout. The
+/// pre-commit guard stays: it guards every checkout of the repository (other checkouts may
+/// still have clients set up), and `switchboard guard uninstall` removes it.
 pub fn uninstall(args: UninstallArgs) -> Result<()> {
     let root = checkout_root()?;
     let edits = plan(&root, args.client, |doc, _| remove(doc))?;
-    let others = Client::value_variants()
-        .iter()
-        .filter(|c| **c != args.client)
-        .filter(|c| installed(&root, **c))
-        .map(|c| c.name())
-        .collect::<Vec<_>>();
-    if others.is_empty() {
-        if switchboard_core::git::repo_paths(&root).is_ok() {
-            guard::Uninstalling::plan(&root)?.apply(args.dry_run)?;
-        }
-    } else {
+    if switchboard_core::git::repo_paths(&root).is_ok() {
         println!(
-            "pre-commit guard: kept ({} still set up here)",
-            others.join(", ")
+            "pre-commit guard: kept (it guards every checkout of this repository; \
+             `switchboard guard uninstall` removes it)"
         );
     }
     apply(&root, &edits, args.dry_run)
-}
-
-/// Whether anything `install` adds for `client` is in the checkout at `root` (a file that
-/// cannot be read counts as set up: the guard is kept rather than removed on a guess).
-fn installed(root: &Path, client: Client) -> bool {
-    plan(root, client, |doc, _| remove(doc)).map_or(true, |edits| edits.iter().any(Edit::changes))
 }
 
 fn checkout_root() -> Result<PathBuf> {

@@ -192,7 +192,7 @@ async fn the_neovim_plugin_shows_live_state_and_opens_threads() {
     )
     .await;
     assert!(
-        text.contains("16 successes / 0 failures / 0 errors"),
+        text.contains("17 successes / 0 failures / 0 errors"),
         "{text}"
     );
     agent.stop().await.unwrap();

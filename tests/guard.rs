@@ -110,7 +110,7 @@ async fn a_commit_over_another_sessions_claim_is_refused_until_released() {
         "refactoring auth",
         &claim_id,
         "staged here: src/x.rs\n",
-        "switchboard send --to ann",
+        "ask ann to release or share it: message_send to ann",
         "git restore --staged",
         "SWITCHBOARD_GUARD=off git commit",
     ] {
@@ -315,7 +315,7 @@ fn a_store_that_cannot_be_read_is_one_warning_and_the_commit_goes_ahead() {
 }
 
 #[test]
-fn installing_a_client_installs_the_guard_and_the_last_uninstall_removes_it() {
+fn installing_a_client_installs_the_guard_and_uninstalling_one_keeps_it() {
     let repo = Repo::new();
     let hook = repo.path.join(".git/hooks/pre-commit");
     let dry = repo.cli(&["install", "claude", "--dry-run"]);
@@ -334,13 +334,164 @@ fn installing_a_client_installs_the_guard_and_the_last_uninstall_removes_it() {
         "{again}"
     );
 
-    let kept = repo.cli(&["uninstall", "claude"]);
-    assert!(
-        kept.contains("pre-commit guard: kept (cursor still set up here)"),
-        "{kept}"
-    );
-    assert!(hook.exists());
-    let gone = repo.cli(&["uninstall", "cursor"]);
-    assert!(gone.contains("pre-commit guard: removed"), "{gone}");
+    // The guard guards every checkout (other checkouts may have clients set up): an
+    // uninstall keeps it, and says how to remove it.
+    for client in ["claude", "cursor"] {
+        let kept = repo.cli(&["uninstall", client]);
+        assert!(
+            kept.contains("pre-commit guard: kept") && kept.contains("switchboard guard uninstall"),
+            "{kept}"
+        );
+        assert!(hook.exists());
+    }
+    let gone = repo.cli(&["guard", "uninstall"]);
+    assert!(gone.contains("removed"), "{gone}");
     assert!(!hook.exists());
+}
+
+#[test]
+fn a_hooks_path_from_the_global_git_config_is_left_alone() {
+    let repo = Repo::new();
+    let home = tempfile::tempdir().unwrap();
+    let hooks = home.path().join("hooks");
+    let config = home.path().join("gitconfig");
+    std::fs::write(
+        &config,
+        format!("[core]\n\thooksPath = {}\n", hooks.display()),
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        Command::new(crate::common::bin())
+            .args(args)
+            .current_dir(&repo.path)
+            .env_remove("SWITCHBOARD_DB")
+            .env_remove("SWITCHBOARD_STORE")
+            .envs(repo.env())
+            .env("GIT_CONFIG_GLOBAL", &config)
+            .output()
+            .unwrap()
+    };
+    let refused = run(&["guard", "install"]);
+    let err = stderr(&refused);
+    assert!(!refused.status.success(), "{err}");
+    assert!(
+        err.contains("core.hooksPath is set in your global git config")
+            && err.contains("git config --local"),
+        "{err}"
+    );
+    assert!(!hooks.exists(), "nothing was written for every repository");
+    let install = run(&["install", "claude"]);
+    assert!(!install.status.success());
+    assert!(
+        stderr(&install).contains("--no-guard"),
+        "{}",
+        stderr(&install)
+    );
+    assert!(
+        !repo.path.join(".mcp.json").exists(),
+        "a refused install writes nothing"
+    );
+    let without = run(&["install", "claude", "--no-guard"]);
+    assert!(without.status.success(), "{}", stderr(&without));
+    assert!(!hooks.exists());
+}
+
+#[tokio::test]
+async fn an_agent_committing_in_the_main_checkout_is_held_back_only_by_others_claims() {
+    let repo = Repo::new();
+    assert!(
+        repo.cli_in(&repo.path, &["guard", "install"])
+            .status
+            .success()
+    );
+    // The agent's server and the commit share a client (here the test process), as an
+    // agent's MCP server and the shell it commits from share the agent CLI.
+    let ann = repo.agent(&["--agent", "ann"]).await;
+    ann.call_ok("session_start", json!({"intent": "refactor auth"}))
+        .await
+        .unwrap();
+    ann.call_ok(
+        "claim_add",
+        json!({"patterns": ["src/**"], "reason": "refactoring auth"}),
+    )
+    .await
+    .unwrap();
+    repo.cli(&[
+        "claim",
+        "docs/**",
+        "--reason",
+        "rewriting the guide",
+        "--as",
+        "human:bob",
+    ]);
+
+    let own = commit(&repo, &repo.path, &["src/a.rs"], false);
+    assert!(
+        own.status.success(),
+        "ann's own claim held her back: {}",
+        stderr(&own)
+    );
+    let refused = commit(&repo, &repo.path, &["docs/guide.md"], false);
+    let err = stderr(&refused);
+    assert!(!refused.status.success(), "{err}");
+    assert!(
+        err.contains("'human:bob' holds docs/** exclusively")
+            && err.contains("message_send to human:bob")
+            && err.contains("claim_list"),
+        "an agent is pointed to its own tools: {err}"
+    );
+    assert!(!err.contains("switchboard send"), "{err}");
+    ann.stop().await.unwrap();
+}
+
+#[test]
+fn a_squash_merge_over_a_claim_goes_through_and_names_it() {
+    let repo = Repo::new();
+    assert!(
+        repo.cli_in(&repo.path, &["guard", "install"])
+            .status
+            .success()
+    );
+    let made = repo.cli(&["worktree", "create", "w"]);
+    let dir = repo.path.join(".worktrees/w");
+    assert!(dir.exists(), "{made}");
+    repo.cli(&[
+        "claim",
+        "src/**",
+        "--reason",
+        "moving modules",
+        "--as",
+        "human:carol",
+    ]);
+    let over = commit(&repo, &dir, &["src/a.rs"], true);
+    assert!(over.status.success(), "{}", stderr(&over));
+
+    // The squash commit runs the hook in the main checkout; the merge is Switchboard's
+    // own (a recorded operation), which names the claims it goes over instead.
+    let squashed = repo.cli_in(
+        &repo.path,
+        &["worktree", "merge", "w", "--strategy", "squash"],
+    );
+    let said = String::from_utf8_lossy(&squashed.stdout);
+    assert!(squashed.status.success(), "{}", stderr(&squashed));
+    assert!(
+        said.contains("merged over a claim (its holder is told): human:carol's src/**"),
+        "{said}"
+    );
+    assert!(
+        switchboard_testutils::git(&repo.path, &["log", "-1", "--name-only"]).contains("src/a.rs")
+    );
+
+    // Naming an operation that is not a recorded merge does not get a commit through.
+    std::fs::write(repo.path.join("src/b.rs"), "b\n").unwrap();
+    switchboard_testutils::git(&repo.path, &["add", "src/b.rs"]);
+    let faked = Command::new("git")
+        .args(["commit", "-q", "-m", "sneak"])
+        .current_dir(&repo.path)
+        .envs(repo.env())
+        .env("SWITCHBOARD_OPERATION", "op_not_a_merge")
+        .output()
+        .unwrap();
+    assert!(!faked.status.success(), "{}", stderr(&faked));
+    assert!(stderr(&faked).contains("human:carol"), "{}", stderr(&faked));
 }

@@ -50,6 +50,19 @@ impl Timestamp {
             .map(Timestamp)
     }
 
+    /// This time to the minute, as people read it: `14:05Z` on the day of `now` (UTC),
+    /// with the date (`2025-11-22 14:05Z`) on another day.
+    pub fn minute(self, now: Timestamp) -> String {
+        let (at, today) = (self.to_rfc3339(), now.to_rfc3339());
+        let (date, time) = at.split_once('T').unwrap_or((&at, ""));
+        let hhmm: String = time.chars().take(5).collect();
+        if today.starts_with(date) {
+            format!("{hhmm}Z")
+        } else {
+            format!("{date} {hhmm}Z")
+        }
+    }
+
     /// A short human description of how long ago this was, relative to `now`.
     pub fn ago(self, now: Timestamp) -> String {
         let secs = (now.0 - self.0).max(0) / 1000;

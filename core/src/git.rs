@@ -30,8 +30,9 @@ pub(crate) fn run_to_end_for(operation: &str, dir: &Path, args: &[&str]) -> Resu
     detached(dir, args, Some(operation))
 }
 
-/// The environment variable naming the operation a git process works for.
-const OPERATION_VAR: &str = "SWITCHBOARD_OPERATION";
+/// The environment variable naming the operation a git process works for (hooks git
+/// runs see it too, which is how the pre-commit guard knows a merge's own commit).
+pub const OPERATION_VAR: &str = "SWITCHBOARD_OPERATION";
 
 fn detached(dir: &Path, args: &[&str], operation: Option<&str>) -> Result<String> {
     use std::io::IsTerminal;

@@ -515,7 +515,7 @@ pub fn merged(m: &MergeOutcome) -> String {
     }
     for c in &m.claimed {
         text.push_str(&format!(
-            "\nmerged over a claim, tell its holder: {}",
+            "\nmerged over a claim (its holder is told): {}",
             claimed_line(c, Timestamp::now())
         ));
     }
@@ -631,14 +631,7 @@ fn claimed_line(c: &ClaimedWork, now: Timestamp) -> String {
 /// When a claim expires, as people read it: `until 14:05Z` on the day of `now`, with
 /// the date (`until 2025-11-22 14:05Z`) on another day.
 pub fn until(expires_at: Timestamp, now: Timestamp) -> String {
-    let (at, today) = (expires_at.to_rfc3339(), now.to_rfc3339());
-    let (date, time) = at.split_once('T').unwrap_or((&at, ""));
-    let hhmm: String = time.chars().take(5).collect();
-    if today.starts_with(date) {
-        format!("until {hhmm}Z")
-    } else {
-        format!("until {date} {hhmm}Z")
-    }
+    format!("until {}", expires_at.minute(now))
 }
 
 /// A claim's state in a word, with why its holder is stale.

@@ -32,6 +32,9 @@ pub struct Repo {
     pub opened_at: i64,
     /// After how long mail an agent leaves unread is flagged (`.switchboard.toml`).
     pub escalate_after: std::time::Duration,
+    /// Raised when claims change (a `claim.*` event), so the clock loop looks again for
+    /// the next expiry.
+    pub claims_changed: Arc<tokio::sync::Notify>,
     stores: Arc<Pool>,
 }
 
@@ -81,6 +84,7 @@ impl Repo {
             settings,
             opened_at,
             escalate_after,
+            claims_changed: Arc::new(tokio::sync::Notify::new()),
             stores: Arc::new(Pool::new(store)),
         })
     }

@@ -800,6 +800,62 @@ async fn the_human_claims_and_releases_from_the_editor() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_claim_that_expires_leaves_the_editor_though_no_event_says_so() {
+    let mut f = Fixture::new().await;
+    let session = f.agent_session("claude");
+    let repo = f.repo.clone();
+    let (uri, before) = f.open(&repo, "src/x.rs").await;
+    assert_eq!(before, json!([]));
+    let made = claim::claim(
+        &mut f.store,
+        &Claimant {
+            actor: "claude",
+            session: Some(&session.id),
+        },
+        &ClaimRequest {
+            patterns: vec!["src/**".into()],
+            reason: "a quick fix".into(),
+            ttl: Some(Duration::from_secs(2)),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    f.lsp
+        .wait_for(
+            "textDocument/publishDiagnostics",
+            Duration::from_secs(5),
+            |p| p["uri"] == uri.as_str() && p["diagnostics"][0]["message"].is_string(),
+        )
+        .await
+        .expect("the claim shows");
+    // Earlier pushes (claude's session starting) may still be queued.
+    f.lsp.drain("textDocument/publishDiagnostics");
+    f.lsp.drain(protocol::STATE_CHANGED);
+    // Nothing is written when a claim expires: the companion looks again at its expiry.
+    f.lsp
+        .wait_for(
+            "textDocument/publishDiagnostics",
+            Duration::from_secs(10),
+            |p| p["uri"] == uri.as_str() && p["diagnostics"] == json!([]),
+        )
+        .await
+        .expect("the diagnostic cleared at the expiry");
+    assert!(
+        Timestamp::now() >= made[0].expires_at,
+        "not before it expired"
+    );
+    f.lsp
+        .wait_for(protocol::STATE_CHANGED, Duration::from_secs(5), |p| {
+            p["changed"]
+                .as_array()
+                .unwrap()
+                .contains(&json!("sessions"))
+        })
+        .await
+        .expect("the views are told to read the claims again");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn claiming_over_an_agent_is_refused_and_releasing_clears_the_diagnostic() {
     let mut f = Fixture::new().await;
     let auth = f.agent_claims("claude", "src/**", false, "refactoring auth");

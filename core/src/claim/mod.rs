@@ -140,7 +140,8 @@ impl Claim {
         self.state != ClaimState::Expired
     }
 
-    /// "'claude' (session ses_…) holds src/** exclusively until 14:05Z: refactoring auth".
+    /// "'claude' (session ses_…) holds src/** exclusively (clm_…) until 14:05Z: refactoring
+    /// auth" (the date too when it is not today, UTC).
     pub fn describe(&self) -> String {
         let session = self
             .session
@@ -157,7 +158,7 @@ impl Claim {
             self.pattern,
             self.mode.adverb(),
             self.id,
-            self.expires_at.to_rfc3339(),
+            self.expires_at.minute(Timestamp::now()),
             self.reason
         )
     }
@@ -426,6 +427,13 @@ fn check_reason(reason: &str) -> Result<String> {
         return Err(Error::Invalid(format!(
             "the reason is longer than {MAX_REASON_LEN} characters; shorten it"
         )));
+    }
+    if reason.chars().any(char::is_control) {
+        return Err(Error::Invalid(
+            "the reason must be one line, without control characters (line breaks, tabs, \
+             NUL): others read it in refusals, diagnostics and commit hooks"
+                .into(),
+        ));
     }
     Ok(reason.to_string())
 }
@@ -909,7 +917,8 @@ pub fn claims_on(store: &mut Store, path: &str) -> Result<Vec<Claim>> {
 
 /// Which of `paths` other holders claim exclusively, one [`Conflict`] per claim (oldest
 /// claim first) with the paths it covers: what the pre-commit guard refuses. `mine`'s
-/// claims are left out: an agent's session (its full id) or a person; `None` leaves out
+/// claims are left out: an agent's (those of its session, given by full id, and of its
+/// other sessions, e.g. one it had before a restart) or a person's; `None` leaves out
 /// nobody's. Stale holders' claims count (they still hold; see [`ClaimState::Stale`]).
 /// Each claim's pattern is compiled once, so 10,000 paths against 100 claims is one
 /// glob-set match per path.
@@ -930,9 +939,9 @@ pub fn conflicts(
 ) -> Vec<Conflict> {
     let ours = |c: &Claim| match mine {
         Some(Claimant {
+            actor,
             session: Some(session),
-            ..
-        }) => c.session.as_deref() == Some(*session),
+        }) => c.session.as_deref() == Some(*session) || c.agent == *actor,
         Some(Claimant {
             actor,
             session: None,

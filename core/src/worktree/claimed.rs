@@ -1,13 +1,15 @@
 //! Claims over a worktree's changes: which files it changes that another holder claims
-//! exclusively. The conflict radar lists them and a merge warns of them (claims are
-//! advisory there); the pre-commit guard refuses such commits.
+//! exclusively. The conflict radar lists them; a merge goes ahead (claims are advisory
+//! there), names them and tells their holders; the pre-commit guard refuses such commits.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::Worktree;
+use super::{MergeOutcome, Worktree};
+use crate::Store;
 use crate::claim::{self, Claim, ClaimState, Claimant, Index};
 use crate::clock::Timestamp;
+use crate::message::{self, Priority};
 
 /// Files one worktree changes that another holder claims exclusively.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -55,4 +57,52 @@ pub fn claimed_work(
             files: c.paths,
         })
         .collect()
+}
+
+/// Tells each holder in `merged.claimed` other than `actor` (a notice from Switchboard)
+/// that `actor` merged files they claim: which claim, which files, and the commit to look
+/// at. A failure is logged, not returned: the merge has happened already.
+pub(crate) fn tell_holders(store: &mut Store, actor: &str, merged: &MergeOutcome) {
+    let mut holders: Vec<&str> = Vec::new();
+    for c in merged.claimed.iter().filter(|c| c.holder != actor) {
+        if !holders.contains(&c.holder.as_str()) {
+            holders.push(&c.holder);
+        }
+    }
+    if holders.is_empty() {
+        return;
+    }
+    let commit: String = merged.commit.chars().take(10).collect();
+    let told = store.write(|tx| {
+        let now = Timestamp::now();
+        for holder in &holders {
+            let listed: Vec<String> = merged
+                .claimed
+                .iter()
+                .filter(|c| c.holder == *holder)
+                .map(|c| format!("- {} ({}): {}", c.pattern, c.claim, c.files.join(", ")))
+                .collect();
+            let body = format!(
+                "{actor} merged worktree {} into {} (commit {commit}) over your claims; the \
+                 files it changed:\n{}\nLook at what changed (git show {commit}) before you \
+                 go on with them.",
+                merged.worktree,
+                merged.into,
+                listed.join("\n")
+            );
+            message::notice(
+                tx,
+                holder,
+                "A merge changed files you claim",
+                &body,
+                Priority::Normal,
+                Vec::new(),
+                now,
+            )?;
+        }
+        Ok(())
+    });
+    if let Err(e) = told {
+        tracing::warn!(error = %e, "cannot tell the holders of claims a merge went over");
+    }
 }

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::claimed::tell_holders;
 use super::recovery::{self, Intent, MergePlan};
 use super::status::{diff_of, dirty_files};
 use super::{ClaimedWork, Worktree, backup, claimed_work, get_to_change, resolve_commit};
@@ -304,11 +305,15 @@ pub fn merge(
     let recovered = recovery::recover(store, actor, Path::new(&w.repo))?;
     let claims = claim::index(store)?;
     match merge_now(store, actor, &w, into, strategy, message) {
-        Ok(outcome) => Ok(MergeOutcome {
-            recovered,
-            claimed: claimed_work(&claims, &w, &outcome.files),
-            ..outcome
-        }),
+        Ok(outcome) => {
+            let merged = MergeOutcome {
+                recovered,
+                claimed: claimed_work(&claims, &w, &outcome.files),
+                ..outcome
+            };
+            tell_holders(store, actor, &merged);
+            Ok(merged)
+        }
         Err(e) => Err(after_recovery(e, &recovered)),
     }
 }

@@ -26,7 +26,7 @@ pub use merge::{
     base_conflicts, conflicts, merge, sync,
 };
 pub(crate) use recovery::{Operation, OperationOwner};
-pub use recovery::{drop_interrupted, pending_merges, recover};
+pub use recovery::{drop_interrupted, merging_now, pending_merges, recover};
 pub use status::{
     ChangedFile, CommitInfo, GitState, WorktreeDiff, WorktreeStatus, diff, list, status,
 };

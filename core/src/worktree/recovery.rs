@@ -282,6 +282,18 @@ impl Operation {
 }
 
 /// The recorded merges (of `repo`, or all).
+/// Whether the process asking runs for a merge Switchboard has recorded and not finished:
+/// its environment names the operation (git and its hooks inherit it, see
+/// [`crate::git::OPERATION_VAR`]) and the store holds that operation. The pre-commit guard
+/// lets such a merge's commit through, since the merge reports (and tells) the claims it
+/// goes over itself.
+pub fn merging_now(store: &mut Store) -> Result<bool> {
+    let Ok(id) = std::env::var(crate::git::OPERATION_VAR) else {
+        return Ok(false);
+    };
+    Ok(rows(store, None)?.iter().any(|op| op.id == id))
+}
+
 fn rows(store: &mut Store, repo: Option<&Path>) -> Result<Vec<Operation>> {
     let repo = repo.map(|r| r.to_string_lossy().into_owned());
     store.read(|tx| tx.merge_operations(repo.as_deref()))

@@ -246,19 +246,24 @@ describe("the Neovim plugin", function()
     end)
   end)
 
-  it("x in the sidebar releases the claim under the cursor", function()
-    vim.cmd("Switchboard claim lib/** -- lib work")
-    wait_for_text(sidebar_text, "lib/**  " .. human)
+  --- Puts the cursor, in the sidebar, on the last line holding `text`.
+  local function sidebar_cursor_on(text)
     local sidebar = require("switchboard.sidebar")
     vim.api.nvim_set_current_win(sidebar.win)
     local row
     for i, line in ipairs(vim.api.nvim_buf_get_lines(sidebar.buf, 0, -1, false)) do
-      if line:find("lib/**", 1, true) then
+      if line:find(text, 1, true) then
         row = i
       end
     end
-    assert.is_not_nil(row)
+    assert.is_not_nil(row, text)
     vim.api.nvim_win_set_cursor(sidebar.win, { row, 0 })
+  end
+
+  it("x in the sidebar releases the claim under the cursor", function()
+    vim.cmd("Switchboard claim lib/** -- lib work")
+    wait_for_text(sidebar_text, "lib/**  " .. human)
+    sidebar_cursor_on("lib/**")
     vim.api.nvim_feedkeys("x", "x", false)
     wait_until(function()
       return claim_of("lib/**") == nil
@@ -268,6 +273,21 @@ describe("the Neovim plugin", function()
     wait_until(function()
       return not sidebar_text():find("lib/**", 1, true)
     end, sidebar_text)
+  end)
+
+  it("x on someone else's claim asks first, and cancelling keeps it", function()
+    wait_for_match(sidebar_text, "\n  src/%*%*  claude  ")
+    sidebar_cursor_on("src/**  claude")
+    local confirm, asked = vim.fn.confirm, nil
+    vim.fn.confirm = function(question)
+      asked = question
+      return 2
+    end
+    vim.api.nvim_feedkeys("x", "x", false)
+    vim.fn.confirm = confirm
+    assert.is_truthy(asked and asked:find("claude's claim of src/**", 1, true), asked)
+    vim.wait(300)
+    assert.is_not_nil(claim_of("src/**"), "cancelled: the claim stays")
   end)
 
   it("renders claims: shared and stale marked, none, or no section without claims", function()

@@ -8,6 +8,8 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use switchboard_core::claim::{self, Claim, ClaimState};
+use switchboard_core::clock::Timestamp;
 use switchboard_core::event::{Change, Event};
 use switchboard_core::feed::{ChangeFeed, Watch};
 use switchboard_core::message::{self, Priority};
@@ -23,7 +25,8 @@ use crate::repo::Repo;
 const FEED_BATCHES: usize = 64;
 /// After a push, further changes within this window are merged into one push.
 const DEBOUNCE: Duration = Duration::from_millis(50);
-/// How often the companion looks for mail agents have left unread too long.
+/// How often the companion looks for mail agents have left unread too long, and for
+/// claims that expired or whose holder went stale.
 const OVERDUE_INTERVAL: Duration = Duration::from_secs(30);
 
 /// `switchboard/stateChanged`.
@@ -77,11 +80,16 @@ impl Backend {
         }
     }
 
-    /// Every [`OVERDUE_INTERVAL`], looks for mail agents have left unread too long: when
-    /// that list changes the sidebar is told (`stateChanged`, messages), and newly overdue
-    /// urgent messages pop up.
+    /// Every [`OVERDUE_INTERVAL`] (and when the first claim in force expires, or claims
+    /// change), looks at what changes with time alone, which no event announces: mail
+    /// agents have left unread too long (when that list changes the sidebar is told,
+    /// `stateChanged` messages, and newly overdue urgent messages pop up), and claims that
+    /// expired or whose holder went stale (the views and diagnostics are refreshed,
+    /// `stateChanged` sessions).
     async fn overdue_loop(self: Arc<Self>, repo: Repo) {
         let mut known: BTreeSet<String> = BTreeSet::new();
+        let mut claims: Option<Vec<(String, ClaimState)>> = None;
+        let mut told = false;
         loop {
             let after = repo.escalate_after;
             let found = repo
@@ -91,14 +99,7 @@ impl Backend {
                 Ok(late) => {
                     let ids: BTreeSet<String> = late.iter().map(|o| o.id.clone()).collect();
                     if ids != known {
-                        let note = StateChanged {
-                            version: self.version.load(Ordering::SeqCst),
-                            repo: repo.root.display().to_string(),
-                            changed: vec![Topic::Messages],
-                        };
-                        self.client
-                            .send_notification::<StateChangedNotification>(note)
-                            .await;
+                        self.tell_changed(&repo, Topic::Messages).await;
                         for o in late
                             .iter()
                             .filter(|o| o.priority == Priority::Urgent && !known.contains(&o.id))
@@ -115,8 +116,38 @@ impl Backend {
                 }
                 Err(e) => tracing::warn!(error = %e, "cannot look for overdue mail"),
             }
-            tokio::time::sleep(OVERDUE_INTERVAL).await;
+            let mut next = OVERDUE_INTERVAL;
+            match repo.with_store(|store, _| claim::list(store, false)).await {
+                Ok(list) => {
+                    next = next.min(until_first_expiry(&list));
+                    let now: Vec<(String, ClaimState)> =
+                        list.into_iter().map(|c| (c.id, c.state)).collect();
+                    // After a claim event the push has told the editor already.
+                    if !told && claims.as_ref().is_some_and(|before| *before != now) {
+                        self.tell_changed(&repo, Topic::Sessions).await;
+                        self.refresh_diagnostics().await;
+                    }
+                    claims = Some(now);
+                }
+                Err(e) => tracing::warn!(error = %e, "cannot look at the claims in force"),
+            }
+            told = tokio::select! {
+                () = tokio::time::sleep(next) => false,
+                () = repo.claims_changed.notified() => true,
+            };
         }
+    }
+
+    /// Tells the editor that `topic` of `repo` changed (`switchboard/stateChanged`).
+    async fn tell_changed(&self, repo: &Repo, topic: Topic) {
+        let note = StateChanged {
+            version: self.version.load(Ordering::SeqCst),
+            repo: repo.root.display().to_string(),
+            changed: vec![topic],
+        };
+        self.client
+            .send_notification::<StateChangedNotification>(note)
+            .await;
     }
 
     /// Pushes each batch of changes at once, then merges whatever arrives within
@@ -152,6 +183,14 @@ impl Backend {
             .collect();
         let Some(last) = events.last() else { return };
         self.version.fetch_max(last.seq, Ordering::SeqCst);
+        if events.iter().any(|e| {
+            matches!(
+                e.change,
+                Change::ClaimMade(_) | Change::ClaimRenewed(_) | Change::ClaimReleased(_)
+            )
+        }) {
+            repo.claims_changed.notify_one();
+        }
         if changed.is_empty() {
             return;
         }
@@ -204,4 +243,17 @@ impl Backend {
                 .await;
         }
     }
+}
+
+/// How long until the first of `claims` expires (a moment after, so that it has), or
+/// [`OVERDUE_INTERVAL`] when none will sooner.
+fn until_first_expiry(claims: &[Claim]) -> Duration {
+    let now = Timestamp::now().millis();
+    claims
+        .iter()
+        .map(|c| c.expires_at.millis().saturating_sub(now))
+        .min()
+        .map_or(OVERDUE_INTERVAL, |ms| {
+            Duration::from_millis(u64::try_from(ms).unwrap_or(0) + 50).min(OVERDUE_INTERVAL)
+        })
 }

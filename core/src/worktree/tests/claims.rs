@@ -153,8 +153,26 @@ crate::every_backend! {
         );
         let shown = crate::render::merged(&merged);
         assert!(
-            shown.contains("merged over a claim, tell its holder: alpha's src/** ("),
+            shown.contains("merged over a claim (its holder is told): alpha's src/** ("),
             "{shown}"
+        );
+        let page = crate::message::inbox(&mut f.store, "alpha", &Default::default()).unwrap();
+        let told: Vec<String> = page
+            .messages
+            .iter()
+            .filter(|m| m.sender == crate::agent::SYSTEM)
+            .map(|m| m.body.clone().unwrap_or_default())
+            .collect();
+        assert_eq!(told.len(), 1, "alpha is told once: {told:?}");
+        assert!(
+            told[0].starts_with("beta merged worktree wbeta into main (commit ")
+                && told[0].contains(&format!("- src/** ({id}): src/auth.rs")),
+            "{told:?}"
+        );
+        let beta_inbox = crate::message::inbox(&mut f.store, "beta", &Default::default()).unwrap();
+        assert!(
+            beta_inbox.messages.iter().all(|m| m.sender != crate::agent::SYSTEM),
+            "the one merging is not told of its own merge"
         );
     }
 }

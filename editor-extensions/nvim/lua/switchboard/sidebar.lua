@@ -135,13 +135,21 @@ function M.diff_under_cursor()
   end
 end
 
---- Releases the claim under the cursor (the companion refuses another's live claim).
+--- Releases the claim under the cursor; someone else's (a person may release any claim)
+--- only after asking, since its holder loses it (and is told).
 function M.release_under_cursor()
   local item = item_under_cursor()
   if not (item and item.kind == "claim") then
     return vim.notify("switchboard: put the cursor on a claim to release it", vim.log.levels.WARN)
   end
-  require("switchboard.claims").release_one({ repo = item.repo, id = item.claim.id })
+  local c = item.claim
+  if c.agent ~= item.human then
+    local question = ("Release %s's claim of %s (%s)?"):format(c.agent, c.pattern, c.reason)
+    if vim.fn.confirm(question, "&Release\n&Cancel", 2) ~= 1 then
+      return
+    end
+  end
+  require("switchboard.claims").release_one({ repo = item.repo, id = c.id })
 end
 
 function M.close()

@@ -146,7 +146,7 @@ function M.render(state, now)
       end
       for _, c in ipairs(repo.claims) do
         table.insert(lines, "  " .. M.claim(c, now))
-        table.insert(items, { kind = "claim", claim = c, repo = repo.root })
+        table.insert(items, { kind = "claim", claim = c, repo = repo.root, human = repo.human })
       end
     end
   end

@@ -148,9 +148,16 @@ pub fn open_store(global: &Global) -> Result<Store> {
     Ok(Store::open_at(&store_address(global)?, settings(global))?)
 }
 
+/// Prints `value` as pretty JSON on standard output. A reader that stops early (`| head`,
+/// `| jq` exiting) ends the output quietly, as for any command-line tool, not in a panic.
 pub fn print_json(value: &impl serde::Serialize) -> Result<()> {
-    println!("{}", serde_json::to_string_pretty(value)?);
-    Ok(())
+    use std::io::Write as _;
+    let mut text = serde_json::to_string_pretty(value)?;
+    text.push('\n');
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+        written => Ok(written?),
+    }
 }
 
 pub fn mcp(global: &Global, args: McpArgs) -> Result<()> {

@@ -8,7 +8,7 @@ use switchboard_core::worktree::{self, NewWorktree, Strategy};
 use switchboard_core::{agent, claim, render};
 
 use crate::Global;
-use crate::commands::open_store;
+use crate::commands::{open_store, print_json};
 
 #[derive(Debug, Args)]
 pub struct ListArgs {
@@ -101,11 +101,6 @@ pub enum WorktreeCommand {
         #[arg(long)]
         drop: bool,
     },
-}
-
-fn print_json(value: &impl serde::Serialize) -> Result<()> {
-    println!("{}", serde_json::to_string_pretty(value)?);
-    Ok(())
 }
 
 pub fn list(global: &Global, args: ListArgs) -> Result<()> {

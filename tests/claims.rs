@@ -104,3 +104,32 @@ async fn human_claim_refuses_an_agent_until_released(backend: Backend) {
     );
     agent.stop().await.unwrap();
 }
+
+#[test]
+fn json_output_to_a_reader_that_stops_early_ends_quietly() {
+    let repo = Repo::new();
+    repo.cli(&[
+        "claim",
+        "src/**",
+        "--reason",
+        "refactoring auth",
+        "--as",
+        "human:ada",
+    ]);
+    let mut child = std::process::Command::new(crate::common::bin())
+        .args(["claims", "--json"])
+        .current_dir(&repo.path)
+        .env_remove("SWITCHBOARD_DB")
+        .env_remove("SWITCHBOARD_STORE")
+        .envs(repo.env())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The reader goes away before anything is written (`| head -0`).
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{:?}: {err}", out.status);
+    assert!(!err.contains("panicked"), "{err}");
+}

@@ -118,9 +118,29 @@ enum Command {
     Schemas(commands::SchemasArgs),
 }
 
+/// A reader that stops early (`switchboard claims | head`) ends the output quietly, as for
+/// any command-line tool: printing to a closed standard output (EPIPE) exits with success
+/// instead of a panic report. Every other panic is reported as before.
+fn quiet_on_closed_stdout() {
+    let report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let text = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if text.starts_with("failed printing to stdout") && text.contains("(os error 32)") {
+            std::process::exit(0);
+        }
+        report(info);
+    }));
+}
+
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     init_tracing();
+    quiet_on_closed_stdout();
     let result = match cli.command {
         Command::Mcp(args) => commands::mcp(&cli.global, args),
         Command::Serve(args) => serve::serve(&cli.global, args),

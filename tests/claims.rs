@@ -106,7 +106,7 @@ async fn human_claim_refuses_an_agent_until_released(backend: Backend) {
 }
 
 #[test]
-fn json_output_to_a_reader_that_stops_early_ends_quietly() {
+fn output_to_a_reader_that_stops_early_ends_quietly() {
     let repo = Repo::new();
     repo.cli(&[
         "claim",
@@ -116,8 +116,16 @@ fn json_output_to_a_reader_that_stops_early_ends_quietly() {
         "--as",
         "human:ada",
     ]);
+    for args in [&["claims", "--json"][..], &["claims"]] {
+        stopped_early(&repo, args);
+    }
+}
+
+/// Runs the CLI with `args`, its standard output closed before it writes (`| head -0`):
+/// it must end with success and no panic report.
+fn stopped_early(repo: &Repo, args: &[&str]) {
     let mut child = std::process::Command::new(crate::common::bin())
-        .args(["claims", "--json"])
+        .args(args)
         .current_dir(&repo.path)
         .env_remove("SWITCHBOARD_DB")
         .env_remove("SWITCHBOARD_STORE")
@@ -126,10 +134,10 @@ fn json_output_to_a_reader_that_stops_early_ends_quietly() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // The reader goes away before anything is written (`| head -0`).
+    // The reader goes away before anything is written.
     drop(child.stdout.take());
     let out = child.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{:?}: {err}", out.status);
-    assert!(!err.contains("panicked"), "{err}");
+    assert!(out.status.success(), "{args:?}: {:?}: {err}", out.status);
+    assert!(!err.contains("panicked"), "{args:?}: {err}");
 }

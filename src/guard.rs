@@ -146,30 +146,22 @@ fn verdict(global: &Global, here: &Path) -> Result<Verdict> {
 /// index git commits from (`GIT_INDEX_FILE` when git sets one), deletions and both sides
 /// of renames included.
 fn staged_paths(here: &Path) -> Result<Vec<String>> {
-    let out = Command::new("git")
-        .args([
+    let listed = git(
+        here,
+        &[
             "diff",
             "--cached",
             "--name-only",
             "-z",
             "--no-renames",
             "--diff-filter=ACDMRT",
-        ])
-        .current_dir(here)
-        .stdin(Stdio::null())
-        .output()
-        .context("cannot run git to list the staged files")?;
-    if !out.status.success() {
-        bail!(
-            "`git diff --cached` failed: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
-    Ok(out
-        .stdout
-        .split(|b| *b == 0)
+        ],
+    )
+    .context("cannot list the staged files")?;
+    Ok(listed
+        .split('\0')
         .filter(|p| !p.is_empty())
-        .map(|p| String::from_utf8_lossy(p).into_owned())
+        .map(str::to_string)
         .collect())
 }
 

@@ -229,7 +229,15 @@ pub fn run(global: &Global, command: WorktreeCommand) -> Result<()> {
         }
         WorktreeCommand::WhoHas { path } => {
             let found = claim::who_has(&mut store, &path)?;
-            println!("{}", render::who_has(&found, Timestamp::now()));
+            println!(
+                "{}",
+                render::who_has(
+                    &found.path,
+                    &found.claims,
+                    &found.changing,
+                    Timestamp::now()
+                )
+            );
         }
     }
     Ok(())

@@ -2,7 +2,7 @@
 //! surface says the same thing the same way.
 
 use crate::agent::{Agent, AgentKind};
-use crate::claim::{Claim, ClaimState, WhoHas};
+use crate::claim::{Claim, ClaimState};
 use crate::clock::Timestamp;
 use crate::group::{Group, MemberKind};
 use crate::message::{DeliveryState, InboxPage, Message, Priority, SentMessage, Thread};
@@ -557,20 +557,20 @@ pub fn conflicts(r: &ConflictReport) -> String {
 
 /// Who claims a file and who is changing it (`on host X` for a session reporting from
 /// another host).
-pub fn who_has(w: &WhoHas, now: Timestamp) -> String {
-    if w.claims.is_empty() && w.changing.is_empty() {
-        return format!("nobody claims or is changing {}", w.path);
+pub fn who_has(path: &str, claims: &[Claim], changing: &[Holder], now: Timestamp) -> String {
+    if claims.is_empty() && changing.is_empty() {
+        return format!("nobody claims or is changing {}", path);
     }
     let mut lines = Vec::new();
-    if !w.claims.is_empty() {
-        lines.push(format!("{} is claimed by:", w.path));
-        lines.extend(w.claims.iter().map(|c| format!("  {}", claim_line(c, now))));
+    if !claims.is_empty() {
+        lines.push(format!("{} is claimed by:", path));
+        lines.extend(claims.iter().map(|c| format!("  {}", claim_line(c, now))));
     }
-    if w.changing.is_empty() {
-        lines.push(format!("nobody is changing {}", w.path));
+    if changing.is_empty() {
+        lines.push(format!("nobody is changing {}", path));
     } else {
-        lines.push(format!("{} is being changed by:", w.path));
-        lines.extend(w.changing.iter().map(holder_line));
+        lines.push(format!("{} is being changed by:", path));
+        lines.extend(changing.iter().map(holder_line));
     }
     lines.join("\n")
 }

@@ -6,7 +6,7 @@ use rmcp::model::CallToolResult;
 use rmcp::{tool, tool_router};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use switchboard_core::claim::{self, Claim, WhoHas};
+use switchboard_core::claim::{self, Claim};
 use switchboard_core::clock::Timestamp;
 use switchboard_core::session::Holder;
 use switchboard_core::worktree::{
@@ -165,14 +165,7 @@ impl Render for ConflictReport {
 
 impl Render for Holders {
     fn render(&self) -> String {
-        render::who_has(
-            &WhoHas {
-                path: self.path.clone(),
-                claims: self.claims.clone(),
-                changing: self.holders.clone(),
-            },
-            Timestamp::now(),
-        )
+        render::who_has(&self.path, &self.claims, &self.holders, Timestamp::now())
     }
 }
 

@@ -644,41 +644,73 @@ enum Lost {
     TakenOver,
 }
 
-/// Tells each holder of `claims` other than `actor` (in a notice from Switchboard, in the
-/// caller's transaction) that `actor` released or took over their claims, so an agent
-/// that comes back learns it before editing those files.
+/// Tells each holder of `claims` other than `actor` that `actor` released or took over
+/// their claims, so an agent that comes back learns it before editing those files.
 fn tell_holders(tx: &Tx<'_>, actor: &str, claims: &[&Claim], lost: Lost) -> Result<()> {
+    let lines: Vec<(&str, String)> = claims
+        .iter()
+        .map(|c| {
+            let line = format!("- {} ({}): {}", c.pattern, c.id, c.reason);
+            (c.agent.as_str(), line)
+        })
+        .collect();
+    let notice = match lost {
+        Lost::Released => HolderNotice {
+            subject: "Your claims were released",
+            intro: format!("{actor} released your claims:"),
+            next: "Claim them again (claim_add) if you still need them, after checking with \
+                   them."
+                .into(),
+        },
+        Lost::TakenOver => HolderNotice {
+            subject: "Your stale claims were taken over",
+            intro: format!("{actor} took over your claims while your session was stale:"),
+            next: "Before editing those files again, message them (message_send) to agree on \
+                   who changes what."
+                .into(),
+        },
+    };
+    notify_holders(tx, actor, &lines, &notice)
+}
+
+/// A notice from Switchboard to holders about their claims: `intro`, a line per claim of
+/// theirs, then `next` (what to do).
+pub(crate) struct HolderNotice {
+    /// The notice's subject.
+    pub(crate) subject: &'static str,
+    /// What happened, before the lines.
+    pub(crate) intro: String,
+    /// What to do, after the lines.
+    pub(crate) next: String,
+}
+
+/// Sends `notice` to each holder in `lines` (a holder and a line about one of its
+/// claims) other than `actor`, with that holder's lines, inside the caller's transaction:
+/// who did something to claims hears nothing of it, the others once each.
+pub(crate) fn notify_holders(
+    tx: &Tx<'_>,
+    actor: &str,
+    lines: &[(&str, String)],
+    notice: &HolderNotice,
+) -> Result<()> {
     let mut holders: Vec<&str> = Vec::new();
-    for c in claims.iter().filter(|c| c.agent != actor) {
-        if !holders.contains(&c.agent.as_str()) {
-            holders.push(&c.agent);
+    for (holder, _) in lines.iter().filter(|(h, _)| *h != actor) {
+        if !holders.contains(holder) {
+            holders.push(holder);
         }
     }
     let now = Timestamp::now();
     for holder in holders {
-        let listed: Vec<String> = claims
+        let theirs: Vec<&str> = lines
             .iter()
-            .filter(|c| c.agent == holder)
-            .map(|c| format!("- {} ({}): {}", c.pattern, c.id, c.reason))
+            .filter(|(h, _)| *h == holder)
+            .map(|(_, line)| line.as_str())
             .collect();
-        let (subject, what, next) = match lost {
-            Lost::Released => (
-                "Your claims were released",
-                "released your claims",
-                "Claim them again (claim_add) if you still need them, after checking with them",
-            ),
-            Lost::TakenOver => (
-                "Your stale claims were taken over",
-                "took over your claims while your session was stale",
-                "Before editing those files again, message them (message_send) to agree on \
-                 who changes what",
-            ),
-        };
-        let body = format!("{actor} {what}:\n{}\n{next}.", listed.join("\n"));
+        let body = format!("{}\n{}\n{}", notice.intro, theirs.join("\n"), notice.next);
         crate::message::notice(
             tx,
             holder,
-            subject,
+            notice.subject,
             &body,
             crate::message::Priority::Normal,
             Vec::new(),

@@ -446,14 +446,9 @@ fn holders_name_agent_worktree_session_counts_and_liveness() {
          "added": 1, "removed": 0, "uncommitted": false, "live": true,
          "reported_at": "2025-11-21T09:58:00Z"},
     ]));
-    let changing = |changing: Vec<Holder>, claims: Vec<Claim>| WhoHas {
-        path: "src/lexer.rs".into(),
-        claims,
-        changing,
-    };
-    insta::assert_snapshot!(who_has(&changing(list.clone(), vec![]), now()));
+    insta::assert_snapshot!(who_has("src/lexer.rs", &[], &list, now()));
     assert_eq!(
-        who_has(&changing(vec![], vec![]), now()),
+        who_has("src/lexer.rs", &[], &[], now()),
         "nobody claims or is changing src/lexer.rs"
     );
     let claims: Vec<Claim> = vec![
@@ -474,8 +469,8 @@ fn holders_name_agent_worktree_session_counts_and_liveness() {
         "who_has_claims_and_changes",
         format!(
             "{}\n\n{}",
-            who_has(&changing(list[..1].to_vec(), claims.clone()), now()),
-            who_has(&changing(vec![], claims), now())
+            who_has("src/lexer.rs", &claims, &list[..1], now()),
+            who_has("src/lexer.rs", &claims, &[], now())
         )
     );
 }

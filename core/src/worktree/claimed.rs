@@ -7,9 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{MergeOutcome, Worktree};
 use crate::Store;
-use crate::claim::{self, Claim, ClaimState, Claimant, Index};
+use crate::claim::{self, Claim, ClaimState, Claimant, HolderNotice, Index};
 use crate::clock::Timestamp;
-use crate::message::{self, Priority};
 
 /// Files one worktree changes that another holder claims exclusively.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -63,45 +62,28 @@ pub fn claimed_work(
 /// that `actor` merged files they claim: which claim, which files, and the commit to look
 /// at. A failure is logged, not returned: the merge has happened already.
 pub(crate) fn tell_holders(store: &mut Store, actor: &str, merged: &MergeOutcome) {
-    let mut holders: Vec<&str> = Vec::new();
-    for c in merged.claimed.iter().filter(|c| c.holder != actor) {
-        if !holders.contains(&c.holder.as_str()) {
-            holders.push(&c.holder);
-        }
-    }
-    if holders.is_empty() {
+    if merged.claimed.iter().all(|c| c.holder == actor) {
         return;
     }
     let commit: String = merged.commit.chars().take(10).collect();
-    let told = store.write(|tx| {
-        let now = Timestamp::now();
-        for holder in &holders {
-            let listed: Vec<String> = merged
-                .claimed
-                .iter()
-                .filter(|c| c.holder == *holder)
-                .map(|c| format!("- {} ({}): {}", c.pattern, c.claim, c.files.join(", ")))
-                .collect();
-            let body = format!(
-                "{actor} merged worktree {} into {} (commit {commit}) over your claims; the \
-                 files it changed:\n{}\nLook at what changed (git show {commit}) before you \
-                 go on with them.",
-                merged.worktree,
-                merged.into,
-                listed.join("\n")
-            );
-            message::notice(
-                tx,
-                holder,
-                "A merge changed files you claim",
-                &body,
-                Priority::Normal,
-                Vec::new(),
-                now,
-            )?;
-        }
-        Ok(())
-    });
+    let lines: Vec<(&str, String)> = merged
+        .claimed
+        .iter()
+        .map(|c| {
+            let line = format!("- {} ({}): {}", c.pattern, c.claim, c.files.join(", "));
+            (c.holder.as_str(), line)
+        })
+        .collect();
+    let notice = HolderNotice {
+        subject: "A merge changed files you claim",
+        intro: format!(
+            "{actor} merged worktree {} into {} (commit {commit}) over your claims; the files \
+             it changed:",
+            merged.worktree, merged.into
+        ),
+        next: format!("Look at what changed (git show {commit}) before you go on with them."),
+    };
+    let told = store.write(|tx| claim::notify_holders(tx, actor, &lines, &notice));
     if let Err(e) = told {
         tracing::warn!(error = %e, "cannot tell the holders of claims a merge went over");
     }

@@ -27,7 +27,7 @@ const FEED_BATCHES: usize = 64;
 const DEBOUNCE: Duration = Duration::from_millis(50);
 /// How often the companion looks for mail agents have left unread too long, and for
 /// claims that expired or whose holder went stale.
-const OVERDUE_INTERVAL: Duration = Duration::from_secs(30);
+const CLOCK_INTERVAL: Duration = Duration::from_secs(30);
 
 /// `switchboard/stateChanged`.
 pub enum StateChangedNotification {}
@@ -76,17 +76,17 @@ impl Backend {
             let watched = repo.clone();
             tokio::spawn(async move { this.push_loop(repo, rx, watch).await });
             let this = self.clone();
-            tokio::spawn(async move { this.overdue_loop(watched).await });
+            tokio::spawn(async move { this.clock_loop(watched).await });
         }
     }
 
-    /// Every [`OVERDUE_INTERVAL`] (and when the first claim in force expires, or claims
+    /// Every [`CLOCK_INTERVAL`] (and when the first claim in force expires, or claims
     /// change), looks at what changes with time alone, which no event announces: mail
     /// agents have left unread too long (when that list changes the sidebar is told,
     /// `stateChanged` messages, and newly overdue urgent messages pop up), and claims that
     /// expired or whose holder went stale (the views and diagnostics are refreshed,
     /// `stateChanged` sessions).
-    async fn overdue_loop(self: Arc<Self>, repo: Repo) {
+    async fn clock_loop(self: Arc<Self>, repo: Repo) {
         let mut known: BTreeSet<String> = BTreeSet::new();
         let mut claims: Option<Vec<(String, ClaimState)>> = None;
         let mut told = false;
@@ -116,7 +116,7 @@ impl Backend {
                 }
                 Err(e) => tracing::warn!(error = %e, "cannot look for overdue mail"),
             }
-            let mut next = OVERDUE_INTERVAL;
+            let mut next = CLOCK_INTERVAL;
             match repo.with_store(|store, _| claim::list(store, false)).await {
                 Ok(list) => {
                     next = next.min(until_first_expiry(&list));
@@ -246,14 +246,14 @@ impl Backend {
 }
 
 /// How long until the first of `claims` expires (a moment after, so that it has), or
-/// [`OVERDUE_INTERVAL`] when none will sooner.
+/// [`CLOCK_INTERVAL`] when none will sooner.
 fn until_first_expiry(claims: &[Claim]) -> Duration {
     let now = Timestamp::now().millis();
     claims
         .iter()
         .map(|c| c.expires_at.millis().saturating_sub(now))
         .min()
-        .map_or(OVERDUE_INTERVAL, |ms| {
-            Duration::from_millis(u64::try_from(ms).unwrap_or(0) + 50).min(OVERDUE_INTERVAL)
+        .map_or(CLOCK_INTERVAL, |ms| {
+            Duration::from_millis(u64::try_from(ms).unwrap_or(0) + 50).min(CLOCK_INTERVAL)
         })
 }

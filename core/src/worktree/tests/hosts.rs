@@ -194,8 +194,11 @@ crate::every_backend! {
                 && hosts.contains(&("beta", Some(AWAY))),
             "{hosts:?}"
         );
+        let found = crate::claim::who_has(&mut f.store, "shared.rs").unwrap();
         let shown = crate::render::who_has(
-            &crate::claim::who_has(&mut f.store, "shared.rs").unwrap(),
+            &found.path,
+            &found.claims,
+            &found.changing,
             crate::clock::Timestamp::now(),
         );
         assert!(shown.contains(&format!("beta in wb on host {AWAY}")), "{shown}");
